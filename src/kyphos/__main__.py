@@ -1,0 +1,3 @@
+from kyphos.cli import main
+
+main()

@@ -1,0 +1,31 @@
+"""Who is acting: a signed-in user (or a system feed) and the address the request came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: Any  # a User, or None for a system process (HL7 feed, worker, demo loader)
+    client_addr: str | None = None
+    system_name: str = ""
+
+    @property
+    def name(self) -> str:
+        if self.user is not None:
+            return str(self.user.get_username())
+        return self.system_name or "system"
+
+    @property
+    def user_or_none(self) -> AbstractBaseUser | None:
+        if self.user is None or isinstance(self.user, AnonymousUser):
+            return None
+        return self.user
+
+    @classmethod
+    def system(cls, name: str) -> Actor:
+        return cls(user=None, client_addr=None, system_name=name)

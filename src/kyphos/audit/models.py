@@ -1,0 +1,69 @@
+"""The audit trail: who saw or changed which patient's data, when, from where. Append-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", "Viewed"
+    LIST = "list", "Listed"
+    CREATE = "create", "Created"
+    UPDATE = "update", "Changed"
+    TRANSITION = "transition", "Moved stage"
+    OVERRIDE = "override", "Overrode a stop"
+    REFUSED = "refused", "Refused"
+
+
+class AppendOnlyError(RuntimeError):
+    """Audit entries are never changed or deleted."""
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("Audit entries cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit entries cannot be deleted.")
+
+
+class AuditEntry(models.Model):
+    # The patient is kept as its UUID, not a foreign key: the audit room imports nothing of ours, and an
+    # entry must outlive any record it names.
+    at = models.DateTimeField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    username = models.CharField(max_length=150, blank=True)
+    patient_uuid = models.UUIDField(null=True, blank=True)
+    action = models.CharField(max_length=16, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=64, blank=True)
+    client_addr = models.GenericIPAddressField(null=True, blank=True)
+    # What was done, in words without patient data ("case page", "stage referred → triaged").
+    detail = models.CharField(max_length=200, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            # audit.selectors.entries_for_patient
+            models.Index(fields=["patient_uuid", "at"], name="audit_patient_at"),
+            # audit.selectors.entries_for_user
+            models.Index(fields=["user", "at"], name="audit_user_at"),
+            models.Index(fields=["at"], name="audit_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.object_type}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise AppendOnlyError("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit entries cannot be deleted.")

@@ -1,0 +1,56 @@
+"""Write audit entries. Every read or change of a patient's data calls one of these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from uuid import UUID
+
+from kyphos import clock
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction, AuditEntry
+
+
+def record(
+    actor: Actor,
+    action: AuditAction,
+    object_type: str,
+    object_id: object = "",
+    *,
+    patient_uuid: UUID | None = None,
+    detail: str = "",
+) -> AuditEntry:
+    entry = AuditEntry(
+        at=clock.current(),
+        user=actor.user_or_none,
+        username=actor.name[:150],
+        patient_uuid=patient_uuid,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id)[:64],
+        client_addr=actor.client_addr,
+        detail=detail[:200],
+    )
+    entry.save()
+    return entry
+
+
+def record_list(actor: Actor, object_type: str, rows: Iterable[tuple[object, UUID]], detail: str = "") -> int:
+    """Record that a list showed these rows (object id, patient UUID): one entry per patient shown."""
+    at = clock.current()
+    user = actor.user_or_none
+    entries = [
+        AuditEntry(
+            at=at,
+            user=user,
+            username=actor.name[:150],
+            patient_uuid=patient_uuid,
+            action=AuditAction.LIST,
+            object_type=object_type,
+            object_id=str(object_id)[:64],
+            client_addr=actor.client_addr,
+            detail=detail[:200],
+        )
+        for object_id, patient_uuid in rows
+    ]
+    AuditEntry.objects.bulk_create(entries)
+    return len(entries)

@@ -1,0 +1,656 @@
+"""The only functions that change cases, their timeline and their tasks.
+
+Each public function is one transaction: it checks who may act, that the move is in the transition table
+and that the case is the version the user saw; it asks the guard for findings, refuses on a stop unless a
+permitted role overrides it with a reason, writes the change, the timeline event and the audit entry. The
+web UI, the FHIR API and the HL7 handlers all call these same functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from kyphos import clock
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.pathway.errors import GuardBlocked, NotPermitted, StaleEdit
+from kyphos.pathway.models import (
+    Case,
+    CaseLevel,
+    Eligibility,
+    Etiology,
+    Event,
+    EventKind,
+    Task,
+    TaskKind,
+    TaskStatus,
+)
+from kyphos.pathway.policy import Role, may, roles_of
+from kyphos.pathway.stages import CancelReason, PostponeReason, Stage, check_move
+from kyphos.patients.models import Patient
+from kyphos.rules import triage as triage_rules
+from kyphos.rules.findings import Finding, Severity
+from kyphos.rules.levels import InvalidLevel, parse_level
+from kyphos.rules.windows import call_window, follow_up_window
+from kyphos.scheduling import services as booking
+from kyphos.scheduling.models import AppointmentStatus, Room
+
+SCREEN_FLAGS = (
+    "infection",
+    "pregnant",
+    "pain_not_from_fracture",
+    "cement_allergy",
+    "contrast_allergy",
+    "uncorrected_coagulopathy",
+    "retropulsion",
+    "neuro_deficit",
+    "spinal_instability",
+)
+# How long each kind of task may wait when no clinical window governs it (local policy, not a guideline).
+TRIAGE_DAYS = 2
+BOOK_DAYS = 5
+
+
+@dataclass(frozen=True)
+class LevelInput:
+    level: str
+    acuity: str
+    edema: str
+    height_loss_percent: int | None = None
+
+
+@dataclass(frozen=True)
+class ReferralDetails:
+    referring_clinician: str
+    etiology: str
+    pain_nrs: int
+    levels: list[LevelInput]
+    referral_date: Any = None  # date; defaults to today in the site's zone
+    referring_contact: str = ""
+    steroid_disease: str = ""
+    neoplastic_kind: str = ""
+    etiology_note: str = ""
+    hospitalized: bool = False
+    months_conservative_care: int | None = None
+    rdq: int | None = None
+    medications_note: str = ""
+    clinical_note: str = ""
+    screen: dict[str, bool] = field(default_factory=dict)
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _require(actor: Actor, permission: str) -> None:
+    # System actors (the demo loader, HL7 feeds) act for the service itself; people need the role.
+    if actor.user is None:
+        return
+    if not may(actor.user, permission):
+        raise NotPermitted(f"Your role does not allow this ({permission}).")
+
+
+def _lock(case: Case, expected_version: int | None) -> Case:
+    locked = Case.objects.select_for_update().select_related("patient", "site", "appointment").get(pk=case.pk)
+    locked._kyphos_locked = True  # type: ignore[attr-defined]
+    if expected_version is not None and locked.version != expected_version:
+        last = locked.events.order_by("-at", "-id").first()
+        raise StaleEdit(last.actor_name if last else "")
+    return locked
+
+
+def _event(
+    actor: Actor,
+    case: Case,
+    kind: EventKind,
+    summary: str,
+    *,
+    from_stage: str = "",
+    to_stage: str = "",
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> Event:
+    event = Event(
+        case=case,
+        at=clock.current(),
+        actor=actor.user_or_none,
+        actor_name=actor.name,
+        kind=kind,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        summary=summary[:300],
+        reason=reason,
+        data=data or {},
+    )
+    event.save()
+    return event
+
+
+def _save(case: Case, *fields: str) -> None:
+    case.version += 1
+    case.updated_at = clock.current()
+    case.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def _findings_json(findings: list[Finding], overridden: bool = False) -> list[dict[str, Any]]:
+    out = []
+    for finding in findings:
+        item = finding.as_dict()
+        if overridden and finding.severity is Severity.STOP:
+            item["overridden"] = True
+        out.append(item)
+    return out
+
+
+def open_stop_findings(case: Case) -> list[Finding]:
+    return [Finding.from_dict(f) for f in case.findings if f["severity"] == "stop" and not f.get("overridden")]
+
+
+def _enforce(actor: Actor, findings: list[Finding], override_reason: str) -> bool:
+    """Raise GuardBlocked on an unoverridden stop; return True when a stop was overridden."""
+    stops = [f for f in findings if f.severity is Severity.STOP]
+    if not stops:
+        return False
+    if not override_reason.strip():
+        raise GuardBlocked(findings, "A stop finding blocks this step: " + "; ".join(f.message for f in stops))
+    if actor.user is not None and not may(actor.user, "finding.override"):
+        raise GuardBlocked(findings, "Only a radiologist may override a stop finding.")
+    return True
+
+
+def open_task(
+    case: Case,
+    kind: TaskKind,
+    role: Role,
+    start: datetime,
+    end: datetime,
+    note: str = "",
+) -> Task:
+    appointment_start = case.appointment.start if case.appointment_id and case.appointment else None
+    return Task.objects.create(
+        case=case,
+        kind=kind,
+        role=role,
+        due_start=start,
+        due_end=max(end, start),
+        appointment_start=appointment_start,
+        note=note[:300],
+        created_at=clock.current(),
+    )
+
+
+def close_tasks(
+    actor: Actor, case: Case, kinds: list[TaskKind] | None, status: TaskStatus, outcome: str = ""
+) -> list[str]:
+    """Close the case's open tasks of ``kinds`` (all kinds when None); return their labels."""
+    tasks = Task.objects.filter(case=case, status=TaskStatus.OPEN)
+    if kinds is not None:
+        tasks = tasks.filter(kind__in=kinds)
+    labels = [TaskKind(kind).label for kind in tasks.values_list("kind", flat=True)]
+    tasks.update(status=status, closed_at=clock.current(), closed_by=actor.user_or_none, outcome=outcome)
+    return labels
+
+
+def _transition(
+    actor: Actor,
+    case: Case,
+    action: str,
+    version: int | None,
+    *,
+    findings: list[Finding] | None = None,
+    override_reason: str = "",
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    summary: str = "",
+) -> tuple[Case, Event]:
+    """The shared core of every stage move: permission, table, version, guard, write, event, audit."""
+    move_permission = f"case.{action}"
+    _require(actor, move_permission)
+    # A service that already locked (and checked the version of) the case passes it on unlocked again.
+    locked = case if getattr(case, "_kyphos_locked", False) else _lock(case, version)
+    move = check_move(locked.stage, action)
+    findings = findings or []
+    overridden = _enforce(actor, findings, override_reason)
+    from_stage = locked.stage
+    locked.stage = move.target
+    locked.stage_changed_at = clock.current()
+    locked.findings = _findings_json(findings, overridden)
+    locked.open_stops = 0
+    _save(locked, "stage", "stage_changed_at", "findings", "open_stops")
+    payload = dict(data or {})
+    if findings:
+        payload["findings"] = [f.code for f in findings]
+    event = _event(
+        actor,
+        locked,
+        EventKind.TRANSITION,
+        summary or f"{Stage(from_stage).label} → {move.target.label}",
+        from_stage=from_stage,
+        to_stage=move.target,
+        reason=reason,
+        data=payload,
+    )
+    if overridden:
+        _event(
+            actor,
+            locked,
+            EventKind.OVERRIDE,
+            "Stop finding overridden: " + ", ".join(f.code for f in findings if f.severity is Severity.STOP),
+            reason=override_reason,
+        )
+        audit.record(actor, AuditAction.OVERRIDE, "case", locked.uuid, patient_uuid=locked.patient.uuid,
+                     detail=f"override on {action}")
+    audit.record(
+        actor,
+        AuditAction.TRANSITION,
+        "case",
+        locked.uuid,
+        patient_uuid=locked.patient.uuid,
+        detail=f"{from_stage} -> {move.target}",
+    )
+    return locked, event
+
+
+def _site_now_window(case: Case, days: int) -> tuple[datetime, datetime]:
+    start = clock.current()
+    return start, start + timedelta(days=days)
+
+
+# --- referral and triage --------------------------------------------------------------------------------
+
+
+def triage_facts(case: Case, levels: list[CaseLevel] | None = None) -> triage_rules.TriageFacts:
+    levels = levels if levels is not None else list(case.levels.all())
+    return triage_rules.TriageFacts(
+        levels=tuple(
+            triage_rules.LevelFacts(
+                lv.level, triage_rules.Acuity(lv.acuity), triage_rules.Evidence(lv.edema), lv.height_loss_percent
+            )
+            for lv in levels
+        ),
+        etiology=triage_rules.Etiology(case.etiology),
+        pain_nrs=case.pain_nrs,
+        hospitalized=case.hospitalized,
+        months_conservative_care=case.months_conservative_care,
+        rdq=case.rdq,
+        **{flag: bool(getattr(case, flag)) for flag in SCREEN_FLAGS},
+    )
+
+
+def _validate_referral(details: ReferralDetails) -> list[str]:
+    errors: dict[str, Any] = {}
+    names: list[str] = []
+    if not details.levels:
+        errors["levels"] = "Give at least one vertebral level (T1–T12, L1–L5)."
+    for item in details.levels:
+        try:
+            name = parse_level(item.level)
+        except InvalidLevel as exc:
+            errors["levels"] = str(exc)
+            break
+        if name in names:
+            errors["levels"] = f"{name} is listed twice."
+            break
+        names.append(name)
+        if item.height_loss_percent is not None and not 0 <= item.height_loss_percent <= 100:
+            errors["levels"] = f"{name}: height loss must be 0–100 %."
+    if not 0 <= details.pain_nrs <= 10:
+        errors["pain_nrs"] = "Pain is scored 0 to 10."
+    if details.rdq is not None and not 0 <= details.rdq <= 24:
+        errors["rdq"] = "The RDQ score runs 0 to 24."
+    if details.etiology not in Etiology.values:
+        errors["etiology"] = "Choose the cause of the fracture."
+    if details.etiology == Etiology.STEROID and not details.steroid_disease:
+        errors["steroid_disease"] = "Say which disease the steroids are for."
+    if details.etiology == Etiology.NEOPLASTIC and not details.neoplastic_kind:
+        errors["neoplastic_kind"] = "Say whether this is myeloma or a metastasis."
+    if not details.referring_clinician.strip():
+        errors["referring_clinician"] = "Enter the referring clinician."
+    unknown = set(details.screen) - set(SCREEN_FLAGS)
+    if unknown:
+        errors["screen"] = f"Unknown screening item: {', '.join(sorted(unknown))}."
+    if errors:
+        raise ValidationError(errors)
+    return names
+
+
+@transaction.atomic
+def refer_case(actor: Actor, patient: Patient, site: Any, details: ReferralDetails) -> Case:
+    """Open a case from a referral and queue it for the radiologist's triage."""
+    _require(actor, "case.refer")
+    names = _validate_referral(details)
+    moment = clock.current()
+    referral_date = details.referral_date or moment.astimezone(site.zone).date()
+    case = Case.objects.create(
+        patient=patient,
+        site=site,
+        stage=Stage.REFERRED,
+        stage_changed_at=moment,
+        referral_date=referral_date,
+        referring_clinician=details.referring_clinician.strip(),
+        referring_contact=details.referring_contact.strip(),
+        etiology=details.etiology,
+        steroid_disease=details.steroid_disease if details.etiology == Etiology.STEROID else "",
+        neoplastic_kind=details.neoplastic_kind if details.etiology == Etiology.NEOPLASTIC else "",
+        etiology_note=details.etiology_note,
+        pain_nrs=details.pain_nrs,
+        hospitalized=details.hospitalized,
+        months_conservative_care=details.months_conservative_care,
+        rdq=details.rdq,
+        medications_note=details.medications_note,
+        clinical_note=details.clinical_note,
+        created_at=moment,
+        updated_at=moment,
+        **{flag: bool(details.screen.get(flag, False)) for flag in SCREEN_FLAGS},
+    )
+    levels = []
+    for name, item in zip(names, details.levels, strict=True):
+        level = CaseLevel(
+            case=case, level=name, acuity=item.acuity, edema=item.edema, height_loss_percent=item.height_loss_percent
+        )
+        level.save()
+        levels.append(level)
+    findings = triage_rules.triage_findings(triage_facts(case, levels))
+    case.findings = _findings_json(findings)
+    case.open_stops = sum(1 for f in findings if f.severity is Severity.STOP)
+    case.save(update_fields=["findings", "open_stops"])
+    _event(
+        actor,
+        case,
+        EventKind.REFERRED,
+        f"Referred by {case.referring_clinician}: {', '.join(names)}",
+        to_stage=Stage.REFERRED,
+        data={"levels": names, "findings": [f.code for f in findings]},
+    )
+    start, end = _site_now_window(case, TRIAGE_DAYS)
+    open_task(case, TaskKind.TRIAGE, Role.RADIOLOGIST, start, end)
+    audit.record(actor, AuditAction.CREATE, "case", case.uuid, patient_uuid=patient.uuid, detail="referral")
+    return case
+
+
+@transaction.atomic
+def triage_case(
+    actor: Actor,
+    case: Case,
+    *,
+    version: int | None,
+    reason: str = "",
+    screen: dict[str, bool] | None = None,
+    override_reason: str = "",
+) -> Case:
+    """Record the radiologist's decision that the referral is eligible; opens the booking task."""
+    _require(actor, "case.triage")
+    locked = _lock(case, version)
+    changed = _apply_screen(locked, screen)
+    findings = triage_rules.triage_findings(triage_facts(locked))
+    locked, _ = _transition(
+        actor, locked, "triage", None, findings=findings, override_reason=override_reason, reason=reason,
+        data={"screen_changed": changed},
+    )
+    locked.eligibility = Eligibility.ELIGIBLE
+    locked.eligibility_reason = reason
+    locked.triaged_by = actor.user_or_none
+    locked.triaged_at = clock.current()
+    locked.save(update_fields=["eligibility", "eligibility_reason", "triaged_by", "triaged_at", *changed])
+    close_tasks(actor, locked, [TaskKind.TRIAGE, TaskKind.REVIEW_FLAG], TaskStatus.DONE, "eligible")
+    start, end = _site_now_window(locked, BOOK_DAYS)
+    open_task(locked, TaskKind.BOOK, Role.SCHEDULER, start, end)
+    return locked
+
+
+@transaction.atomic
+def decline_case(
+    actor: Actor, case: Case, *, version: int | None, reason: str, screen: dict[str, bool] | None = None
+) -> Case:
+    """Record that the referral is not eligible, with the reason; the case closes and keeps its history."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the referral is not eligible."})
+    _require(actor, "case.decline")
+    locked = _lock(case, version)
+    changed = _apply_screen(locked, screen)
+    findings = triage_rules.triage_findings(triage_facts(locked))
+    # A decision not to treat is never blocked by a stop finding: drop the stops from the guard.
+    advisory = [f for f in findings if f.severity is not Severity.STOP]
+    locked, _ = _transition(actor, locked, "decline", None, findings=advisory, reason=reason)
+    locked.findings = _findings_json(findings, overridden=True)
+    locked.eligibility = Eligibility.INELIGIBLE
+    locked.eligibility_reason = reason
+    locked.triaged_by = actor.user_or_none
+    locked.triaged_at = clock.current()
+    locked.end_reason = CancelReason.NOT_ELIGIBLE
+    locked.end_note = reason
+    locked.save(update_fields=["findings", "eligibility", "eligibility_reason", "triaged_by", "triaged_at",
+                               "end_reason", "end_note", *changed])
+    close_tasks(actor, locked, None, TaskStatus.DONE, "not eligible")
+    return locked
+
+
+def _apply_screen(case: Case, screen: dict[str, bool] | None) -> list[str]:
+    if not screen:
+        return []
+    unknown = set(screen) - set(SCREEN_FLAGS)
+    if unknown:
+        raise ValidationError({"screen": f"Unknown screening item: {', '.join(sorted(unknown))}."})
+    changed = [flag for flag, value in screen.items() if bool(getattr(case, flag)) != bool(value)]
+    for flag in changed:
+        setattr(case, flag, bool(screen[flag]))
+    return changed
+
+
+# --- booking ---------------------------------------------------------------------------------------------
+
+
+def _open_call_task(case: Case) -> Task:
+    assert case.appointment is not None
+    window = call_window(case.appointment.start, case.site.calendar())
+    note = "Window moved to the last business day before it." if window.moved else ""
+    return open_task(case, TaskKind.PRECALL, Role.NURSE, window.start, window.end, note)
+
+
+@transaction.atomic
+def book_case(actor: Actor, case: Case, *, version: int | None, room: Room, start: datetime, minutes: int) -> Case:
+    """Book the procedure in a room; the call task opens with the 24–48 h call window."""
+    _require(actor, "case.book")
+    locked = _lock(case, version)
+    check_move(locked.stage, "book")
+    if locked.eligibility != Eligibility.ELIGIBLE:
+        raise ValidationError("Only a case triaged as eligible can be booked.")
+    appointment = booking.book_appointment(locked.uuid, locked.site, room, start, minutes)
+    locked, event = _transition(actor, locked, "book", None, data={"appointment": str(appointment.uuid)},
+                                summary=f"Booked {room.name} at {_site_time(locked, start)}")
+    locked.appointment = appointment
+    locked.save(update_fields=["appointment"])
+    close_tasks(actor, locked, [TaskKind.BOOK, TaskKind.REBOOK], TaskStatus.DONE, "booked")
+    _open_call_task(locked)
+    return locked
+
+
+@transaction.atomic
+def reschedule_case(
+    actor: Actor, case: Case, *, version: int | None, room: Room, start: datetime, minutes: int, reason: str
+) -> Case:
+    """Move the booking; the old one is kept as rescheduled and the call is due again in the new window."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the booking moves."})
+    _require(actor, "case.reschedule")
+    locked = _lock(case, version)
+    check_move(locked.stage, "reschedule")
+    old = locked.appointment
+    assert old is not None
+    new = booking.reschedule_appointment(old, room, start, minutes, reason)
+    locked, _ = _transition(
+        actor, locked, "reschedule", None, reason=reason, data={"from": str(old.uuid), "to": str(new.uuid)},
+        summary=f"Rescheduled from {_site_time(locked, old.start)} to {_site_time(locked, start)} ({room.name})",
+    )
+    locked.appointment = new
+    locked.save(update_fields=["appointment"])
+    close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, "rescheduled")
+    _open_call_task(locked)
+    return locked
+
+
+def _site_time(case: Case, moment: datetime) -> str:
+    return f"{moment.astimezone(case.site.zone):%a %d-%b-%Y %H:%M %Z}"
+
+
+# --- the day and after (later issues add their own forms; these are the stage moves) -----------------------
+
+
+@transaction.atomic
+def complete_precall(actor: Actor, case: Case, *, version: int | None, note: str = "") -> Case:
+    locked, _ = _transition(actor, case, "complete_precall", version, reason=note)
+    close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.DONE, note)
+    return locked
+
+
+def admission_findings(case: Case) -> list[Finding]:
+    if case.stage == Stage.SCHEDULED:
+        return [
+            Finding(
+                "admit.no_precall",
+                Severity.STOP,
+                "The pre-procedure call is not recorded (medicines, blood thinners, driver, pregnancy).",
+                "Service pathway step 3: call 24–48 h before the procedure",
+                "seed",
+            )
+        ]
+    return []
+
+
+@transaction.atomic
+def admit_case(actor: Actor, case: Case, *, version: int | None, override_reason: str = "") -> Case:
+    locked = _lock(case, version)
+    locked, _ = _transition(actor, locked, "admit", None, findings=admission_findings(locked),
+                            override_reason=override_reason)
+    close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, "admitted")
+    if locked.appointment is not None:
+        booking.set_appointment_status(locked.appointment, AppointmentStatus.ARRIVED)
+    return locked
+
+
+@transaction.atomic
+def clear_case(actor: Actor, case: Case, *, version: int | None, note: str = "") -> Case:
+    return _transition(actor, case, "clear", version, reason=note)[0]
+
+
+@transaction.atomic
+def start_procedure(actor: Actor, case: Case, *, version: int | None) -> Case:
+    return _transition(actor, case, "start_procedure", version)[0]
+
+
+@transaction.atomic
+def end_procedure(actor: Actor, case: Case, *, version: int | None) -> Case:
+    locked, _ = _transition(actor, case, "end_procedure", version)
+    if locked.appointment is not None:
+        booking.set_appointment_status(locked.appointment, AppointmentStatus.COMPLETED)
+    return locked
+
+
+@transaction.atomic
+def discharge_case(actor: Actor, case: Case, *, version: int | None, note: str = "") -> Case:
+    """Discharge from the ward; the follow-up visit is to be booked 7–14 days after the procedure."""
+    locked, _ = _transition(actor, case, "discharge", version, reason=note)
+    procedure_start = locked.appointment.start if locked.appointment else clock.current()
+    window = follow_up_window(procedure_start, locked.site.calendar())
+    open_task(locked, TaskKind.BOOK_FOLLOW_UP, Role.SCHEDULER, clock.current(), window.start,
+              note=f"Visit due {_site_time(locked, window.start)} – {_site_time(locked, window.end)}")
+    return locked
+
+
+@transaction.atomic
+def complete_followup(actor: Actor, case: Case, *, version: int | None, note: str = "") -> Case:
+    locked, _ = _transition(actor, case, "complete_followup", version, reason=note)
+    close_tasks(actor, locked, [TaskKind.BOOK_FOLLOW_UP], TaskStatus.DONE, "follow-up done")
+    return locked
+
+
+@transaction.atomic
+def close_case(actor: Actor, case: Case, *, version: int | None, note: str = "") -> Case:
+    locked, _ = _transition(actor, case, "close", version, reason=note)
+    close_tasks(actor, locked, None, TaskStatus.DONE, "closed")
+    return locked
+
+
+@transaction.atomic
+def postpone_case(actor: Actor, case: Case, *, version: int | None, reason: str, note: str = "") -> Case:
+    """Take the case off the list for now: the booking is released and the scheduler must rebook."""
+    if reason not in PostponeReason.values:
+        raise ValidationError({"reason": "Choose why the case is postponed."})
+    if reason == PostponeReason.OTHER and not note.strip():
+        raise ValidationError({"note": "Say why the case is postponed."})
+    locked, _ = _transition(actor, case, "postpone", version, reason=f"{PostponeReason(reason).label}. {note}".strip())
+    if locked.appointment is not None:
+        booking.set_appointment_status(locked.appointment, AppointmentStatus.CANCELLED, f"postponed: {reason}")
+    locked.appointment = None
+    locked.end_reason = reason
+    locked.end_note = note
+    locked.save(update_fields=["appointment", "end_reason", "end_note"])
+    close_tasks(actor, locked, None, TaskStatus.CANCELLED, "postponed")
+    start, end = _site_now_window(locked, BOOK_DAYS)
+    open_task(locked, TaskKind.REBOOK, Role.SCHEDULER, start, end, note=PostponeReason(reason).label)
+    return locked
+
+
+@transaction.atomic
+def cancel_case(actor: Actor, case: Case, *, version: int | None, reason: str, note: str = "") -> Case:
+    """Cancel the episode with a reason from the list; its history stays."""
+    if reason not in CancelReason.values:
+        raise ValidationError({"reason": "Choose why the case is cancelled."})
+    if reason == CancelReason.OTHER and not note.strip():
+        raise ValidationError({"note": "Say why the case is cancelled."})
+    locked, _ = _transition(actor, case, "cancel", version, reason=f"{CancelReason(reason).label}. {note}".strip())
+    if locked.appointment is not None and locked.appointment.status in {"booked", "confirmed", "arrived"}:
+        booking.set_appointment_status(locked.appointment, AppointmentStatus.CANCELLED, reason)
+    locked.end_reason = reason
+    locked.end_note = note
+    locked.save(update_fields=["end_reason", "end_note"])
+    close_tasks(actor, locked, None, TaskStatus.CANCELLED, "case cancelled")
+    return locked
+
+
+# --- tasks ------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def claim_task(actor: Actor, task: Task) -> Task:
+    """Take an open task from the unassigned queue; refused if someone else already holds it."""
+    if actor.user_or_none is None:
+        raise NotPermitted("Sign in to take a task.")
+    if not may(actor.user, "worklist.view") or task.role not in {r.value for r in roles_of(actor.user)}:
+        raise NotPermitted("This task belongs to another role.")
+    claimed = Task.objects.filter(pk=task.pk, status=TaskStatus.OPEN, assignee__isnull=True).update(
+        assignee=actor.user
+    )
+    task.refresh_from_db()
+    if not claimed and task.assignee_id != actor.user.pk:
+        holder = task.assignee.get_username() if task.assignee else "nobody (closed)"
+        raise ValidationError(f"This task is already taken by {holder}.")
+    audit.record(actor, AuditAction.UPDATE, "task", task.uuid, patient_uuid=task.case.patient.uuid, detail="claimed")
+    return task
+
+
+@transaction.atomic
+def refer_patient(
+    actor: Actor,
+    *,
+    site: Any,
+    details: ReferralDetails,
+    patient: Patient | None = None,
+    new_patient: Any = None,
+) -> Case:
+    """Take a referral for an existing patient, or register the new patient and refer in one transaction."""
+    from kyphos.patients import services as patients
+
+    _require(actor, "case.refer")
+    if (patient is None) == (new_patient is None):
+        raise ValidationError("Choose an existing patient or enter a new one.")
+    if patient is None:
+        # Check the referral first so a bad level never leaves a half-registered patient behind.
+        _validate_referral(details)
+        patient = patients.register_patient(actor, new_patient)
+    return refer_case(actor, patient, site, details)

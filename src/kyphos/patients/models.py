@@ -1,0 +1,116 @@
+"""Patient identity and contact."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from django.db import models
+from django.db.models.functions import Upper
+
+
+class Sex(models.TextChoices):
+    # HL7 v2 table 0001 administrative sex, the subset a registration system sends.
+    FEMALE = "F", "Female"
+    MALE = "M", "Male"
+    OTHER = "O", "Other"
+    UNKNOWN = "U", "Unknown"
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", "Phone call"
+    SMS = "sms", "Text message"
+    EMAIL = "email", "E-mail"
+    LETTER = "letter", "Letter"
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Spanish"
+    CHINESE = "zh", "Chinese"
+    VIETNAMESE = "vi", "Vietnamese"
+    ARABIC = "ar", "Arabic"
+    FRENCH = "fr", "French"
+    RUSSIAN = "ru", "Russian"
+    PORTUGUESE = "pt", "Portuguese"
+    OTHER = "other", "Other (see note)"
+
+
+class AllergyStatus(models.TextChoices):
+    NOT_RECORDED = "not_recorded", "Allergies not recorded"
+    NONE_KNOWN = "none_known", "No known allergies"
+    RECORDED = "recorded", "Allergies recorded"
+
+
+class Patient(models.Model):
+    # Sequential ids stay inside the database; URLs and other systems see ``uuid``.
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    assigning_authority = models.CharField(max_length=40, default="HOSP")
+    mrn = models.CharField("MRN", max_length=40)
+    family_name = models.CharField(max_length=100)
+    given_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    sex = models.CharField("administrative sex", max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    phone_mobile = models.CharField(max_length=32, blank=True)
+    phone_home = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    preferred_language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    preferred_channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.PHONE)
+    needs_interpreter = models.BooleanField(default=False)
+    caregiver_name = models.CharField(max_length=200, blank=True)
+    caregiver_relationship = models.CharField(max_length=60, blank=True)
+    caregiver_phone = models.CharField(max_length=32, blank=True)
+    allergy_status = models.CharField(
+        max_length=16, choices=AllergyStatus.choices, default=AllergyStatus.NOT_RECORDED
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["assigning_authority", "mrn"], name="patient_mrn_per_authority"),
+        ]
+        indexes = [
+            # pathway.selectors.case_list text search by name
+            models.Index(Upper("family_name"), Upper("given_name"), name="patient_name_upper"),
+            # pathway.selectors.case_list text search by MRN (any authority)
+            models.Index(fields=["mrn"], name="patient_mrn"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.mrn})"
+
+    @property
+    def display_name(self) -> str:
+        """FAMILY, Given — the order staff screens use so that names are read the same way everywhere."""
+        return f"{self.family_name.upper()}, {self.given_name}"
+
+    def age_on(self, day: date) -> int:
+        dob = self.date_of_birth
+        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
+class Allergy(models.Model):
+    class Category(models.TextChoices):
+        CONTRAST = "contrast", "Contrast / iodine"
+        LATEX = "latex", "Latex"
+        CEMENT = "cement", "Bone cement (PMMA)"
+        SEDATIVE = "sedative", "Sedatives / anesthetics"
+        ANTIBIOTIC = "antibiotic", "Antibiotics"
+        ANALGESIC = "analgesic", "Pain medicines"
+        ADHESIVE = "adhesive", "Adhesives / dressings"
+        OTHER = "other", "Other"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergies")
+    category = models.CharField(max_length=16, choices=Category.choices)
+    substance = models.CharField(max_length=120)
+    reaction = models.CharField(max_length=200, blank=True)
+    recorded_at = models.DateTimeField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["substance"]
+
+    def __str__(self) -> str:
+        return self.substance

@@ -1,0 +1,112 @@
+"""The only functions that change patient records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from kyphos import clock
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.patients.models import Allergy, AllergyStatus, Patient
+
+IDENTITY_FIELDS = (
+    "family_name",
+    "given_name",
+    "date_of_birth",
+    "sex",
+    "phone_mobile",
+    "phone_home",
+    "email",
+    "preferred_language",
+    "preferred_channel",
+    "needs_interpreter",
+    "caregiver_name",
+    "caregiver_relationship",
+    "caregiver_phone",
+)
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    assigning_authority: str
+    mrn: str
+    family_name: str
+    given_name: str
+    date_of_birth: date
+    sex: str = "U"
+    phone_mobile: str = ""
+    phone_home: str = ""
+    email: str = ""
+    preferred_language: str = "en"
+    preferred_channel: str = "phone"
+    needs_interpreter: bool = False
+    caregiver_name: str = ""
+    caregiver_relationship: str = ""
+    caregiver_phone: str = ""
+
+
+def _check(details: PatientDetails) -> None:
+    errors: dict[str, str] = {}
+    today = clock.current().date()
+    if not details.mrn.strip():
+        errors["mrn"] = "Enter the MRN."
+    if not details.family_name.strip():
+        errors["family_name"] = "Enter the family name."
+    if not details.given_name.strip():
+        errors["given_name"] = "Enter the given name."
+    if details.date_of_birth > today:
+        errors["date_of_birth"] = "The date of birth is in the future."
+    elif details.date_of_birth.year < today.year - 120:
+        errors["date_of_birth"] = "The date of birth is more than 120 years ago."
+    for name in ("mrn", "family_name", "given_name", "phone_mobile", "phone_home", "email", "caregiver_name"):
+        if "\x00" in str(getattr(details, name)):
+            errors[name] = "This field contains a character that is not allowed."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def register_patient(actor: Actor, details: PatientDetails) -> Patient:
+    """Create a patient; an MRN already known for the same authority is refused."""
+    _check(details)
+    if Patient.objects.filter(assigning_authority=details.assigning_authority, mrn=details.mrn.strip()).exists():
+        raise ValidationError({"mrn": "A patient with this MRN already exists; choose the existing patient."})
+    moment = clock.current()
+    values: dict[str, Any] = {name: getattr(details, name) for name in IDENTITY_FIELDS}
+    values["family_name"] = values["family_name"].strip()
+    values["given_name"] = values["given_name"].strip()
+    patient = Patient.objects.create(
+        assigning_authority=details.assigning_authority,
+        mrn=details.mrn.strip(),
+        created_at=moment,
+        updated_at=moment,
+        **values,
+    )
+    audit.record(actor, AuditAction.CREATE, "patient", patient.uuid, patient_uuid=patient.uuid, detail="registered")
+    return patient
+
+
+@transaction.atomic
+def record_allergy(actor: Actor, patient: Patient, category: str, substance: str, reaction: str = "") -> Allergy:
+    allergy = Allergy.objects.create(
+        patient=patient, category=category, substance=substance, reaction=reaction, recorded_at=clock.current()
+    )
+    Patient.objects.filter(pk=patient.pk).update(allergy_status=AllergyStatus.RECORDED, updated_at=clock.current())
+    patient.allergy_status = AllergyStatus.RECORDED
+    audit.record(actor, AuditAction.UPDATE, "allergy", allergy.pk, patient_uuid=patient.uuid, detail="allergy added")
+    return allergy
+
+
+@transaction.atomic
+def record_no_known_allergies(actor: Actor, patient: Patient) -> None:
+    if patient.allergies.filter(active=True).exists():
+        raise ValidationError("Active allergies are recorded; remove them before recording no known allergies.")
+    Patient.objects.filter(pk=patient.pk).update(allergy_status=AllergyStatus.NONE_KNOWN, updated_at=clock.current())
+    patient.allergy_status = AllergyStatus.NONE_KNOWN
+    audit.record(actor, AuditAction.UPDATE, "patient", patient.uuid, patient_uuid=patient.uuid, detail="no known allergies")

@@ -1,0 +1,46 @@
+"""Load the reviewed clinical data files and check that every value carries its source."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+CONFIDENCE_TAGS = {"P", "S", "T", "U", "S/T", "P/S", "seed", "local"}
+
+
+class DataFileError(ValueError):
+    """A clinical data file is malformed or a value lacks its source."""
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """A value as reviewed: the number or text, where it comes from, how sure we are."""
+
+    value: Any
+    source: str
+    confidence: str
+    verify: bool = False
+
+
+@cache
+def load(name: str) -> dict[str, Any]:
+    """Return the parsed data file ``data/<name>.toml`` (cached; the files ship with the package)."""
+    text = resources.files("kyphos.rules").joinpath("data", f"{name}.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    meta = data.get("meta")
+    if not isinstance(meta, dict) or not meta.get("version"):
+        raise DataFileError(f"{name}.toml: a [meta] table with a version is required")
+    return data
+
+
+def sourced(entry: dict[str, Any], where: str) -> Sourced:
+    """Read one ``{value, source, confidence, verify}`` entry, refusing one without a source."""
+    missing = [key for key in ("value", "source", "confidence") if key not in entry]
+    if missing:
+        raise DataFileError(f"{where}: missing {', '.join(missing)}")
+    if entry["confidence"] not in CONFIDENCE_TAGS:
+        raise DataFileError(f"{where}: unknown confidence tag {entry['confidence']!r}")
+    return Sourced(entry["value"], str(entry["source"]), str(entry["confidence"]), bool(entry.get("verify", False)))

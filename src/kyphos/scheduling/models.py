@@ -1,0 +1,142 @@
+"""Sites, rooms, business days and procedure appointments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from kyphos.rules.windows import SiteCalendar, WindowError, parse_hours
+
+
+def default_hours() -> dict[str, list[list[str]]]:
+    return {day: [["07:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(f"“{value}” is not an IANA time zone (for example America/New_York).")
+
+
+def validate_hours(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError('Business hours must look like {"mon": [["07:00", "17:00"]]}.')
+    try:
+        parse_hours(value)
+    except (WindowError, ValueError, TypeError) as exc:
+        raise ValidationError(f"Business hours: {exc}") from exc
+
+
+class Site(models.Model):
+    class Kind(models.TextChoices):
+        HOSPITAL = "hospital", "Hospital"
+        SURGERY_CENTER = "surgery_center", "Surgery center"
+
+    code = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.HOSPITAL)
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone], default="America/New_York")
+    business_hours = models.JSONField(default=default_hours, validators=[validate_hours])
+    phone = models.CharField("phone for “call us for assistance”", max_length=32)
+    address = models.TextField(blank=True)
+    # Patients are admitted the morning of the procedure; arrival = start minus this lead time.
+    arrival_lead_minutes = models.PositiveIntegerField(default=90)
+    default_procedure_minutes = models.PositiveIntegerField(default=60)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def calendar(self) -> SiteCalendar:
+        """The site's working calendar for the window rules (hours and holidays)."""
+        holidays = frozenset(self.holidays.values_list("date", flat=True))
+        return SiteCalendar(self.time_zone, parse_hours(self.business_hours), holidays)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+
+class Holiday(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["site", "date"], name="holiday_once_per_site")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class Room(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="rooms")
+    name = models.CharField(max_length=60)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["site", "name"]
+        constraints = [models.UniqueConstraint(fields=["site", "name"], name="room_name_per_site")]
+
+    def __str__(self) -> str:
+        return f"{self.site.code} {self.name}"
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    CONFIRMED = "confirmed", "Confirmed"
+    ARRIVED = "arrived", "Arrived"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+
+
+# Statuses that hold the room: a new booking may not overlap these.
+HOLDS_ROOM = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED)
+
+
+class Appointment(models.Model):
+    """A procedure booking. Reschedule and cancel never edit a booking away: they close it and keep it."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The case this booking serves, by its UUID: scheduling sits below the pathway and does not import it.
+    case_uuid = models.UUIDField(db_index=True)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="appointments")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    arrival_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+    )
+    status_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [
+            # scheduling.services.find_clash and the calendar
+            models.Index(fields=["room", "start"], name="appointment_room_start"),
+            models.Index(fields=["site", "start"], name="appointment_site_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room} {self.start:%Y-%m-%d %H:%M}Z {self.status}"
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start

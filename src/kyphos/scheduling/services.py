@@ -1,0 +1,113 @@
+"""Bookings: book, reschedule, cancel. Each keeps the history and refuses a clash in the same room."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from kyphos import clock
+from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Room, Site
+
+MAX_PROCEDURE_MINUTES = 8 * 60
+
+
+def find_clash(room: Room, start: datetime, end: datetime, *, ignore: Appointment | None = None) -> Appointment | None:
+    """The booking already holding ``room`` at any moment in [start, end), if there is one."""
+    clashes = Appointment.objects.filter(room=room, status__in=HOLDS_ROOM, start__lt=end, end__gt=start)
+    if ignore is not None:
+        clashes = clashes.exclude(pk=ignore.pk)
+    return clashes.order_by("start").first()
+
+
+def _validate_slot(site: Site, room: Room, start: datetime, minutes: int) -> None:
+    errors: dict[str, str] = {}
+    if room.site_id != site.pk:
+        errors["room"] = f"{room.name} is not a room of {site.name}."
+    elif not room.active:
+        errors["room"] = f"{room.name} is not in use."
+    if start.tzinfo is None:
+        errors["start"] = "The start time must carry its time zone."
+    elif start <= clock.current():
+        errors["start"] = "The start time is in the past; choose a future time."
+    if not 10 <= minutes <= MAX_PROCEDURE_MINUTES:
+        errors["duration"] = f"Planned duration must be between 10 and {MAX_PROCEDURE_MINUTES} minutes."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _refuse_clash(room: Room, start: datetime, end: datetime, ignore: Appointment | None = None) -> None:
+    # Lock the room row so two schedulers booking the same slot are served one after the other.
+    Room.objects.select_for_update().filter(pk=room.pk).first()
+    clash = find_clash(room, start, end, ignore=ignore)
+    if clash is not None:
+        local = clash.start.astimezone(room.site.zone)
+        until = clash.end.astimezone(room.site.zone)
+        raise ValidationError(
+            {"start": f"{room.name} is already booked {local:%a %d-%b-%Y %H:%M}–{until:%H:%M}; choose another time or room."}
+        )
+
+
+@transaction.atomic
+def book_appointment(case_uuid: UUID, site: Site, room: Room, start: datetime, minutes: int) -> Appointment:
+    _validate_slot(site, room, start, minutes)
+    end = start + timedelta(minutes=minutes)
+    _refuse_clash(room, start, end)
+    moment = clock.current()
+    return Appointment.objects.create(
+        case_uuid=case_uuid,
+        site=site,
+        room=room,
+        start=start,
+        end=end,
+        arrival_at=start - timedelta(minutes=site.arrival_lead_minutes),
+        created_at=moment,
+        updated_at=moment,
+    )
+
+
+@transaction.atomic
+def reschedule_appointment(old: Appointment, room: Room, start: datetime, minutes: int, reason: str) -> Appointment:
+    """Close ``old`` as rescheduled and book its replacement; both stay on record."""
+    if old.status not in HOLDS_ROOM:
+        raise ValidationError(f"This booking is {old.get_status_display().lower()} and cannot be rescheduled.")
+    _validate_slot(old.site, room, start, minutes)
+    end = start + timedelta(minutes=minutes)
+    _refuse_clash(room, start, end, ignore=old)
+    moment = clock.current()
+    Appointment.objects.filter(pk=old.pk).update(
+        status=AppointmentStatus.RESCHEDULED, status_reason=reason[:200], updated_at=moment
+    )
+    old.status = AppointmentStatus.RESCHEDULED
+    return Appointment.objects.create(
+        case_uuid=old.case_uuid,
+        site=old.site,
+        room=room,
+        start=start,
+        end=end,
+        arrival_at=start - timedelta(minutes=old.site.arrival_lead_minutes),
+        replaces=old,
+        created_at=moment,
+        updated_at=moment,
+    )
+
+
+@transaction.atomic
+def set_appointment_status(appointment: Appointment, status: AppointmentStatus, reason: str = "") -> None:
+    allowed = {
+        AppointmentStatus.BOOKED: {AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED,
+                                   AppointmentStatus.NO_SHOW},
+        AppointmentStatus.CONFIRMED: {AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW},
+        AppointmentStatus.ARRIVED: {AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED},
+    }
+    if status not in allowed.get(AppointmentStatus(appointment.status), set()):
+        raise ValidationError(
+            f"A booking that is {appointment.get_status_display().lower()} cannot become {status.label.lower()}."
+        )
+    Appointment.objects.filter(pk=appointment.pk).update(
+        status=status, status_reason=reason[:200], updated_at=clock.current()
+    )
+    appointment.status = status
+    appointment.status_reason = reason[:200]

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from kyphos.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("cases/", views.case_list, name="case_list"),
+    path("cases/new/", views.referral_new, name="referral_new"),
+    path("cases/<uuid:case_uuid>/", views.case_detail, name="case_detail"),
+    path("cases/<uuid:case_uuid>/book/", views.case_book, name="case_book"),
+    path("cases/<uuid:case_uuid>/reschedule/", views.case_book, {"reschedule": True}, name="case_reschedule"),
+    path("cases/<uuid:case_uuid>/do/<slug:action>/", views.case_action, name="case_action"),
+    path("tasks/<uuid:task_uuid>/claim/", views.task_claim, name="task_claim"),
+    path("patients/<uuid:patient_uuid>/", views.patient_detail, name="patient_detail"),
+    path("audit/", views.audit_list, name="audit"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

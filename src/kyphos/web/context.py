@@ -1,0 +1,16 @@
+"""Template context shared by every staff page: the user's roles and what the policy lets them do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from kyphos.pathway.policy import POLICY, roles_of
+
+
+def kyphos(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    roles = roles_of(user)
+    can = {perm.replace(".", "_"): bool(roles & allowed) for perm, allowed in POLICY.items()}
+    return {"my_roles": sorted(r.label for r in roles), "can": can}

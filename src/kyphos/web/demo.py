@@ -1,0 +1,297 @@
+"""A demo department: two sites, one user per role, ~60 patients in every stage, built through the services.
+
+Deterministic for a given ``seed`` and day: the same names, levels, medicines and stages each time.
+Demo data only: never load it into a database that holds real patients.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+
+from kyphos import clock
+from kyphos.audit.actor import Actor
+from kyphos.pathway import services
+from kyphos.pathway.models import Case
+from kyphos.pathway.policy import Role
+from kyphos.pathway.services import LevelInput, ReferralDetails
+from kyphos.patients.models import Patient
+from kyphos.patients.services import PatientDetails, record_allergy, record_no_known_allergies
+from kyphos.rules.holidays import us_federal_holidays
+from kyphos.rules.levels import ALL_LEVELS
+from kyphos.scheduling.models import Holiday, Room, Site, default_hours
+
+DEMO_USERS: list[tuple[str, Role | None, str]] = [
+    ("scheduler", Role.SCHEDULER, "Sam Scheduler"),
+    ("nurse", Role.NURSE, "Nina Nurse"),
+    ("radiologist", Role.RADIOLOGIST, "Dr Rita Radiologist"),
+    ("anesthesia", Role.ANESTHESIA, "Dr Alan Anesthesia"),
+    ("wardnurse", Role.WARD_NURSE, "Walt Wardnurse"),
+    ("manager", Role.MANAGER, "Mia Manager"),
+    ("auditor", Role.AUDITOR, "Aldo Auditor"),
+    ("admin", Role.ADMIN, "Ada Admin"),
+]
+
+FAMILY = ["Garcia", "Smith", "Johnson", "Nguyen", "Brown", "Williams", "Jones", "Miller", "Davis", "Lopez",
+          "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson",
+          "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen",
+          "King", "Wright", "Scott", "Torres", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker"]
+GIVEN_F = ["Mary", "Patricia", "Linda", "Barbara", "Elizabeth", "Dorothy", "Margaret", "Ruth", "Helen", "Carmen",
+           "Rosa", "Mai", "Joan", "Evelyn", "Shirley", "Betty", "Lan", "Gloria", "Frances", "Alice"]
+GIVEN_M = ["James", "Robert", "John", "William", "Richard", "Joseph", "Charles", "Thomas", "Jose", "Minh",
+           "George", "Harold", "Walter", "Frank"]
+REFERRERS = ["Dr Okafor (Primary care)", "Dr Lindqvist (Orthopedics)", "Dr Patel (Oncology)",
+             "Dr Chen (Rheumatology)", "Dr Alvarez (Emergency)", "Dr Brooks (Geriatrics)"]
+MEDICINES = [
+    "Apixaban 5 mg twice daily (atrial fibrillation)", "Aspirin 81 mg daily (primary prevention)",
+    "Clopidogrel 75 mg daily (coronary stent 2024)", "Warfarin per INR clinic (mechanical mitral valve)",
+    "Rivaroxaban 20 mg daily (DVT 2025)", "Oxycodone 5 mg every 6 h as needed",
+    "Acetaminophen 1 g three times daily", "Alendronate 70 mg weekly", "Prednisone 10 mg daily",
+    "Semaglutide 1 mg weekly", "Metformin 500 mg twice daily", "Insulin glargine 20 units at night",
+    "Ibuprofen 400 mg as needed", "Gabapentin 300 mg three times daily", "Tramadol 50 mg as needed",
+    "Denosumab 60 mg every 6 months", "Calcium and vitamin D daily", "Lisinopril 10 mg daily",
+]
+# How the ~60 demo cases spread over the pathway (target stage → count).
+STAGE_PLAN = [
+    ("referred", 6), ("triaged", 5), ("scheduled", 12), ("precall_done", 6), ("admitted", 2), ("cleared", 1),
+    ("in_procedure", 1), ("recovery", 2), ("discharged", 8), ("followup_done", 4), ("closed", 5),
+    ("declined", 2), ("postponed", 3), ("cancelled", 3),
+]
+SLOT_TIMES = [time(8, 0), time(9, 30), time(11, 0), time(13, 0), time(14, 30)]
+
+
+def demo_password(username: str) -> str:
+    return f"kyphos-{username}"
+
+
+@dataclass
+class Department:
+    users: dict[str, User]
+    sites: list[Site]
+
+    def actor(self, username: str) -> Actor:
+        return Actor(user=self.users[username], client_addr="127.0.0.1")
+
+
+def is_empty() -> bool:
+    return not Site.objects.exists() and not Patient.objects.exists()
+
+
+def _users() -> dict[str, User]:
+    users = {}
+    for role in Role:
+        Group.objects.get_or_create(name=role.value)
+    for username, role, full_name in DEMO_USERS:
+        first, _, last = full_name.rpartition(" ")
+        user, _ = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
+        user.set_password(demo_password(username))
+        user.is_staff = user.is_superuser = role is Role.ADMIN
+        user.save()
+        if role is not None:
+            user.groups.add(Group.objects.get(name=role.value))
+        users[username] = user
+    return users
+
+
+def _sites() -> list[Site]:
+    specs = [
+        ("HOSP", "Riverside General Hospital", Site.Kind.HOSPITAL, "America/New_York", "+1 212 555 0100",
+         "100 River Road, New York, NY", ["IR Suite 1", "IR Suite 2"]),
+        ("ASC", "Lakeshore Spine Surgery Center", Site.Kind.SURGERY_CENTER, "America/Chicago", "+1 312 555 0199",
+         "40 Lakeshore Drive, Chicago, IL", ["Procedure Room A"]),
+    ]
+    sites = []
+    for code, name, kind, zone, phone, address, rooms in specs:
+        site, _ = Site.objects.get_or_create(
+            code=code,
+            defaults={"name": name, "kind": kind, "time_zone": zone, "phone": phone, "address": address,
+                      "business_hours": default_hours()},
+        )
+        for room in rooms:
+            Room.objects.get_or_create(site=site, name=room)
+        for year in (2026, 2027):
+            for day, label in us_federal_holidays(year):
+                Holiday.objects.get_or_create(site=site, date=day, defaults={"name": label})
+        sites.append(site)
+    return sites
+
+
+class _Slots:
+    """Hands out free (room, start) pairs on business days so demo bookings never clash."""
+
+    def __init__(self, sites: list[Site]) -> None:
+        self.used: set[tuple[int, datetime]] = set()
+        self.rooms = {site.pk: list(site.rooms.all()) for site in sites}
+        self.calendars = {site.pk: site.calendar() for site in sites}
+
+    def take(self, site: Site, day: date, rng: random.Random, *, any_day: bool = False) -> tuple[Room, datetime]:
+        calendar = self.calendars[site.pk]
+        for _ in range(60):
+            if any_day or calendar.is_business_day(day):
+                for slot in rng.sample(SLOT_TIMES, len(SLOT_TIMES)):
+                    start = datetime.combine(day, slot, tzinfo=site.zone)
+                    for room in self.rooms[site.pk]:
+                        if (room.pk, start) not in self.used:
+                            self.used.add((room.pk, start))
+                            return room, start
+            day += timedelta(days=1)
+        raise RuntimeError("no free demo slot")
+
+
+def _referral(rng: random.Random, index: int) -> tuple[ReferralDetails, str]:
+    etiology = rng.choices(["osteoporosis", "steroid", "neoplastic", "other"], weights=[70, 15, 12, 3])[0]
+    count = rng.choices([1, 2, 3, 4], weights=[55, 30, 12, 3])[0]
+    top = rng.randint(ALL_LEVELS.index("T6"), len(ALL_LEVELS) - count)
+    levels = [
+        LevelInput(ALL_LEVELS[top + k], rng.choices(["acute", "subacute", "chronic"], weights=[70, 25, 5])[0],
+                   rng.choices(["yes", "unknown", "no"], weights=[75, 20, 5])[0], rng.choice([15, 20, 25, 30, 35, 45]))
+        for k in range(count)
+    ]
+    hospitalized = rng.random() < 0.2
+    screen = {}
+    if rng.random() < 0.06:
+        screen["contrast_allergy"] = True
+    if rng.random() < 0.04:
+        screen["retropulsion"] = True
+    details = ReferralDetails(
+        referring_clinician=rng.choice(REFERRERS),
+        referring_contact=f"+1 555 01{index:02d}",
+        etiology=etiology,
+        steroid_disease=rng.choice(["asthma", "lupus", "rheumatoid_arthritis", "other"]) if etiology == "steroid" else "",
+        neoplastic_kind=rng.choice(["myeloma", "metastasis"]) if etiology == "neoplastic" else "",
+        pain_nrs=rng.randint(8, 10) if hospitalized else rng.randint(5, 9),
+        hospitalized=hospitalized,
+        months_conservative_care=rng.choice([1, 2, 3, 4, 6]),
+        rdq=rng.choice([None, 14, 18, 20, 22]),
+        medications_note="\n".join(rng.sample(MEDICINES, rng.randint(2, 5))),
+        levels=levels,
+        screen=screen,
+    )
+    return details, etiology
+
+
+def _patient(rng: random.Random, index: int, site: Site, today: date) -> PatientDetails:
+    female = rng.random() < 0.78
+    age = rng.randint(58, 93)
+    born = today - timedelta(days=age * 365 + rng.randint(0, 364))
+    language = rng.choices(["en", "es", "zh", "vi"], weights=[78, 14, 4, 4])[0]
+    return PatientDetails(
+        assigning_authority=site.code,
+        mrn=f"{site.code[0]}{700100 + index}",
+        family_name=rng.choice(FAMILY),
+        given_name=rng.choice(GIVEN_F if female else GIVEN_M),
+        date_of_birth=born,
+        sex="F" if female else "M",
+        phone_mobile=f"+1 555 2{index:03d} {rng.randint(1000, 9999)}",
+        phone_home=f"+1 555 3{index:03d} {rng.randint(1000, 9999)}" if rng.random() < 0.5 else "",
+        email=f"patient{index:02d}@example.org" if rng.random() < 0.6 else "",
+        preferred_language=language,
+        preferred_channel=rng.choice(["phone", "sms", "email"]),
+        caregiver_name=rng.choice(["", "Daughter: Ana", "Son: Mark", "Husband: Paul", "Wife: Grace"]),
+        caregiver_phone=f"+1 555 4{index:03d} 0000",
+    )
+
+
+@transaction.atomic
+def load_demo(seed: int = 7) -> Department:
+    """Create the demo department. Call on an empty database (``is_empty()``)."""
+    rng = random.Random(seed)
+    real_now = clock.now()
+    department = Department(_users(), _sites())
+    slots = _Slots(department.sites)
+    plan = [stage for stage, count in STAGE_PLAN for _ in range(count)]
+    for index, target in enumerate(plan):
+        site = department.sites[0] if rng.random() < 0.65 else department.sites[1]
+        _build_case(department, slots, rng, index, target, site, real_now)
+    return department
+
+
+def _at(moment: datetime) -> Any:
+    return clock.frozen_at(moment)
+
+
+def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int, target: str, site: Site,
+                now: datetime) -> Case:
+    today = now.astimezone(site.zone).date()
+    past_stages = {"discharged", "followup_done", "closed"}
+    today_stages = {"admitted", "cleared", "in_procedure", "recovery"}
+    if target in past_stages:
+        room, start = slots.take(site, today - timedelta(days=rng.randint(12 if target != "discharged" else 2, 20)), rng)
+        referred_at = start - timedelta(days=rng.randint(8, 14))
+    elif target in today_stages:
+        room, start = slots.take(site, today, rng, any_day=True)
+        start = min(start, now - timedelta(hours={"admitted": -1, "cleared": -0.25, "in_procedure": 0.25,
+                                                  "recovery": 2}[target]))
+        start = start.replace(minute=(start.minute // 15) * 15, second=0, microsecond=0)
+        referred_at = now - timedelta(days=rng.randint(10, 20))
+    elif target == "scheduled" and index % 12 < 3:
+        # A few bookings in the next business days, so the nurse has calls due when the demo opens.
+        room, start = slots.take(site, today + timedelta(days=1 + index % 12 // 2), rng)
+        referred_at = now - timedelta(days=rng.randint(3, 10))
+    else:
+        room, start = slots.take(site, today + timedelta(days=rng.randint(1, 21)), rng)
+        referred_at = now - timedelta(days=rng.randint(1, 20), hours=rng.randint(0, 8))
+    details, _ = _referral(rng, index)
+    with _at(referred_at):
+        case = services.refer_patient(dept.actor("scheduler"), site=site, details=details,
+                                      new_patient=_patient(rng, index, site, today))
+        patient = case.patient
+        if rng.random() < 0.5:
+            record_no_known_allergies(dept.actor("scheduler"), patient)
+        elif rng.random() < 0.4:
+            record_allergy(dept.actor("scheduler"), patient, "contrast", "Iodinated contrast", "hives")
+    if target == "referred":
+        return case
+    triage_at = referred_at + timedelta(hours=3)
+    with _at(triage_at):
+        if target == "declined":
+            return services.decline_case(dept.actor("radiologist"), case, version=None,
+                                         reason="Pain is from facet arthropathy, not the old fracture.")
+        case = services.triage_case(dept.actor("radiologist"), case, version=None,
+                                    reason="Acute fracture with edema; pain despite analgesia.",
+                                    override_reason="Reviewed" if case.open_stops else "")
+    if target == "triaged":
+        return case
+    book_at = min(triage_at + timedelta(hours=20), start - timedelta(hours=60))
+    with _at(max(book_at, triage_at + timedelta(minutes=5))):
+        case = services.book_case(dept.actor("scheduler"), case, version=None, room=room, start=start, minutes=60)
+    if target in {"scheduled", "cancelled", "postponed"}:
+        if target == "cancelled":
+            with _at(book_at + timedelta(hours=2)):
+                case = services.cancel_case(dept.actor("scheduler"), case, version=None,
+                                            reason=rng.choice(["patient_declined", "pain_resolved"]))
+        elif target == "postponed":
+            with _at(book_at + timedelta(hours=3)):
+                case = services.postpone_case(dept.actor("nurse"), case, version=None,
+                                              reason=rng.choice(["anticoagulation", "illness", "no_driver"]))
+        return case
+    call_at = start - timedelta(hours=30)
+    if target == "precall_done" and call_at > now:
+        call_at = now - timedelta(minutes=rng.randint(5, 120))
+    with _at(max(call_at, book_at + timedelta(minutes=10))):
+        case = services.complete_precall(dept.actor("nurse"), case, version=None,
+                                         note="Medicines reviewed; driver confirmed; brings outside MRI on CD.")
+    steps = [
+        ("admitted", start - timedelta(minutes=90), lambda c: services.admit_case(dept.actor("wardnurse"), c, version=None)),
+        ("cleared", start - timedelta(minutes=30), lambda c: services.clear_case(dept.actor("anesthesia"), c, version=None,
+                                                                                 note="INR 1.1, platelets 210.")),
+        ("in_procedure", start, lambda c: services.start_procedure(dept.actor("radiologist"), c, version=None)),
+        ("recovery", start + timedelta(minutes=55), lambda c: services.end_procedure(dept.actor("radiologist"), c, version=None)),
+        ("discharged", start + timedelta(hours=24), lambda c: services.discharge_case(dept.actor("wardnurse"), c, version=None)),
+        ("followup_done", start + timedelta(days=10), lambda c: services.complete_followup(dept.actor("radiologist"), c, version=None,
+                                                                                          note="Pain 2/10; walking daily.")),
+        ("closed", start + timedelta(days=10, hours=1), lambda c: services.close_case(dept.actor("radiologist"), c, version=None)),
+    ]
+    for stage, moment, step in steps:
+        if target == "precall_done":
+            break
+        with _at(min(moment, now)):
+            case = step(case)
+        if stage == target:
+            break
+    return case

@@ -1,0 +1,303 @@
+"""Forms of the staff UI. They parse and check input; the services decide and write."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from kyphos.pathway.models import Acuity, Etiology, Evidence, NeoplasticKind, SteroidDisease
+from kyphos.pathway.services import SCREEN_FLAGS, LevelInput, ReferralDetails
+from kyphos.pathway.stages import CancelReason, PostponeReason
+from kyphos.patients.models import Channel, Language, Patient, Sex
+from kyphos.patients.services import PatientDetails
+from kyphos.rules.levels import InvalidLevel, parse_level
+from kyphos.scheduling.models import Room, Site
+
+LEVEL_ROWS = 5
+SCREEN_LABELS = {
+    "infection": "Active infection (osteomyelitis, discitis, systemic)",
+    "pregnant": "Pregnant",
+    "pain_not_from_fracture": "Pain not primarily from the fracture",
+    "cement_allergy": "Allergy to bone cement (PMMA)",
+    "contrast_allergy": "Allergy to contrast",
+    "uncorrected_coagulopathy": "Uncorrected coagulopathy",
+    "retropulsion": "Retropulsion / canal compromise",
+    "neuro_deficit": "Neurological deficit or myelopathy",
+    "spinal_instability": "Spinal instability",
+}
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValidationError("This field contains a character that is not allowed.")
+    return value
+
+
+class CleanText(forms.CharField):
+    def to_python(self, value: Any) -> str:
+        return _no_nul(super().to_python(value))
+
+
+class ReferralForm(forms.Form):
+    patient_mode = forms.ChoiceField(
+        label="Patient",
+        choices=[("new", "New patient"), ("existing", "Existing patient (by MRN)")],
+        widget=forms.RadioSelect,
+        initial="new",
+    )
+    existing_mrn = CleanText(label="MRN of the existing patient", required=False, max_length=40)
+    mrn = CleanText(label="MRN", required=False, max_length=40)
+    family_name = CleanText(label="Family name", required=False, max_length=100)
+    given_name = CleanText(label="Given name", required=False, max_length=100)
+    date_of_birth = forms.DateField(
+        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter the date of birth as a real date (YYYY-MM-DD)."},
+    )
+    sex = forms.ChoiceField(label="Administrative sex", choices=Sex.choices, initial=Sex.UNKNOWN, required=False)
+    phone_mobile = CleanText(label="Mobile phone", required=False, max_length=32)
+    phone_home = CleanText(label="Home phone", required=False, max_length=32)
+    email = forms.EmailField(label="E-mail", required=False)
+    preferred_language = forms.ChoiceField(label="Preferred language", choices=Language.choices, initial="en")
+    preferred_channel = forms.ChoiceField(label="Preferred contact", choices=Channel.choices, initial="phone")
+    caregiver_name = CleanText(label="Caregiver name", required=False, max_length=200)
+    caregiver_phone = CleanText(label="Caregiver phone", required=False, max_length=32)
+
+    site = forms.ModelChoiceField(label="Site", queryset=Site.objects.filter(active=True), empty_label=None)
+    referring_clinician = CleanText(label="Referring clinician", max_length=120)
+    referring_contact = CleanText(label="Referrer's phone or e-mail", required=False, max_length=120)
+    etiology = forms.ChoiceField(label="Cause of the fracture", choices=Etiology.choices)
+    steroid_disease = forms.ChoiceField(
+        label="Steroids taken for", choices=[("", "—"), *SteroidDisease.choices], required=False
+    )
+    neoplastic_kind = forms.ChoiceField(
+        label="Tumour type", choices=[("", "—"), *NeoplasticKind.choices], required=False
+    )
+    etiology_note = CleanText(label="Cause: note", required=False, max_length=200)
+    pain_nrs = forms.IntegerField(label="Pain now (0–10)", min_value=0, max_value=10)
+    hospitalized = forms.BooleanField(label="In hospital now", required=False)
+    months_conservative_care = forms.IntegerField(
+        label="Months of non-surgical care tried", required=False, min_value=0, max_value=240
+    )
+    rdq = forms.IntegerField(label="RDQ score (0–24), if known", required=False, min_value=0, max_value=24)
+    medications_note = CleanText(label="Medicines on the referral", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    clinical_note = CleanText(label="Clinical note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for flag in SCREEN_FLAGS:
+            self.fields[f"screen_{flag}"] = forms.BooleanField(label=SCREEN_LABELS[flag], required=False)
+        for i in range(LEVEL_ROWS):
+            self.fields[f"level_{i}"] = CleanText(label=f"Level {i + 1}", required=False, max_length=8)
+            self.fields[f"acuity_{i}"] = forms.ChoiceField(label="Acuity", choices=Acuity.choices, initial="acute")
+            self.fields[f"edema_{i}"] = forms.ChoiceField(
+                label="MRI edema / bone-scan uptake", choices=Evidence.choices, initial="unknown"
+            )
+            self.fields[f"height_{i}"] = forms.IntegerField(
+                label="Height loss %", required=False, min_value=0, max_value=100
+            )
+        self.patient: Patient | None = None
+        self.level_inputs: list[LevelInput] = []
+
+    def level_rows(self) -> list[dict[str, Any]]:
+        return [
+            {name: self[f"{name}_{i}"] for name in ("level", "acuity", "edema", "height")} | {"index": i}
+            for i in range(LEVEL_ROWS)
+        ]
+
+    def screen_fields(self) -> list[Any]:
+        return [self[f"screen_{flag}"] for flag in SCREEN_FLAGS]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("patient_mode") == "existing":
+            mrn = (data.get("existing_mrn") or "").strip()
+            if not mrn:
+                self.add_error("existing_mrn", "Enter the MRN of the existing patient.")
+            else:
+                self.patient = Patient.objects.filter(mrn=mrn).first()
+                if self.patient is None:
+                    self.add_error("existing_mrn", f"No patient has MRN {mrn}.")
+        else:
+            for name, message in [
+                ("mrn", "Enter the MRN."),
+                ("family_name", "Enter the family name."),
+                ("given_name", "Enter the given name."),
+                ("date_of_birth", "Enter the date of birth."),
+            ]:
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, message)
+        levels: list[LevelInput] = []
+        seen: set[str] = set()
+        for i in range(LEVEL_ROWS):
+            text = (data.get(f"level_{i}") or "").strip()
+            if not text:
+                continue
+            try:
+                name = parse_level(text)
+            except InvalidLevel as exc:
+                self.add_error(f"level_{i}", str(exc))
+                continue
+            if name in seen:
+                self.add_error(f"level_{i}", f"{name} is already listed.")
+                continue
+            seen.add(name)
+            levels.append(LevelInput(name, data.get(f"acuity_{i}", "acute"), data.get(f"edema_{i}", "unknown"),
+                                     data.get(f"height_{i}")))
+        if not levels and not any(f"level_{i}" in self.errors for i in range(LEVEL_ROWS)):
+            self.add_error("level_0", "Give at least one vertebral level (T1–T12, L1–L5).")
+        self.level_inputs = levels
+        return data
+
+    def referral_details(self) -> ReferralDetails:
+        d = self.cleaned_data
+        return ReferralDetails(
+            referring_clinician=d["referring_clinician"],
+            referring_contact=d.get("referring_contact", ""),
+            etiology=d["etiology"],
+            steroid_disease=d.get("steroid_disease", ""),
+            neoplastic_kind=d.get("neoplastic_kind", ""),
+            etiology_note=d.get("etiology_note", ""),
+            pain_nrs=d["pain_nrs"],
+            hospitalized=bool(d.get("hospitalized")),
+            months_conservative_care=d.get("months_conservative_care"),
+            rdq=d.get("rdq"),
+            medications_note=d.get("medications_note", ""),
+            clinical_note=d.get("clinical_note", ""),
+            levels=self.level_inputs,
+            screen={flag: bool(d.get(f"screen_{flag}")) for flag in SCREEN_FLAGS},
+        )
+
+    def patient_details(self, authority: str) -> PatientDetails:
+        d = self.cleaned_data
+        return PatientDetails(
+            assigning_authority=authority,
+            mrn=d["mrn"].strip(),
+            family_name=d["family_name"],
+            given_name=d["given_name"],
+            date_of_birth=d["date_of_birth"],
+            sex=d.get("sex") or Sex.UNKNOWN,
+            phone_mobile=d.get("phone_mobile", ""),
+            phone_home=d.get("phone_home", ""),
+            email=d.get("email", ""),
+            preferred_language=d["preferred_language"],
+            preferred_channel=d["preferred_channel"],
+            caregiver_name=d.get("caregiver_name", ""),
+            caregiver_phone=d.get("caregiver_phone", ""),
+        )
+
+
+class VersionedForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class ActionForm(VersionedForm):
+    note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    override_reason = CleanText(
+        label="Override reason (radiologist, only to proceed despite a stop finding)", required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class TriageForm(VersionedForm):
+    decision = forms.ChoiceField(
+        label="Decision", choices=[("eligible", "Eligible"), ("ineligible", "Not eligible")],
+        widget=forms.RadioSelect,
+    )
+    reason = CleanText(label="Reason / note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    override_reason = CleanText(
+        label="Override reason (to proceed despite a stop finding)", required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, case: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for flag in SCREEN_FLAGS:
+            self.fields[f"screen_{flag}"] = forms.BooleanField(
+                label=SCREEN_LABELS[flag], required=False, initial=bool(getattr(case, flag, False))
+            )
+
+    def screen_fields(self) -> list[Any]:
+        return [self[f"screen_{flag}"] for flag in SCREEN_FLAGS]
+
+    def screen(self) -> dict[str, bool]:
+        return {flag: bool(self.cleaned_data.get(f"screen_{flag}")) for flag in SCREEN_FLAGS}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("decision") == "ineligible" and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why the referral is not eligible.")
+        return data
+
+
+class BookingForm(VersionedForm):
+    room = forms.ModelChoiceField(label="Room", queryset=Room.objects.none(), empty_label=None)
+    day = forms.DateField(
+        label="Date", widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter the date as a real date (YYYY-MM-DD)."},
+    )
+    start_time = forms.TimeField(
+        label="Start time (24-hour, site time)", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": "Enter the time as HH:MM, 24-hour."},
+    )
+    minutes = forms.IntegerField(label="Planned duration (minutes)", min_value=10, max_value=480)
+    reason = CleanText(label="Reason for the change", required=False, max_length=200)
+
+    def __init__(self, *args: Any, site: Site, reschedule: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.site = site
+        self.reschedule = reschedule
+        self.fields["room"].queryset = Room.objects.filter(site=site, active=True)  # type: ignore[attr-defined]
+        self.fields["minutes"].initial = site.default_procedure_minutes
+        self.fields["start_time"].label = f"Start time (24-hour, {site.time_zone})"
+        if reschedule:
+            self.fields["reason"].required = True
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        day, start_time = data.get("day"), data.get("start_time")
+        if day and start_time:
+            zone = ZoneInfo(self.site.time_zone)
+            local = datetime.combine(day, start_time, tzinfo=zone)
+            # A wall time skipped by a daylight-saving change does not survive the round trip through UTC.
+            if local.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+                self.add_error("start_time", "That time does not exist on that day (the clocks change).")
+            else:
+                data["start"] = local
+        return data
+
+
+class PostponeForm(VersionedForm):
+    reason = forms.ChoiceField(label="Why", choices=PostponeReason.choices)
+    note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CancelForm(VersionedForm):
+    reason = forms.ChoiceField(label="Why", choices=CancelReason.choices)
+    note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CaseFilterForm(forms.Form):
+    text = CleanText(label="Name or MRN", required=False, max_length=100)
+    stage = forms.ChoiceField(label="Stage", required=False)
+    site = forms.ChoiceField(label="Site", required=False)
+    date_from = forms.DateField(label="Referred from", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                error_messages={"invalid": "Enter a real date (YYYY-MM-DD)."})
+    date_to = forms.DateField(label="Referred to", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                              error_messages={"invalid": "Enter a real date (YYYY-MM-DD)."})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from kyphos.pathway.stages import Stage
+
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].choices = [("", "Any stage"), *Stage.choices]
+        self.fields["site"].choices = [("", "Any site"), *Site.objects.values_list("code", "name")]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data

@@ -1,0 +1,33 @@
+"""``kyphos demo [--reset] [--seed N]``: load the demo department."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from kyphos.web import demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo department (two sites, one user per role, ~60 patients). Demo data only."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--reset", action="store_true", help="erase the database first (demo databases only)")
+        parser.add_argument("--seed", type=int, default=7, help="random seed (same seed, same department)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["reset"]:
+            call_command("flush", interactive=False, verbosity=0)
+        elif not demo.is_empty():
+            raise CommandError("The database already holds sites or patients; use --reset to replace them.")
+        demo.load_demo(seed=options["seed"])
+        self.stdout.write(self.style.SUCCESS("Demo department loaded."))
+        print_logins(self.stdout)
+
+
+def print_logins(out: Any) -> None:
+    out.write("Demo sign-ins (username / password):")
+    for username, role, _ in demo.DEMO_USERS:
+        out.write(f"  {username:<12} {demo.demo_password(username):<22} {role.label if role else ''}")

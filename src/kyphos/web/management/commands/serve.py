@@ -1,0 +1,41 @@
+"""``kyphos serve [--host 127.0.0.1] [--port 8000]``: migrate, load the demo if empty, and serve."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from kyphos.web import demo
+from kyphos.web.management.commands.demo import print_logins
+
+log = logging.getLogger("kyphos.serve")
+
+
+class Command(BaseCommand):
+    help = "Prepare the database and serve Kyphos (web; later also the worker and the HL7 listener)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-demo", action="store_true", help="do not load the demo into an empty database")
+        parser.add_argument("--threads", type=int, default=8)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        if not options["no_demo"] and demo.is_empty():
+            self.stdout.write("Empty database: loading the demo department…")
+            demo.load_demo()
+        if User.objects.filter(username="scheduler").exists():
+            print_logins(self.stdout)
+        url = f"http://{options['host']}:{options['port']}"
+        self.stdout.write(self.style.SUCCESS(f"Kyphos is serving on {url}  (Ctrl-C stops it)"))
+        from waitress import serve
+
+        from kyphos.wsgi import application
+
+        serve(application, host=options["host"], port=options["port"], threads=options["threads"],
+              ident="kyphos", clear_untrusted_proxy_headers=True)

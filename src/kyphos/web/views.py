@@ -1,0 +1,354 @@
+"""Staff screens. Each view parses input, checks access, calls one service and renders."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from kyphos import clock
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction, AuditEntry
+from kyphos.pathway import selectors, services
+from kyphos.pathway.errors import GuardBlocked, StaleEdit
+from kyphos.pathway.models import Case, Task, TaskKind
+from kyphos.pathway.policy import may
+from kyphos.pathway.stages import MOVES, Stage, TransitionError, moves_from
+from kyphos.patients.models import Patient
+from kyphos.web import forms
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    return Actor(user=request.user, client_addr=getattr(request, "client_addr", None))
+
+
+def require(request: HttpRequest, permission: str) -> None:
+    if not may(request.user, permission):
+        raise PermissionDenied(f"Your role does not allow this ({permission}).")
+
+
+def _case_or_404(case_uuid: UUID) -> Case:
+    case = selectors.case_by_uuid(case_uuid)
+    if case is None:
+        raise Http404("No such case.")
+    return case
+
+
+def _apply_errors(form: Any, exc: ValidationError) -> None:
+    """Put a service's ValidationError next to the matching field, or at the top of the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            target = field if field in form.fields else None
+            if field == "levels":
+                target = "level_0" if "level_0" in form.fields else None
+            if field == "start" and "start_time" in form.fields:
+                target = "start_time"
+            for error in errors:
+                form.add_error(target, error.message % (error.params or {}) if error.params else error.message)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """My worklist: tasks for my roles, unassigned and mine, due now first, then upcoming."""
+    if not may(request.user, "worklist.view"):
+        if may(request.user, "audit.view"):
+            return redirect("audit")
+        raise PermissionDenied("Your role has no worklist.")
+    now = clock.current()
+    kind = request.GET.get("kind", "")
+    if kind and kind not in TaskKind.values:
+        kind = ""
+    due = selectors.worklist_due(request.user, now, kind=kind)
+    upcoming = selectors.worklist_upcoming(request.user, now, kind=kind)
+    counts = selectors.worklist_counts(request.user, now)
+    shown = {(task.case.uuid, task.case.patient.uuid) for task in [*due, *upcoming]}
+    audit.record_list(actor_of(request), "worklist", sorted(shown, key=str), detail="worklist")
+    return render(
+        request,
+        "kyphos/home.html",
+        {
+            "due": due,
+            "upcoming": upcoming,
+            "counts": [(TaskKind(k).label, k, n) for k, n in counts.items()],
+            "kind": kind,
+            "kind_label": TaskKind(kind).label if kind else "",
+            "now": now,
+        },
+    )
+
+
+@login_required
+@require_GET
+def case_list(request: HttpRequest) -> HttpResponse:
+    require(request, "case.list")
+    form = forms.CaseFilterForm(request.GET or None)
+    page = None
+    if not request.GET or form.is_valid():
+        data = form.cleaned_data if request.GET else {}
+        filters = selectors.CaseFilter(
+            stage=data.get("stage", ""),
+            site=data.get("site", ""),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            text=data.get("text", ""),
+        )
+        paginator = Paginator(selectors.case_list(filters), 50)
+        page = paginator.get_page(request.GET.get("page"))
+        audit.record_list(
+            actor_of(request), "case", [(c.uuid, c.patient.uuid) for c in page.object_list], detail="case list"
+        )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "kyphos/case_list.html", {"form": form, "page": page, "query": query.urlencode()})
+
+
+def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
+    today = clock.current().astimezone(case.site.zone).date()
+    moves = [m for m in moves_from(case.stage) if may(request.user, m.permission)]
+    return {
+        "case": case,
+        "patient": case.patient,
+        "today": today,
+        "levels": list(case.levels.all()),
+        "allergies": list(case.patient.allergies.filter(active=True)),
+        "events": selectors.timeline(case),
+        "tasks": selectors.case_tasks(case),
+        "open_stops": services.open_stop_findings(case),
+        "findings": case.findings,
+        "moves": moves,
+        "appointments": list(case.site.appointments.filter(case_uuid=case.uuid).select_related("room")
+                             .order_by("-created_at")),
+    }
+
+
+@login_required
+@require_GET
+def case_detail(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    require(request, "case.view")
+    case = _case_or_404(case_uuid)
+    audit.record(actor_of(request), AuditAction.VIEW, "case", case.uuid, patient_uuid=case.patient.uuid,
+                 detail="case page")
+    context = _case_context(request, case)
+    context["triage_form"] = forms.TriageForm(initial={"version": case.version}, case=case)
+    context["action_form"] = forms.ActionForm(initial={"version": case.version})
+    context["postpone_form"] = forms.PostponeForm(initial={"version": case.version})
+    context["cancel_form"] = forms.CancelForm(initial={"version": case.version})
+    return render(request, "kyphos/case_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def referral_new(request: HttpRequest) -> HttpResponse:
+    require(request, "case.refer")
+    form = forms.ReferralForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        site = form.cleaned_data["site"]
+        try:
+            case = services.refer_patient(
+                actor_of(request),
+                site=site,
+                details=form.referral_details(),
+                patient=form.patient,
+                new_patient=None if form.patient else form.patient_details(site.code),
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, "Referral saved and queued for triage.")
+            return redirect("case_detail", case_uuid=case.uuid)
+    return render(request, "kyphos/referral_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _run_service(request: HttpRequest, case: Case, form: Any, call: Any) -> HttpResponse | None:
+    """Call a service; on success redirect to the case; on a refusal put the reason on the form."""
+    try:
+        call()
+    except StaleEdit as exc:
+        form.add_error(None, str(exc))
+    except GuardBlocked as exc:
+        form.add_error(None, str(exc))
+    except (TransitionError, PermissionDenied) as exc:
+        form.add_error(None, str(exc))
+    except ValidationError as exc:
+        _apply_errors(form, exc)
+    else:
+        return redirect("case_detail", case_uuid=case.uuid)
+    return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -> HttpResponse:
+    require(request, "case.reschedule" if reschedule else "case.book")
+    case = _case_or_404(case_uuid)
+    initial: dict[str, Any] = {"version": case.version}
+    if reschedule and case.appointment:
+        local = case.appointment.start.astimezone(case.site.zone)
+        initial |= {"room": case.appointment.room_id, "day": local.date(), "start_time": local.time(),
+                    "minutes": int(case.appointment.duration.total_seconds() // 60)}
+    form = forms.BookingForm(request.POST or None, site=case.site, reschedule=reschedule, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        if reschedule:
+            def call() -> Any:
+                return services.reschedule_case(actor_of(request), case, version=d["version"], room=d["room"],
+                                                start=d["start"], minutes=d["minutes"], reason=d["reason"])
+        else:
+            def call() -> Any:
+                return services.book_case(actor_of(request), case, version=d["version"], room=d["room"],
+                                          start=d["start"], minutes=d["minutes"])
+        response = _run_service(request, case, form, call)
+        if response is not None:
+            messages.success(request, "Rescheduled." if reschedule else "Booked. The pre-procedure call is queued.")
+            return response
+    audit.record(actor_of(request), AuditAction.VIEW, "case", case.uuid, patient_uuid=case.patient.uuid,
+                 detail="booking form")
+    context = _case_context(request, case) | {"form": form, "reschedule": reschedule}
+    return render(request, "kyphos/booking_form.html", context, status=400 if form.errors else 200)
+
+
+SIMPLE_ACTIONS = {
+    "complete_precall": lambda a, c, v, d: services.complete_precall(a, c, version=v, note=d["note"]),
+    "admit": lambda a, c, v, d: services.admit_case(a, c, version=v, override_reason=d["override_reason"]),
+    "clear": lambda a, c, v, d: services.clear_case(a, c, version=v, note=d["note"]),
+    "start_procedure": lambda a, c, v, d: services.start_procedure(a, c, version=v),
+    "end_procedure": lambda a, c, v, d: services.end_procedure(a, c, version=v),
+    "discharge": lambda a, c, v, d: services.discharge_case(a, c, version=v, note=d["note"]),
+    "complete_followup": lambda a, c, v, d: services.complete_followup(a, c, version=v, note=d["note"]),
+    "close": lambda a, c, v, d: services.close_case(a, c, version=v, note=d["note"]),
+}
+
+
+@login_required
+@require_POST
+def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpResponse:
+    """Run one stage move from the case page; on refusal show the case again with the reason."""
+    move = MOVES.get(action)
+    if move is None or action in {"book", "reschedule"}:
+        raise Http404("No such action.")
+    require(request, move.permission)
+    case = _case_or_404(case_uuid)
+    actor = actor_of(request)
+    form: Any
+    if action in {"triage", "decline"}:
+        form = forms.TriageForm(request.POST, case=case)
+        if form.is_valid():
+            d = form.cleaned_data
+            if d["decision"] == "eligible" and action == "triage":
+                def call() -> Any:
+                    return services.triage_case(actor, case, version=d["version"], reason=d["reason"],
+                                                screen=form.screen(), override_reason=d["override_reason"])
+            else:
+                def call() -> Any:
+                    return services.decline_case(actor, case, version=d["version"], reason=d["reason"],
+                                                 screen=form.screen())
+            response = _run_service(request, case, form, call)
+            if response is not None:
+                messages.success(request, "Triage decision recorded.")
+                return response
+    elif action in {"postpone", "cancel"}:
+        form = forms.PostponeForm(request.POST) if action == "postpone" else forms.CancelForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            service = services.postpone_case if action == "postpone" else services.cancel_case
+            response = _run_service(
+                request, case, form, lambda: service(actor, case, version=d["version"], reason=d["reason"],
+                                                     note=d["note"])
+            )
+            if response is not None:
+                messages.success(request, f"{move.label}: done.")
+                return response
+    else:
+        form = forms.ActionForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            response = _run_service(request, case, form, lambda: SIMPLE_ACTIONS[action](actor, case, d["version"], d))
+            if response is not None:
+                messages.success(request, f"{move.label}: done.")
+                return response
+    case = _case_or_404(case_uuid)
+    audit.record(actor, AuditAction.VIEW, "case", case.uuid, patient_uuid=case.patient.uuid, detail="case page")
+    context = _case_context(request, case)
+    context |= {
+        "triage_form": form if action in {"triage", "decline"} else forms.TriageForm(initial={"version": case.version}, case=case),
+        "action_form": form if action in SIMPLE_ACTIONS else forms.ActionForm(initial={"version": case.version}),
+        "postpone_form": form if action == "postpone" else forms.PostponeForm(initial={"version": case.version}),
+        "cancel_form": form if action == "cancel" else forms.CancelForm(initial={"version": case.version}),
+        "failed_action": action,
+    }
+    return render(request, "kyphos/case_detail.html", context, status=409 if form.non_field_errors() else 400)
+
+
+@login_required
+@require_POST
+def task_claim(request: HttpRequest, task_uuid: UUID) -> HttpResponse:
+    require(request, "worklist.view")
+    task = Task.objects.select_related("case", "case__patient").filter(uuid=task_uuid).first()
+    if task is None:
+        raise Http404("No such task.")
+    try:
+        services.claim_task(actor_of(request), task)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "The task is yours.")
+    target = request.POST.get("next") or reverse("home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = reverse("home")
+    return HttpResponseRedirect(target)
+
+
+@login_required
+@require_GET
+def patient_detail(request: HttpRequest, patient_uuid: UUID) -> HttpResponse:
+    require(request, "case.view")
+    patient = Patient.objects.filter(uuid=patient_uuid).first()
+    if patient is None:
+        raise Http404("No such patient.")
+    audit.record(actor_of(request), AuditAction.VIEW, "patient", patient.uuid, patient_uuid=patient.uuid,
+                 detail="patient page")
+    cases = list(patient.cases.select_related("site", "appointment").order_by("-referral_date"))
+    return render(request, "kyphos/patient_detail.html", {
+        "patient": patient, "cases": cases, "allergies": list(patient.allergies.filter(active=True)),
+        "today": clock.current().date(),
+    })
+
+
+@login_required
+@require_GET
+def audit_list(request: HttpRequest) -> HttpResponse:
+    require(request, "audit.view")
+    entries = AuditEntry.objects.select_related("user").order_by("-at", "-id")
+    patient = request.GET.get("patient", "").strip()
+    if patient:
+        try:
+            entries = entries.filter(patient_uuid=UUID(patient))
+        except ValueError:
+            messages.error(request, "That is not a patient identifier (UUID).")
+    user = request.GET.get("user", "").strip()
+    if user:
+        entries = entries.filter(username=user)
+    page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    return render(request, "kyphos/audit_list.html", {"page": page, "patient": patient, "user_filter": user})
+
+
+def stage_label(stage: str) -> str:
+    return Stage(stage).label

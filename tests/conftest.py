@@ -1,0 +1,178 @@
+"""Shared test set-up: personas for every role, a demo-like department, the browser, and real parts.
+
+Real parts: SQLite in memory by default; PostgreSQL when ``DATABASE_URL`` points at the server that
+``tests/pgrun.py`` starts on loopback (``make test`` runs the suite on both); Debian's Chromium for the
+browser journeys. A missing part skips its tests with a message, except under ``CI=true``, where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API keeps a loop in this thread
+os.environ.setdefault("KYPHOS_SECRET_KEY", "tests-only-secret-key-not-for-production")
+
+CHROMIUM = "/usr/bin/chromium"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_part(available: bool, message: str) -> None:
+    """Skip when a real part is missing on a laptop; fail under CI, where the Makefile installs it."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: the Makefile should have installed it)")
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- personas ----------------------------------------------------------------------------------------------
+
+PERSONAS = ["scheduler", "nurse", "radiologist", "anesthesia", "ward_nurse", "manager", "auditor", "admin"]
+
+
+@pytest.fixture
+def people(db: Any) -> dict[str, Any]:
+    """One user per role, plus an outsider with no role."""
+    from django.contrib.auth.models import Group, User
+
+    users = {}
+    for role in PERSONAS:
+        user = User.objects.create_user(username=f"t_{role}", password="pw-for-tests-1")
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        users[role] = user
+    users["outsider"] = User.objects.create_user(username="t_outsider", password="pw-for-tests-1")
+    return users
+
+
+@pytest.fixture
+def actors(people: dict[str, Any]) -> dict[str, Any]:
+    from kyphos.audit.actor import Actor
+
+    return {name: Actor(user=user, client_addr="127.0.0.1") for name, user in people.items()}
+
+
+# --- a department ------------------------------------------------------------------------------------------
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def site(db: Any) -> Any:
+    from kyphos.rules.holidays import us_federal_holidays
+    from kyphos.scheduling.models import Holiday, Room, Site
+
+    hosp = Site.objects.create(code="HOSP", name="Riverside General", time_zone="America/New_York",
+                               phone="+1 212 555 0100")
+    Room.objects.create(site=hosp, name="IR Suite 1")
+    Room.objects.create(site=hosp, name="IR Suite 2")
+    for year in (2026, 2027, 2028):
+        for day, name in us_federal_holidays(year):
+            Holiday.objects.create(site=hosp, date=day, name=name)
+    return hosp
+
+
+@pytest.fixture
+def other_site(db: Any) -> Any:
+    from kyphos.scheduling.models import Room, Site
+
+    asc = Site.objects.create(code="ASC", name="Lakeshore ASC", time_zone="America/Chicago", phone="+1 312 555 0199",
+                              kind=Site.Kind.SURGERY_CENTER)
+    Room.objects.create(site=asc, name="Procedure Room A")
+    return asc
+
+
+@pytest.fixture
+def room(site: Any) -> Any:
+    return site.rooms.get(name="IR Suite 1")
+
+
+def referral(**overrides: Any) -> Any:
+    from kyphos.pathway.services import LevelInput, ReferralDetails
+
+    values: dict[str, Any] = {
+        "referring_clinician": "Dr Okafor",
+        "etiology": "osteoporosis",
+        "pain_nrs": 7,
+        "months_conservative_care": 2,
+        "levels": [LevelInput("T12", "acute", "yes", 30), LevelInput("L1", "acute", "yes", 20)],
+    }
+    values.update(overrides)
+    return ReferralDetails(**values)
+
+
+def new_patient(mrn: str = "H100001", **overrides: Any) -> Any:
+    from kyphos.patients.services import PatientDetails
+
+    values: dict[str, Any] = {
+        "assigning_authority": "HOSP", "mrn": mrn, "family_name": "Testwoman", "given_name": "Ada",
+        "date_of_birth": date(1948, 3, 14), "sex": "F", "phone_mobile": "+1 555 0100 1234",
+    }
+    values.update(overrides)
+    return PatientDetails(**values)
+
+
+def next_business_monday(calendar: Any, after: date) -> date:
+    """The first Monday at least a week after ``after`` whose Monday and previous Friday are business days."""
+    day = after + timedelta(days=7)
+    day += timedelta(days=(7 - day.weekday()) % 7)
+    while not (calendar.is_business_day(day) and calendar.is_business_day(day - timedelta(days=3))):
+        day += timedelta(days=7)
+    return day
+
+
+@pytest.fixture
+def make_case(site: Any, actors: dict[str, Any]) -> Any:
+    """Build a case and move it to ``stage`` through the real services."""
+    from kyphos import clock
+    from kyphos.pathway import services
+
+    counter = {"n": 0}
+
+    def build(stage: str = "referred", *, start: datetime | None = None, **referral_overrides: Any) -> Any:
+        counter["n"] += 1
+        case = services.refer_patient(actors["scheduler"], site=site, details=referral(**referral_overrides),
+                                      new_patient=new_patient(f"H9{counter['n']:05d}"))
+        if stage == "referred":
+            return case
+        case = services.triage_case(actors["radiologist"], case, version=case.version, reason="ok",
+                                    override_reason="reviewed" if case.open_stops else "")
+        if stage == "triaged":
+            return case
+        monday = next_business_monday(site.calendar(), clock.current().astimezone(NEW_YORK).date())
+        when = start or datetime.combine(monday, time(8, 0), tzinfo=NEW_YORK) + timedelta(days=7 * counter["n"])
+        room = site.rooms.order_by("name").first()
+        case = services.book_case(actors["scheduler"], case, version=case.version, room=room, start=when, minutes=60)
+        if stage == "scheduled":
+            return case
+        raise ValueError(stage)
+
+    return build
+
+
+# --- browser -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    require_part(os.path.exists(CHROMIUM), f"Debian's Chromium is not installed at {CHROMIUM}")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"],
+    }
+
+
+def postgres_available() -> bool:
+    return bool(shutil.which("pg_ctl") or os.path.exists("/usr/lib/postgresql"))
