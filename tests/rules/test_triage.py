@@ -6,7 +6,15 @@ import pytest
 
 from kyphos.rules import data
 from kyphos.rules.findings import Severity
-from kyphos.rules.triage import Acuity, Etiology, Evidence, LevelFacts, TriageFacts, all_codes, triage_findings
+from kyphos.rules.triage import (
+    Acuity,
+    Etiology,
+    Evidence,
+    LevelFacts,
+    TriageFacts,
+    all_codes,
+    triage_findings,
+)
 
 CLEAN = TriageFacts(
     levels=(LevelFacts("T12", Acuity.ACUTE, Evidence.YES, 20),),

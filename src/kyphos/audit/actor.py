@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,8 @@ class Actor:
         return self.system_name or "system"
 
     @property
-    def user_or_none(self) -> AbstractBaseUser | None:
+    def user_or_none(self) -> Any:
+        """The user to store on a record, or None for a system actor."""
         if self.user is None or isinstance(self.user, AnonymousUser):
             return None
         return self.user

@@ -96,7 +96,7 @@ def _require(actor: Actor, permission: str) -> None:
 
 
 def _lock(case: Case, expected_version: int | None) -> Case:
-    locked = Case.objects.select_for_update().select_related("patient", "site", "appointment").get(pk=case.pk)
+    locked = Case.objects.select_for_update(of=("self",)).select_related("patient", "site", "appointment").get(pk=case.pk)
     locked._kyphos_locked = True  # type: ignore[attr-defined]
     if expected_version is not None and locked.version != expected_version:
         last = locked.events.order_by("-at", "-id").first()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -58,7 +58,6 @@ class TriageFacts:
     retropulsion: bool = False
     neuro_deficit: bool = False
     spinal_instability: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @cache

@@ -84,8 +84,8 @@ def is_empty() -> bool:
 
 def _users() -> dict[str, User]:
     users = {}
-    for role in Role:
-        Group.objects.get_or_create(name=role.value)
+    for each_role in Role:
+        Group.objects.get_or_create(name=each_role.value)
     for username, role, full_name in DEMO_USERS:
         first, _, last = full_name.rpartition(" ")
         user, _ = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -39,7 +39,7 @@ def _no_nul(value: str) -> str:
 
 class CleanText(forms.CharField):
     def to_python(self, value: Any) -> str:
-        return _no_nul(super().to_python(value))
+        return _no_nul(super().to_python(value) or "")
 
 
 class ReferralForm(forms.Form):
@@ -112,7 +112,7 @@ class ReferralForm(forms.Form):
         return [self[f"screen_{flag}"] for flag in SCREEN_FLAGS]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         if data.get("patient_mode") == "existing":
             mrn = (data.get("existing_mrn") or "").strip()
             if not mrn:
@@ -227,7 +227,7 @@ class TriageForm(VersionedForm):
         return {flag: bool(self.cleaned_data.get(f"screen_{flag}")) for flag in SCREEN_FLAGS}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         if data.get("decision") == "ineligible" and not (data.get("reason") or "").strip():
             self.add_error("reason", "Say why the referral is not eligible.")
         return data
@@ -250,14 +250,16 @@ class BookingForm(VersionedForm):
         super().__init__(*args, **kwargs)
         self.site = site
         self.reschedule = reschedule
-        self.fields["room"].queryset = Room.objects.filter(site=site, active=True)  # type: ignore[attr-defined]
+        room_field = self.fields["room"]
+        room_field.queryset = Room.objects.filter(site=site, active=True)  # type: ignore[attr-defined]
+        room_field.label_from_instance = lambda room: room.name  # type: ignore[attr-defined]
         self.fields["minutes"].initial = site.default_procedure_minutes
         self.fields["start_time"].label = f"Start time (24-hour, {site.time_zone})"
         if reschedule:
             self.fields["reason"].required = True
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         day, start_time = data.get("day"), data.get("start_time")
         if day and start_time:
             zone = ZoneInfo(self.site.time_zone)
@@ -293,11 +295,12 @@ class CaseFilterForm(forms.Form):
         from kyphos.pathway.stages import Stage
 
         super().__init__(*args, **kwargs)
-        self.fields["stage"].choices = [("", "Any stage"), *Stage.choices]
-        self.fields["site"].choices = [("", "Any site"), *Site.objects.values_list("code", "name")]
+        cast(forms.ChoiceField, self.fields["stage"]).choices = [("", "Any stage"), *Stage.choices]
+        sites = [(code, name) for code, name in Site.objects.values_list("code", "name")]
+        cast(forms.ChoiceField, self.fields["site"]).choices = [("", "Any site"), *sites]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", "The end date is before the start date.")
         return data

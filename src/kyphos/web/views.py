@@ -293,6 +293,7 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
         "postpone_form": form if action == "postpone" else forms.PostponeForm(initial={"version": case.version}),
         "cancel_form": form if action == "cancel" else forms.CancelForm(initial={"version": case.version}),
         "failed_action": action,
+        "failed_form": form,
     }
     return render(request, "kyphos/case_detail.html", context, status=409 if form.non_field_errors() else 400)
 

@@ -41,7 +41,7 @@ class Command(BaseCommand):
         start = naive.replace(tzinfo=site.zone)
         calendar = site.calendar()
         call, follow = call_window(start, calendar), follow_up_window(start, calendar)
-        result = {
+        result: dict[str, Any] = {
             "site": site.code,
             "time_zone": site.time_zone,
             "appointment": start.isoformat(),

@@ -1,0 +1,50 @@
+# Kyphos: `make run` serves the demo on http://127.0.0.1:8000; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres lint bench demo install system-deps clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Migrate the SQLite database (./var/kyphos.sqlite3), load the demo if empty, print the logins, serve.
+run: install
+	$(BIN)/kyphos serve --host 127.0.0.1 --port 8000
+
+## Replace the database's contents with a fresh demo department.
+demo: install
+	$(BIN)/kyphos migrate --verbosity 0
+	$(BIN)/kyphos demo --reset
+
+## Debian packages the tests drive for real: PostgreSQL and Chromium (installed when missing).
+system-deps:
+	@scripts/ensure-system-deps.sh postgresql chromium
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+test-sqlite: install
+	$(BIN)/python -m pytest
+
+test-postgres: install
+	$(BIN)/python -m tests.pgrun
+
+## Lint, then the whole suite on SQLite, then again on a PostgreSQL started on loopback.
+test: install system-deps lint test-sqlite test-postgres
+
+## Build 1,000,000 cases on SQLite and PostgreSQL and time the busiest pages (writes bench/results.json).
+bench: install
+	@scripts/ensure-system-deps.sh postgresql
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info
