@@ -8,7 +8,6 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +24,7 @@ from kyphos.pathway.policy import may
 from kyphos.pathway.stages import MOVES, Stage, TransitionError, moves_from
 from kyphos.patients.models import Patient
 from kyphos.web import forms
+from kyphos.web.paging import CappedPaginator
 
 
 def actor_of(request: HttpRequest) -> Actor:
@@ -110,7 +110,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
             date_to=data.get("date_to"),
             text=data.get("text", ""),
         )
-        paginator = Paginator(selectors.case_list(filters), 50)
+        paginator = CappedPaginator(selectors.case_list(filters), 50)
         page = paginator.get_page(request.GET.get("page"))
         audit.record_list(
             actor_of(request), "case", [(c.uuid, c.patient.uuid) for c in page.object_list], detail="case list"
@@ -347,7 +347,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     user = request.GET.get("user", "").strip()
     if user:
         entries = entries.filter(username=user)
-    page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    page = CappedPaginator(entries, 100).get_page(request.GET.get("page"))
     return render(request, "kyphos/audit_list.html", {"page": page, "patient": patient, "user_filter": user})
 
 

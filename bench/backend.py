@@ -1,0 +1,147 @@
+"""One backend's benchmark, run in its own process (settings read DATABASE_URL at start-up).
+
+``python -m bench.backend --cases N --out FILE`` with DATABASE_URL set (unset: a SQLite file from KYPHOS_SQLITE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyphos.settings")
+os.environ.setdefault("KYPHOS_SECRET_KEY", "bench-only-secret")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import Group, User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+
+from bench.build import build_registry  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Recorder:
+    """Collects (sql, params) of every statement a request runs, to replay them alone as the floor."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, Any, bool]] = []
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        # Transaction control is replayed by the replay's own transaction.
+        if not sql.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "ROLLBACK")):
+            self.statements.append((sql, params, many))
+        return execute(sql, params, many, context)
+
+
+def replay(statements: list[tuple[str, Any, bool]]) -> float:
+    """Run the same statements in one transaction, as the page does, and fetch every row."""
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql, params, many in statements:
+            if many:
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params)
+                if cursor.description is not None:
+                    cursor.fetchall()
+    return time.perf_counter() - started
+
+
+def measure(client: Client, urls: list[str], repeat: int, warmup: int = 10) -> dict[str, Any]:
+    for url in urls[:warmup]:
+        assert client.get(url).status_code == 200, url
+    server, floor, queries = [], [], []
+    for i in range(repeat):
+        url = urls[i % len(urls)]
+        recorder = Recorder()
+        with connection.execute_wrapper(recorder):
+            started = time.perf_counter()
+            response = client.get(url)
+            server.append(time.perf_counter() - started)
+        assert response.status_code == 200, (url, response.status_code)
+        floor.append(replay(recorder.statements))
+        queries.append(len(recorder.statements))
+    ms = 1000.0
+    return {
+        "requests": repeat,
+        "p50_ms": round(percentile(server, 0.5) * ms, 2),
+        "p95_ms": round(percentile(server, 0.95) * ms, 2),
+        "sql_floor_p50_ms": round(percentile(floor, 0.5) * ms, 2),
+        "sql_floor_p95_ms": round(percentile(floor, 0.95) * ms, 2),
+        "queries_per_request": round(statistics.mean(queries), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+
+    setup_test_environment()  # lets the test client run outside pytest
+    call_command("migrate", interactive=False, verbosity=0)
+    from kyphos.web.demo import _sites
+
+    _sites()
+    nurse = User.objects.create_user("bench_nurse", password="x")
+    nurse.groups.add(Group.objects.get_or_create(name="nurse")[0])
+    manager = User.objects.create_user("bench_manager", password="x")
+    manager.groups.add(Group.objects.get_or_create(name="manager")[0])
+
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    counts = build_registry(args.cases, now)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    build_seconds = time.perf_counter() - started
+    print(f"  {connection.vendor}: built {counts} in {build_seconds:.0f} s", flush=True)
+
+    from kyphos.pathway.models import Case, Task
+
+    due_now = Task.objects.filter(status="open", role="nurse", due_start__lte=now).count()
+    rng = random.Random(5)
+    case_ids = [rng.randint(1, args.cases) for _ in range(args.repeat)]
+    case_urls = [f"/cases/{u}/" for u in Case.objects.filter(id__in=case_ids).values_list("uuid", flat=True)]
+
+    nurse_client, manager_client = Client(), Client()
+    nurse_client.force_login(nurse)
+    manager_client.force_login(manager)
+    pages = {
+        "worklist_nurse": measure(nurse_client, ["/"], args.repeat),
+        "case_list_site_stage": measure(manager_client, ["/cases/?site=HOSP&stage=scheduled",
+                                                         "/cases/?site=ASC&stage=scheduled"], args.repeat),
+        "case_list_site_closed": measure(manager_client, ["/cases/?site=HOSP&stage=closed",
+                                                          "/cases/?site=ASC&stage=closed"], args.repeat),
+        "case_page": measure(nurse_client, case_urls, args.repeat),
+    }
+    result = {
+        "backend": connection.vendor,
+        "cases": args.cases,
+        "rows": counts,
+        "nurse_calls_due_now": due_now,
+        "build_seconds": round(build_seconds, 1),
+        "pages": pages,
+    }
+    with open(args.out, "w") as handle:
+        json.dump(result, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
