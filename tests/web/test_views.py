@@ -309,3 +309,10 @@ def test_dates_on_screen_are_unambiguous(people: dict[str, Any], make_case: Any)
     case = make_case("scheduled", start=datetime(2030, 1, 7, 8, tzinfo=NEW_YORK))
     page = client_for(people["scheduler"]).get(reverse("case_detail", args=[case.uuid])).content.decode()
     assert "Procedure Mon 07-Jan-2030 08:00" in page
+
+
+def test_case_list_filters_in_place_with_htmx(people: dict[str, Any], make_case: Any) -> None:
+    triaged = make_case("triaged")
+    response = client_for(people["scheduler"]).get("/cases/", {"stage": "triaged"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert str(triaged.uuid) in html and "<html" not in html and "1 case." in html

@@ -117,7 +117,10 @@ def case_list(request: HttpRequest) -> HttpResponse:
         )
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "kyphos/case_list.html", {"form": form, "page": page, "query": query.urlencode()})
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    if getattr(request, "htmx", False) and not form.errors:
+        return render(request, "kyphos/_case_results.html", context)
+    return render(request, "kyphos/case_list.html", context)
 
 
 def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
