@@ -101,3 +101,23 @@ def test_referral_to_call_worklist(page: Page, live_server: Any, transactional_d
         expect(row).to_contain_text("+1 555 0142 7788")
         expect(row).to_contain_text(f"{monday:%a %d-%b-%Y} 08:00")
         expect(row).not_to_contain_text("Overdue")
+
+
+def test_worklist_sorts_by_column_from_the_keyboard(page: Page, live_server: Any, transactional_db: Any,
+                                                    people: dict[str, Any], site: Any, make_case: Any) -> None:
+    monday = next_business_monday(site.calendar(), clock.now().astimezone(NEW_YORK).date())
+    early = make_case("scheduled", start=datetime.combine(monday, time(8), tzinfo=NEW_YORK))
+    late = make_case("scheduled", start=datetime.combine(monday, time(13), tzinfo=NEW_YORK))
+    Patient.objects.filter(pk=early.patient.pk).update(family_name="Zeta")
+    Patient.objects.filter(pk=late.patient.pk).update(family_name="Alpha")
+    with time_machine.travel(datetime.combine(monday - timedelta(days=3), time(9), tzinfo=NEW_YORK), tick=True):
+        sign_in(page, live_server.url, "t_nurse")
+        names = page.locator("#due tbody tr td:nth-child(3)")
+        expect(names).to_have_text(["ZETA, Ada", "ALPHA, Ada"])  # same window: by deadline, then by booking
+        header = page.locator("#due thead").get_by_role("button", name="Patient")
+        header.focus()
+        page.keyboard.press("Enter")
+        expect(names).to_have_text(["ALPHA, Ada", "ZETA, Ada"])
+        expect(page.locator("#due thead th", has_text="Patient")).to_have_attribute("aria-sort", "ascending")
+        page.keyboard.press("Enter")
+        expect(names).to_have_text(["ZETA, Ada", "ALPHA, Ada"])

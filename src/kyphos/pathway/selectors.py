@@ -30,7 +30,7 @@ def worklist_due(user: Any, now: datetime, *, kind: str = "", limit: int = 50, o
     tasks = _my_open_tasks(user).filter(due_start__lte=now)
     if kind:
         tasks = tasks.filter(kind=kind)
-    return list(tasks.order_by("due_end", "id")[offset : offset + limit])
+    return list(tasks.order_by("due_end", "appointment_start", "id")[offset : offset + limit])
 
 
 def worklist_upcoming(user: Any, now: datetime, *, kind: str = "", limit: int = 50) -> list[Task]:

@@ -1,0 +1,42 @@
+// Sortable tables: a header button per column; Enter/Space sorts, a second press reverses.
+// Cells may carry data-sort (ISO time, number) so dates sort by time, not by their text.
+(function () {
+  "use strict";
+  function key(cell) {
+    var raw = cell.getAttribute("data-sort");
+    if (raw === null) raw = cell.textContent.trim().toLowerCase();
+    var num = Number(raw);
+    return raw !== "" && !isNaN(num) ? num : raw;
+  }
+  function sortBy(table, index, button) {
+    var body = table.tBodies[0];
+    var th = button.closest("th");
+    var ascending = th.getAttribute("aria-sort") !== "ascending";
+    table.querySelectorAll("thead th").forEach(function (h) { h.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = key(a.cells[index]), y = key(b.cells[index]);
+      var order = x < y ? -1 : x > y ? 1 : 0;
+      return ascending ? order : -order;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  }
+  function enhance(root) {
+    root.querySelectorAll("table.sortable").forEach(function (table) {
+      if (table.dataset.sortReady) return;
+      table.dataset.sortReady = "1";
+      table.querySelectorAll("thead th").forEach(function (th, index) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "sort";
+        button.textContent = th.textContent;
+        button.addEventListener("click", function () { sortBy(table, index, button); });
+        th.textContent = "";
+        th.appendChild(button);
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { enhance(event.target); });
+})();
