@@ -79,7 +79,7 @@ def home(request: HttpRequest) -> HttpResponse:
     due = selectors.worklist_due(request.user, now, kind=kind)
     upcoming = selectors.worklist_upcoming(request.user, now, kind=kind)
     counts = selectors.worklist_counts(request.user, now)
-    shown = {(task.case.uuid, task.case.patient.uuid) for task in [*due, *upcoming]}
+    shown = {(item.case_uuid, item.patient_uuid) for item in [*due, *upcoming]}
     audit.record_list(actor_of(request), "worklist", sorted(shown, key=str), detail="worklist")
     return render(
         request,

@@ -14,9 +14,10 @@ register = template.Library()
 
 
 def _zone(site: Any) -> ZoneInfo:
+    """The zone of a site, or a zone name, or the user's zone when none is given (ZoneInfo caches each)."""
     if site is None:
         return ZoneInfo(settings.TIME_ZONE)
-    return ZoneInfo(site.time_zone if hasattr(site, "time_zone") else str(site))
+    return ZoneInfo(site if isinstance(site, str) else site.time_zone)
 
 
 @register.filter
@@ -40,6 +41,11 @@ def when(value: datetime | None, site: Any = None) -> str:
     if zone.key != settings.TIME_ZONE:
         text += f" {local:%Z}"
     return text
+
+
+@register.filter
+def lt(value: Any, other: Any) -> bool:
+    return bool(value is not None and other is not None and value < other)
 
 
 @register.filter
