@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "kyphos.patients",
     "kyphos.scheduling",
     "kyphos.pathway",
+    "kyphos.precall",
     "kyphos.web",
 ]
 

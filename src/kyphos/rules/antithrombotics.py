@@ -1,0 +1,298 @@
+"""The blood-thinner plan: when to take the last dose before kyphoplasty, when to restart, which labs.
+
+Values come from ``data/antithrombotics.toml`` (SIR 2019 and ASRA 2018, high bleeding risk), each with its
+source, confidence and verify flags, which the plan carries to the screen and the letter.
+
+Time rules (also in the README):
+- ``last_dose`` is the latest moment the last dose may be taken: the procedure start minus the hold.
+  A hold of whole days is counted on the site's wall clock (a daylight-saving change does not move the time
+  of day); a hold in hours is absolute; a hold of N doses is N × the dosing interval, split into whole days on
+  the wall clock and the remaining hours.
+- ``restart_after`` is the procedure's end (its start when the end is not known) plus the restart hours.
+- Where the guideline's table splits by creatinine clearance and none is given, the longest hold is used and
+  the plan says so; a clearance outside every band of the table gives no value (agree with the prescriber).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kyphos.rules import data
+from kyphos.rules.medicines import Drug, Frequency, Intent, catalogue, find_drug
+
+CRCL_MIN, CRCL_MAX = 1, 250
+
+
+class Guideline(StrEnum):
+    SIR2019 = "sir2019"
+    ASRA2018 = "asra2018"
+    STRICTEST = "strictest"
+
+
+class Action(StrEnum):
+    HOLD = "hold"
+    CONTINUE = "continue"
+    DECIDE = "decide"  # no guideline value: the prescriber decides
+
+
+class PlanError(ValueError):
+    """Input the plan cannot use (naive time, CrCl out of range, a dose count without a dosing interval)."""
+
+
+@dataclass(frozen=True)
+class HoldRule:
+    guideline: str
+    drug: str
+    action: Action
+    source: str
+    confidence: str
+    verify: bool
+    intent: str = ""
+    crcl_min: int | None = None
+    crcl_max: int | None = None
+    hold_days: int | None = None
+    hold_hours: int | None = None
+    hold_doses: int | None = None
+    range: str = ""
+    restart_hours: int | None = None
+    restart_verify: bool = False
+    labs: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def banded(self) -> bool:
+        return self.crcl_min is not None or self.crcl_max is not None
+
+    def covers(self, crcl: int) -> bool:
+        return (self.crcl_min is None or crcl >= self.crcl_min) and (self.crcl_max is None or crcl <= self.crcl_max)
+
+    def hold_text(self, frequency: Frequency) -> str:
+        if self.hold_days is not None:
+            text = f"{self.hold_days} days"
+        elif self.hold_hours is not None:
+            text = f"{self.hold_hours} hours"
+        elif self.hold_doses is not None:
+            interval = frequency.interval_hours
+            text = f"{self.hold_doses} doses"
+            if interval:
+                text += f" ({_duration_text(self.hold_doses * interval)} at {frequency.label})"
+        else:
+            return ""
+        return f"{text}; guideline: {self.range}" if self.range else text
+
+
+def _duration_text(hours: int) -> str:
+    days, rest = divmod(hours, 24)
+    if not days:
+        return f"{rest} hours"
+    return f"{days} days" + (f" {rest} hours" if rest else "")
+
+
+@cache
+def rules() -> tuple[HoldRule, ...]:
+    loaded = []
+    for row in data.load("antithrombotics")["rule"]:
+        for key in ("guideline", "drug", "source", "confidence"):
+            if key not in row:
+                raise data.DataFileError(f"antithrombotics.toml rule {row.get('drug', '?')}: missing {key}")
+        if row["drug"] not in catalogue():
+            raise data.DataFileError(f"antithrombotics.toml: {row['drug']} is not in drugs.toml")
+        action = Action(row.get("action", "hold"))
+        holds = [row.get(k) for k in ("hold_days", "hold_hours", "hold_doses") if row.get(k) is not None]
+        if (action is Action.HOLD) != (len(holds) == 1):
+            raise data.DataFileError(f"antithrombotics.toml {row['guideline']} {row['drug']}: one hold value needed")
+        loaded.append(
+            HoldRule(
+                guideline=row["guideline"], drug=row["drug"], action=action, source=row["source"],
+                confidence=row["confidence"], verify=bool(row.get("verify", False)), intent=row.get("intent", ""),
+                crcl_min=row.get("crcl_min"), crcl_max=row.get("crcl_max"), hold_days=row.get("hold_days"),
+                hold_hours=row.get("hold_hours"), hold_doses=row.get("hold_doses"), range=row.get("range", ""),
+                restart_hours=row.get("restart_hours"), restart_verify=bool(row.get("restart_verify", False)),
+                labs=tuple(row.get("labs", [])), note=row.get("note", ""),
+            )
+        )
+    return tuple(loaded)
+
+
+@cache
+def guideline_info() -> dict[str, dict[str, Any]]:
+    return dict(data.load("antithrombotics")["guidelines"])
+
+
+@dataclass(frozen=True)
+class DrugPlan:
+    """What to do with one medicine around the procedure, with where each value comes from."""
+
+    drug: Drug
+    guideline: str
+    action: Action
+    frequency: Frequency
+    intent: Intent
+    last_dose: datetime | None = None
+    restart_after: datetime | None = None
+    hold_text: str = ""
+    restart_hours: int | None = None
+    labs: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    source: str = ""
+    confidence: str = ""
+    verify: bool = False
+    restart_verify: bool = False
+    crcl: int | None = None
+    considered: tuple[DrugPlan, ...] = field(default=())
+
+    @property
+    def hold(self) -> bool | None:
+        return {Action.HOLD: True, Action.CONTINUE: False, Action.DECIDE: None}[self.action]
+
+    def as_json(self, zone: ZoneInfo) -> dict[str, Any]:
+        def iso(moment: datetime | None) -> str | None:
+            return moment.astimezone(zone).isoformat() if moment else None
+
+        return {
+            "drug": self.drug.id,
+            "guideline": self.guideline,
+            "hold": self.hold,
+            "action": self.action.value,
+            "last_dose": iso(self.last_dose),
+            "restart_after": iso(self.restart_after),
+            "hold_period": self.hold_text,
+            "frequency": self.frequency.value,
+            "intent": self.intent.value,
+            "crcl": self.crcl,
+            "labs": list(self.labs),
+            "notes": list(self.notes),
+            "source": self.source,
+            "confidence": self.confidence,
+            "verify": self.verify,
+            "restart_verify": self.restart_verify,
+        }
+
+
+def _wall_days_earlier(moment: datetime, zone: ZoneInfo, days: int) -> datetime:
+    local = moment.astimezone(zone).replace(tzinfo=None) - timedelta(days=days)
+    return local.replace(tzinfo=zone)
+
+
+def last_dose_time(rule: HoldRule, procedure_start: datetime, zone: ZoneInfo, frequency: Frequency) -> datetime:
+    """The latest moment the last dose may be taken under ``rule`` (see the module docstring)."""
+    if rule.hold_days is not None:
+        return _wall_days_earlier(procedure_start, zone, rule.hold_days)
+    if rule.hold_hours is not None:
+        return procedure_start - timedelta(hours=rule.hold_hours)
+    assert rule.hold_doses is not None
+    interval = frequency.interval_hours
+    if interval is None:
+        raise PlanError(f"A hold of {rule.hold_doses} doses needs a dosing frequency, not “{frequency.label}”.")
+    days, hours = divmod(rule.hold_doses * interval, 24)
+    return _wall_days_earlier(procedure_start, zone, days) - timedelta(hours=hours)
+
+
+def _matching(guideline: str, drug: Drug, intent: Intent) -> list[HoldRule]:
+    candidates = [r for r in rules() if r.guideline == guideline and r.drug == drug.id]
+    with_intent = [r for r in candidates if r.intent == intent.value]
+    return with_intent or [r for r in candidates if not r.intent]
+
+
+def _plan_one(
+    guideline: str, drug: Drug, procedure_start: datetime, procedure_end: datetime, zone: ZoneInfo,
+    frequency: Frequency, intent: Intent, crcl: int | None,
+) -> DrugPlan:
+    title = guideline_info()[guideline]["title"]
+    base = DrugPlan(drug=drug, guideline=guideline, action=Action.DECIDE, frequency=frequency, intent=intent,
+                    crcl=crcl)
+    candidates = _matching(guideline, drug, intent)
+    if not candidates:
+        return replace(base, notes=(f"{title} has no value for {drug.generic}: agree a plan with the prescriber.",),
+                       source=guideline_info()[guideline]["source"], confidence="gap")
+    notes: list[str] = []
+    if any(r.banded for r in candidates):
+        if crcl is None:
+            held = [r for r in candidates if r.action is Action.HOLD]
+            rule = max(held, key=lambda r: last_dose_gap(r, procedure_start, zone, frequency))
+            notes.append("Kidney function (CrCl) not known: the longest hold of the table is used. Enter CrCl.")
+        else:
+            covering = [r for r in candidates if r.covers(crcl)]
+            if not covering:
+                return replace(base, source=candidates[0].source, confidence=candidates[0].confidence,
+                               verify=candidates[0].verify,
+                               notes=(f"CrCl {crcl} mL/min is outside the {title} table for {drug.generic}: "
+                                      "agree a plan with the prescriber (consider haematology).",))
+            rule = covering[0]
+    else:
+        rule = candidates[0]
+    if rule.note:
+        notes.append(rule.note)
+    plan = replace(base, action=rule.action, labs=rule.labs, source=rule.source, confidence=rule.confidence,
+                   verify=rule.verify, restart_verify=rule.restart_verify, restart_hours=rule.restart_hours,
+                   hold_text=rule.hold_text(frequency), notes=tuple(notes))
+    if rule.action is Action.HOLD:
+        plan = replace(plan, last_dose=last_dose_time(rule, procedure_start, zone, frequency))
+        if rule.restart_hours is not None:
+            plan = replace(plan, restart_after=procedure_end + timedelta(hours=rule.restart_hours))
+    return plan
+
+
+def last_dose_gap(rule: HoldRule, procedure_start: datetime, zone: ZoneInfo, frequency: Frequency) -> timedelta:
+    return procedure_start - last_dose_time(rule, procedure_start, zone, frequency)
+
+
+def _strictest(plans: list[DrugPlan]) -> DrugPlan:
+    """Per drug, the plan that stops it earliest and restarts it latest; both guidelines stay visible."""
+    held = [p for p in plans if p.action is Action.HOLD]
+    if held:
+        first = min(held, key=lambda p: p.last_dose or datetime.max.replace(tzinfo=ZoneInfo("UTC")))
+        restarts = [p.restart_after for p in held if p.restart_after]
+        latest_restart = max(restarts) if restarts else None
+        restart_from = next((p for p in held if p.restart_after == latest_restart), first)
+        notes = list(first.notes)
+        for other in plans:
+            if other is not first:
+                notes.append(f"{guideline_info()[other.guideline]['title']}: " + (
+                    f"last dose {other.last_dose:%a %d-%b %H:%M}" if other.last_dose else
+                    {Action.CONTINUE: "continue", Action.DECIDE: "no value"}.get(other.action, "")))
+        return replace(
+            first, guideline=f"strictest ({first.guideline} hold, {restart_from.guideline} restart)",
+            restart_after=latest_restart, restart_hours=restart_from.restart_hours,
+            restart_verify=restart_from.restart_verify, labs=tuple(dict.fromkeys(lab for p in plans for lab in p.labs)),
+            notes=tuple(notes), source=" | ".join(p.source for p in plans),
+            verify=any(p.verify for p in plans), considered=tuple(plans),
+        )
+    decide = [p for p in plans if p.action is Action.DECIDE]
+    chosen = decide[0] if decide else plans[0]
+    return replace(chosen, guideline=f"strictest ({chosen.guideline})", considered=tuple(plans),
+                   notes=tuple(n for p in plans for n in p.notes), source=" | ".join(p.source for p in plans),
+                   verify=any(p.verify for p in plans))
+
+
+def plan_drug(
+    drug: Drug | str,
+    procedure_start: datetime,
+    *,
+    zone: ZoneInfo,
+    procedure_end: datetime | None = None,
+    frequency: Frequency | str | None = None,
+    intent: Intent | str | None = None,
+    crcl: int | None = None,
+    guideline: Guideline | str = Guideline.SIR2019,
+) -> DrugPlan:
+    """The plan for one medicine around a procedure starting at ``procedure_start`` (aware)."""
+    if procedure_start.tzinfo is None:
+        raise PlanError("The procedure time must carry its time zone.")
+    if crcl is not None and not CRCL_MIN <= crcl <= CRCL_MAX:
+        raise PlanError(f"A creatinine clearance of {crcl} mL/min is not possible; enter {CRCL_MIN}–{CRCL_MAX}.")
+    the_drug = drug if isinstance(drug, Drug) else find_drug(drug)
+    freq = Frequency(frequency) if frequency else the_drug.frequency
+    purpose = Intent(intent) if intent else the_drug.intent
+    end = procedure_end or procedure_start
+    choice = Guideline(guideline)
+    if choice is Guideline.STRICTEST:
+        plans = [_plan_one(g.value, the_drug, procedure_start, end, zone, freq, purpose, crcl)
+                 for g in (Guideline.SIR2019, Guideline.ASRA2018)]
+        return _strictest(plans)
+    return _plan_one(choice.value, the_drug, procedure_start, end, zone, freq, purpose, crcl)
