@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "kyphos.patients",
     "kyphos.scheduling",
     "kyphos.pathway",
+    "kyphos.messaging",
     "kyphos.precall",
     "kyphos.web",
 ]

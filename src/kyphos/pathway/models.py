@@ -224,6 +224,10 @@ class TaskKind(models.TextChoices):
     REBOOK = "rebook", "Rebook a postponed case"
     REVIEW_FLAG = "review_flag", "Review a flagged case"
     BOOK_FOLLOW_UP = "book_follow_up", "Book the follow-up visit"
+    CONTACT_PRESCRIBER = "prescriber", "Agree the medicine plan with the prescriber"
+    ARRANGE_TRANSPORT = "transport", "Arrange transport"
+    HCG_TEST = "hcg", "Pregnancy test (hCG) at admission"
+    CALL_ESCALATION = "call_escalation", "Patient not reached: postpone or proceed"
 
 
 class TaskStatus(models.TextChoices):

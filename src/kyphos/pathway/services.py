@@ -502,8 +502,20 @@ def _site_time(case: Case, moment: datetime) -> str:
 
 
 @transaction.atomic
-def complete_precall(actor: Actor, case: Case, *, version: int | None, note: str = "") -> Case:
-    locked, _ = _transition(actor, case, "complete_precall", version, reason=note)
+def complete_precall(
+    actor: Actor, case: Case, *, version: int | None, note: str = "", findings: list[Finding] | None = None
+) -> Case:
+    """Move to "pre-call done". Called by precall.services.sign_call, which holds the structured call.
+
+    The call's findings are recorded on the case (a stop shows on the banner and opens a review task there);
+    they do not block the move: the call itself is done, and the radiologist decides what follows.
+    """
+    locked, _ = _transition(actor, case, "complete_precall", version, reason=note,
+                            data={"findings": [f.code for f in findings or []]})
+    if findings:
+        locked.findings = _findings_json(list(findings))
+        locked.open_stops = sum(1 for f in findings if f.severity is Severity.STOP)
+        locked.save(update_fields=["findings", "open_stops"])
     close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.DONE, note)
     return locked
 

@@ -106,6 +106,10 @@ class Allergy(models.Model):
     category = models.CharField(max_length=16, choices=Category.choices)
     substance = models.CharField(max_length=120)
     reaction = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(
+        max_length=10, blank=True,
+        choices=[("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe (anaphylaxis)")],
+    )
     recorded_at = models.DateTimeField()
     active = models.BooleanField(default=True)
 

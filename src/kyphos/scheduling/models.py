@@ -46,6 +46,15 @@ class Site(models.Model):
     # Patients are admitted the morning of the procedure; arrival = start minus this lead time.
     arrival_lead_minutes = models.PositiveIntegerField(default=90)
     default_procedure_minutes = models.PositiveIntegerField(default=60)
+    # The pre-procedure call: how many tries, how far apart, and which blood-thinner guideline governs.
+    call_max_attempts = models.PositiveSmallIntegerField(default=3)
+    call_retry_minutes = models.PositiveIntegerField(default=120)
+    anticoagulant_guideline = models.CharField(
+        max_length=10, default="sir2019",
+        choices=[("sir2019", "SIR 2019"), ("asra2018", "ASRA 2018"), ("strictest", "The stricter of the two, per drug")],
+    )
+    # Wording blocks of the patient's letter by language, e.g. {"es": {"closing": "..."}}; empty = built-in text.
+    letter_blocks = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)
 
     class Meta:

@@ -1,0 +1,92 @@
+"""Render a patient letter from blocks of plain text into HTML (printable) and PDF, and store it as issued.
+
+A letter is a title and a list of blocks: ("h", heading), ("p", paragraph), ("ul", [items]). The caller writes
+the words (in the patient's language); this module only lays them out, so the HTML and the PDF say the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.template.loader import render_to_string
+from fpdf import FPDF
+
+from kyphos import clock
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.messaging.models import Letter
+
+Block = tuple[str, Any]
+
+# The PDF's built-in font covers Latin-1 (English, Spanish); a few typographic marks are mapped to it.
+_PDF_MAP = str.maketrans({"–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "…": "...", "≤": "<=",
+                          "≥": ">=", "→": "->", "•": "-"})
+
+
+@dataclass(frozen=True)
+class LetterContent:
+    title: str
+    language: str
+    blocks: tuple[Block, ...]
+    footer: str = ""
+
+
+def render_html(content: LetterContent) -> str:
+    return render_to_string("messaging/letter.html", {"letter": content})
+
+
+def _pdf_text(text: str) -> str:
+    return text.translate(_PDF_MAP).encode("latin-1", "replace").decode("latin-1")
+
+
+def render_pdf(content: LetterContent, created_at: datetime) -> bytes:
+    pdf = FPDF(format="Letter")
+    pdf.set_creation_date(created_at)
+    pdf.set_title(_pdf_text(content.title))
+    pdf.set_lang(content.language)
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 17)
+    pdf.multi_cell(0, 9, _pdf_text(content.title), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    for kind, value in content.blocks:
+        if kind == "h":
+            pdf.ln(2)
+            pdf.set_font("Helvetica", "B", 13)
+            pdf.multi_cell(0, 7, _pdf_text(value), new_x="LMARGIN", new_y="NEXT")
+        elif kind == "p":
+            pdf.set_font("Helvetica", "", 12)
+            pdf.multi_cell(0, 6.5, _pdf_text(value), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1.5)
+        elif kind == "ul":
+            pdf.set_font("Helvetica", "", 12)
+            for item in value:
+                pdf.set_x(pdf.l_margin + 4)
+                pdf.multi_cell(0, 6.5, _pdf_text(f"-  {item}"), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1.5)
+    if content.footer:
+        pdf.ln(4)
+        pdf.set_font("Helvetica", "I", 10)
+        pdf.multi_cell(0, 5, _pdf_text(content.footer), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+@transaction.atomic
+def issue_letter(actor: Actor, case: Any, kind: str, content: LetterContent) -> Letter:
+    """Render and store a letter; the previous letter of the same kind stays on record, marked superseded."""
+    moment = clock.current()
+    Letter.objects.filter(case=case, kind=kind, superseded=False).update(superseded=True)
+    letter = Letter.objects.create(
+        case=case, kind=kind, language=content.language, html=render_html(content),
+        pdf=render_pdf(content, moment), created_at=moment, created_by=actor.user_or_none,
+    )
+    audit.record(actor, AuditAction.CREATE, "letter", letter.uuid, patient_uuid=case.patient.uuid, detail=kind)
+    return letter
+
+
+def current_letter(case: Any, kind: str) -> Letter | None:
+    return Letter.objects.filter(case=case, kind=kind, superseded=False).first()

@@ -1,0 +1,169 @@
+"""The pre-procedure call: attempts, the structured call record, and the medicines reviewed on it."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from kyphos.pathway.models import Case, Task
+
+
+class AttemptOutcome(models.TextChoices):
+    REACHED = "reached", "Reached"
+    NO_ANSWER = "no_answer", "No answer"
+    VOICEMAIL = "voicemail", "Voicemail left"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+    CALL_BACK = "call_back", "Asked to call back at a time"
+
+
+class CallAttempt(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="call_attempts")
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    by_name = models.CharField(max_length=150)
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
+    call_back_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} at {self.at:%Y-%m-%d %H:%M}Z"
+
+
+class CallStatus(models.TextChoices):
+    DRAFT = "draft", "In progress"
+    SIGNED = "signed", "Signed"
+
+
+class DriverStatus(models.TextChoices):
+    UNKNOWN = "", "Not asked yet"
+    ARRANGED = "arranged", "Driver arranged"
+    NOT_ARRANGED = "not_arranged", "No driver: the service arranges transport"
+
+
+class ImagingStatus(models.TextChoices):
+    UNKNOWN = "", "Not asked yet"
+    BRINGING = "bringing", "Bringing it"
+    RECEIVED = "received", "Already received"
+    NONE = "none", "No outside imaging"
+
+
+class PregnancyStatus(models.TextChoices):
+    UNKNOWN = "", "Not asked yet"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+    NOT_PREGNANT = "not_pregnant", "Not pregnant"
+    POSSIBLY_PREGNANT = "possibly_pregnant", "Possibly pregnant"
+    PREGNANT = "pregnant", "Pregnant"
+
+
+class CallOutcome(models.TextChoices):
+    CLEARED = "cleared", "Cleared"
+    CLEARED_WITH_CAUTIONS = "cleared_with_cautions", "Cleared with cautions"
+    NEEDS_REVIEW = "needs_review", "Needs radiologist review"
+
+
+class Indication(models.TextChoices):
+    NONE = "", "—"
+    MECHANICAL_VALVE = "mechanical_valve", "Mechanical heart valve"
+    RECENT_STENT = "recent_stent", "Recent coronary stent"
+    AF = "af", "Atrial fibrillation"
+    VTE = "vte", "DVT / pulmonary embolism"
+    PRIMARY_PREVENTION = "primary_prevention", "Primary prevention"
+    OTHER = "other", "Other"
+
+
+class PreCall(models.Model):
+    """One structured call, drafted while the nurse talks and signed at the end. Signed calls do not change."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="precalls")
+    task = models.OneToOneField(Task, null=True, blank=True, on_delete=models.PROTECT, related_name="precall")
+    status = models.CharField(max_length=8, choices=CallStatus.choices, default=CallStatus.DRAFT)
+    version = models.PositiveIntegerField(default=1)
+    started_at = models.DateTimeField()
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    identity_confirmed = models.BooleanField("name and date of birth confirmed", default=False)
+    crcl = models.PositiveSmallIntegerField("creatinine clearance (mL/min)", null=True, blank=True)
+    guideline = models.CharField(max_length=10, default="sir2019")
+    pain_notes = models.TextField(blank=True)
+    no_known_allergies = models.BooleanField(default=False)
+    # Allergies told on this call (category, substance, reaction, severity); added to the patient when signed.
+    allergies = models.JSONField(default=list, blank=True)
+
+    sleep_apnea = models.BooleanField(default=False)
+    heart_failure = models.BooleanField(default=False)
+    ckd = models.BooleanField("chronic kidney disease", default=False)
+    insulin_diabetes = models.BooleanField("diabetes treated with insulin", default=False)
+    prior_spine_surgery = models.BooleanField(default=False)
+    fever_or_infection = models.BooleanField("current fever or infection", default=False)
+    new_neuro_symptoms = models.BooleanField("new weakness, numbness, bowel or bladder change", default=False)
+    history_note = models.TextField(blank=True)
+
+    driver_status = models.CharField(max_length=14, choices=DriverStatus.choices, blank=True)
+    driver_name = models.CharField(max_length=120, blank=True)
+    driver_phone = models.CharField(max_length=32, blank=True)
+
+    imaging_status = models.CharField(max_length=10, choices=ImagingStatus.choices, blank=True)
+    imaging_mri = models.BooleanField("MRI", default=False)
+    imaging_ct = models.BooleanField("CT", default=False)
+    imaging_xray = models.BooleanField("X-ray", default=False)
+    imaging_films = models.BooleanField("films", default=False)
+    imaging_reports = models.BooleanField("reports", default=False)
+    imaging_cd = models.BooleanField("CD", default=False)
+    imaging_source = models.CharField("where from", max_length=200, blank=True)
+
+    pregnancy_status = models.CharField(max_length=18, choices=PregnancyStatus.choices, blank=True)
+    nursing = models.BooleanField("breastfeeding", default=False)
+
+    fasting_given = models.BooleanField("fasting instructions given", default=False)
+    arrival_confirmed = models.BooleanField("arrival time and place confirmed", default=False)
+    questions = models.TextField("questions asked and answers given", blank=True)
+
+    outcome = models.CharField(max_length=24, choices=CallOutcome.choices, blank=True)
+    findings = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # One draft at a time per case: two nurses cannot open two calls for the same patient.
+            models.UniqueConstraint(fields=["case"], condition=models.Q(status="draft"), name="one_draft_call"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Call {self.uuid} ({self.status})"
+
+
+class Medication(models.Model):
+    precall = models.ForeignKey(PreCall, on_delete=models.CASCADE, related_name="medications")
+    position = models.PositiveSmallIntegerField()
+    drug_id = models.CharField("catalogue drug", max_length=40, blank=True)
+    name = models.CharField(max_length=120)
+    dose = models.CharField(max_length=40, blank=True)
+    frequency = models.CharField(max_length=20, blank=True)
+    indication = models.CharField(max_length=20, choices=Indication.choices, blank=True)
+    prescriber_name = models.CharField(max_length=120, blank=True)
+    prescriber_phone = models.CharField(max_length=32, blank=True)
+    # The blood-thinner plan as computed (DrugPlan.as_json) and whether the prescriber agreed it.
+    plan = models.JSONField(default=dict, blank=True)
+    hold = models.BooleanField(null=True)
+    last_dose = models.DateTimeField(null=True, blank=True)
+    restart_after = models.DateTimeField(null=True, blank=True)
+    agreed = models.BooleanField(default=False)
+    agreed_at = models.DateTimeField(null=True, blank=True)
+    prescriber_task = models.OneToOneField(Task, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,424 @@
+"""The pre-procedure call: attempts, the structured call, the blood-thinner plan, sign-off, the letter.
+
+Every write is one transaction that checks the nurse's role, the call's version (a stale save is refused)
+and records the timeline event and the audit entry. The case reaches "pre-call done" only through sign_call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from kyphos import clock
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.messaging.letters import issue_letter
+from kyphos.messaging.models import Letter
+from kyphos.pathway import services as pathway
+from kyphos.pathway.errors import NotPermitted, StaleEdit
+from kyphos.pathway.models import Case, EventKind, Task, TaskKind, TaskStatus
+from kyphos.pathway.policy import Role, may
+from kyphos.pathway.stages import Stage
+from kyphos.patients.models import Allergy, AllergyStatus, Patient
+from kyphos.patients.services import record_allergy
+from kyphos.precall.models import (
+    AttemptOutcome,
+    CallAttempt,
+    CallOutcome,
+    CallStatus,
+    DriverStatus,
+    ImagingStatus,
+    Indication,
+    Medication,
+    PreCall,
+    PregnancyStatus,
+)
+from kyphos.rules import precall as precall_rules
+from kyphos.rules.antithrombotics import CRCL_MAX, CRCL_MIN, PlanError, plan_drug
+from kyphos.rules.findings import Finding, Severity
+from kyphos.rules.medicines import Frequency, InvalidDose, UnknownDrug, find_drug, parse_dose
+
+THERAPEUTIC_INDICATIONS = {Indication.MECHANICAL_VALVE, Indication.RECENT_STENT, Indication.AF, Indication.VTE}
+MAX_MEDICATIONS = 20
+
+
+@dataclass(frozen=True)
+class MedicationInput:
+    name: str
+    dose: str = ""
+    frequency: str = ""
+    indication: str = ""
+    prescriber_name: str = ""
+    prescriber_phone: str = ""
+
+
+@dataclass(frozen=True)
+class AllergyInput:
+    category: str
+    substance: str
+    reaction: str = ""
+    severity: str = ""
+
+
+CALL_FIELDS = (
+    "identity_confirmed", "crcl", "pain_notes", "no_known_allergies", "sleep_apnea", "heart_failure", "ckd",
+    "insulin_diabetes", "prior_spine_surgery", "fever_or_infection", "new_neuro_symptoms", "history_note",
+    "driver_status", "driver_name", "driver_phone", "imaging_status", "imaging_mri", "imaging_ct", "imaging_xray",
+    "imaging_films", "imaging_reports", "imaging_cd", "imaging_source", "pregnancy_status", "nursing",
+    "fasting_given", "arrival_confirmed", "questions",
+)
+
+
+@dataclass(frozen=True)
+class CallInput:
+    values: dict[str, Any]
+    medications: list[MedicationInput] = field(default_factory=list)
+    allergies: list[AllergyInput] = field(default_factory=list)
+
+
+def _require_nurse(actor: Actor) -> None:
+    if actor.user is not None and not may(actor.user, "case.complete_precall"):
+        raise NotPermitted("Only the pre-procedure nurse makes the call.")
+
+
+def call_task(case: Case) -> Task | None:
+    return case.tasks.filter(kind=TaskKind.PRECALL, status=TaskStatus.OPEN).order_by("-created_at").first()
+
+
+# --- attempts -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_attempt(
+    actor: Actor, case: Case, outcome: str, *, call_back_at: datetime | None = None, note: str = ""
+) -> CallAttempt:
+    """Record a try; when not reached, schedule the next one or, if none fits the window, escalate."""
+    _require_nurse(actor)
+    if outcome not in AttemptOutcome.values:
+        raise ValidationError({"outcome": "Choose what happened on the call."})
+    task = call_task(case)
+    if task is None:
+        raise ValidationError("There is no open pre-procedure call for this case.")
+    now = clock.current()
+    if outcome == AttemptOutcome.CALL_BACK:
+        if call_back_at is None:
+            raise ValidationError({"call_back_at": "Enter when the patient asked to be called back."})
+        if call_back_at <= now:
+            raise ValidationError({"call_back_at": "The call-back time has passed; enter a later time."})
+        if case.appointment and call_back_at >= case.appointment.start:
+            raise ValidationError({"call_back_at": "The call-back time is after the procedure starts."})
+    attempt = CallAttempt.objects.create(
+        case=case, task=task, at=now, by=actor.user_or_none, by_name=actor.name, outcome=outcome,
+        call_back_at=call_back_at if outcome == AttemptOutcome.CALL_BACK else None, note=note[:300],
+    )
+    summary = f"Call attempt: {AttemptOutcome(outcome).label.lower()}"
+    if outcome != AttemptOutcome.REACHED:
+        failed = CallAttempt.objects.filter(task=task).exclude(outcome=AttemptOutcome.REACHED).count()
+        site = case.site
+        next_try = call_back_at or now + timedelta(minutes=site.call_retry_minutes)
+        if (failed >= site.call_max_attempts and outcome != AttemptOutcome.CALL_BACK) or next_try >= task.due_end:
+            _escalate(case, task, failed)
+            summary += f"; attempt {failed}: escalated to the radiologist"
+        else:
+            Task.objects.filter(pk=task.pk).update(
+                due_start=next_try, note=f"Attempt {failed} not reached; next try from {_local(case, next_try)}"
+            )
+            summary += f"; next try from {_local(case, next_try)}"
+    pathway._event(actor, case, EventKind.NOTE, summary, reason=note)
+    audit.record(actor, AuditAction.UPDATE, "call_attempt", attempt.pk, patient_uuid=case.patient.uuid,
+                 detail=f"attempt {outcome}")
+    return attempt
+
+
+def _escalate(case: Case, task: Task, failed: int) -> None:
+    if case.tasks.filter(kind=TaskKind.CALL_ESCALATION, status=TaskStatus.OPEN).exists():
+        return
+    start = clock.current()
+    end = case.appointment.start - timedelta(hours=12) if case.appointment else start + timedelta(days=1)
+    pathway.open_task(case, TaskKind.CALL_ESCALATION, Role.RADIOLOGIST, start, max(end, start + timedelta(hours=1)),
+                      note=f"{failed} call attempts failed: postpone or proceed")
+
+
+def _local(case: Case, moment: datetime) -> str:
+    return f"{moment.astimezone(case.site.zone):%a %d-%b %H:%M}"
+
+
+# --- the call --------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_call(actor: Actor, case: Case) -> PreCall:
+    """Take the call task (refused when another nurse holds it) and return the draft call."""
+    _require_nurse(actor)
+    if case.stage != Stage.SCHEDULED or case.appointment is None:
+        raise ValidationError("The pre-procedure call is made for a booked case that has not had it yet.")
+    task = call_task(case)
+    if task is None:
+        raise ValidationError("There is no open pre-procedure call for this case.")
+    if actor.user_or_none is not None:
+        pathway.claim_task(actor, task)
+    draft = PreCall.objects.filter(case=case, status=CallStatus.DRAFT).first()
+    if draft is not None:
+        return draft
+    try:
+        with transaction.atomic():
+            draft = PreCall.objects.create(case=case, task=task, started_at=clock.current(),
+                                           started_by=actor.user_or_none, guideline=case.site.anticoagulant_guideline,
+                                           pregnancy_status="" if _could_be_pregnant(case.patient) else
+                                           PregnancyStatus.NOT_APPLICABLE)
+    except IntegrityError:  # another nurse opened it in the same instant
+        return PreCall.objects.get(case=case, status=CallStatus.DRAFT)
+    audit.record(actor, AuditAction.CREATE, "precall", draft.uuid, patient_uuid=case.patient.uuid, detail="call opened")
+    return draft
+
+
+def _could_be_pregnant(patient: Patient) -> bool:
+    # Asked of every patient recorded female or unknown, aged 10–60; anyone may still answer "possibly".
+    age = patient.age_on(clock.current().date())
+    return patient.sex in {"F", "U", "O"} and 10 <= age <= 60
+
+
+def _lock_call(call: PreCall, version: int | None) -> PreCall:
+    locked = PreCall.objects.select_for_update(of=("self",)).select_related("case", "case__site",
+                                                                            "case__appointment",
+                                                                            "case__patient").get(pk=call.pk)
+    if locked.status == CallStatus.SIGNED:
+        raise ValidationError("This call is already signed; it cannot be changed or signed again.")
+    if version is not None and locked.version != version:
+        raise StaleEdit()
+    return locked
+
+
+def _validate(case: Case, data: CallInput) -> list[tuple[MedicationInput, Any]]:
+    errors: dict[str, list[str]] = {}
+
+    def add(key: str, message: str) -> None:
+        errors.setdefault(key, []).append(message)
+
+    unknown = set(data.values) - set(CALL_FIELDS)
+    if unknown:
+        add("__all__", f"Unknown call fields: {', '.join(sorted(unknown))}.")
+    crcl = data.values.get("crcl")
+    if crcl is not None and not CRCL_MIN <= int(crcl) <= CRCL_MAX:
+        add("crcl", f"A creatinine clearance of {crcl} mL/min is not possible; enter {CRCL_MIN}–{CRCL_MAX}.")
+    for key, choices in (("driver_status", DriverStatus.values), ("imaging_status", ImagingStatus.values),
+                         ("pregnancy_status", PregnancyStatus.values)):
+        if data.values.get(key, "") not in choices:
+            add(key, "Choose one of the options.")
+    if len(data.medications) > MAX_MEDICATIONS:
+        add("medications", f"At most {MAX_MEDICATIONS} medicines on one call.")
+    resolved = []
+    for index, med in enumerate(data.medications):
+        drug = None
+        with contextlib.suppress(UnknownDrug):  # not in the catalogue: recorded as free text, not planned
+            drug = find_drug(med.name)
+        if med.dose:
+            try:
+                parse_dose(med.dose)
+            except InvalidDose as exc:
+                add(f"med_dose_{index}", f"{med.name}: {exc}")
+        if med.frequency and med.frequency not in {f.value for f in Frequency}:
+            add(f"med_frequency_{index}", f"{med.name}: choose how often it is taken.")
+        if med.indication not in Indication.values:
+            add(f"med_indication_{index}", f"{med.name}: choose what it is taken for.")
+        resolved.append((med, drug))
+    for index, allergy in enumerate(data.allergies):
+        if allergy.category not in Allergy.Category.values:
+            add(f"allergy_category_{index}", "Choose the kind of allergy.")
+        if not allergy.substance.strip():
+            add(f"allergy_substance_{index}", "Name the substance.")
+    if errors:
+        raise ValidationError(errors)
+    return resolved
+
+
+def _plan(case: Case, call: PreCall, med: MedicationInput, drug: Any) -> dict[str, Any]:
+    if drug is None or not drug.antithrombotic or case.appointment is None:
+        return {}
+    intent = "therapeutic" if med.indication in THERAPEUTIC_INDICATIONS else (
+        "prophylactic" if med.indication == Indication.PRIMARY_PREVENTION else None)
+    try:
+        plan = plan_drug(drug, case.appointment.start, procedure_end=case.appointment.end, zone=case.site.zone,
+                         frequency=med.frequency or None, intent=intent, crcl=call.crcl, guideline=call.guideline)
+    except PlanError as exc:
+        raise ValidationError({"medications": f"{med.name}: {exc}"}) from exc
+    return plan.as_json(case.site.zone) | {"display": drug.display}
+
+
+def findings_for(call: PreCall) -> list[Finding]:
+    meds = tuple(
+        precall_rules.MedicineFacts(
+            name=m.name, drug_class=_class_of(m.drug_id), hold=m.hold if m.plan else False,
+            last_dose_text=_local(call.case, m.last_dose) if m.last_dose else "",
+            indication=m.indication, antithrombotic=bool(m.plan),
+        )
+        for m in call.medications.all()
+    )
+    facts = precall_rules.CallFacts(
+        fever_or_infection=call.fever_or_infection, new_neuro_symptoms=call.new_neuro_symptoms,
+        sleep_apnea=call.sleep_apnea, heart_failure=call.heart_failure, ckd=call.ckd,
+        insulin_diabetes=call.insulin_diabetes, prior_spine_surgery=call.prior_spine_surgery,
+        pregnancy=call.pregnancy_status or "unknown", nursing=call.nursing,
+        allergy_categories=frozenset(a["category"] for a in call.allergies) | _known_allergy_categories(call),
+        driver_arranged=call.driver_status != DriverStatus.NOT_ARRANGED,
+        imaging=call.imaging_status or "unknown", medicines=meds,
+    )
+    return precall_rules.call_findings(facts)
+
+
+def _known_allergy_categories(call: PreCall) -> frozenset[str]:
+    return frozenset(call.case.patient.allergies.filter(active=True).values_list("category", flat=True))
+
+
+def _class_of(drug_id: str) -> str:
+    if not drug_id:
+        return ""
+    try:
+        return find_drug(drug_id).drug_class
+    except UnknownDrug:
+        return ""
+
+
+@transaction.atomic
+def save_call(actor: Actor, call: PreCall, *, version: int | None, data: CallInput) -> PreCall:
+    """Save the draft as the nurse goes: the plan and the findings are recomputed from what is entered."""
+    _require_nurse(actor)
+    locked = _lock_call(call, version)
+    case = locked.case
+    task = locked.task
+    if task is not None and task.assignee is not None and actor.user_or_none and task.assignee_id != actor.user.pk:
+        raise ValidationError(f"{task.assignee.get_username()} has this call; ask them to release it.")
+    resolved = _validate(case, data)
+    for name in CALL_FIELDS:
+        if name in data.values:
+            setattr(locked, name, data.values[name])
+    locked.allergies = [a.__dict__ for a in data.allergies]
+    locked.medications.all().delete()
+    for position, (med, drug) in enumerate(resolved):
+        plan = _plan(case, locked, med, drug)
+        Medication.objects.create(
+            precall=locked, position=position, drug_id=drug.id if drug else "", name=drug.generic if drug else
+            med.name.strip()[:120], dose=med.dose.strip(), frequency=med.frequency or (drug.frequency.value if drug
+                                                                                    else ""),
+            indication=med.indication, prescriber_name=med.prescriber_name.strip(),
+            prescriber_phone=med.prescriber_phone.strip(), plan=plan,
+            hold=plan.get("hold") if plan else False,
+            last_dose=datetime.fromisoformat(plan["last_dose"]) if plan.get("last_dose") else None,
+            restart_after=datetime.fromisoformat(plan["restart_after"]) if plan.get("restart_after") else None,
+        )
+    locked.findings = [f.as_dict() for f in findings_for(locked)]
+    locked.version += 1
+    locked.save()
+    audit.record(actor, AuditAction.UPDATE, "precall", locked.uuid, patient_uuid=case.patient.uuid, detail="call saved")
+    return locked
+
+
+def missing_for_signature(call: PreCall) -> list[str]:
+    missing = []
+    if not call.identity_confirmed:
+        missing.append("Confirm the patient's name and date of birth.")
+    if not call.driver_status:
+        missing.append("Ask about a driver.")
+    if not call.imaging_status:
+        missing.append("Ask about outside imaging.")
+    if not call.pregnancy_status:
+        missing.append("Ask about pregnancy and breastfeeding.")
+    if not call.fasting_given:
+        missing.append("Give the fasting instructions.")
+    if not call.arrival_confirmed:
+        missing.append("Confirm the arrival time and place.")
+    if not call.no_known_allergies and not call.allergies and not call.case.patient.allergies.filter(active=True).exists():
+        missing.append("Record the allergies, or tick “no known allergies”.")
+    if call.driver_status == DriverStatus.ARRANGED and not call.driver_name.strip():
+        missing.append("Enter the driver's name.")
+    return missing
+
+
+@transaction.atomic
+def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
+    """Sign the call: tasks for what must follow, findings to the case, "pre-call done", the patient's letter."""
+    _require_nurse(actor)
+    locked = _lock_call(call, version)
+    missing = missing_for_signature(locked)
+    if missing:
+        raise ValidationError(missing)
+    case = locked.case
+    appointment = case.appointment
+    assert appointment is not None
+    now = clock.current()
+    findings = findings_for(locked)
+
+    # Allergies told on the call join the patient's record.
+    for item in locked.allergies:
+        record_allergy(actor, case.patient, item["category"], item["substance"], item.get("reaction", ""))
+        Allergy.objects.filter(patient=case.patient, substance=item["substance"]).update(
+            severity=item.get("severity", ""))
+    if locked.no_known_allergies and not locked.allergies and case.patient.allergy_status == AllergyStatus.NOT_RECORDED:
+        Patient.objects.filter(pk=case.patient.pk).update(allergy_status=AllergyStatus.NONE_KNOWN)
+
+    # The patient stops nothing without their doctor: each held (or undecided) blood thinner → the prescriber.
+    for med in locked.medications.all():
+        if med.plan and med.hold is not False:
+            who = med.prescriber_name or "the prescriber"
+            phone = f" ({med.prescriber_phone})" if med.prescriber_phone else ""
+            what = (f"stop {med.name}, last dose {_local(case, med.last_dose)}" if med.last_dose
+                    else f"a plan for {med.name} (no guideline value)")
+            end = med.last_dose - timedelta(hours=2) if med.last_dose else appointment.start - timedelta(hours=24)
+            task = pathway.open_task(case, TaskKind.CONTACT_PRESCRIBER, Role.NURSE, now, max(end, now),
+                                     note=f"{who}{phone}: agree {what}")
+            Medication.objects.filter(pk=med.pk).update(prescriber_task=task)
+    if locked.driver_status == DriverStatus.NOT_ARRANGED:
+        pathway.open_task(case, TaskKind.ARRANGE_TRANSPORT, Role.SCHEDULER, now, max(appointment.arrival_at, now),
+                          note="No driver: arrange transport home")
+    if locked.pregnancy_status == PregnancyStatus.POSSIBLY_PREGNANT:
+        pathway.open_task(case, TaskKind.HCG_TEST, Role.WARD_NURSE, appointment.arrival_at, appointment.start,
+                          note="Possibly pregnant: hCG before the procedure")
+    stops = [f for f in findings if f.severity is Severity.STOP]
+    if stops:
+        locked.outcome = CallOutcome.NEEDS_REVIEW
+        pathway.open_task(case, TaskKind.REVIEW_FLAG, Role.RADIOLOGIST, now,
+                          max(appointment.start - timedelta(hours=12), now + timedelta(hours=1)),
+                          note="; ".join(f.message for f in stops)[:300])
+    elif any(f.severity is Severity.CAUTION for f in findings):
+        locked.outcome = CallOutcome.CLEARED_WITH_CAUTIONS
+    else:
+        locked.outcome = CallOutcome.CLEARED
+
+    locked.status = CallStatus.SIGNED
+    locked.signed_at = now
+    locked.signed_by = actor.user_or_none
+    locked.findings = [f.as_dict() for f in findings]
+    locked.version += 1
+    locked.save()
+    pathway.complete_precall(actor, case, version=None, note=f"Call signed: {locked.get_outcome_display()}",
+                             findings=findings)
+    from kyphos.precall.letter import pre_procedure_letter
+
+    issue_letter(actor, case, Letter.Kind.PRE_PROCEDURE, pre_procedure_letter(locked))
+    audit.record(actor, AuditAction.UPDATE, "precall", locked.uuid, patient_uuid=case.patient.uuid, detail="signed")
+    return locked
+
+
+@transaction.atomic
+def agree_medication_plan(actor: Actor, task: Task, note: str = "") -> Medication:
+    """The prescriber agreed the plan for one medicine: the task closes and the plan is marked agreed."""
+    _require_nurse(actor)
+    med = Medication.objects.select_related("precall__case__patient").filter(prescriber_task=task).first()
+    if med is None or task.status != TaskStatus.OPEN:
+        raise ValidationError("This task is not an open medicine plan to agree.")
+    moment = clock.current()
+    Medication.objects.filter(pk=med.pk).update(agreed=True, agreed_at=moment)
+    Task.objects.filter(pk=task.pk).update(status=TaskStatus.DONE, closed_at=moment, closed_by=actor.user_or_none,
+                                           outcome=note)
+    case = med.precall.case
+    pathway._event(actor, case, EventKind.NOTE, f"Plan for {med.name} agreed with {med.prescriber_name or 'the prescriber'}",
+                   reason=note)
+    audit.record(actor, AuditAction.UPDATE, "medication", med.pk, patient_uuid=case.patient.uuid, detail="plan agreed")
+    med.agreed = True
+    return med
