@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from kyphos.web import views
 
@@ -18,5 +18,6 @@ urlpatterns = [
     path("patients/<uuid:patient_uuid>/", views.patient_detail, name="patient_detail"),
     path("audit/", views.audit_list, name="audit"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("kyphos.precall.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -22,6 +22,7 @@ from kyphos.pathway.policy import Role
 from kyphos.pathway.services import LevelInput, ReferralDetails
 from kyphos.patients.models import Patient
 from kyphos.patients.services import PatientDetails, record_allergy, record_no_known_allergies
+from kyphos.precall.services import MedicationInput
 from kyphos.rules.holidays import us_federal_holidays
 from kyphos.rules.levels import ALL_LEVELS
 from kyphos.scheduling.models import Holiday, Room, Site, default_hours
@@ -211,6 +212,39 @@ def load_demo(seed: int = 7) -> Department:
     return department
 
 
+DEMO_CALL_MEDICINES = [
+    [MedicationInput("Eliquis", "5 mg", "twice-daily", "af", "Dr Okafor", "+1 555 0170")],
+    [MedicationInput("aspirin", "81 mg", "once-daily", "primary_prevention", "Dr Brooks")],
+    [MedicationInput("Plavix", "75 mg", "once-daily", "recent_stent", "Dr Lindqvist", "+1 555 0171")],
+    [MedicationInput("oxycodone", "5 mg", "four-times-daily"), MedicationInput("acetaminophen", "1 g", "three-times-daily")],
+    [MedicationInput("Ozempic", "1 mg", "weekly"), MedicationInput("metformin", "500 mg", "twice-daily")],
+    [MedicationInput("alendronate", "70 mg", "weekly")],
+]
+
+
+def _signed_call(dept: Department, case: Case, rng: random.Random) -> Case:
+    """A complete pre-procedure call, signed, through the precall services (plan, tasks and letter)."""
+    from kyphos.precall import services as precall
+
+    nurse = dept.actor("nurse")
+    call = precall.open_call(nurse, case)
+    values = {
+        "identity_confirmed": True, "driver_status": "arranged" if rng.random() < 0.85 else "not_arranged",
+        "driver_name": rng.choice(["Ana (daughter)", "Paul (husband)", "Mark (son)"]),
+        "imaging_status": rng.choice(["bringing", "received", "none"]), "imaging_mri": True, "imaging_cd": True,
+        "imaging_source": "Mercy Imaging Center", "pregnancy_status": "not_applicable", "fasting_given": True,
+        "arrival_confirmed": True, "no_known_allergies": case.patient.allergy_status != "recorded",
+        "crcl": rng.choice([None, 45, 62, 80]), "questions": "Asked about pain afterwards; explained 24–48 h.",
+    }
+    if values["driver_status"] == "not_arranged":
+        values["driver_name"] = ""
+    data = precall.CallInput(values, medications=rng.choice(DEMO_CALL_MEDICINES))
+    call = precall.save_call(nurse, call, version=call.version, data=data)
+    precall.sign_call(nurse, call, version=call.version)
+    case.refresh_from_db()
+    return case
+
+
 def _at(moment: datetime) -> Any:
     return clock.frozen_at(moment)
 
@@ -274,8 +308,7 @@ def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int,
     if target == "precall_done" and call_at > now:
         call_at = now - timedelta(minutes=rng.randint(5, 120))
     with _at(max(call_at, book_at + timedelta(minutes=10))):
-        case = services.complete_precall(dept.actor("nurse"), case, version=None,
-                                         note="Medicines reviewed; driver confirmed; brings outside MRI on CD.")
+        case = _signed_call(dept, case, rng)
     steps = [
         ("admitted", start - timedelta(minutes=90), lambda c: services.admit_case(dept.actor("wardnurse"), c, version=None)),
         ("cleared", start - timedelta(minutes=30), lambda c: services.clear_case(dept.actor("anesthesia"), c, version=None,

@@ -7,8 +7,8 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.core.exceptions import ValidationError
 
+from kyphos.formfields import CleanText
 from kyphos.pathway.models import Acuity, Etiology, Evidence, NeoplasticKind, SteroidDisease
 from kyphos.pathway.services import SCREEN_FLAGS, LevelInput, ReferralDetails
 from kyphos.pathway.stages import CancelReason, PostponeReason
@@ -29,17 +29,6 @@ SCREEN_LABELS = {
     "neuro_deficit": "Neurological deficit or myelopathy",
     "spinal_instability": "Spinal instability",
 }
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValidationError("This field contains a character that is not allowed.")
-    return value
-
-
-class CleanText(forms.CharField):
-    def to_python(self, value: Any) -> str:
-        return _no_nul(super().to_python(value) or "")
 
 
 class ReferralForm(forms.Form):

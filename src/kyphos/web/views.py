@@ -17,12 +17,15 @@ from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction, AuditEntry
+from kyphos.messaging.letters import current_letter
+from kyphos.messaging.models import Letter
 from kyphos.pathway import selectors, services
 from kyphos.pathway.errors import GuardBlocked, StaleEdit
 from kyphos.pathway.models import Case, Task, TaskKind
 from kyphos.pathway.policy import may
 from kyphos.pathway.stages import MOVES, Stage, TransitionError, moves_from
 from kyphos.patients.models import Patient
+from kyphos.precall.models import CallStatus
 from kyphos.web import forms
 from kyphos.web.paging import CappedPaginator
 
@@ -139,6 +142,8 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "moves": moves,
         "appointments": list(case.site.appointments.filter(case_uuid=case.uuid).select_related("room")
                              .order_by("-created_at")),
+        "letter": current_letter(case, Letter.Kind.PRE_PROCEDURE),
+        "signed_call": case.precalls.filter(status=CallStatus.SIGNED).prefetch_related("medications").first(),
     }
 
 
@@ -229,7 +234,6 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
 
 
 SIMPLE_ACTIONS = {
-    "complete_precall": lambda a, c, v, d: services.complete_precall(a, c, version=v, note=d["note"]),
     "admit": lambda a, c, v, d: services.admit_case(a, c, version=v, override_reason=d["override_reason"]),
     "clear": lambda a, c, v, d: services.clear_case(a, c, version=v, note=d["note"]),
     "start_procedure": lambda a, c, v, d: services.start_procedure(a, c, version=v),
@@ -245,7 +249,7 @@ SIMPLE_ACTIONS = {
 def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpResponse:
     """Run one stage move from the case page; on refusal show the case again with the reason."""
     move = MOVES.get(action)
-    if move is None or action in {"book", "reschedule"}:
+    if move is None or action in {"book", "reschedule", "complete_precall"}:
         raise Http404("No such action.")
     require(request, move.permission)
     case = _case_or_404(case_uuid)

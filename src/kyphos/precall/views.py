@@ -1,0 +1,196 @@
+"""The call page, call attempts, the patient's letter, and agreeing a medicine plan."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from kyphos import clock
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.messaging.letters import current_letter
+from kyphos.messaging.models import Letter
+from kyphos.pathway import selectors
+from kyphos.pathway.errors import StaleEdit
+from kyphos.pathway.models import Case, Task, TaskKind
+from kyphos.pathway.policy import may
+from kyphos.pathway.services import open_stop_findings
+from kyphos.precall import services
+from kyphos.precall.forms import AttemptForm, CallForm
+from kyphos.precall.models import CallAttempt, PreCall
+from kyphos.rules import precall as precall_rules
+from kyphos.rules.medicines import catalogue
+from kyphos.scheduling.models import Site
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(user=request.user, client_addr=getattr(request, "client_addr", None))
+
+
+def _case(case_uuid: UUID) -> Case:
+    case = selectors.case_by_uuid(case_uuid)
+    if case is None:
+        raise Http404("No such case.")
+    return case
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not may(request.user, permission):
+        raise PermissionDenied(f"Your role does not allow this ({permission}).")
+
+
+def _put_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for key, errors in exc.error_dict.items():
+            target = key if key in form.fields else None
+            for error in errors:
+                form.add_error(target, error.message)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+def _drug_names() -> list[str]:
+    names = set()
+    for drug in catalogue().values():
+        names.add(drug.generic)
+        names.update(drug.brands)
+    return sorted(names, key=str.lower)
+
+
+def _context(request: HttpRequest, case: Case, call: PreCall, form: CallForm) -> dict[str, Any]:
+    appointment = case.appointment
+    fasting = {name: int(item.value) for name, item in precall_rules.fasting_hours().items()}
+    return {
+        "case": case, "patient": case.patient, "call": call, "form": form,
+        "attempt_form": AttemptForm(),
+        "attempts": list(CallAttempt.objects.filter(case=case).order_by("-at")),
+        "medications": list(call.medications.all()),
+        "findings": call.findings, "open_stops": open_stop_findings(case),
+        "allergies": list(case.patient.allergies.filter(active=True)),
+        "today": clock.current().astimezone(case.site.zone).date(),
+        "drug_names": _drug_names(),
+        "fasting": fasting, "arrival": appointment.arrival_at if appointment else None,
+        "missing": services.missing_for_signature(call),
+        "task": call.task,
+        "guideline_label": dict(Site._meta.get_field("anticoagulant_guideline").choices or []).get(call.guideline,
+                                                                                                  call.guideline),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def call_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _require(request, "case.complete_precall")
+    case = _case(case_uuid)
+    actor = _actor(request)
+    try:
+        call = services.open_call(actor, case)
+    except ValidationError as exc:
+        audit.record(actor, AuditAction.REFUSED, "precall", case.uuid, patient_uuid=case.patient.uuid,
+                     detail="call not opened")
+        return render(request, "precall/unavailable.html", {"case": case, "reasons": exc.messages}, status=409)
+    audit.record(actor, AuditAction.VIEW, "precall", call.uuid, patient_uuid=case.patient.uuid, detail="call page")
+    if request.method == "POST":
+        form = CallForm(request.POST)
+        if form.is_valid():
+            signing = request.POST.get("action") == "sign"
+            try:
+                # One transaction: a refused signature leaves the draft exactly as it was before this post.
+                with transaction.atomic():
+                    call = services.save_call(actor, call, version=form.cleaned_data["version"],
+                                              data=form.call_input())
+                    if signing:
+                        services.sign_call(actor, call, version=call.version)
+                if signing:
+                    messages.success(request, "Call signed. The patient's letter is ready to print or send.")
+                    return redirect("case_detail", case_uuid=case.uuid)
+            except StaleEdit as exc:
+                form.add_error(None, str(exc))
+            except ValidationError as exc:
+                _put_errors(form, exc)
+            else:
+                messages.success(request, "Saved. The plan and findings below are up to date.")
+                return redirect("precall:call", case_uuid=case.uuid)
+        call.refresh_from_db()
+        return render(request, "precall/call.html", _context(request, case, call, form), status=400)
+    form = CallForm(initial=CallForm.initial_from(call))
+    return render(request, "precall/call.html", _context(request, case, call, form))
+
+
+@login_required
+@require_POST
+def attempt(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _require(request, "case.complete_precall")
+    case = _case(case_uuid)
+    form = AttemptForm(request.POST)
+    if form.is_valid():
+        moment = form.cleaned_data.get("call_back_at")
+        if moment is not None:
+            moment = moment.replace(tzinfo=None).replace(tzinfo=case.site.zone)
+        try:
+            services.record_attempt(_actor(request), case, form.cleaned_data["outcome"], call_back_at=moment,
+                                    note=form.cleaned_data.get("note", ""))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Attempt recorded.")
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    if request.POST.get("next") == "home":
+        return redirect("home")
+    return redirect("precall:call", case_uuid=case.uuid)
+
+
+def _letter(request: HttpRequest, case_uuid: UUID) -> tuple[Case, Letter]:
+    _require(request, "case.view")
+    case = _case(case_uuid)
+    letter = current_letter(case, Letter.Kind.PRE_PROCEDURE)
+    if letter is None:
+        raise Http404("No letter yet: it is written when the call is signed.")
+    return case, letter
+
+
+@login_required
+@require_GET
+def letter_html(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    case, letter = _letter(request, case_uuid)
+    audit.record(_actor(request), AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid,
+                 detail="letter html")
+    return HttpResponse(letter.html, content_type="text/html; charset=utf-8")
+
+
+@login_required
+@require_GET
+def letter_pdf(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    case, letter = _letter(request, case_uuid)
+    audit.record(_actor(request), AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid,
+                 detail="letter pdf")
+    response = HttpResponse(bytes(letter.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="kyphos-letter-{letter.uuid}.pdf"'
+    return response
+
+
+@login_required
+@require_POST
+def agree(request: HttpRequest, task_uuid: UUID) -> HttpResponse:
+    _require(request, "case.complete_precall")
+    task = Task.objects.select_related("case").filter(uuid=task_uuid, kind=TaskKind.CONTACT_PRESCRIBER).first()
+    if task is None:
+        raise Http404("No such task.")
+    try:
+        med = services.agree_medication_plan(_actor(request), task, request.POST.get("note", "")[:300])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Plan for {med.name} marked as agreed with the prescriber.")
+    return redirect("case_detail", case_uuid=task.case.uuid)
