@@ -15,6 +15,7 @@ urlpatterns = [
     path("cases/<uuid:case_uuid>/reschedule/", views.case_book, {"reschedule": True}, name="case_reschedule"),
     path("cases/<uuid:case_uuid>/do/<slug:action>/", views.case_action, name="case_action"),
     path("tasks/<uuid:task_uuid>/claim/", views.task_claim, name="task_claim"),
+    path("tasks/<uuid:task_uuid>/release/", views.task_release, name="task_release"),
     path("patients/<uuid:patient_uuid>/", views.patient_detail, name="patient_detail"),
     path("audit/", views.audit_list, name="audit"),
     path("healthz", views.healthz, name="healthz"),

@@ -647,6 +647,17 @@ def claim_task(actor: Actor, task: Task) -> Task:
 
 
 @transaction.atomic
+def release_task(actor: Actor, task: Task) -> Task:
+    """Give a task back to the unassigned queue; only the person holding it may."""
+    if actor.user_or_none is None or task.assignee_id != actor.user.pk:
+        raise ValidationError("Only the person who took this task can release it.")
+    Task.objects.filter(pk=task.pk, assignee=actor.user).update(assignee=None)
+    task.refresh_from_db()
+    audit.record(actor, AuditAction.UPDATE, "task", task.uuid, patient_uuid=task.case.patient.uuid, detail="released")
+    return task
+
+
+@transaction.atomic
 def refer_patient(
     actor: Actor,
     *,

@@ -325,6 +325,22 @@ def task_claim(request: HttpRequest, task_uuid: UUID) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def task_release(request: HttpRequest, task_uuid: UUID) -> HttpResponse:
+    require(request, "worklist.view")
+    task = Task.objects.select_related("case", "case__patient").filter(uuid=task_uuid).first()
+    if task is None:
+        raise Http404("No such task.")
+    try:
+        services.release_task(actor_of(request), task)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Task released to the queue.")
+    return redirect("home")
+
+
+@login_required
 @require_GET
 def patient_detail(request: HttpRequest, patient_uuid: UUID) -> HttpResponse:
     require(request, "case.view")
