@@ -24,7 +24,8 @@ def test_the_nurse_makes_the_call(page: Page, live_server: Any, transactional_db
     case.patient.save()
     friday = monday - timedelta(days=3)
 
-    with time_machine.travel(datetime.combine(friday, time(9), tzinfo=NEW_YORK), tick=True):
+    # 07:05 on Friday: the window has just opened and apixaban's last safe dose (08:00) is still ahead.
+    with time_machine.travel(datetime.combine(friday, time(7, 5), tzinfo=NEW_YORK), tick=True):
         sign_in(page, live_server.url, "t_nurse")
         row = page.locator("#due tr", has_text="TESTWOMAN, Ada")
         expect(row).to_contain_text("Spanish")
@@ -79,6 +80,7 @@ def test_the_nurse_makes_the_call(page: Page, live_server: Any, transactional_db
         page.get_by_role("link", name="print (HTML)").click()
         expect(page.locator("h1")).to_have_text("Su cifoplastia: qué hacer antes de venir")
         expect(page.locator("body")).to_contain_text(f"tome la última dosis el {last_dose_es} por la mañana")
+        expect(page.locator("body")).to_contain_text("No la tome el sábado, domingo ni lunes")
         expect(page.locator("body")).to_contain_text("Nosotros organizaremos su transporte")
         pdf = page.request.get(page.url.replace("/letter/", "/letter.pdf"))
         assert pdf.headers["content-type"] == "application/pdf"

@@ -18,7 +18,7 @@ from tests.conftest import NEW_YORK
 
 pytestmark = pytest.mark.django_db
 MONDAY = datetime(2030, 1, 7, 8, tzinfo=NEW_YORK)  # a Monday; the call window is Friday 4 January
-FRIDAY_MORNING = datetime(2030, 1, 4, 9, tzinfo=NEW_YORK)
+FRIDAY_MORNING = datetime(2030, 1, 4, 7, 30, tzinfo=NEW_YORK)  # before apixaban's 08:00 deadline (CrCl < 50)
 
 
 def complete_values(**overrides: Any) -> dict[str, Any]:
@@ -220,3 +220,39 @@ def test_the_spanish_letter(booked: Any, actors: dict[str, Any]) -> None:
     assert "lunes 7 de enero de 2030" in letter.html
     assert "tome la última dosis el viernes 4 de enero por la mañana" in letter.html
     assert "No la tome el sábado, domingo ni lunes" in letter.html
+
+
+def _warfarin_call(actors: dict[str, Any], case: Any, last_taken: datetime | None) -> PreCall:
+    return open_and_save(actors, case, CallInput(complete_values(), medications=[
+        MedicationInput("warfarin", "5 mg", "once-daily", "af", "Dr Lee", last_taken=last_taken)]))
+
+
+def test_a_dose_taken_after_the_deadline_stops_for_review(booked: Any, actors: dict[str, Any]) -> None:
+    # Warfarin: last safe dose Wednesday 08:00 (5 days); the patient took it Thursday evening.
+    with time_machine.travel(FRIDAY_MORNING):
+        call = _warfarin_call(actors, booked, datetime(2030, 1, 3, 20, tzinfo=NEW_YORK))
+        assert "medicine.taken_too_late" in {f["code"] for f in call.findings}
+        call = services.sign_call(actors["nurse"], call, version=call.version)
+    assert call.outcome == CallOutcome.NEEDS_REVIEW
+    assert booked.tasks.filter(kind=TaskKind.REVIEW_FLAG, status=TaskStatus.OPEN).exists()
+
+
+def test_a_passed_deadline_asks_when_the_dose_was_taken(booked: Any, actors: dict[str, Any]) -> None:
+    with time_machine.travel(FRIDAY_MORNING):
+        call = _warfarin_call(actors, booked, None)
+    assert "medicine.ask_last_taken" in {f["code"] for f in call.findings}
+
+
+def test_stopped_in_time_and_the_letter_says_take_no_more(booked: Any, actors: dict[str, Any]) -> None:
+    with time_machine.travel(FRIDAY_MORNING):
+        call = _warfarin_call(actors, booked, datetime(2030, 1, 1, 20, tzinfo=NEW_YORK))
+        codes = {f["code"] for f in call.findings}
+        assert "medicine.taken_too_late" not in codes and "medicine.ask_last_taken" not in codes
+        services.sign_call(actors["nurse"], call, version=call.version)
+    html = current_letter(booked, "pre_procedure").html
+    assert "warfarin: do not take any more before the procedure." in html
+
+
+def test_a_last_dose_in_the_future_is_refused(booked: Any, actors: dict[str, Any]) -> None:
+    with time_machine.travel(FRIDAY_MORNING), pytest.raises(ValidationError, match="future"):
+        _warfarin_call(actors, booked, datetime(2030, 1, 5, 8, tzinfo=NEW_YORK))

@@ -22,6 +22,10 @@ TRIGGERS = {
     "allergy.latex": replace(CLEAN, allergy_categories=frozenset({"latex"})),
     "allergy.sedative": replace(CLEAN, allergy_categories=frozenset({"sedative"})),
     "medicine.hold_to_agree": replace(CLEAN, medicines=(APIXABAN,)),
+    "medicine.taken_too_late": replace(CLEAN, medicines=(replace(APIXABAN, deadline_passed=True,
+                                                                 last_taken_text="Fri 04-Dec 20:00",
+                                                                 taken_after_deadline=True),)),
+    "medicine.ask_last_taken": replace(CLEAN, medicines=(replace(APIXABAN, deadline_passed=True),)),
     "medicine.no_guideline_value": replace(CLEAN, medicines=(replace(APIXABAN, name="ibuprofen", hold=None),)),
     "medicine.thrombotic_risk": replace(CLEAN, medicines=(replace(APIXABAN, indication="mechanical_valve"),)),
     "medicine.opioid": replace(CLEAN, medicines=(MedicineFacts("oxycodone", "opioid"),)),
@@ -57,7 +61,7 @@ def test_each_finding(code: str) -> None:
 
 
 @pytest.mark.parametrize("code", ["history.fever_or_infection", "history.new_neuro_symptoms", "pregnancy.possible",
-                                  "pregnancy.confirmed"])
+                                  "pregnancy.confirmed", "medicine.taken_too_late"])
 def test_these_stop(code: str) -> None:
     [finding] = [f for f in call_findings(TRIGGERS[code]) if f.code == code]
     assert finding.severity is Severity.STOP

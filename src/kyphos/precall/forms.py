@@ -76,8 +76,9 @@ class CallForm(forms.Form):
     questions = CleanText(label="Questions asked and answers given", required=False,
                           widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, zone: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.zone = zone
         for i in range(MED_ROWS):
             self.fields[f"med_name_{i}"] = CleanText(label=f"Medicine {i + 1}", required=False, max_length=120,
                                                      widget=forms.TextInput(attrs={"list": "drug-names",
@@ -90,6 +91,12 @@ class CallForm(forms.Form):
             self.fields[f"med_prescriber_{i}"] = CleanText(label=f"Prescriber {i + 1}", required=False, max_length=120)
             self.fields[f"med_prescriber_phone_{i}"] = CleanText(label=f"Prescriber phone {i + 1}", required=False,
                                                                  max_length=32)
+            self.fields[f"med_last_taken_{i}"] = forms.DateTimeField(
+                label=f"Last taken {i + 1}", required=False,
+                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+                input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+                error_messages={"invalid": "Enter the date and time as YYYY-MM-DD HH:MM."},
+            )
         for i in range(ALLERGY_ROWS):
             self.fields[f"allergy_category_{i}"] = forms.ChoiceField(
                 label=f"Allergy {i + 1}: kind", choices=[("", "—"), *Allergy.Category.choices], required=False)
@@ -107,15 +114,17 @@ class CallForm(forms.Form):
         for i, med in enumerate(call.medications.all()[:MED_ROWS]):
             initial |= {f"med_name_{i}": med.name, f"med_dose_{i}": med.dose, f"med_frequency_{i}": med.frequency,
                         f"med_indication_{i}": med.indication, f"med_prescriber_{i}": med.prescriber_name,
-                        f"med_prescriber_phone_{i}": med.prescriber_phone}
+                        f"med_prescriber_phone_{i}": med.prescriber_phone,
+                        f"med_last_taken_{i}": med.last_taken.astimezone(call.case.site.zone).replace(tzinfo=None)
+                        if med.last_taken else None}
         for i, allergy in enumerate(call.allergies[:ALLERGY_ROWS]):
             initial |= {f"allergy_{key}_{i}": allergy.get(key, "") for key in
                         ("category", "substance", "reaction", "severity")}
         return initial
 
     def med_rows(self) -> list[dict[str, Any]]:
-        return [{key: self[f"med_{key}_{i}"] for key in ("name", "dose", "frequency", "indication", "prescriber",
-                                                        "prescriber_phone")} for i in range(MED_ROWS)]
+        return [{key: self[f"med_{key}_{i}"] for key in ("name", "dose", "frequency", "indication", "last_taken",
+                                                        "prescriber", "prescriber_phone")} for i in range(MED_ROWS)]
 
     def allergy_rows(self) -> list[dict[str, Any]]:
         return [{key: self[f"allergy_{key}_{i}"] for key in ("category", "substance", "reaction", "severity")}
@@ -127,6 +136,12 @@ class CallForm(forms.Form):
     def imaging_fields(self) -> list[Any]:
         return [self[name] for name in IMAGING_FLAGS]
 
+    def _site_time(self, value: Any) -> Any:
+        # The browser sends a wall time; it is the site's wall time (the label says so).
+        if value is None or self.zone is None:
+            return value
+        return value.replace(tzinfo=None).replace(tzinfo=self.zone)
+
     def call_input(self) -> CallInput:
         d = self.cleaned_data
         values = {name: d.get(name) for name in CALL_FIELDS}
@@ -136,7 +151,7 @@ class CallForm(forms.Form):
         medications = [
             MedicationInput(d[f"med_name_{i}"], d.get(f"med_dose_{i}", ""), d.get(f"med_frequency_{i}", ""),
                             d.get(f"med_indication_{i}", ""), d.get(f"med_prescriber_{i}", ""),
-                            d.get(f"med_prescriber_phone_{i}", ""))
+                            d.get(f"med_prescriber_phone_{i}", ""), self._site_time(d.get(f"med_last_taken_{i}")))
             for i in range(MED_ROWS) if (d.get(f"med_name_{i}") or "").strip()
         ]
         allergies = [

@@ -34,6 +34,7 @@ TEXT: dict[str, dict[str, str]] = {
         "never_stop": "Do not stop any medicine unless your doctor has agreed.",
         "hold": "{drug}: take your last dose on {day} {part} (no later than {time}).",
         "skip": "Do not take it on {days}.",
+        "stopped": "{drug}: do not take any more before the procedure.",
         "skip_same_day": "After that, do not take it before the procedure.",
         "restart": "Start it again only when your doctor tells you, usually from {when}.",
         "restart_ask": "Start it again only when your doctor tells you.",
@@ -73,6 +74,7 @@ TEXT: dict[str, dict[str, str]] = {
         "never_stop": "No deje ninguna medicina sin que su médico esté de acuerdo.",
         "hold": "{drug}: tome la última dosis el {day} {part} (a más tardar a las {time}).",
         "skip": "No la tome el {days}.",
+        "stopped": "{drug}: no tome más antes del procedimiento.",
         "skip_same_day": "Después, no la tome antes del procedimiento.",
         "restart": "Vuelva a tomarla solo cuando su médico se lo diga, normalmente a partir del {when}.",
         "restart_ask": "Vuelva a tomarla solo cuando su médico se lo diga.",
@@ -155,7 +157,17 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
     blocks.append(("p", t["never_stop"]))
     keep: list[str] = []
     for med in call.medications.all():
-        if med.plan and med.hold and med.last_dose:
+        if med.plan and med.hold and med.last_dose and med.last_dose <= clock.current():
+            # The last safe dose time has passed: stop now (the call checked it was not taken later).
+            lines = [t["stopped"].format(drug=med.name)]
+            if med.restart_after:
+                restart = med.restart_after.astimezone(zone)
+                lines.append(t["restart"].format(when=f"{short_date(restart.date(), language)} {restart:%H:%M}"))
+            else:
+                lines.append(t["restart_ask"])
+            lines.append(t["agreed"] if med.agreed else t["pending"])
+            blocks.append(("p", " ".join(lines)))
+        elif med.plan and med.hold and med.last_dose:
             last = med.last_dose.astimezone(zone)
             lines = [t["hold"].format(drug=med.name, day=short_date(last.date(), language),
                                       part=_part_of_day(last, t), time=f"{last:%H:%M}")]

@@ -153,6 +153,7 @@ class Medication(models.Model):
     indication = models.CharField(max_length=20, choices=Indication.choices, blank=True)
     prescriber_name = models.CharField(max_length=120, blank=True)
     prescriber_phone = models.CharField(max_length=32, blank=True)
+    last_taken = models.DateTimeField("last dose taken (as the patient says)", null=True, blank=True)
     # The blood-thinner plan as computed (DrugPlan.as_json) and whether the prescriber agreed it.
     plan = models.JSONField(default=dict, blank=True)
     hold = models.BooleanField(null=True)

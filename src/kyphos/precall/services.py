@@ -56,6 +56,7 @@ class MedicationInput:
     indication: str = ""
     prescriber_name: str = ""
     prescriber_phone: str = ""
+    last_taken: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,8 @@ def _validate(case: Case, data: CallInput) -> list[tuple[MedicationInput, Any]]:
                 add(f"med_dose_{index}", f"{med.name}: {exc}")
         if med.frequency and med.frequency not in {f.value for f in Frequency}:
             add(f"med_frequency_{index}", f"{med.name}: choose how often it is taken.")
+        if med.last_taken is not None and med.last_taken > clock.current():
+            add(f"med_last_taken_{index}", f"{med.name}: the last dose taken cannot be in the future.")
         if med.indication not in Indication.values:
             add(f"med_indication_{index}", f"{med.name}: choose what it is taken for.")
         resolved.append((med, drug))
@@ -252,11 +255,15 @@ def _plan(case: Case, call: PreCall, med: MedicationInput, drug: Any) -> dict[st
 
 
 def findings_for(call: PreCall) -> list[Finding]:
+    now = clock.current()
     meds = tuple(
         precall_rules.MedicineFacts(
             name=m.name, drug_class=_class_of(m.drug_id), hold=m.hold if m.plan else False,
             last_dose_text=_local(call.case, m.last_dose) if m.last_dose else "",
             indication=m.indication, antithrombotic=bool(m.plan),
+            deadline_passed=bool(m.last_dose and m.last_dose < now),
+            last_taken_text=_local(call.case, m.last_taken) if m.last_taken else "",
+            taken_after_deadline=bool(m.last_dose and m.last_taken and m.last_taken > m.last_dose),
         )
         for m in call.medications.all()
     )
@@ -307,7 +314,7 @@ def save_call(actor: Actor, call: PreCall, *, version: int | None, data: CallInp
             med.name.strip()[:120], dose=med.dose.strip(), frequency=med.frequency or (drug.frequency.value if drug
                                                                                     else ""),
             indication=med.indication, prescriber_name=med.prescriber_name.strip(),
-            prescriber_phone=med.prescriber_phone.strip(), plan=plan,
+            prescriber_phone=med.prescriber_phone.strip(), plan=plan, last_taken=med.last_taken,
             hold=plan.get("hold") if plan else False,
             last_dose=datetime.fromisoformat(plan["last_dose"]) if plan.get("last_dose") else None,
             restart_after=datetime.fromisoformat(plan["restart_after"]) if plan.get("restart_after") else None,

@@ -101,7 +101,7 @@ def call_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         return render(request, "precall/unavailable.html", {"case": case, "reasons": exc.messages}, status=409)
     audit.record(actor, AuditAction.VIEW, "precall", call.uuid, patient_uuid=case.patient.uuid, detail="call page")
     if request.method == "POST":
-        form = CallForm(request.POST)
+        form = CallForm(request.POST, zone=case.site.zone)
         if form.is_valid():
             signing = request.POST.get("action") == "sign"
             try:
@@ -123,7 +123,7 @@ def call_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                 return redirect("precall:call", case_uuid=case.uuid)
         call.refresh_from_db()
         return render(request, "precall/call.html", _context(request, case, call, form), status=400)
-    form = CallForm(initial=CallForm.initial_from(call))
+    form = CallForm(initial=CallForm.initial_from(call), zone=case.site.zone)
     return render(request, "precall/call.html", _context(request, case, call, form))
 
 

@@ -25,6 +25,9 @@ class MedicineFacts:
     last_dose_text: str = ""
     indication: str = ""
     antithrombotic: bool = False
+    deadline_passed: bool = False  # the last safe dose time is already past when the call is made
+    last_taken_text: str = ""  # when the patient says they last took it; "" = not asked
+    taken_after_deadline: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,12 @@ def call_findings(facts: CallFacts) -> list[Finding]:
     for medicine in facts.medicines:
         if medicine.antithrombotic and medicine.hold is True:
             found.append(_finding("medicine.hold_to_agree", drug=medicine.name, last_dose=medicine.last_dose_text))
+            if medicine.taken_after_deadline:
+                found.append(_finding("medicine.taken_too_late", drug=medicine.name, last_dose=medicine.last_dose_text,
+                                      last_taken=medicine.last_taken_text))
+            elif medicine.deadline_passed and not medicine.last_taken_text:
+                found.append(_finding("medicine.ask_last_taken", drug=medicine.name,
+                                      last_dose=medicine.last_dose_text))
         elif medicine.antithrombotic and medicine.hold is None:
             found.append(_finding("medicine.no_guideline_value", drug=medicine.name))
         if medicine.antithrombotic and medicine.indication in THROMBOTIC_RISK_INDICATIONS:

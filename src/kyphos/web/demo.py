@@ -7,7 +7,7 @@ Demo data only: never load it into a database that holds real patients.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -238,7 +238,11 @@ def _signed_call(dept: Department, case: Case, rng: random.Random) -> Case:
     }
     if values["driver_status"] == "not_arranged":
         values["driver_name"] = ""
-    data = precall.CallInput(values, medications=rng.choice(DEMO_CALL_MEDICINES))
+    # The demo's patients stopped their blood thinners a week before, as arranged when the case was booked.
+    assert case.appointment is not None
+    stopped = min(case.appointment.start - timedelta(days=7, hours=2), clock.current() - timedelta(hours=1))
+    medicines = [replace(m, last_taken=stopped) for m in rng.choice(DEMO_CALL_MEDICINES)]
+    data = precall.CallInput(values, medications=medicines)
     call = precall.save_call(nurse, call, version=call.version, data=data)
     precall.sign_call(nurse, call, version=call.version)
     case.refresh_from_db()
