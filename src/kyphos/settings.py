@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "kyphos.pathway",
     "kyphos.messaging",
     "kyphos.precall",
+    "kyphos.procedure",
     "kyphos.web",
 ]
 
