@@ -94,11 +94,11 @@ def lab_findings(results: list[LabValue], procedure_start: datetime, rules: LabP
     required = [t for t in tests().values() if t.required] + ([tests()["hcg"]] if rules.hcg_required else [])
     fresh_source = limits["freshness_days_default"].source
     for test in required:
-        result = latest.get(test.code)
-        if result is None:
+        found_result = latest.get(test.code)
+        if found_result is None:
             found.append(_finding(f"labs.missing.{test.code}", Severity.STOP, f"{test.name} is missing.", test.source,
                                   test.confidence))
-        elif result.taken_at < procedure_start - rules.freshness:
+        elif found_result.taken_at < procedure_start - rules.freshness:
             found.append(_finding(f"labs.stale.{test.code}", Severity.STOP,
                                   f"{test.name} is older than {rules.freshness.days} days.", fresh_source, "local",
                                   True))
