@@ -322,3 +322,13 @@ def test_arrival_time_follows_the_site_setting(make_case: Any, site: Any) -> Non
     site.save()
     case = make_case("scheduled", start=datetime(2030, 1, 9, 9, 30, tzinfo=NEW_YORK))
     assert case.appointment.arrival_at.astimezone(NEW_YORK).time() == time(7, 30)
+
+
+def test_an_object_returned_by_a_service_is_still_version_checked(make_case: Any, actors: dict[str, Any]) -> None:
+    # A service returns the row it locked; handing that object to a later call must not skip the check.
+    case = make_case("triaged")
+    seen = case.version
+    Case.objects.filter(pk=case.pk).update(version=seen + 1)  # someone else saved meanwhile
+    with pytest.raises(StaleEdit):
+        services.book_case(actors["scheduler"], case, version=seen, room=case.site.rooms.first(),
+                           start=datetime(2030, 1, 7, 8, tzinfo=NEW_YORK), minutes=60)

@@ -97,7 +97,6 @@ def _require(actor: Actor, permission: str) -> None:
 
 def _lock(case: Case, expected_version: int | None) -> Case:
     locked = Case.objects.select_for_update(of=("self",)).select_related("patient", "site", "appointment").get(pk=case.pk)
-    locked._kyphos_locked = True  # type: ignore[attr-defined]
     if expected_version is not None and locked.version != expected_version:
         last = locked.events.order_by("-at", "-id").first()
         raise StaleEdit(last.actor_name if last else "")
@@ -207,12 +206,13 @@ def _transition(
     reason: str = "",
     data: dict[str, Any] | None = None,
     summary: str = "",
+    already_locked: bool = False,
 ) -> tuple[Case, Event]:
     """The shared core of every stage move: permission, table, version, guard, write, event, audit."""
     move_permission = f"case.{action}"
     _require(actor, move_permission)
-    # A service that already locked (and checked the version of) the case passes it on unlocked again.
-    locked = case if getattr(case, "_kyphos_locked", False) else _lock(case, version)
+    # A service that has just locked the row (and checked the version) in this transaction says so.
+    locked = case if already_locked else _lock(case, version)
     move = check_move(locked.stage, action)
     findings = findings or []
     overridden = _enforce(actor, findings, override_reason)
@@ -390,7 +390,7 @@ def triage_case(
     findings = triage_rules.triage_findings(triage_facts(locked))
     locked, _ = _transition(
         actor, locked, "triage", None, findings=findings, override_reason=override_reason, reason=reason,
-        data={"screen_changed": changed},
+        data={"screen_changed": changed}, already_locked=True,
     )
     locked.eligibility = Eligibility.ELIGIBLE
     locked.eligibility_reason = reason
@@ -416,7 +416,7 @@ def decline_case(
     findings = triage_rules.triage_findings(triage_facts(locked))
     # A decision not to treat is never blocked by a stop finding: drop the stops from the guard.
     advisory = [f for f in findings if f.severity is not Severity.STOP]
-    locked, _ = _transition(actor, locked, "decline", None, findings=advisory, reason=reason)
+    locked, _ = _transition(actor, locked, "decline", None, findings=advisory, reason=reason, already_locked=True)
     locked.findings = _findings_json(findings, overridden=True)
     locked.eligibility = Eligibility.INELIGIBLE
     locked.eligibility_reason = reason
@@ -462,7 +462,7 @@ def book_case(actor: Actor, case: Case, *, version: int | None, room: Room, star
         raise ValidationError("Only a case triaged as eligible can be booked.")
     appointment = booking.book_appointment(locked.uuid, locked.site, room, start, minutes)
     locked, event = _transition(actor, locked, "book", None, data={"appointment": str(appointment.uuid)},
-                                summary=f"Booked {room.name} at {_site_time(locked, start)}")
+                                summary=f"Booked {room.name} at {_site_time(locked, start)}", already_locked=True)
     locked.appointment = appointment
     locked.save(update_fields=["appointment"])
     close_tasks(actor, locked, [TaskKind.BOOK, TaskKind.REBOOK], TaskStatus.DONE, "booked")
@@ -486,6 +486,7 @@ def reschedule_case(
     locked, _ = _transition(
         actor, locked, "reschedule", None, reason=reason, data={"from": str(old.uuid), "to": str(new.uuid)},
         summary=f"Rescheduled from {_site_time(locked, old.start)} to {_site_time(locked, start)} ({room.name})",
+        already_locked=True,
     )
     locked.appointment = new
     locked.save(update_fields=["appointment"])
@@ -538,7 +539,7 @@ def admission_findings(case: Case) -> list[Finding]:
 def admit_case(actor: Actor, case: Case, *, version: int | None, override_reason: str = "") -> Case:
     locked = _lock(case, version)
     locked, _ = _transition(actor, locked, "admit", None, findings=admission_findings(locked),
-                            override_reason=override_reason)
+                            override_reason=override_reason, already_locked=True)
     close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, "admitted")
     if locked.appointment is not None:
         booking.set_appointment_status(locked.appointment, AppointmentStatus.ARRIVED)
@@ -551,8 +552,12 @@ def clear_case(actor: Actor, case: Case, *, version: int | None, note: str = "")
 
 
 @transaction.atomic
-def start_procedure(actor: Actor, case: Case, *, version: int | None) -> Case:
-    return _transition(actor, case, "start_procedure", version)[0]
+def start_procedure(
+    actor: Actor, case: Case, *, version: int | None, findings: list[Finding] | None = None, override_reason: str = ""
+) -> Case:
+    """Into the procedure: ``findings`` (procedure.services.readiness_findings) block on a stop unless overridden."""
+    return _transition(actor, case, "start_procedure", version, findings=findings,
+                       override_reason=override_reason)[0]
 
 
 @transaction.atomic

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from kyphos.rules.windows import SiteCalendar, WindowError, parse_hours
@@ -53,6 +55,11 @@ class Site(models.Model):
         max_length=10, default="sir2019",
         choices=[("sir2019", "SIR 2019"), ("asra2018", "ASRA 2018"), ("strictest", "The stricter of the two, per drug")],
     )
+    # Labs before the procedure: the INR limit within SIR 2019's high-risk range (1.5–1.8) and result freshness.
+    inr_max = models.DecimalField("INR limit", max_digits=3, decimal_places=2, default=Decimal("1.50"),
+                                  validators=[MinValueValidator(Decimal("1.5")), MaxValueValidator(Decimal("1.8"))])
+    lab_freshness_days = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(30)])
     # Wording blocks of the patient's letter by language, e.g. {"es": {"closing": "..."}}; empty = built-in text.
     letter_blocks = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)

@@ -1,0 +1,512 @@
+"""The procedure day's services: admission and labs, checklist, sedation, the procedure record, the note.
+
+Each is one transaction with the role check, the audit entry and, where it changes the case, a timeline event.
+The procedure cannot start until sign-in and time-out are signed and no stop finding is open (labs, pregnancy,
+the call's stops), unless a radiologist overrides with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from kyphos import clock
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.messaging.letters import LetterContent, render_html, render_pdf
+from kyphos.pathway import services as pathway
+from kyphos.pathway.errors import NotPermitted
+from kyphos.pathway.models import Case, EventKind, TaskKind, TaskStatus
+from kyphos.pathway.policy import may
+from kyphos.pathway.stages import Stage
+from kyphos.precall.models import CallStatus
+from kyphos.procedure.models import (
+    Addendum,
+    Admission,
+    Checklist,
+    ChecklistPart,
+    LabResult,
+    ProcedureNote,
+    ProcedureRecord,
+    Sedation,
+    TreatedLevel,
+)
+from kyphos.rules import data
+from kyphos.rules import labs as lab_rules
+from kyphos.rules import precall as precall_rules
+from kyphos.rules import triage as triage_rules
+from kyphos.rules.cement import products
+from kyphos.rules.coding import code_procedure
+from kyphos.rules.findings import Finding, Severity, by_severity
+from kyphos.rules.levels import InvalidLevel, parse_level
+
+ETIOLOGY_FOR_CODING = {"osteoporosis": "osteoporosis", "steroid": "steroid-induced", "other": "other"}
+
+
+def _require(actor: Actor, permission: str) -> None:
+    if actor.user is not None and not may(actor.user, permission):
+        raise NotPermitted(f"Your role does not allow this ({permission}).")
+
+
+def _bound(name: str) -> Decimal:
+    return Decimal(str(data.sourced(data.load("procedure")["bounds"][name], name).value))
+
+
+def checklist_items(part: str) -> list[tuple[str, str]]:
+    return [(str(key), str(label)) for key, label in data.load("procedure")["checklist"][part]]
+
+
+# --- admission and labs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdmissionInput:
+    identity_band: bool = False
+    weight_kg: Decimal | None = None
+    bp_systolic: int | None = None
+    bp_diastolic: int | None = None
+    heart_rate: int | None = None
+    spo2: int | None = None
+    temperature_c: Decimal | None = None
+    last_clear_liquid_at: datetime | None = None
+    last_light_meal_at: datetime | None = None
+    last_fatty_meal_at: datetime | None = None
+    iv_access: bool = False
+    consent_signed: bool = False
+    driver_confirmed: bool = False
+    allergies_reconfirmed: bool = False
+    medicine_plan_followed: bool = False
+    note: str = ""
+
+
+def fasting_findings(case: Case, admission: Admission | AdmissionInput) -> list[Finding]:
+    """Intake closer to the procedure start than the ASA hours allow → a stop for anesthesia."""
+    assert case.appointment is not None
+    start = case.appointment.start
+    hours = precall_rules.fasting_hours()
+    found = []
+    for attribute, key, label in (("last_clear_liquid_at", "clear_liquids_hours", "clear liquids"),
+                                  ("last_light_meal_at", "light_meal_hours", "a light meal"),
+                                  ("last_fatty_meal_at", "fatty_meal_hours", "fatty food")):
+        moment = getattr(admission, attribute)
+        limit = int(hours[key].value)
+        if moment is not None and moment > start - timedelta(hours=limit):
+            found.append(Finding(f"fasting.{key}", Severity.STOP,
+                                 f"Last {label} less than {limit} h before the procedure: anesthesia to decide.",
+                                 hours[key].source, hours[key].confidence))
+    return found
+
+
+@transaction.atomic
+def admit(actor: Actor, case: Case, *, version: int | None, data_in: AdmissionInput, override_reason: str = "") -> Admission:
+    """Admit the patient the morning of the procedure with the pre-op nursing assessment."""
+    _require(actor, "case.admit")
+    errors: dict[str, str] = {}
+    now = clock.current()
+    checks = [("weight_kg", 20, 300), ("bp_systolic", 50, 260), ("bp_diastolic", 20, 160), ("heart_rate", 20, 220),
+              ("spo2", 50, 100), ("temperature_c", 30, 43)]
+    for name, low, high in checks:
+        value = getattr(data_in, name)
+        if value is not None and not low <= value <= high:
+            errors[name] = f"{value} is not a possible value ({low}–{high})."
+    for name in ("last_clear_liquid_at", "last_light_meal_at", "last_fatty_meal_at"):
+        moment = getattr(data_in, name)
+        if moment is not None and moment > now:
+            errors[name] = "This time is in the future."
+    if errors:
+        raise ValidationError(errors)
+    locked = pathway._lock(case, version)
+    admission = Admission.objects.create(
+        case=locked, arrived_at=now, assessed_at=now, assessed_by=actor.user_or_none,
+        **{name: getattr(data_in, name) for name in AdmissionInput.__dataclass_fields__},
+    )
+    findings = fasting_findings(locked, admission)
+    if not data_in.consent_signed:
+        findings.append(Finding("admission.no_consent", Severity.STOP, "Consent is not signed.",
+                                "Local pathway: consent before sedation", "local"))
+    if not data_in.medicine_plan_followed and _held_medicines(locked):
+        findings.append(Finding("admission.plan_not_followed", Severity.STOP,
+                                "The blood-thinner plan was not confirmed as followed: radiologist review.",
+                                "Blood-thinner table and the pre-procedure call", "local"))
+    admission.findings = [f.as_dict() for f in findings]
+    admission.save(update_fields=["findings"])
+    pathway.admit_case(actor, locked, version=locked.version, override_reason=override_reason)
+    audit.record(actor, AuditAction.CREATE, "admission", admission.pk, patient_uuid=locked.patient.uuid,
+                 detail="admitted")
+    return admission
+
+
+def _held_medicines(case: Case) -> list[Any]:
+    call = case.precalls.filter(status=CallStatus.SIGNED).first()
+    return [m for m in call.medications.all() if m.hold] if call else []
+
+
+def _parse_value(code: str, value: Any) -> Decimal:
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationError({"value": f"“{value}” is not a number."}) from exc
+    low, high = data.load("procedure")["lab_ranges"][code]
+    if not Decimal(str(low)) <= number <= Decimal(str(high)):
+        raise ValidationError({"value": f"{number} is not a possible {lab_rules.tests()[code].name} value "
+                                        f"({low}–{high})."})
+    return number
+
+
+@transaction.atomic
+def record_lab(actor: Actor, case: Case, code: str, *, value: Any = None, positive: bool | None = None,
+               taken_at: datetime, source: str = "manual") -> LabResult:
+    """Record one lab result (by hand today; the HL7 feed will call this same function)."""
+    if actor.user is not None and not (may(actor.user, "case.admit") or may(actor.user, "case.clear")):
+        raise NotPermitted("Your role does not allow entering lab results.")
+    tests = lab_rules.tests()
+    if code not in tests:
+        raise ValidationError({"code": "Choose a test."})
+    now = clock.current()
+    if taken_at > now + timedelta(minutes=5):
+        raise ValidationError({"taken_at": "The sample time is in the future."})
+    if taken_at < now - timedelta(days=90):
+        raise ValidationError({"taken_at": "The sample is more than 90 days old."})
+    if code == "hcg":
+        if positive is None:
+            raise ValidationError({"positive": "Say whether the pregnancy test is positive or negative."})
+        number = None
+    else:
+        number = _parse_value(code, value)
+    result = LabResult.objects.create(case=case, code=code, loinc=tests[code].loinc, value=number,
+                                      positive=positive if code == "hcg" else None, unit=tests[code].unit,
+                                      taken_at=taken_at, entered_at=now, entered_by=actor.user_or_none,
+                                      source=source)
+    if code == "hcg":
+        case.tasks.filter(kind=TaskKind.HCG_TEST, status=TaskStatus.OPEN).update(
+            status=TaskStatus.DONE, closed_at=now, closed_by=actor.user_or_none, outcome="positive" if positive else
+            "negative")
+    pathway._event(actor, case, EventKind.NOTE, f"Lab: {tests[code].name} "
+                   f"{'positive' if positive else 'negative' if code == 'hcg' else number}")
+    audit.record(actor, AuditAction.CREATE, "lab", result.pk, patient_uuid=case.patient.uuid, detail=code)
+    return result
+
+
+def lab_policy(case: Case) -> lab_rules.LabPolicy:
+    site = case.site
+    hcg = case.tasks.filter(kind=TaskKind.HCG_TEST).exists()
+    return lab_rules.policy(site.inr_max, site.lab_freshness_days, hcg_required=hcg)
+
+
+def readiness_findings(case: Case) -> list[Finding]:
+    """Everything that must be true before the needle: labs, the call's and admission's stops, > 3 levels."""
+    assert case.appointment is not None
+    results = [lab_rules.LabValue(r.code, r.value, r.taken_at, r.positive) for r in LabResult.objects.filter(case=case)]
+    warfarin_held = any(m.drug_id == "warfarin" for m in _held_medicines(case))
+    found = lab_rules.lab_findings(results, case.appointment.start, lab_policy(case), inr_same_day=warfarin_held)
+    admission = getattr(case, "admission", None)
+    if admission is not None:
+        found += [Finding.from_dict(f) for f in admission.findings]
+    call = case.precalls.filter(status=CallStatus.SIGNED).first()
+    if call is not None:
+        found += [Finding.from_dict(f) for f in call.findings if f["severity"] == "stop"]
+    if case.levels.count() > int(triage_rules.thresholds()["max_levels"].value):
+        found.append(triage_rules.finding("relative.too_many_levels", count=case.levels.count()))
+    for part in (ChecklistPart.SIGN_IN, ChecklistPart.TIME_OUT):
+        if not Checklist.objects.filter(case=case, part=part).exists():
+            found.append(Finding(f"checklist.{part}", Severity.STOP, f"{ChecklistPart(part).label} is not signed.",
+                                 "Local pathway: three-part safety checklist", "local"))
+    return by_severity(found)
+
+
+# --- checklist and sedation ---------------------------------------------------------------------------------
+
+
+CHECKLIST_PERMISSION = {ChecklistPart.SIGN_IN: "case.clear", ChecklistPart.TIME_OUT: "case.start_procedure",
+                        ChecklistPart.SIGN_OUT: "case.end_procedure"}
+
+
+@transaction.atomic
+def sign_checklist(actor: Actor, case: Case, part: str, ticked: set[str], note: str = "") -> Checklist:
+    if part not in ChecklistPart.values:
+        raise ValidationError("Unknown checklist part.")
+    _require(actor, CHECKLIST_PERMISSION[ChecklistPart(part)])
+    if Checklist.objects.filter(case=case, part=part).exists():
+        raise ValidationError(f"{ChecklistPart(part).label} is already signed.")
+    order = list(ChecklistPart.values)
+    for earlier in order[: order.index(part)]:
+        if not Checklist.objects.filter(case=case, part=earlier).exists():
+            raise ValidationError(f"Sign {ChecklistPart(earlier).label.split(' (')[0].lower()} first.")
+    items = checklist_items(part)
+    missing = [label for key, label in items if key not in ticked]
+    if missing:
+        raise ValidationError([f"Not confirmed: {label}." for label in missing])
+    checklist = Checklist.objects.create(case=case, part=part, items={key: True for key, _ in items}, note=note,
+                                         signed_at=clock.current(), signed_by=actor.user_or_none)
+    if part == ChecklistPart.SIGN_IN and case.stage == Stage.ADMITTED:
+        # Sign-in is the anesthesia check before sedation: it clears the case for the procedure room.
+        # Open stops do not block here; they block the start (one place to override, with a reason).
+        pathway.clear_case(actor, case, version=None, note="Sign-in signed")
+    summary = f"{ChecklistPart(part).label} signed"
+    if part == ChecklistPart.TIME_OUT and case.levels.count() > int(triage_rules.thresholds()["max_levels"].value):
+        summary += f" — caution: {case.levels.count()} levels in one session"
+    pathway._event(actor, case, EventKind.NOTE, summary, reason=note)
+    audit.record(actor, AuditAction.CREATE, "checklist", checklist.pk, patient_uuid=case.patient.uuid, detail=part)
+    return checklist
+
+
+@dataclass(frozen=True)
+class SedationInput:
+    provider_name: str
+    provider_role: str
+    asa_class: int
+    level: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    airway_notes: str = ""
+    agents: str = ""
+    events: str = ""
+
+
+@transaction.atomic
+def record_sedation(actor: Actor, case: Case, data_in: SedationInput) -> Sedation:
+    if actor.user is not None and not may(actor.user, "case.clear"):
+        raise NotPermitted("Only anesthesia or the radiologist records sedation.")
+    errors: dict[str, str] = {}
+    if not data_in.provider_name.strip():
+        errors["provider_name"] = "Enter the anesthesia provider."
+    if not 1 <= data_in.asa_class <= 6:
+        errors["asa_class"] = "ASA physical status is 1 to 6."
+    if data_in.level not in Sedation.Level.values:
+        errors["level"] = "Choose the sedation level."
+    if data_in.provider_role not in Sedation.ProviderRole.values:
+        errors["provider_role"] = "Choose the provider's role."
+    if data_in.ended_at is not None and data_in.ended_at < data_in.started_at:
+        errors["ended_at"] = "Sedation cannot end before it starts."
+    if errors:
+        raise ValidationError(errors)
+    values = {name: getattr(data_in, name) for name in SedationInput.__dataclass_fields__}
+    sedation, _ = Sedation.objects.update_or_create(case=case, defaults=values | {"recorded_by": actor.user_or_none})
+    audit.record(actor, AuditAction.UPDATE, "sedation", sedation.pk, patient_uuid=case.patient.uuid, detail="sedation")
+    return sedation
+
+
+# --- the procedure ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def start_procedure(actor: Actor, case: Case, *, version: int | None, operators: str,
+                    override_reason: str = "") -> ProcedureRecord:
+    """Start: refused while sign-in or time-out is missing or a stop is open, unless a radiologist overrides."""
+    if not operators.strip():
+        raise ValidationError({"operators": "Name the operator(s)."})
+    findings = readiness_findings(case)
+    checklist_missing = [f for f in findings if f.code.startswith("checklist.")]
+    if checklist_missing:
+        # The checklist is never overridden: it is done, not waived.
+        raise ValidationError([f.message for f in checklist_missing])
+    locked = pathway.start_procedure(actor, case, version=version, findings=findings, override_reason=override_reason)
+    record = ProcedureRecord.objects.create(case=locked, operators=operators.strip(), started_at=clock.current())
+    audit.record(actor, AuditAction.CREATE, "procedure", record.pk, patient_uuid=locked.patient.uuid, detail="started")
+    return record
+
+
+@dataclass(frozen=True)
+class LevelInput:
+    level: str
+    sides: str
+    cement_product: str
+    cement_lot: str
+    cement_mixed_at: datetime
+    cement_ml_left: Decimal | None = None
+    cement_ml_right: Decimal | None = None
+    balloon_size: str = ""
+    pressure_left_psi: int | None = None
+    pressure_right_psi: int | None = None
+    balloon_ml_left: Decimal | None = None
+    balloon_ml_right: Decimal | None = None
+    restoration: str = "partial"
+    leakage: str = "none"
+    leakage_location: str = ""
+    biopsy: bool = False
+    off_plan_reason: str = ""
+
+
+def _check_level(case: Case, record: ProcedureRecord, item: LevelInput) -> str:
+    errors: dict[str, str] = {}
+    try:
+        level = parse_level(item.level)
+    except InvalidLevel as exc:
+        raise ValidationError({"level": str(exc)}) from exc
+    if record.levels.filter(level=level).exists():
+        errors["level"] = f"{level} is already recorded."
+    planned = set(case.levels.values_list("level", flat=True))
+    if level not in planned and not item.off_plan_reason.strip():
+        errors["off_plan_reason"] = f"{level} is not in the plan ({', '.join(sorted(planned))}): give the reason."
+    if item.sides not in TreatedLevel.Sides.values:
+        errors["sides"] = "Choose the side(s)."
+    if item.cement_product not in products():
+        errors["cement_product"] = "Choose the cement product."
+    if not item.cement_lot.strip():
+        errors["cement_lot"] = "Enter the cement lot."
+    if item.cement_mixed_at > clock.current() + timedelta(minutes=1):
+        errors["cement_mixed_at"] = "The mixing time is in the future."
+    if item.cement_mixed_at < record.started_at - timedelta(minutes=30):
+        errors["cement_mixed_at"] = "The cement was mixed long before the procedure started."
+    needed = {"bilateral": ("left", "right"), "left": ("left",), "right": ("right",)}.get(item.sides, ())
+    cement_max, balloon_max = _bound("cement_ml_per_side_max"), _bound("balloon_ml_per_side_max")
+    pressure_max = _bound("balloon_pressure_psi_max")
+    for side in ("left", "right"):
+        cement = getattr(item, f"cement_ml_{side}")
+        if side in needed:
+            if cement is None or not Decimal(0) < cement <= cement_max:
+                errors[f"cement_ml_{side}"] = f"Cement volume ({side}) must be more than 0 and at most {cement_max} mL."
+        elif cement is not None:
+            errors[f"cement_ml_{side}"] = f"No {side} side was treated."
+        balloon = getattr(item, f"balloon_ml_{side}")
+        if balloon is not None and not Decimal(0) < balloon <= balloon_max:
+            errors[f"balloon_ml_{side}"] = f"Balloon volume must be more than 0 and at most {balloon_max} mL."
+        pressure = getattr(item, f"pressure_{side}_psi")
+        if pressure is not None and not 0 < pressure <= pressure_max:
+            errors[f"pressure_{side}_psi"] = f"Pressure must be more than 0 and at most {pressure_max} psi."
+    if item.leakage not in TreatedLevel.Leakage.values:
+        errors["leakage"] = "Choose the leakage."
+    if item.leakage != "none" and not item.leakage_location.strip():
+        errors["leakage_location"] = "Say where the cement leaked."
+    if case.etiology == "neoplastic" and not item.biopsy:
+        errors["biopsy"] = "A biopsy is required when malignancy is suspected."
+    if errors:
+        raise ValidationError(errors)
+    return level
+
+
+@transaction.atomic
+def record_level(actor: Actor, case: Case, item: LevelInput) -> TreatedLevel:
+    _require(actor, "case.end_procedure")
+    if case.stage != Stage.IN_PROCEDURE:
+        raise ValidationError("Levels are recorded while the procedure is in progress.")
+    record = ProcedureRecord.objects.select_for_update().get(case=case)
+    level = _check_level(case, record, item)
+    values = {name: getattr(item, name) for name in LevelInput.__dataclass_fields__} | {"level": level}
+    treated = TreatedLevel.objects.create(record=record, order=record.levels.count() + 1, recorded_at=clock.current(),
+                                          **values)
+    pathway._event(actor, case, EventKind.NOTE, f"Level {level} treated ({treated.get_sides_display().lower()})")
+    audit.record(actor, AuditAction.CREATE, "treated_level", treated.pk, patient_uuid=case.patient.uuid, detail=level)
+    return treated
+
+
+@transaction.atomic
+def declare_cement_set(actor: Actor, treated: TreatedLevel) -> TreatedLevel:
+    _require(actor, "case.end_procedure")
+    if treated.cement_set_at is not None:
+        raise ValidationError("The cement is already recorded as set.")
+    TreatedLevel.objects.filter(pk=treated.pk).update(cement_set_at=clock.current())
+    treated.refresh_from_db()
+    return treated
+
+
+def coding_for(case: Case, record: ProcedureRecord) -> dict[str, Any]:
+    levels = list(record.levels.order_by("order").values_list("level", flat=True))
+    etiology = ETIOLOGY_FOR_CODING.get(case.etiology) or (case.neoplastic_kind or "other")
+    return code_procedure(levels, etiology).as_json() if levels else {}
+
+
+@dataclass(frozen=True)
+class EndInput:
+    ended_at: datetime
+    fluoro_seconds: int | None = None
+    air_kerma_mgy: Decimal | None = None
+    dap_gycm2: Decimal | None = None
+    complications: str = ""
+    complication_grade: str = ""
+
+
+@transaction.atomic
+def end_procedure(actor: Actor, case: Case, *, version: int | None, data_in: EndInput) -> ProcedureRecord:
+    """End the procedure (levels recorded, times consistent), code it, and move the case to recovery."""
+    _require(actor, "case.end_procedure")
+    record = ProcedureRecord.objects.select_for_update().get(case=case)
+    errors: dict[str, str] = {}
+    if data_in.ended_at <= record.started_at:
+        errors["ended_at"] = "The end is before the start."
+    if data_in.ended_at > clock.current() + timedelta(minutes=1):
+        errors["ended_at"] = "The end is in the future."
+    if not record.levels.exists():
+        errors["__all__"] = "Record at least one treated level."
+    for name, high in (("fluoro_seconds", 7200), ("air_kerma_mgy", 20000), ("dap_gycm2", 2000)):
+        value = getattr(data_in, name)
+        if value is not None and not 0 <= value <= high:
+            errors[name] = f"{value} is not a possible value (0–{high})."
+    if errors:
+        raise ValidationError(errors)
+    for name in EndInput.__dataclass_fields__:
+        setattr(record, name, getattr(data_in, name))
+    record.coding = coding_for(case, record)
+    record.version += 1
+    record.save()
+    pathway.end_procedure(actor, case, version=version)
+    return record
+
+
+@transaction.atomic
+def sign_note(actor: Actor, case: Case) -> ProcedureNote:
+    """Sign the procedure note (after sign-out); it never changes afterwards."""
+    _require(actor, "case.end_procedure")
+    record = ProcedureRecord.objects.filter(case=case).first()
+    if record is None or record.ended_at is None:
+        raise ValidationError("End the procedure before signing the note.")
+    if not Checklist.objects.filter(case=case, part=ChecklistPart.SIGN_OUT).exists():
+        raise ValidationError("Sign the sign-out part of the checklist first.")
+    if ProcedureNote.objects.filter(case=case).exists():
+        raise ValidationError("The note is already signed; add an addendum to correct it.")
+    content = note_content(case, record, actor.name)
+    moment = clock.current()
+    note = ProcedureNote(case=case, html=render_html(content), pdf=render_pdf(content, moment), signed_at=moment,
+                         signed_by=actor.user_or_none)
+    note.save()
+    pathway._event(actor, case, EventKind.NOTE, "Procedure note signed")
+    audit.record(actor, AuditAction.CREATE, "procedure_note", note.pk, patient_uuid=case.patient.uuid, detail="signed")
+    return note
+
+
+@transaction.atomic
+def add_addendum(actor: Actor, note: ProcedureNote, text: str) -> Addendum:
+    _require(actor, "case.end_procedure")
+    if not text.strip():
+        raise ValidationError({"text": "Write the addendum."})
+    addendum = Addendum.objects.create(note=note, text=text.strip(), author=actor.user_or_none, author_name=actor.name,
+                                       at=clock.current())
+    pathway._event(actor, note.case, EventKind.NOTE, "Addendum to the procedure note", reason=text.strip())
+    audit.record(actor, AuditAction.CREATE, "addendum", addendum.pk, patient_uuid=note.case.patient.uuid)
+    return addendum
+
+
+def note_content(case: Case, record: ProcedureRecord, signer: str) -> LetterContent:
+    zone = case.site.zone
+    patient = case.patient
+    blocks: list[tuple[str, Any]] = [
+        ("p", f"Patient: {patient.display_name}, MRN {patient.mrn}, born {patient.date_of_birth:%d-%b-%Y}."),
+        ("p", f"Operators: {record.operators}. Start {record.started_at.astimezone(zone):%d-%b-%Y %H:%M}, "
+              f"end {record.ended_at.astimezone(zone):%H:%M} ({case.site.time_zone})." if record.ended_at else ""),
+        ("h", "Levels treated (in order)"),
+    ]
+    items = []
+    for lv in record.levels.order_by("order"):
+        cement = " / ".join(f"{side} {getattr(lv, f'cement_ml_{side}')} mL" for side in ("left", "right")
+                            if getattr(lv, f"cement_ml_{side}") is not None)
+        items.append(f"{lv.order}. {lv.level}, {lv.get_sides_display().lower()}: cement {cement} "
+                     f"({lv.cement_product}, lot {lv.cement_lot}); height restoration {lv.get_restoration_display().lower()}; "
+                     f"leakage {lv.get_leakage_display().lower()}{' (' + lv.leakage_location + ')' if lv.leakage_location else ''}"
+                     f"{'; biopsy taken' if lv.biopsy else ''}{'; not in plan: ' + lv.off_plan_reason if lv.off_plan_reason else ''}.")
+    blocks.append(("ul", items))
+    blocks.append(("h", "Dose"))
+    blocks.append(("p", f"Fluoroscopy {record.fluoro_seconds or '—'} s; air kerma {record.air_kerma_mgy or '—'} mGy; "
+                        f"DAP {record.dap_gycm2 or '—'} Gy·cm²."))
+    blocks.append(("h", "Complications"))
+    blocks.append(("p", record.complications or "None recorded."))
+    coding = record.coding or {}
+    blocks.append(("h", "Coding (for review)"))
+    blocks.append(("p", f"CPT {' + '.join(coding.get('cpt', []))}; ICD-10-CM {', '.join(coding.get('icd10cm', [])) or '(choose)'}."))
+    return LetterContent(title="Kyphoplasty procedure note", language="en", blocks=tuple(b for b in blocks if b[1]),
+                         footer=f"Signed by {signer}.")
