@@ -20,5 +20,6 @@ urlpatterns = [
     path("audit/", views.audit_list, name="audit"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("kyphos.precall.urls")),
+    path("", include("kyphos.procedure.urls")),
     path("admin/", admin.site.urls),
 ]

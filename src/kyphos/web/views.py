@@ -234,10 +234,6 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
 
 
 SIMPLE_ACTIONS = {
-    "admit": lambda a, c, v, d: services.admit_case(a, c, version=v, override_reason=d["override_reason"]),
-    "clear": lambda a, c, v, d: services.clear_case(a, c, version=v, note=d["note"]),
-    "start_procedure": lambda a, c, v, d: services.start_procedure(a, c, version=v),
-    "end_procedure": lambda a, c, v, d: services.end_procedure(a, c, version=v),
     "discharge": lambda a, c, v, d: services.discharge_case(a, c, version=v, note=d["note"]),
     "complete_followup": lambda a, c, v, d: services.complete_followup(a, c, version=v, note=d["note"]),
     "close": lambda a, c, v, d: services.close_case(a, c, version=v, note=d["note"]),
@@ -249,7 +245,9 @@ SIMPLE_ACTIONS = {
 def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpResponse:
     """Run one stage move from the case page; on refusal show the case again with the reason."""
     move = MOVES.get(action)
-    if move is None or action in {"book", "reschedule", "complete_precall"}:
+    # These moves have their own pages (the call, admission, the procedure), which hold what the move needs.
+    if move is None or action in {"book", "reschedule", "complete_precall", "admit", "clear", "start_procedure",
+                                  "end_procedure"}:
         raise Http404("No such action.")
     require(request, move.permission)
     case = _case_or_404(case_uuid)

@@ -40,3 +40,22 @@
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
   document.addEventListener("htmx:afterSwap", function (event) { enhance(event.target); });
 })();
+
+// Cement timers: count down to "no longer workable", then to "set", from the times the server computed.
+// They run on the server's clock (data-now at page load), so a workstation whose clock is off shows the truth.
+(function () {
+  "use strict";
+  var loaded = Date.now();
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function left(ms) { var s = Math.max(0, Math.round(ms / 1000)); return Math.floor(s / 60) + ":" + pad(s % 60); }
+  function tick() {
+    document.querySelectorAll(".cement-timer").forEach(function (el) {
+      var now = Date.parse(el.dataset.now) + (Date.now() - loaded);
+      var workable = Date.parse(el.dataset.workable), set = Date.parse(el.dataset.set);
+      if (now < workable) { el.textContent = "Workable: " + left(workable - now) + " left"; el.className = "cement-timer working"; }
+      else if (now < set) { el.textContent = "Setting: " + left(set - now) + " to set"; el.className = "cement-timer setting"; }
+      else { el.textContent = "Expected set: declare when confirmed"; el.className = "cement-timer done"; }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); });
+})();

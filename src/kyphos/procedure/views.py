@@ -1,0 +1,292 @@
+"""The day list, admission with labs, and the procedure page (checklist, sedation, levels, cement, note)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from kyphos import clock
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.pathway import selectors
+from kyphos.pathway.errors import GuardBlocked, StaleEdit
+from kyphos.pathway.models import Case
+from kyphos.pathway.policy import may
+from kyphos.pathway.stages import Stage, TransitionError
+from kyphos.precall.models import CallStatus
+from kyphos.procedure import forms, services
+from kyphos.procedure.models import (
+    Checklist,
+    ChecklistPart,
+    LabResult,
+    ProcedureNote,
+    ProcedureRecord,
+    TreatedLevel,
+)
+from kyphos.rules.cement import cement_times
+from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Site
+
+DAY_STATE = {
+    Stage.SCHEDULED: "Not arrived", Stage.PRECALL_DONE: "Not arrived", Stage.ADMITTED: "Admitted",
+    Stage.CLEARED: "Cleared", Stage.IN_PROCEDURE: "In procedure", Stage.RECOVERY: "Recovery",
+    Stage.DISCHARGED: "Discharged",
+}
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(user=request.user, client_addr=getattr(request, "client_addr", None))
+
+
+def _case(case_uuid: UUID) -> Case:
+    case = selectors.case_by_uuid(case_uuid)
+    if case is None or case.appointment is None:
+        raise Http404("No such booked case.")
+    return case
+
+
+def _need(request: HttpRequest, permission: str) -> None:
+    if not may(request.user, permission):
+        raise PermissionDenied(f"Your role does not allow this ({permission}).")
+
+
+def _errors(form: Any, exc: Exception) -> None:
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for key, errors in exc.error_dict.items():
+            for error in errors:
+                form.add_error(key if key in form.fields else None, error.message)
+    elif isinstance(exc, ValidationError):
+        for message in exc.messages:
+            form.add_error(None, message)
+    else:
+        form.add_error(None, str(exc))
+
+
+@login_required
+@require_GET
+def day_list(request: HttpRequest) -> HttpResponse:
+    """Today's cases at a site, in arrival order, with their state and open findings."""
+    _need(request, "case.view")
+    sites = list(Site.objects.filter(active=True))
+    if not sites:
+        raise Http404("No sites.")
+    site = next((s for s in sites if s.code == request.GET.get("site")), sites[0])
+    try:
+        day = date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else None
+    except ValueError:
+        day = None
+        messages.error(request, "That is not a date (YYYY-MM-DD); showing today.")
+    day = day or clock.current().astimezone(site.zone).date()
+    start = datetime.combine(day, datetime.min.time(), tzinfo=site.zone)
+    appointments = Appointment.objects.filter(
+        site=site, start__gte=start, start__lt=start + timedelta(days=1),
+        status__in=[*HOLDS_ROOM, AppointmentStatus.COMPLETED]).select_related("room").order_by("arrival_at", "start")
+    cases = {c.uuid: c for c in Case.objects.filter(uuid__in=[a.case_uuid for a in appointments]).select_related(
+        "patient", "site")}
+    rows: list[dict[str, Any]] = []
+    for appointment in appointments:
+        case = cases.get(appointment.case_uuid)
+        if case is None:
+            continue
+        rows.append({"appointment": appointment, "case": case, "state": DAY_STATE.get(Stage(case.stage),
+                                                                                       case.get_stage_display()),
+                     "stops": case.open_stops})
+    audit.record_list(_actor(request), "day_list", [(r["case"].uuid, r["case"].patient.uuid) for r in rows],
+                      detail=f"day list {site.code} {day}")
+    return render(request, "procedure/day_list.html", {"rows": rows, "site": site, "sites": sites, "day": day,
+                                                       "previous": day - timedelta(days=1),
+                                                       "next": day + timedelta(days=1)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need(request, "case.view")
+    case = _case(case_uuid)
+    actor = _actor(request)
+    zone = case.site.zone
+    admission_form = forms.AdmissionForm(initial={"version": case.version})
+    lab_form = forms.LabForm(initial={"taken_at": clock.current().astimezone(zone).replace(tzinfo=None)})
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "admit":
+            _need(request, "case.admit")
+            admission_form = forms.AdmissionForm(request.POST)
+            if admission_form.is_valid():
+                d = admission_form.cleaned_data
+                values = {k: v for k, v in d.items() if k not in {"version", "override_reason"}}
+                for name in ("last_clear_liquid_at", "last_light_meal_at", "last_fatty_meal_at"):
+                    values[name] = forms.in_zone(values[name], zone)
+                try:
+                    services.admit(actor, case, version=d["version"], data_in=services.AdmissionInput(**values),
+                                   override_reason=d["override_reason"])
+                except (ValidationError, StaleEdit, GuardBlocked, TransitionError, PermissionDenied) as exc:
+                    _errors(admission_form, exc)
+                else:
+                    messages.success(request, "Admitted. Enter the labs below.")
+                    return redirect("procedure:admission", case_uuid=case.uuid)
+        elif action == "lab":
+            lab_form = forms.LabForm(request.POST)
+            if lab_form.is_valid():
+                d = lab_form.cleaned_data
+                positive = {"pos": True, "neg": False}.get(d.get("positive") or "")
+                try:
+                    services.record_lab(actor, case, d["code"], value=d.get("value") or None, positive=positive,
+                                        taken_at=forms.in_zone(d["taken_at"], zone))  # type: ignore[arg-type]
+                except (ValidationError, PermissionDenied) as exc:
+                    _errors(lab_form, exc)
+                else:
+                    messages.success(request, "Lab result recorded.")
+                    return redirect("procedure:admission", case_uuid=case.uuid)
+        case = _case(case_uuid)
+    audit.record(actor, AuditAction.VIEW, "admission", case.uuid, patient_uuid=case.patient.uuid, detail="admission")
+    call = case.precalls.filter(status=CallStatus.SIGNED).first()
+    context = {
+        "case": case, "patient": case.patient, "today": clock.current().astimezone(zone).date(),
+        "allergies": list(case.patient.allergies.filter(active=True)), "open_stops": [],
+        "admission_form": admission_form, "lab_form": lab_form,
+        "admitted": getattr(case, "admission", None) if hasattr(case, "admission") else None,
+        "labs": list(LabResult.objects.filter(case=case)),
+        "held": [m for m in call.medications.all() if m.hold] if call else [],
+        "readiness": services.readiness_findings(case) if case.stage not in {Stage.SCHEDULED, Stage.PRECALL_DONE}
+        else [],
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "procedure/admission.html", context, status=status)
+
+
+PROCEDURE_ACTIONS = {"checklist", "sedation", "start", "level", "cement_set", "end", "sign_note", "addendum"}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def procedure_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need(request, "case.view")
+    case = _case(case_uuid)
+    actor = _actor(request)
+    zone = case.site.zone
+    now_local = clock.current().astimezone(zone).replace(tzinfo=None)
+    bound: dict[str, Any] = {}
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in PROCEDURE_ACTIONS:
+            raise Http404("No such action.")
+        form: Any = None
+        done = False
+        try:
+            if action == "checklist":
+                part = request.POST.get("part", "")
+                if part not in ChecklistPart.values:
+                    raise Http404("No such checklist part.")
+                form = bound[f"checklist_{part}"] = forms.ChecklistForm(part, request.POST)
+                if form.is_valid():
+                    services.sign_checklist(actor, case, part, form.ticked(), form.cleaned_data["note"])
+                    done = True
+            elif action == "sedation":
+                form = bound["sedation"] = forms.SedationForm(request.POST)
+                if form.is_valid():
+                    d = dict(form.cleaned_data)
+                    d["started_at"], d["ended_at"] = forms.in_zone(d["started_at"], zone), forms.in_zone(d["ended_at"], zone)
+                    services.record_sedation(actor, case, services.SedationInput(**d))
+                    done = True
+            elif action == "start":
+                form = bound["start"] = forms.StartForm(request.POST)
+                if form.is_valid():
+                    d = form.cleaned_data
+                    services.start_procedure(actor, case, version=d["version"], operators=d["operators"],
+                                             override_reason=d["override_reason"])
+                    done = True
+            elif action == "level":
+                form = bound["level"] = forms.LevelForm(request.POST)
+                if form.is_valid():
+                    d = dict(form.cleaned_data)
+                    d["cement_mixed_at"] = forms.in_zone(d["cement_mixed_at"], zone)
+                    services.record_level(actor, case, services.LevelInput(**d))
+                    done = True
+            elif action == "cement_set":
+                level_id = request.POST.get("level_id", "")
+                treated = TreatedLevel.objects.filter(pk=int(level_id), record__case=case).first() if \
+                    level_id.isdigit() else None
+                if treated is None:
+                    raise Http404("No such level.")
+                services.declare_cement_set(actor, treated)
+                done = True
+            elif action == "end":
+                form = bound["end"] = forms.EndForm(request.POST)
+                if form.is_valid():
+                    d = dict(form.cleaned_data)
+                    version = d.pop("version")
+                    d["ended_at"] = forms.in_zone(d["ended_at"], zone)
+                    services.end_procedure(actor, case, version=version, data_in=services.EndInput(**d))
+                    done = True
+            elif action == "sign_note":
+                services.sign_note(actor, case)
+                done = True
+            elif action == "addendum":
+                form = bound["addendum"] = forms.AddendumForm(request.POST)
+                note = ProcedureNote.objects.filter(case=case).first()
+                if note is None:
+                    raise Http404("No signed note.")
+                if form.is_valid():
+                    services.add_addendum(actor, note, form.cleaned_data["text"])
+                    done = True
+        except (ValidationError, StaleEdit, GuardBlocked, TransitionError, PermissionDenied) as exc:
+            if isinstance(exc, PermissionDenied) and not isinstance(exc, ValidationError) and form is None:
+                raise
+            if form is None:
+                messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+            else:
+                _errors(form, exc)
+        if done:
+            messages.success(request, "Saved.")
+            return redirect("procedure:page", case_uuid=case.uuid)
+        case = _case(case_uuid)
+    audit.record(actor, AuditAction.VIEW, "procedure", case.uuid, patient_uuid=case.patient.uuid, detail="procedure page")
+    record = ProcedureRecord.objects.filter(case=case).first()
+    signed = {c.part: c for c in Checklist.objects.filter(case=case).select_related("signed_by")}
+    checklists = []
+    for part, label in ChecklistPart.choices:
+        checklists.append({"part": part, "label": label, "signed": signed.get(part),
+                           "form": bound.get(f"checklist_{part}") or forms.ChecklistForm(part)})
+    levels = []
+    for lv in (record.levels.all() if record else []):
+        times = cement_times(lv.cement_product, lv.cement_mixed_at)
+        levels.append({"level": lv, "workable_until": times.workable_until, "set_at": times.set_at})
+    note = ProcedureNote.objects.filter(case=case).first()
+    context = {
+        "case": case, "patient": case.patient, "today": clock.current().astimezone(zone).date(),
+        "allergies": list(case.patient.allergies.filter(active=True)), "open_stops": [],
+        "readiness": services.readiness_findings(case) if case.stage in {Stage.ADMITTED, Stage.CLEARED} else [],
+        "checklists": checklists, "record": record, "levels": levels, "note": note,
+        "sedation": getattr(case, "sedation", None) if hasattr(case, "sedation") else None,
+        "sedation_form": bound.get("sedation") or forms.SedationForm(initial={"started_at": now_local}),
+        "start_form": bound.get("start") or forms.StartForm(initial={"version": case.version}),
+        "level_form": bound.get("level") or forms.LevelForm(initial={"cement_mixed_at": now_local,
+                                                                     "cement_product": "kyphon-hv-r"}),
+        "end_form": bound.get("end") or forms.EndForm(initial={"version": case.version, "ended_at": now_local}),
+        "addendum_form": bound.get("addendum") or forms.AddendumForm(),
+        "planned": ", ".join(case.levels.values_list("level", flat=True)),
+        "now": clock.current(),
+    }
+    return render(request, "procedure/procedure.html", context, status=400 if bound and any(
+        f.errors for f in bound.values()) else 200)
+
+
+@login_required
+@require_GET
+def note_pdf(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need(request, "case.view")
+    case = _case(case_uuid)
+    note = ProcedureNote.objects.filter(case=case).first()
+    if note is None:
+        raise Http404("No signed note yet.")
+    audit.record(_actor(request), AuditAction.VIEW, "procedure_note", note.pk, patient_uuid=case.patient.uuid)
+    return HttpResponse(bytes(note.pdf), content_type="application/pdf")

@@ -1,0 +1,103 @@
+"""Issue 4's journey so far: admission with labs, the checklist, two levels with the cement countdown, the note."""
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from playwright.sync_api import Page, expect
+
+from kyphos import clock
+from kyphos.precall import services as precall
+from tests.browser.test_journey import sign_in, sign_out
+from tests.conftest import NEW_YORK, next_business_monday
+
+pytestmark = pytest.mark.browser
+
+
+def tick_all(page: Page, part: str) -> None:
+    for box in page.locator(f"#checklist-{part} input[type=checkbox]").all():
+        box.check()
+
+
+def test_the_procedure_day(page: Page, live_server: Any, transactional_db: Any, people: dict[str, Any], site: Any,
+                           make_case: Any, actors: dict[str, Any]) -> None:
+    monday = next_business_monday(site.calendar(), clock.now().astimezone(NEW_YORK).date())
+    start = datetime.combine(monday, time(8), tzinfo=NEW_YORK)
+    case = make_case("scheduled", start=start)
+    with time_machine.travel(start - timedelta(days=3)):
+        call = precall.open_call(actors["nurse"], case)
+        call = precall.save_call(actors["nurse"], call, version=call.version, data=precall.CallInput({
+            "identity_confirmed": True, "driver_status": "arranged", "driver_name": "Ana", "imaging_status": "received",
+            "pregnancy_status": "not_applicable", "fasting_given": True, "arrival_confirmed": True,
+            "no_known_allergies": True}))
+        precall.sign_call(actors["nurse"], call, version=call.version)
+    base = live_server.url
+
+    with time_machine.travel(start - timedelta(minutes=85), tick=True) as traveller:
+        # The ward nurse admits the patient from the day list and enters INR 1.3 and platelets 180.
+        sign_in(page, base, "t_ward_nurse")
+        page.get_by_role("link", name="Day list").click()
+        row = page.locator("#day tr", has_text="TESTWOMAN, Ada")
+        expect(row).to_contain_text("Not arrived")
+        row.get_by_role("link", name="Admission").click()
+        for label in ("Identity band on and checked", "Consent signed", "Allergies re-confirmed",
+                      "Driver confirmed today", "IV access in place",
+                      "Medicine plan followed (last doses checked against the plan)"):
+            page.get_by_label(label).check()
+        page.get_by_label("Last clear drink").fill((start - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
+        page.get_by_role("button", name="Admit").click()
+        expect(page.locator(".messages")).to_contain_text("Admitted")
+        for test, value in (("inr", "1.3"), ("platelets", "180"), ("hemoglobin", "12.4")):
+            page.locator("#lab-form").get_by_label("Test").select_option(test)
+            page.locator("#lab-form").get_by_label("Value").fill(value)
+            page.locator("#lab-form").get_by_role("button", name="Add result").click()
+            expect(page.locator(".messages")).to_contain_text("Lab result recorded")
+        expect(page.locator("#labs")).to_contain_text("6301-6")
+        expect(page.locator("#labs")).to_contain_text("777-3")
+        sign_out(page)
+
+        # The radiologist signs sign-in and time-out, starts, and records T12 then L1.
+        traveller.move_to(start - timedelta(minutes=10))
+        sign_in(page, base, "t_radiologist")
+        page.goto(f"{base}/cases/{case.uuid}/procedure/")
+        tick_all(page, "sign_in")
+        page.get_by_role("button", name="Sign sign-in (before sedation)").click()
+        tick_all(page, "time_out")
+        page.get_by_role("button", name="Sign time-out (before the needle)").click()
+        expect(page.locator("#ready-h")).to_have_count(0)  # nothing stands between the patient and the needle
+        page.get_by_label("Operator(s)").fill("Dr Rita Radiologist")
+        page.get_by_role("button", name="Start the procedure").click()
+        expect(page.locator("h1 .stage")).to_have_text("In procedure")
+
+        for name, minutes in (("T12", 5), ("L1", 25)):
+            traveller.move_to(start + timedelta(minutes=minutes))
+            form = page.locator("#level-form")
+            form.locator("#id_lvl-level").fill(name)
+            form.get_by_label("Cement lot").fill("LOT-7781")
+            form.get_by_label("Cement mixed at").fill((start + timedelta(minutes=minutes - 1)).strftime("%Y-%m-%dT%H:%M"))
+            form.get_by_label("Cement left (mL)").fill("2.4")
+            form.get_by_label("Cement right (mL)").fill("2.6")
+            form.get_by_role("button", name="Record this level").click()
+            expect(page.locator("#levels")).to_contain_text(name)
+        # L1's cement was mixed a minute ago: about 7½ minutes of working time remain, on the server's clock.
+        timers = page.locator(".cement-timer")
+        expect(timers.last).to_contain_text("Workable: 7:")
+        expect(timers.first).to_contain_text("Expected set")  # T12's cement, mixed 21 minutes ago
+
+        traveller.move_to(start + timedelta(minutes=50))
+        page.reload()
+        end = page.locator("#end-form")
+        end.get_by_label("Procedure end").fill((start + timedelta(minutes=45)).strftime("%Y-%m-%dT%H:%M"))
+        end.get_by_label("Fluoroscopy time (s)").fill("260")
+        end.get_by_role("button", name="End the procedure").click()
+        expect(page.locator("#coding")).to_contain_text("CPT 22513 + 22515")
+        tick_all(page, "sign_out")
+        page.get_by_role("button", name="Sign sign-out (before leaving the room)").click()
+        page.get_by_role("button", name="Sign the note").click()
+        expect(page.locator(".note-body")).to_contain_text("CPT 22513 + 22515")
+        expect(page.locator(".note-body")).to_contain_text("1. T12, bilateral")
+        page.get_by_label("Addendum").fill("L1: small asymptomatic venous trace on the final image.")
+        page.get_by_role("button", name="Add addendum").click()
+        expect(page.locator(".addendum")).to_contain_text("venous trace")
+        expect(page.locator(".note-body")).to_contain_text("1. T12, bilateral")  # the note itself is unchanged
