@@ -1,0 +1,90 @@
+"""The procedure-day pages through HTTP: who may do what, and bad input shown on the page with nothing written."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from kyphos.pathway.stages import Stage
+from kyphos.procedure.models import LabResult, TreatedLevel
+from tests.conftest import PERSONAS
+from tests.procedure.test_services import ARRIVAL, MONDAY, admitted, called, ready
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("persona", [*PERSONAS, "outsider"])
+def test_day_list_roles(persona: str, people: dict[str, Any], site: Any) -> None:
+    response = client_for(people[persona]).get(reverse("procedure:day"), {"site": "HOSP", "date": "2030-01-07"})
+    allowed = persona not in {"auditor", "outsider"}
+    assert response.status_code == (200 if allowed else 403)
+
+
+def test_day_list_shows_the_days_cases_in_arrival_order(people: dict[str, Any], make_case: Any,
+                                                        actors: dict[str, Any]) -> None:
+    case = called(make_case, actors)
+    page = client_for(people["ward_nurse"]).get(reverse("procedure:day"), {"site": "HOSP", "date": "2030-01-07"})
+    html = page.content.decode()
+    assert "TESTWOMAN, Ada" in html and "Not arrived" in html and "06:30" in html
+    assert str(case.uuid) in html
+
+
+@pytest.mark.parametrize("persona", ["scheduler", "nurse", "radiologist", "anesthesia", "manager"])
+def test_only_the_ward_nurse_admits(persona: str, people: dict[str, Any], make_case: Any,
+                                    actors: dict[str, Any]) -> None:
+    case = called(make_case, actors)
+    with time_machine.travel(ARRIVAL):
+        response = client_for(people[persona]).post(reverse("procedure:admission", args=[case.uuid]),
+                                                    {"action": "admit", "version": case.version, "consent_signed": "on"})
+    assert response.status_code == 403
+    case.refresh_from_db()
+    assert case.stage == Stage.PRECALL_DONE
+
+
+@pytest.mark.parametrize("value,message", [("0.1", "not a possible INR value"), ("abc", "is not a number")])
+def test_bad_lab_input_on_the_page(people: dict[str, Any], make_case: Any, actors: dict[str, Any], value: str,
+                                   message: str) -> None:
+    case = admitted(make_case, actors, labs=False)
+    with time_machine.travel(ARRIVAL):
+        response = client_for(people["ward_nurse"]).post(
+            reverse("procedure:admission", args=[case.uuid]),
+            {"action": "lab", "lab-code": "inr", "lab-value": value, "lab-taken_at": "2030-01-07T06:00"})
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not LabResult.objects.exists()
+
+
+def test_cement_volume_of_40_ml_is_refused_on_the_page(people: dict[str, Any], make_case: Any,
+                                                      actors: dict[str, Any]) -> None:
+    from kyphos.procedure import services
+
+    case = ready(admitted(make_case, actors), actors)
+    with time_machine.travel(MONDAY):
+        services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
+    with time_machine.travel(MONDAY + timedelta(minutes=10)):
+        response = client_for(people["radiologist"]).post(reverse("procedure:page", args=[case.uuid]), {
+            "action": "level", "lvl-level": "T12", "lvl-sides": "bilateral", "lvl-cement_product": "kyphon-hv-r",
+            "lvl-cement_lot": "L1", "lvl-cement_mixed_at": "2030-01-07T08:08", "lvl-cement_ml_left": "2.5",
+            "lvl-cement_ml_right": "40", "lvl-restoration": "partial", "lvl-leakage": "none"})
+    html = response.content.decode()
+    assert response.status_code == 400 and "Cement volume (right) must be more than 0 and at most 10 mL" in html
+    assert not TreatedLevel.objects.exists()
+
+
+def test_a_scheduler_cannot_start_the_procedure(people: dict[str, Any], make_case: Any,
+                                                actors: dict[str, Any]) -> None:
+    case = ready(admitted(make_case, actors), actors)
+    with time_machine.travel(MONDAY):
+        response = client_for(people["scheduler"]).post(reverse("procedure:page", args=[case.uuid]), {
+            "action": "start", "start-version": case.version, "start-operators": "Someone"})
+    assert response.status_code == 400 and "does not allow" in response.content.decode()
+    case.refresh_from_db()
+    assert case.stage == Stage.CLEARED
