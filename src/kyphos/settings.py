@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "kyphos.messaging",
     "kyphos.precall",
     "kyphos.procedure",
+    "kyphos.aftercare",
     "kyphos.web",
 ]
 

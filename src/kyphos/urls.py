@@ -21,5 +21,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("kyphos.precall.urls")),
     path("", include("kyphos.procedure.urls")),
+    path("", include("kyphos.aftercare.urls")),
     path("admin/", admin.site.urls),
 ]

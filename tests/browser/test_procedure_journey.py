@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from kyphos import clock
 from kyphos.precall import services as precall
+from kyphos.rules.windows import follow_up_window
 from tests.browser.test_journey import sign_in, sign_out
 from tests.conftest import NEW_YORK, next_business_monday
 
@@ -101,3 +102,41 @@ def test_the_procedure_day(page: Page, live_server: Any, transactional_db: Any, 
         page.get_by_role("button", name="Add addendum").click()
         expect(page.locator(".addendum")).to_contain_text("venous trace")
         expect(page.locator(".note-body")).to_contain_text("1. T12, bilateral")  # the note itself is unchanged
+
+        sign_out(page)
+
+        # Recovery: the ward nurse records checks, sends the patient to the ward, and discharges the next day.
+        traveller.move_to(start + timedelta(minutes=60))
+        sign_in(page, base, "t_ward_nurse")
+        page.goto(f"{base}/cases/{case.uuid}/recovery/")
+        for _ in range(2):
+            page.get_by_label("Leg strength as before").check()
+            page.get_by_label("Leg sensation as before").check()
+            page.get_by_label("Pain (0–10)").fill("3")
+            page.get_by_role("button", name="Record the check").click()
+            expect(page.locator(".messages")).to_contain_text("Saved")
+        expect(page.locator("#checks tbody tr")).to_have_count(2)
+        traveller.move_to(start + timedelta(minutes=90))
+        page.reload()
+        expect(page.locator("#overdue")).to_be_visible()  # 15-minute checks until the ward
+        page.get_by_label("Bed").fill("Ward 5, bed 12")
+        page.get_by_role("button", name="To the ward").click()
+        expect(page.locator("#overdue")).to_have_count(0)
+
+        traveller.move_to(start + timedelta(hours=26))  # the next morning: a new shift signs in
+        sign_in(page, base, "t_ward_nurse")
+        page.goto(f"{base}/cases/{case.uuid}/recovery/")
+        page.get_by_label("Pain now (0–10)").fill("2")
+        page.get_by_role("button", name="Record pain").click()
+        for label in ("Walking safely", "Pain controlled on oral medicine", "Passing urine",
+                      "Legs: strength and sensation as before"):
+            page.get_by_label(label).check()
+        page.get_by_role("button", name="Discharge").click()
+        expect(page.locator("h1 .stage")).to_have_text("Discharged")
+        window = follow_up_window(start, site.calendar())
+        visit_text = page.locator("#visit").inner_text()
+        first_day = window.start.astimezone(NEW_YORK)
+        assert f"{first_day:%a %d-%b-%Y}" in visit_text  # the first free slot, day 7 of the 7–14 day window
+        page.get_by_role("link", name="print (HTML)").click()
+        expect(page.locator("h1")).to_have_text("Going home after your kyphoplasty")
+        expect(page.locator("body")).to_contain_text("Call 911")

@@ -13,6 +13,7 @@ from kyphos.pathway.models import Case
 class Letter(models.Model):
     class Kind(models.TextChoices):
         PRE_PROCEDURE = "pre_procedure", "Instructions before the procedure"
+        DISCHARGE = "discharge", "Going home after the procedure"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="letters")

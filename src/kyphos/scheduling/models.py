@@ -60,6 +60,9 @@ class Site(models.Model):
                                   validators=[MinValueValidator(Decimal("1.5")), MaxValueValidator(Decimal("1.8"))])
     lab_freshness_days = models.PositiveSmallIntegerField(
         default=5, validators=[MinValueValidator(1), MaxValueValidator(30)])
+    follow_up_minutes = models.PositiveSmallIntegerField("follow-up visit length (minutes)", default=30)
+    # Discharge instructions by language and topic, replacing the defaults of rules/data/discharge.toml.
+    discharge_blocks = models.JSONField(default=dict, blank=True)
     # Wording blocks of the patient's letter by language, e.g. {"es": {"closing": "..."}}; empty = built-in text.
     letter_blocks = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)
@@ -156,3 +159,32 @@ class Appointment(models.Model):
     @property
     def duration(self) -> timedelta:
         return self.end - self.start
+
+
+class Visit(models.Model):
+    """A clinic visit (the radiologist's follow-up). One clinic line per site: visits do not overlap."""
+
+    class Kind(models.TextChoices):
+        FOLLOW_UP = "follow_up", "Follow-up with the radiologist"
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case_uuid = models.UUIDField(db_index=True)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="visits")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.FOLLOW_UP)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.BOOKED)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["start"]
+        # scheduling.services.book_follow_up: free-slot search per site
+        indexes = [models.Index(fields=["site", "start"], name="visit_site_start")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.start:%Y-%m-%d %H:%M}Z"

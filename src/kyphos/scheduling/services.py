@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from kyphos import clock
-from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Room, Site
+from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Room, Site, Visit
 
 MAX_PROCEDURE_MINUTES = 8 * 60
 
@@ -111,3 +111,25 @@ def set_appointment_status(appointment: Appointment, status: AppointmentStatus, 
     )
     appointment.status = status
     appointment.status_reason = reason[:200]
+
+
+@transaction.atomic
+def book_follow_up(case_uuid: UUID, site: Site, window_start: datetime, window_end: datetime) -> Visit | None:
+    """Book the first free follow-up slot in the window, inside the site's business hours; None if none is free."""
+    Site.objects.select_for_update().filter(pk=site.pk).first()  # one booker at a time per site
+    length = timedelta(minutes=site.follow_up_minutes)
+    calendar = site.calendar()
+    taken = list(Visit.objects.filter(site=site, status=Visit.Status.BOOKED, start__lt=window_end,
+                                      end__gt=window_start).values_list("start", "end"))
+    now = clock.current()
+    day = window_start.astimezone(site.zone).date()
+    while day <= window_end.astimezone(site.zone).date():
+        for opens, closes in calendar.business_intervals(day):
+            slot = max(opens, window_start)
+            while slot + length <= min(closes, window_end):
+                if slot > now and not any(s < slot + length and e > slot for s, e in taken):
+                    return Visit.objects.create(case_uuid=case_uuid, site=site, start=slot, end=slot + length,
+                                                created_at=now)
+                slot += length
+        day += timedelta(days=1)
+    return None

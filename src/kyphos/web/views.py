@@ -234,7 +234,6 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
 
 
 SIMPLE_ACTIONS = {
-    "discharge": lambda a, c, v, d: services.discharge_case(a, c, version=v, note=d["note"]),
     "complete_followup": lambda a, c, v, d: services.complete_followup(a, c, version=v, note=d["note"]),
     "close": lambda a, c, v, d: services.close_case(a, c, version=v, note=d["note"]),
 }
@@ -247,7 +246,7 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
     move = MOVES.get(action)
     # These moves have their own pages (the call, admission, the procedure), which hold what the move needs.
     if move is None or action in {"book", "reschedule", "complete_precall", "admit", "clear", "start_procedure",
-                                  "end_procedure"}:
+                                  "end_procedure", "discharge"}:
         raise Http404("No such action.")
     require(request, move.permission)
     case = _case_or_404(case_uuid)

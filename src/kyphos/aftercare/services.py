@@ -1,0 +1,183 @@
+"""Recovery, the ward stay and discharge.
+
+A leg check worse than the first (baseline) check raises a stop and an urgent radiologist task (CLINICAL.md
+§6.1: new weakness or numbness after augmentation needs emergent review). Discharge checks the criteria, writes
+the patient's instructions (restart times of every held medicine included) and books the follow-up visit in the
+7–14 day window; if no slot is free, the scheduler's task stays open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from kyphos import clock
+from kyphos.aftercare.models import PainScore, RecoveryCheck, Stay
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.messaging.letters import issue_letter
+from kyphos.messaging.models import Letter
+from kyphos.pathway import services as pathway
+from kyphos.pathway.errors import NotPermitted
+from kyphos.pathway.models import Case, EventKind, TaskKind, TaskStatus
+from kyphos.pathway.policy import Role, may
+from kyphos.pathway.stages import Stage
+from kyphos.rules import data
+from kyphos.rules.findings import Finding, Severity
+from kyphos.rules.windows import follow_up_window
+from kyphos.scheduling import services as scheduling
+from kyphos.scheduling.models import Visit
+
+DISCHARGE_CRITERIA = {
+    "ambulating": "Walking safely",
+    "pain_controlled": "Pain controlled on oral medicine",
+    "voiding": "Passing urine",
+    "neuro_intact": "Legs: strength and sensation as before",
+}
+
+
+def _require_ward(actor: Actor) -> None:
+    if actor.user is not None and not (may(actor.user, "case.discharge")):
+        raise NotPermitted("Only ward nurses and radiologists record recovery and discharge.")
+
+
+def check_interval() -> timedelta:
+    entry = data.sourced(data.load("discharge")["recovery_checks"]["interval_minutes"], "interval")
+    return timedelta(minutes=int(entry.value))
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    legs_strength_normal: bool
+    legs_sensation_normal: bool
+    bp_systolic: int | None = None
+    bp_diastolic: int | None = None
+    heart_rate: int | None = None
+    spo2: int | None = None
+    pain_nrs: int | None = None
+    puncture_sites: str = "dry"
+    note: str = ""
+
+
+@transaction.atomic
+def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
+    _require_ward(actor)
+    if case.stage != Stage.RECOVERY:
+        raise ValidationError("Recovery checks are recorded while the patient is in recovery or on the ward.")
+    errors = {}
+    for name, low, high in (("bp_systolic", 50, 260), ("bp_diastolic", 20, 160), ("heart_rate", 20, 220),
+                            ("spo2", 50, 100), ("pain_nrs", 0, 10)):
+        value = getattr(item, name)
+        if value is not None and not low <= value <= high:
+            errors[name] = f"{value} is not a possible value ({low}–{high})."
+    if item.puncture_sites not in RecoveryCheck.Sites.values:
+        errors["puncture_sites"] = "Choose how the puncture sites look."
+    if errors:
+        raise ValidationError(errors)
+    baseline = RecoveryCheck.objects.filter(case=case).first()
+    check = RecoveryCheck.objects.create(case=case, at=clock.current(), by=actor.user_or_none,
+                                         **{k: getattr(item, k) for k in CheckInput.__dataclass_fields__})
+    worse = baseline is not None and (
+        (baseline.legs_strength_normal and not item.legs_strength_normal)
+        or (baseline.legs_sensation_normal and not item.legs_sensation_normal))
+    if worse:
+        finding = Finding("recovery.neuro_worse", Severity.STOP,
+                          "Leg strength or sensation is worse than at the first check: urgent radiologist review "
+                          "(emergent CT, spine surgery consult).", "CLINICAL.md §6.1 and §3.5 (RadiologyKey review)", "S")
+        now = clock.current()
+        pathway.open_task(case, TaskKind.REVIEW_FLAG, Role.RADIOLOGIST, now, now + timedelta(minutes=30),
+                          note=finding.message)
+        case.findings = [*case.findings, finding.as_dict()]
+        case.open_stops = case.open_stops + 1
+        case.save(update_fields=["findings", "open_stops"])
+        pathway._event(actor, case, EventKind.NOTE, "Recovery: neuro check worse than baseline", reason=item.note)
+    audit.record(actor, AuditAction.CREATE, "recovery_check", check.pk, patient_uuid=case.patient.uuid)
+    return check
+
+
+def check_overdue(case: Case, now: datetime | None = None) -> bool:
+    """In recovery (before the ward), the next check is due one interval after the last."""
+    now = now or clock.current()
+    stay = Stay.objects.filter(case=case).first()
+    if case.stage != Stage.RECOVERY or (stay and stay.ward_admitted_at):
+        return False
+    last = RecoveryCheck.objects.filter(case=case).order_by("-at").first()
+    since = last.at if last else case.stage_changed_at
+    return now > since + check_interval()
+
+
+@transaction.atomic
+def admit_to_ward(actor: Actor, case: Case, bed: str = "") -> Stay:
+    _require_ward(actor)
+    if case.stage != Stage.RECOVERY:
+        raise ValidationError("Only a patient in recovery goes to the ward.")
+    stay, _ = Stay.objects.get_or_create(case=case)
+    if stay.ward_admitted_at:
+        raise ValidationError("Already on the ward.")
+    stay.ward_admitted_at, stay.ward_bed = clock.current(), bed[:40]
+    stay.save()
+    pathway._event(actor, case, EventKind.NOTE, f"To the ward{' (' + bed + ')' if bed else ''}")
+    audit.record(actor, AuditAction.UPDATE, "stay", stay.pk, patient_uuid=case.patient.uuid, detail="ward")
+    return stay
+
+
+@transaction.atomic
+def record_pain(actor: Actor, case: Case, nrs: int) -> PainScore:
+    _require_ward(actor)
+    if not 0 <= nrs <= 10:
+        raise ValidationError({"nrs": "Pain is scored 0 to 10."})
+    score = PainScore.objects.create(case=case, at=clock.current(), nrs=nrs, by=actor.user_or_none)
+    audit.record(actor, AuditAction.CREATE, "pain_score", score.pk, patient_uuid=case.patient.uuid)
+    return score
+
+
+def length_of_stay(case: Case) -> timedelta | None:
+    admission = getattr(case, "admission", None)
+    stay = Stay.objects.filter(case=case).first()
+    if admission is None or stay is None or stay.discharged_at is None:
+        return None
+    return stay.discharged_at - admission.arrived_at
+
+
+@transaction.atomic
+def discharge(actor: Actor, case: Case, *, version: int | None, criteria: set[str], note: str = "") -> Stay:
+    _require_ward(actor)
+    missing = [label for key, label in DISCHARGE_CRITERIA.items() if key not in criteria]
+    if missing:
+        raise ValidationError([f"Not met: {label}." for label in missing])
+    if case.open_stops and any(f.get("code") == "recovery.neuro_worse" and not f.get("overridden")
+                               for f in case.findings):
+        raise ValidationError("A worse neuro check is open: the radiologist must review before discharge.")
+    locked = pathway.discharge_case(actor, case, version=version, note=note)
+    stay, _ = Stay.objects.get_or_create(case=locked)
+    stay.discharged_at, stay.discharged_by = clock.current(), actor.user_or_none
+    stay.discharge_criteria = {key: True for key in DISCHARGE_CRITERIA}
+    stay.save()
+    start = locked.appointment.start if locked.appointment else clock.current()
+    window = follow_up_window(start, locked.site.calendar())
+    visit = scheduling.book_follow_up(locked.uuid, locked.site, window.start, window.end)
+    if visit is not None:
+        locked.tasks.filter(kind=TaskKind.BOOK_FOLLOW_UP, status=TaskStatus.OPEN).update(
+            status=TaskStatus.DONE, closed_at=clock.current(), outcome="follow-up booked at discharge")
+        pathway._event(actor, locked, EventKind.NOTE,
+                       f"Follow-up visit booked {visit.start.astimezone(locked.site.zone):%a %d-%b-%Y %H:%M}")
+    from kyphos.aftercare.letter import discharge_letter
+
+    issue_letter(actor, locked, Letter.Kind.DISCHARGE, discharge_letter(locked, visit))
+    return stay
+
+
+def follow_up_visit(case: Case) -> Visit | None:
+    return Visit.objects.filter(case_uuid=case.uuid, status=Visit.Status.BOOKED).first()
+
+
+def restart_lines(case: Case) -> list[Any]:
+    from kyphos.precall.models import CallStatus
+
+    call = case.precalls.filter(status=CallStatus.SIGNED).first()
+    return [m for m in call.medications.all() if m.hold] if call else []

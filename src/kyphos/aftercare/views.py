@@ -1,0 +1,153 @@
+"""The recovery page: checks (overdue and worse-neuro alerts), the ward, pain scores, discharge and its letter."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from kyphos import clock
+from kyphos.aftercare import services
+from kyphos.aftercare.models import PainScore, RecoveryCheck, Stay
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.formfields import CleanText
+from kyphos.messaging.letters import current_letter
+from kyphos.messaging.models import Letter
+from kyphos.pathway import selectors
+from kyphos.pathway.errors import StaleEdit
+from kyphos.pathway.models import Case
+from kyphos.pathway.policy import may
+from kyphos.pathway.stages import TransitionError
+
+
+class CheckForm(forms.Form):
+    prefix = "chk"
+    legs_strength_normal = forms.BooleanField(label="Leg strength as before", required=False)
+    legs_sensation_normal = forms.BooleanField(label="Leg sensation as before", required=False)
+    bp_systolic = forms.IntegerField(label="BP systolic", required=False)
+    bp_diastolic = forms.IntegerField(label="BP diastolic", required=False)
+    heart_rate = forms.IntegerField(label="Heart rate", required=False)
+    spo2 = forms.IntegerField(label="SpO₂ %", required=False)
+    pain_nrs = forms.IntegerField(label="Pain (0–10)", required=False)
+    puncture_sites = forms.ChoiceField(label="Puncture sites", choices=RecoveryCheck.Sites.choices)
+    note = CleanText(label="Note", required=False, max_length=300)
+
+
+class DischargeForm(forms.Form):
+    prefix = "dis"
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key, label in services.DISCHARGE_CRITERIA.items():
+            self.fields[key] = forms.BooleanField(label=label, required=False)
+
+    def criteria(self) -> set[str]:
+        return {key for key in services.DISCHARGE_CRITERIA if self.cleaned_data.get(key)}
+
+
+def _case(case_uuid: UUID) -> Case:
+    case = selectors.case_by_uuid(case_uuid)
+    if case is None:
+        raise Http404("No such case.")
+    return case
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(user=request.user, client_addr=getattr(request, "client_addr", None))
+
+
+def _put(form: Any, exc: Exception) -> None:
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for key, errors in exc.error_dict.items():
+            for error in errors:
+                form.add_error(key if key in form.fields else None, error.message)
+    else:
+        for message in getattr(exc, "messages", [str(exc)]):
+            form.add_error(None, message)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recovery_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    if not may(request.user, "case.view"):
+        raise PermissionDenied("Your role does not allow this.")
+    case = _case(case_uuid)
+    actor = _actor(request)
+    check_form, discharge_form = CheckForm(), DischargeForm(initial={"version": case.version})
+    failed = False
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "check":
+                check_form = CheckForm(request.POST)
+                if check_form.is_valid():
+                    services.record_check(actor, case, services.CheckInput(**check_form.cleaned_data))
+                else:
+                    failed = True
+            elif action == "ward":
+                services.admit_to_ward(actor, case, request.POST.get("bed", ""))
+            elif action == "pain":
+                value = request.POST.get("nrs", "")
+                if not value.strip().isdigit():
+                    raise ValidationError({"nrs": "Enter pain as a whole number from 0 to 10."})
+                services.record_pain(actor, case, int(value))
+            elif action == "discharge":
+                discharge_form = DischargeForm(request.POST)
+                if discharge_form.is_valid():
+                    services.discharge(actor, case, version=discharge_form.cleaned_data["version"],
+                                       criteria=discharge_form.criteria(), note=discharge_form.cleaned_data["note"])
+                else:
+                    failed = True
+            else:
+                raise Http404("No such action.")
+        except (ValidationError, StaleEdit, TransitionError, PermissionDenied) as exc:
+            failed = True
+            target = discharge_form if action == "discharge" else check_form
+            if action in {"ward", "pain"}:
+                messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+            else:
+                _put(target, exc)
+        if not failed:
+            messages.success(request, "Saved.")
+            return redirect("aftercare:recovery", case_uuid=case.uuid)
+        case = _case(case_uuid)
+    audit.record(actor, AuditAction.VIEW, "recovery", case.uuid, patient_uuid=case.patient.uuid, detail="recovery")
+    stay = Stay.objects.filter(case=case).first()
+    context = {
+        "case": case, "patient": case.patient, "today": clock.current().astimezone(case.site.zone).date(),
+        "allergies": list(case.patient.allergies.filter(active=True)), "open_stops": [],
+        "checks": list(RecoveryCheck.objects.filter(case=case)), "stay": stay,
+        "overdue": services.check_overdue(case), "interval": int(services.check_interval().total_seconds() // 60),
+        "pain_scores": list(PainScore.objects.filter(case=case)), "check_form": check_form, "discharge_form": discharge_form,
+        "held": services.restart_lines(case), "visit": services.follow_up_visit(case),
+        "letter": current_letter(case, Letter.Kind.DISCHARGE), "los": services.length_of_stay(case),
+        "neuro_alert": any(f.get("code") == "recovery.neuro_worse" for f in case.findings),
+    }
+    return render(request, "aftercare/recovery.html", context, status=400 if failed else 200)
+
+
+@login_required
+@require_GET
+def discharge_letter(request: HttpRequest, case_uuid: UUID, fmt: str) -> HttpResponse:
+    if not may(request.user, "case.view"):
+        raise PermissionDenied("Your role does not allow this.")
+    case = _case(case_uuid)
+    letter = current_letter(case, Letter.Kind.DISCHARGE)
+    if letter is None:
+        raise Http404("No discharge letter yet.")
+    audit.record(_actor(request), AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid,
+                 detail=f"discharge {fmt}")
+    if fmt == "pdf":
+        return HttpResponse(bytes(letter.pdf), content_type="application/pdf")
+    return HttpResponse(letter.html, content_type="text/html; charset=utf-8")

@@ -1,0 +1,125 @@
+"""Recovery checks, the ward, discharge with its letter and the follow-up visit in the 7–14 day window."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+
+from kyphos.aftercare import services
+from kyphos.aftercare.services import DISCHARGE_CRITERIA, CheckInput
+from kyphos.messaging.letters import current_letter
+from kyphos.pathway.models import TaskKind, TaskStatus
+from kyphos.pathway.stages import Stage
+from kyphos.scheduling.models import Visit
+from tests.conftest import NEW_YORK
+from tests.procedure.test_services import MONDAY, full_procedure
+
+pytestmark = pytest.mark.django_db
+AFTER = MONDAY + timedelta(minutes=100)
+NEXT_DAY = MONDAY + timedelta(days=1, hours=2)
+OK = CheckInput(legs_strength_normal=True, legs_sensation_normal=True, pain_nrs=3, bp_systolic=130)
+
+
+def in_recovery(make_case: Any, actors: dict[str, Any], **referral: Any) -> Any:
+    return full_procedure(make_case, actors, ["T12", "L1"], **referral)
+
+
+def test_a_worse_neuro_check_stops_and_calls_the_radiologist(make_case: Any, actors: dict[str, Any]) -> None:
+    case = in_recovery(make_case, actors)
+    with time_machine.travel(AFTER):
+        services.record_check(actors["ward_nurse"], case, OK)
+        services.record_check(actors["ward_nurse"], case, CheckInput(legs_strength_normal=False,
+                                                                     legs_sensation_normal=True))
+    case.refresh_from_db()
+    assert case.open_stops == 1
+    task = case.tasks.get(kind=TaskKind.REVIEW_FLAG, status=TaskStatus.OPEN)
+    assert task.role == "radiologist" and "urgent" in task.note
+    with time_machine.travel(NEXT_DAY), pytest.raises(ValidationError, match="neuro"):
+        services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
+
+
+def test_an_overdue_check(make_case: Any, actors: dict[str, Any]) -> None:
+    case = in_recovery(make_case, actors)
+    with time_machine.travel(AFTER):
+        services.record_check(actors["ward_nurse"], case, OK)
+    assert not services.check_overdue(case, AFTER + timedelta(minutes=10))
+    assert services.check_overdue(case, AFTER + timedelta(minutes=16))
+    with time_machine.travel(AFTER + timedelta(minutes=20)):
+        services.admit_to_ward(actors["ward_nurse"], case, "Ward 5, bed 12")
+    assert not services.check_overdue(case, AFTER + timedelta(hours=3))
+
+
+@pytest.mark.parametrize("field,value", [("pain_nrs", 11), ("spo2", 120), ("puncture_sites", "purple")])
+def test_impossible_check_values(make_case: Any, actors: dict[str, Any], field: str, value: Any) -> None:
+    case = in_recovery(make_case, actors)
+    with time_machine.travel(AFTER), pytest.raises(ValidationError):
+        services.record_check(actors["ward_nurse"], case, CheckInput(True, True, **{field: value}))
+    assert not case.recovery_checks.exists()
+
+
+def test_discharge_needs_every_criterion(make_case: Any, actors: dict[str, Any]) -> None:
+    case = in_recovery(make_case, actors)
+    with time_machine.travel(NEXT_DAY), pytest.raises(ValidationError, match="Passing urine"):
+        services.discharge(actors["ward_nurse"], case, version=case.version,
+                           criteria=set(DISCHARGE_CRITERIA) - {"voiding"})
+    case.refresh_from_db()
+    assert case.stage == Stage.RECOVERY
+
+
+def test_discharge_books_the_follow_up_in_the_window_and_writes_the_letter(make_case: Any,
+                                                                            actors: dict[str, Any]) -> None:
+    case = in_recovery(make_case, actors)
+    with time_machine.travel(AFTER):
+        services.record_check(actors["ward_nurse"], case, OK)
+        services.admit_to_ward(actors["ward_nurse"], case)
+    with time_machine.travel(MONDAY + timedelta(hours=26)):
+        services.record_pain(actors["ward_nurse"], case, 2)
+        services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
+    case.refresh_from_db()
+    assert case.stage == Stage.DISCHARGED
+    visit = Visit.objects.get(case_uuid=case.uuid)
+    assert datetime(2030, 1, 14, 7, tzinfo=NEW_YORK) <= visit.start <= datetime(2030, 1, 21, 17, tzinfo=NEW_YORK)
+    assert visit.start == datetime(2030, 1, 14, 7, tzinfo=NEW_YORK)  # the first free slot: day 7 at opening
+    assert not case.tasks.filter(kind=TaskKind.BOOK_FOLLOW_UP, status=TaskStatus.OPEN).exists()
+    letter = current_letter(case, "discharge")
+    assert "Monday 14 January 2030 at 07:00" in letter.html and "Call 911" in letter.html
+    # Arrived 06:30 on Monday, discharged 10:00 on Tuesday: 27.5 hours.
+    stay = services.length_of_stay(case)
+    assert stay is not None and abs(stay - timedelta(hours=27, minutes=30)) < timedelta(seconds=5)
+
+
+def test_no_free_slot_leaves_the_scheduler_task_open(make_case: Any, actors: dict[str, Any], site: Any) -> None:
+    case = in_recovery(make_case, actors)
+    site.business_hours = {"mon": [["07:00", "07:30"]]}  # one 30-minute clinic slot a week
+    site.save()
+    for monday in (datetime(2030, 1, 14, 7, tzinfo=NEW_YORK), datetime(2030, 1, 21, 7, tzinfo=NEW_YORK)):
+        Visit.objects.create(case_uuid=case.patient.uuid, site=site, start=monday,
+                             end=monday + timedelta(minutes=30), created_at=monday)
+    with time_machine.travel(NEXT_DAY):
+        services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
+    assert not Visit.objects.filter(case_uuid=case.uuid).exists()
+    task = case.tasks.get(kind=TaskKind.BOOK_FOLLOW_UP)
+    assert task.status == TaskStatus.OPEN and task.role == "scheduler"
+    assert "We will call you to book your visit" in current_letter(case, "discharge").html
+
+
+def test_the_spanish_discharge_letter_has_the_restart_time(make_case: Any, actors: dict[str, Any]) -> None:
+    case = in_recovery(make_case, actors)
+    case.patient.preferred_language = "es"
+    case.patient.save()
+    with time_machine.travel(NEXT_DAY):
+        services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
+    html = current_letter(case, "discharge").html
+    assert "De vuelta a casa" in html and "Llame al 911" in html and "lunes 14 de enero de 2030 a las 07:00" in html
+
+
+def test_site_wording_replaces_a_topic(make_case: Any, actors: dict[str, Any], site: Any) -> None:
+    site.discharge_blocks = {"en": {"driving": "No driving for 2 weeks (our surgeons' rule)."}}
+    site.save()
+    case = in_recovery(make_case, actors)
+    with time_machine.travel(NEXT_DAY):
+        services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
+    html = current_letter(case, "discharge").html
+    assert "No driving for 2 weeks" in html and "Do not drive for 2 days" not in html
