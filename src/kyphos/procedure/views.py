@@ -96,9 +96,15 @@ def day_list(request: HttpRequest) -> HttpResponse:
         case = cases.get(appointment.case_uuid)
         if case is None:
             continue
-        rows.append({"appointment": appointment, "case": case, "state": DAY_STATE.get(Stage(case.stage),
-                                                                                       case.get_stage_display()),
-                     "stops": case.open_stops})
+        state = DAY_STATE.get(Stage(case.stage), case.get_stage_display())
+        if case.stage == Stage.RECOVERY:
+            from kyphos.aftercare.models import Stay
+            from kyphos.aftercare.services import check_overdue
+
+            stay = Stay.objects.filter(case=case).first()
+            state = "Ward" if stay and stay.ward_admitted_at else (
+                "Recovery: check overdue" if check_overdue(case) else "Recovery")
+        rows.append({"appointment": appointment, "case": case, "state": state, "stops": case.open_stops})
     audit.record_list(_actor(request), "day_list", [(r["case"].uuid, r["case"].patient.uuid) for r in rows],
                       detail=f"day list {site.code} {day}")
     return render(request, "procedure/day_list.html", {"rows": rows, "site": site, "sites": sites, "day": day,
