@@ -17,6 +17,7 @@ urlpatterns = [
     path("tasks/<uuid:task_uuid>/claim/", views.task_claim, name="task_claim"),
     path("tasks/<uuid:task_uuid>/release/", views.task_release, name="task_release"),
     path("patients/<uuid:patient_uuid>/", views.patient_detail, name="patient_detail"),
+    path("day/", views.day_list, name="day_list"),
     path("audit/", views.audit_list, name="audit"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("kyphos.precall.urls")),

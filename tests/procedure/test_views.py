@@ -24,7 +24,7 @@ def client_for(user: Any) -> Client:
 
 @pytest.mark.parametrize("persona", [*PERSONAS, "outsider"])
 def test_day_list_roles(persona: str, people: dict[str, Any], site: Any) -> None:
-    response = client_for(people[persona]).get(reverse("procedure:day"), {"site": "HOSP", "date": "2030-01-07"})
+    response = client_for(people[persona]).get(reverse("day_list"), {"site": "HOSP", "date": "2030-01-07"})
     allowed = persona not in {"auditor", "outsider"}
     assert response.status_code == (200 if allowed else 403)
 
@@ -32,7 +32,7 @@ def test_day_list_roles(persona: str, people: dict[str, Any], site: Any) -> None
 def test_day_list_shows_the_days_cases_in_arrival_order(people: dict[str, Any], make_case: Any,
                                                         actors: dict[str, Any]) -> None:
     case = called(make_case, actors)
-    page = client_for(people["ward_nurse"]).get(reverse("procedure:day"), {"site": "HOSP", "date": "2030-01-07"})
+    page = client_for(people["ward_nurse"]).get(reverse("day_list"), {"site": "HOSP", "date": "2030-01-07"})
     html = page.content.decode()
     assert "TESTWOMAN, Ada" in html and "Not arrived" in html and "06:30" in html
     assert str(case.uuid) in html

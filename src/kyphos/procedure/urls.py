@@ -4,7 +4,6 @@ from kyphos.procedure import views
 
 app_name = "procedure"
 urlpatterns = [
-    path("day/", views.day_list, name="day"),
     path("cases/<uuid:case_uuid>/admission/", views.admission, name="admission"),
     path("cases/<uuid:case_uuid>/procedure/", views.procedure_page, name="page"),
     path("cases/<uuid:case_uuid>/procedure/note.pdf", views.note_pdf, name="note_pdf"),

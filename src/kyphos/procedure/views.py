@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -33,13 +32,6 @@ from kyphos.procedure.models import (
     TreatedLevel,
 )
 from kyphos.rules.cement import cement_times
-from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Site
-
-DAY_STATE = {
-    Stage.SCHEDULED: "Not arrived", Stage.PRECALL_DONE: "Not arrived", Stage.ADMITTED: "Admitted",
-    Stage.CLEARED: "Cleared", Stage.IN_PROCEDURE: "In procedure", Stage.RECOVERY: "Recovery",
-    Stage.DISCHARGED: "Discharged",
-}
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -68,48 +60,6 @@ def _errors(form: Any, exc: Exception) -> None:
             form.add_error(None, message)
     else:
         form.add_error(None, str(exc))
-
-
-@login_required
-@require_GET
-def day_list(request: HttpRequest) -> HttpResponse:
-    """Today's cases at a site, in arrival order, with their state and open findings."""
-    _need(request, "case.view")
-    sites = list(Site.objects.filter(active=True))
-    if not sites:
-        raise Http404("No sites.")
-    site = next((s for s in sites if s.code == request.GET.get("site")), sites[0])
-    try:
-        day = date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else None
-    except ValueError:
-        day = None
-        messages.error(request, "That is not a date (YYYY-MM-DD); showing today.")
-    day = day or clock.current().astimezone(site.zone).date()
-    start = datetime.combine(day, datetime.min.time(), tzinfo=site.zone)
-    appointments = Appointment.objects.filter(
-        site=site, start__gte=start, start__lt=start + timedelta(days=1),
-        status__in=[*HOLDS_ROOM, AppointmentStatus.COMPLETED]).select_related("room").order_by("arrival_at", "start")
-    cases = {c.uuid: c for c in Case.objects.filter(uuid__in=[a.case_uuid for a in appointments]).select_related(
-        "patient", "site")}
-    rows: list[dict[str, Any]] = []
-    for appointment in appointments:
-        case = cases.get(appointment.case_uuid)
-        if case is None:
-            continue
-        state = DAY_STATE.get(Stage(case.stage), case.get_stage_display())
-        if case.stage == Stage.RECOVERY:
-            from kyphos.aftercare.models import Stay
-            from kyphos.aftercare.services import check_overdue
-
-            stay = Stay.objects.filter(case=case).first()
-            state = "Ward" if stay and stay.ward_admitted_at else (
-                "Recovery: check overdue" if check_overdue(case) else "Recovery")
-        rows.append({"appointment": appointment, "case": case, "state": state, "stops": case.open_stops})
-    audit.record_list(_actor(request), "day_list", [(r["case"].uuid, r["case"].patient.uuid) for r in rows],
-                      detail=f"day list {site.code} {day}")
-    return render(request, "procedure/day_list.html", {"rows": rows, "site": site, "sites": sites, "day": day,
-                                                       "previous": day - timedelta(days=1),
-                                                       "next": day + timedelta(days=1)})
 
 
 @login_required

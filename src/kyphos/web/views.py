@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from kyphos.pathway.policy import may
 from kyphos.pathway.stages import MOVES, Stage, TransitionError, moves_from
 from kyphos.patients.models import Patient
 from kyphos.precall.models import CallStatus
+from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Site
 from kyphos.web import forms
 from kyphos.web.paging import CappedPaginator
 
@@ -373,3 +375,55 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 def stage_label(stage: str) -> str:
     return Stage(stage).label
+
+
+# The day list spans the stages (admission to discharge), so it lives at the edge, which may read every room.
+DAY_STATE = {
+    Stage.SCHEDULED: "Not arrived", Stage.PRECALL_DONE: "Not arrived", Stage.ADMITTED: "Admitted",
+    Stage.CLEARED: "Cleared", Stage.IN_PROCEDURE: "In procedure", Stage.RECOVERY: "Recovery",
+    Stage.DISCHARGED: "Discharged",
+}
+
+
+@login_required
+@require_GET
+def day_list(request: HttpRequest) -> HttpResponse:
+    """Today's cases at a site, in arrival order, with their state and open findings."""
+    require(request, "case.view")
+    sites = list(Site.objects.filter(active=True))
+    if not sites:
+        raise Http404("No sites.")
+    site = next((s for s in sites if s.code == request.GET.get("site")), sites[0])
+    try:
+        day = date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else None
+    except ValueError:
+        day = None
+        messages.error(request, "That is not a date (YYYY-MM-DD); showing today.")
+    day = day or clock.current().astimezone(site.zone).date()
+    start = datetime.combine(day, datetime.min.time(), tzinfo=site.zone)
+    appointments = Appointment.objects.filter(
+        site=site, start__gte=start, start__lt=start + timedelta(days=1),
+        status__in=[*HOLDS_ROOM, AppointmentStatus.COMPLETED]).select_related("room").order_by("arrival_at", "start")
+    cases = {c.uuid: c for c in Case.objects.filter(uuid__in=[a.case_uuid for a in appointments]).select_related(
+        "patient", "site")}
+    rows: list[dict[str, Any]] = []
+    for appointment in appointments:
+        case = cases.get(appointment.case_uuid)
+        if case is None:
+            continue
+        state = DAY_STATE.get(Stage(case.stage), case.get_stage_display())
+        if case.stage == Stage.RECOVERY:
+            from kyphos.aftercare.models import Stay
+            from kyphos.aftercare.services import check_overdue
+
+            stay = Stay.objects.filter(case=case).first()
+            state = "Ward" if stay and stay.ward_admitted_at else (
+                "Recovery: check overdue" if check_overdue(case) else "Recovery")
+        rows.append({"appointment": appointment, "case": case, "state": state, "stops": case.open_stops})
+    audit.record_list(actor_of(request), "day_list", [(r["case"].uuid, r["case"].patient.uuid) for r in rows],
+                      detail=f"day list {site.code} {day}")
+    return render(request, "procedure/day_list.html", {"rows": rows, "site": site, "sites": sites, "day": day,
+                                                       "previous": day - timedelta(days=1),
+                                                       "next": day + timedelta(days=1)})
+
+

@@ -1,0 +1,46 @@
+"""The rooms of the code import only downwards (DESIGN.md): a later stage may read an earlier one, never the
+reverse; rules/ imports no Django and nothing of ours but rules/."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "kyphos"
+GROUND = {"clock", "formfields", "settings"}  # modules below every room
+BELOW: dict[str, set[str]] = {
+    "rules": set(),
+    "audit": set(),
+    "patients": {"audit", "rules"},
+    "scheduling": {"audit", "rules"},
+    "pathway": {"patients", "scheduling", "audit", "rules"},
+    "messaging": {"pathway", "patients", "scheduling", "audit", "rules"},
+    "precall": {"messaging", "pathway", "patients", "scheduling", "audit", "rules"},
+    "procedure": {"precall", "messaging", "pathway", "patients", "scheduling", "audit", "rules"},
+    "aftercare": {"procedure", "precall", "messaging", "pathway", "patients", "scheduling", "audit", "rules"},
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("room", sorted(BELOW))
+def test_rooms_import_only_downwards(room: str) -> None:
+    allowed = BELOW[room] | {room} | GROUND
+    for path in (SRC / room).rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        for name in imports_of(path):
+            if name.startswith("kyphos."):
+                target = name.split(".")[1]
+                assert target in allowed, f"{path.relative_to(SRC)} imports {name} ({room} may not import {target})"
+            if room == "rules":
+                assert not name.startswith("django"), f"{path.relative_to(SRC)} imports Django"
