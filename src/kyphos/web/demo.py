@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group, User
@@ -212,6 +213,78 @@ def load_demo(seed: int = 7) -> Department:
     return department
 
 
+def _admit(dept: Department, case: Case, start: datetime) -> Case:
+    from kyphos.procedure import services as day
+
+    day.admit(dept.actor("wardnurse"), case, version=None, data_in=day.AdmissionInput(
+        identity_band=True, consent_signed=True, driver_confirmed=True, iv_access=True, allergies_reconfirmed=True,
+        medicine_plan_followed=True, weight_kg=Decimal("61.5"), bp_systolic=132, bp_diastolic=78, heart_rate=72,
+        spo2=97, last_clear_liquid_at=start - timedelta(hours=4), last_light_meal_at=start - timedelta(hours=12)))
+    taken = clock.current()
+    for code, value in (("inr", "1.1"), ("platelets", "214"), ("hemoglobin", "12.6"), ("creatinine", "0.9")):
+        day.record_lab(dept.actor("wardnurse"), case, code, value=value, taken_at=taken)
+    return case
+
+
+def _sign_in(dept: Department, case: Case, start: datetime) -> Case:
+    from kyphos.procedure import services as day
+
+    items = {key for key, _ in day.checklist_items("sign_in")}
+    day.sign_checklist(dept.actor("anesthesia"), case, "sign_in", items)
+    day.record_sedation(dept.actor("anesthesia"), case, day.SedationInput(
+        provider_name="Dr Alan Anesthesia", provider_role="anesthesiologist", asa_class=2, level="moderate",
+        started_at=start - timedelta(minutes=10), agents="Midazolam 2 mg IV; fentanyl 50 mcg IV"))
+    return case
+
+
+def _start(dept: Department, case: Case) -> Case:
+    from kyphos.procedure import services as day
+
+    case.refresh_from_db()
+    day.sign_checklist(dept.actor("radiologist"), case, "time_out", {k for k, _ in day.checklist_items("time_out")})
+    case.refresh_from_db()
+    day.start_procedure(dept.actor("radiologist"), case, version=case.version, operators="Dr Rita Radiologist",
+                        override_reason="Reviewed before the needle" if day.readiness_findings(case) else "")
+    return case
+
+
+def _treat(dept: Department, case: Case, start: datetime) -> Case:
+    from kyphos.procedure import services as day
+
+    radiologist = dept.actor("radiologist")
+    for index, name in enumerate(case.level_names):
+        mixed = start + timedelta(minutes=5 + 12 * index)
+        with _at(mixed + timedelta(minutes=2)):
+            day.record_level(radiologist, case, day.LevelInput(
+                level=name, sides="bilateral", cement_product="kyphon-hv-r", cement_lot=f"K{7700 + index}",
+                cement_mixed_at=mixed, cement_ml_left=Decimal("2.4"), cement_ml_right=Decimal("2.6"),
+                balloon_size="15 mm", balloon_ml_left=Decimal("2.5"), balloon_ml_right=Decimal("2.5"),
+                biopsy=case.etiology == "neoplastic"))
+    case.refresh_from_db()
+    day.end_procedure(radiologist, case, version=case.version, data_in=day.EndInput(
+        ended_at=clock.current() - timedelta(minutes=2), fluoro_seconds=180 + 60 * len(case.level_names),
+        air_kerma_mgy=Decimal("240.0"), dap_gycm2=Decimal("22.5")))
+    day.sign_checklist(radiologist, case, "sign_out", {k for k, _ in day.checklist_items("sign_out")})
+    day.sign_note(radiologist, case)
+    case.refresh_from_db()
+    from kyphos.aftercare import services as after
+
+    after.record_check(dept.actor("wardnurse"), case, after.CheckInput(True, True, 128, 76, 74, 97, 3))
+    return case
+
+
+def _discharge(dept: Department, case: Case, start: datetime) -> Case:
+    from kyphos.aftercare import services as after
+
+    nurse = dept.actor("wardnurse")
+    with _at(start + timedelta(hours=2)):
+        after.admit_to_ward(nurse, case, "Ward 5")
+    after.record_pain(nurse, case, 2)
+    case.refresh_from_db()
+    after.discharge(nurse, case, version=case.version, criteria=set(after.DISCHARGE_CRITERIA))
+    return case
+
+
 DEMO_CALL_MEDICINES = [
     [MedicationInput("Eliquis", "5 mg", "twice-daily", "af", "Dr Okafor", "+1 555 0170")],
     [MedicationInput("aspirin", "81 mg", "once-daily", "primary_prevention", "Dr Brooks")],
@@ -314,21 +387,22 @@ def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int,
     with _at(max(call_at, book_at + timedelta(minutes=10))):
         case = _signed_call(dept, case, rng)
     steps = [
-        ("admitted", start - timedelta(minutes=90), lambda c: services.admit_case(dept.actor("wardnurse"), c, version=None)),
-        ("cleared", start - timedelta(minutes=30), lambda c: services.clear_case(dept.actor("anesthesia"), c, version=None,
-                                                                                 note="INR 1.1, platelets 210.")),
-        ("in_procedure", start, lambda c: services.start_procedure(dept.actor("radiologist"), c, version=None)),
-        ("recovery", start + timedelta(minutes=55), lambda c: services.end_procedure(dept.actor("radiologist"), c, version=None)),
-        ("discharged", start + timedelta(hours=24), lambda c: services.discharge_case(dept.actor("wardnurse"), c, version=None)),
-        ("followup_done", start + timedelta(days=10), lambda c: services.complete_followup(dept.actor("radiologist"), c, version=None,
-                                                                                          note="Pain 2/10; walking daily.")),
-        ("closed", start + timedelta(days=10, hours=1), lambda c: services.close_case(dept.actor("radiologist"), c, version=None)),
+        ("admitted", start - timedelta(minutes=90), lambda c: _admit(dept, c, start)),
+        ("cleared", start - timedelta(minutes=20), lambda c: _sign_in(dept, c, start)),
+        ("in_procedure", start, lambda c: _start(dept, c)),
+        ("recovery", start + timedelta(minutes=50), lambda c: _treat(dept, c, start)),
+        ("discharged", start + timedelta(hours=26), lambda c: _discharge(dept, c, start)),
+        ("followup_done", start + timedelta(days=10), lambda c: services.complete_followup(
+            dept.actor("radiologist"), c, version=None, note="Pain 2/10; walking daily.")),
+        ("closed", start + timedelta(days=10, hours=1), lambda c: services.close_case(
+            dept.actor("radiologist"), c, version=None)),
     ]
     for stage, moment, step in steps:
         if target == "precall_done":
             break
         with _at(min(moment, now)):
             case = step(case)
+            case.refresh_from_db()
         if stage == target:
             break
     return case
