@@ -190,3 +190,15 @@ LOGGING = {
 }
 
 KYPHOS_PAGE_SIZE = 50
+
+# Messages to patients. `make run` writes e-mail and texts to files under var/; production sets SMTP.
+EMAIL_BACKEND = os.environ.get("KYPHOS_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+EMAIL_HOST = os.environ.get("KYPHOS_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("KYPHOS_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("KYPHOS_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("KYPHOS_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("KYPHOS_EMAIL_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("KYPHOS_EMAIL_FROM", "kyphos@localhost")
+KYPHOS_SMS_GATEWAY = os.environ.get("KYPHOS_SMS_GATEWAY", "kyphos.messaging.gateways.FileSmsGateway")
+KYPHOS_SMS_DIR = str(VAR_DIR / "sms")

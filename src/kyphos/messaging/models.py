@@ -31,3 +31,46 @@ class Letter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.language})"
+
+
+class OutboxMessage(models.Model):
+    """One message to a patient, sent once: its key is unique per (case, purpose, channel)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "Text message"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to go"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Did not go out"
+        CANCELLED = "cancelled", "Cancelled"
+
+    key = models.CharField(max_length=160, unique=True)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="outbox")
+    purpose = models.CharField(max_length=40)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    language = models.CharField(max_length=8, default="en")
+    to_address = models.CharField(max_length=200, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=80, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            # messaging.outbox.claim_next: the due rows still to send (partial: pending and sending only)
+            models.Index(fields=["due_at"], name="outbox_due",
+                         condition=models.Q(status__in=["pending", "sending"])),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} by {self.channel} ({self.status})"

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -23,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-demo", action="store_true", help="do not load the demo into an empty database")
         parser.add_argument("--threads", type=int, default=8)
+        parser.add_argument("--no-worker", action="store_true", help="do not start the outbox worker beside the web")
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -37,5 +42,18 @@ class Command(BaseCommand):
 
         from kyphos.wsgi import application
 
-        serve(application, host=options["host"], port=options["port"], threads=options["threads"],
-              ident="kyphos", clear_untrusted_proxy_headers=True)
+        # The outbox worker runs as its own process beside the web server and stops with it: SIGTERM becomes a
+        # normal exit so the `finally` below runs (Ctrl-C already does).
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+        worker = None
+        if not options["no_worker"]:
+            # A fixed argument list (this interpreter, our own command, our own pid): no outside input.
+            worker = subprocess.Popen([sys.executable, "-m", "kyphos", "worker", "--exit-with", str(os.getpid())])  # noqa: S603
+            self.stdout.write(f"Outbox worker started (pid {worker.pid}); mail and texts go to var/mail and var/sms.")
+        try:
+            serve(application, host=options["host"], port=options["port"], threads=options["threads"],
+                  ident="kyphos", clear_untrusted_proxy_headers=True)
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=10)

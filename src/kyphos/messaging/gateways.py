@@ -1,0 +1,54 @@
+"""Where messages go. E-mail uses Django's e-mail backends; SMS goes through a pluggable gateway.
+
+Both are given the message's key: the file gateway names its file by it (a repeat overwrites, never duplicates)
+and e-mails carry a Message-ID made from it, so a resend after a crash is recognisably the same message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Protocol
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.utils.module_loading import import_string
+
+
+class DeliveryError(RuntimeError):
+    """The message could not be handed over; the reason is kept on the outbox row (not in the logs)."""
+
+
+class SmsGateway(Protocol):
+    def send(self, to: str, body: str, key: str) -> None: ...
+
+
+class FileSmsGateway:
+    """Writes each text message to ``<KYPHOS_VAR_DIR>/sms/<key>.txt`` (the default for the demo and tests)."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or Path(settings.KYPHOS_SMS_DIR)
+
+    def send(self, to: str, body: str, key: str) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self.directory / f"{_safe(key)}.txt"
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(f"To: {to}\n\n{body}\n", encoding="utf-8")
+        os.replace(temporary, target)  # atomic: a reader never sees half a message
+
+
+def _safe(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def sms_gateway() -> SmsGateway:
+    gateway: type[SmsGateway] = import_string(settings.KYPHOS_SMS_GATEWAY)
+    return gateway()
+
+
+def send_email(to: str, subject: str, body: str, key: str) -> None:
+    message = EmailMessage(subject=subject, body=body, to=[to],
+                           headers={"Message-ID": f"<{_safe(key)}@kyphos>"})
+    if message.send(fail_silently=False) != 1:
+        raise DeliveryError("The e-mail backend did not accept the message.")

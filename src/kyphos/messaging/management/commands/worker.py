@@ -1,0 +1,72 @@
+"""``kyphos worker [--once] [--interval 5]``: send due messages from the outbox, one row at a time.
+
+Stops cleanly on SIGTERM or SIGINT after the row in hand. Safe to run as several processes on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from kyphos.messaging.outbox import process_one
+
+log = logging.getLogger("kyphos.worker")
+
+
+class Command(BaseCommand):
+    help = "Send due messages from the outbox (runs until stopped; --once to drain and exit)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="send what is due now, then exit")
+        parser.add_argument("--interval", type=float, default=5.0, help="seconds to wait when nothing is due")
+        parser.add_argument("--exit-with", type=int, default=0, metavar="PID",
+                            help="stop when this process ends (kyphos serve starts its worker this way)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        stopping = {"now": False}
+
+        def stop(signum: int, frame: Any) -> None:
+            stopping["now"] = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        name = f"{socket.gethostname()}:{os.getpid()}"
+        sent = failed = 0
+        parent = options["exit_with"]
+        while not stopping["now"] and not (parent and not _alive(parent)):
+            row = process_one(name)
+            if row is None:
+                if options["once"]:
+                    break
+                _nap(options["interval"], stopping)
+                continue
+            # Counts only: no patient data in the logs.
+            if row.status == "sent":
+                sent += 1
+            else:
+                failed += 1
+                log.warning("outbox row %s not sent (attempt %s)", row.pk, row.attempts)
+        self.stdout.write(f"worker stopped: {sent} sent, {failed} not sent")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _nap(seconds: float, stopping: dict[str, bool]) -> None:
+    """Sleep in short steps so a stop request or the parent's end is noticed within half a second."""
+    deadline = time.monotonic() + seconds
+    while not stopping["now"] and time.monotonic() < deadline:
+        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))

@@ -1,0 +1,88 @@
+"""The outbox: queue a message once, claim one due row at a time, deliver it, record the outcome.
+
+Several workers may run against PostgreSQL: a row is claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` and marked
+"sending" in its own committed transaction. A worker that dies after claiming leaves the row "sending"; after the
+lease another worker delivers it again with the same key (see gateways: the repeat is recognisably the same).
+One failing row (no address, a gateway error) is recorded on the row and the worker moves on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from kyphos import clock
+from kyphos.messaging.gateways import DeliveryError, send_email, sms_gateway
+from kyphos.messaging.models import OutboxMessage
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 3
+RETRY_AFTER = timedelta(minutes=10)
+
+
+def enqueue(case: Any, purpose: str, channel: str, *, to: str, body: str, subject: str = "",
+            due_at: datetime | None = None, language: str = "en") -> tuple[OutboxMessage, bool]:
+    """Queue a message unless one with the same (case, purpose, channel) exists; return it and whether it is new."""
+    if channel not in OutboxMessage.Channel.values:
+        raise ValueError(f"Unknown channel {channel!r}")
+    now = clock.current()
+    return OutboxMessage.objects.get_or_create(
+        key=f"{case.uuid}:{purpose}:{channel}",
+        defaults={"case": case, "purpose": purpose, "channel": channel, "to_address": to.strip(), "body": body,
+                  "subject": subject, "due_at": due_at or now, "language": language, "created_at": now},
+    )
+
+
+def claim_next(worker: str, now: datetime | None = None) -> OutboxMessage | None:
+    now = now or clock.current()
+    with transaction.atomic():
+        row = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(Q(status=OutboxMessage.Status.PENDING, due_at__lte=now)
+                    | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - LEASE))
+            .order_by("due_at", "id")
+            .first()
+        )
+        if row is None:
+            return None
+        row.status, row.claimed_at, row.claimed_by = OutboxMessage.Status.SENDING, now, worker[:80]
+        row.attempts += 1
+        row.save(update_fields=["status", "claimed_at", "claimed_by", "attempts"])
+    return row
+
+
+def deliver(row: OutboxMessage) -> None:
+    if not row.to_address:
+        raise DeliveryError(f"No {row.get_channel_display().lower()} address for this patient.")
+    if row.channel == OutboxMessage.Channel.EMAIL:
+        send_email(row.to_address, row.subject or "Kyphos", row.body, row.key)
+    else:
+        sms_gateway().send(row.to_address, row.body, row.key)
+
+
+def process_one(worker: str = "worker") -> OutboxMessage | None:
+    """Claim and deliver one due message; return it (with its new status), or None when nothing is due."""
+    row = claim_next(worker)
+    if row is None:
+        return None
+    try:
+        deliver(row)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row; the worker goes on
+        # No address will not fix itself: fail at once. Other errors are retried up to MAX_ATTEMPTS times.
+        failed = row.attempts >= MAX_ATTEMPTS or (isinstance(exc, DeliveryError) and not row.to_address)
+        row.status = OutboxMessage.Status.FAILED if failed else OutboxMessage.Status.PENDING
+        row.due_at = clock.current() + RETRY_AFTER
+        row.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        row.save(update_fields=["status", "due_at", "last_error"])
+        return row
+    row.status, row.sent_at, row.last_error = OutboxMessage.Status.SENT, clock.current(), ""
+    row.save(update_fields=["status", "sent_at", "last_error"])
+    return row
+
+
+def not_sent() -> Any:
+    """The "messages that did not go out" worklist."""
+    return OutboxMessage.objects.filter(status=OutboxMessage.Status.FAILED).select_related("case__patient")

@@ -1,0 +1,119 @@
+"""The outbox sends each message once, records failures per row and goes on; the worker stops on SIGTERM."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from django.core import mail
+
+from kyphos import clock
+from kyphos.messaging import outbox
+from kyphos.messaging.gateways import FileSmsGateway
+from kyphos.messaging.models import OutboxMessage
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _locmem_mail(settings: Any, tmp_path: Path) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.KYPHOS_SMS_DIR = str(tmp_path / "sms")
+
+
+def test_a_message_is_queued_once_per_case_purpose_and_channel(make_case: Any) -> None:
+    case = make_case()
+    first, created = outbox.enqueue(case, "booking", "email", to="ada@example.org", body="Hello")
+    again, created_again = outbox.enqueue(case, "booking", "email", to="ada@example.org", body="Hello")
+    assert created and not created_again and first.pk == again.pk
+    outbox.enqueue(case, "booking", "sms", to="+15550100", body="Hello")
+    assert OutboxMessage.objects.count() == 2
+
+
+def test_it_sends_each_due_message_once(make_case: Any) -> None:
+    case = make_case()
+    outbox.enqueue(case, "booking", "email", to="ada@example.org", subject="Your booking", body="See you")
+    outbox.enqueue(case, "reminder", "email", to="ada@example.org", body="Tomorrow",
+                   due_at=clock.current() + timedelta(days=1))
+    assert outbox.process_one().status == "sent"
+    assert outbox.process_one() is None  # the reminder is not due yet
+    assert len(mail.outbox) == 1 and mail.outbox[0].subject == "Your booking"
+    assert mail.outbox[0].extra_headers["Message-ID"].endswith("@kyphos>")
+
+
+def test_a_patient_without_a_phone_does_not_stop_the_others(make_case: Any, tmp_path: Path) -> None:
+    no_phone, with_phone = make_case(), make_case()
+    outbox.enqueue(no_phone, "reminder", "sms", to="", body="Tomorrow 08:00")
+    outbox.enqueue(with_phone, "reminder", "sms", to="+15550123", body="Tomorrow 09:00")
+    first, second = outbox.process_one(), outbox.process_one()
+    assert first.status == "failed" and "No text message address" in first.last_error
+    assert second.status == "sent"
+    assert list(outbox.not_sent()) == [first]
+    assert len(list((tmp_path / "sms").glob("*.txt"))) == 1
+
+
+def test_a_gateway_error_is_retried_then_reported(make_case: Any, settings: Any) -> None:
+    settings.KYPHOS_SMS_GATEWAY = "tests.messaging.test_outbox.BrokenGateway"
+    case = make_case()
+    outbox.enqueue(case, "reminder", "sms", to="+15550123", body="Tomorrow")
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        with time_machine.travel(clock.now() + attempt * outbox.RETRY_AFTER * 2):
+            row = outbox.process_one()
+        assert row is not None and row.attempts == attempt
+    assert row.status == "failed" and "gateway down" in row.last_error
+
+
+class BrokenGateway:
+    def send(self, to: str, body: str, key: str) -> None:
+        raise ConnectionError("gateway down")
+
+
+def test_a_worker_that_died_mid_send_is_taken_over_after_the_lease(make_case: Any, tmp_path: Path) -> None:
+    case = make_case()
+    outbox.enqueue(case, "reminder", "sms", to="+15550123", body="Tomorrow")
+    claimed = outbox.claim_next("worker-that-dies")
+    assert claimed is not None and outbox.claim_next("other") is None  # held while the lease runs
+    with time_machine.travel(clock.now() + outbox.LEASE + timedelta(minutes=1)):
+        row = outbox.process_one("other")
+    assert row.status == "sent" and row.attempts == 2
+    # The gateway files by key: the repeat replaced, not duplicated, the message.
+    assert len(list((tmp_path / "sms").glob("*.txt"))) == 1
+
+
+def test_file_gateway_writes_atomically(tmp_path: Path) -> None:
+    FileSmsGateway(tmp_path).send("+1555", "Hello", "k1")
+    FileSmsGateway(tmp_path).send("+1555", "Hello", "k1")
+    files = list(tmp_path.iterdir())
+    assert len(files) == 1 and files[0].read_text().startswith("To: +1555")
+
+
+def test_the_worker_command_stops_on_sigterm(tmp_path: Path) -> None:
+    env = dict(os.environ, KYPHOS_SQLITE=str(tmp_path / "w.sqlite3"), KYPHOS_VAR_DIR=str(tmp_path),
+               KYPHOS_SECRET_KEY="x")
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "kyphos", "migrate", "-v0"], env=env, check=True)
+    worker = subprocess.Popen([sys.executable, "-m", "kyphos", "worker", "--interval", "0.2"], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    time.sleep(2)
+    worker.send_signal(signal.SIGTERM)
+    out, _ = worker.communicate(timeout=10)
+    assert worker.returncode == 0 and "worker stopped: 0 sent, 0 not sent" in out
+
+
+def test_the_worker_ends_with_its_parent(tmp_path: Path) -> None:
+    env = dict(os.environ, KYPHOS_SQLITE=str(tmp_path / "w.sqlite3"), KYPHOS_VAR_DIR=str(tmp_path),
+               KYPHOS_SECRET_KEY="x")
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "kyphos", "migrate", "-v0"], env=env, check=True)
+    parent = subprocess.Popen(["sleep", "1"])
+    worker = subprocess.Popen([sys.executable, "-m", "kyphos", "worker", "--exit-with", str(parent.pid)], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    parent.wait()
+    out, _ = worker.communicate(timeout=15)
+    assert worker.returncode == 0 and "worker stopped" in out
