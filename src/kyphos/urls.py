@@ -18,6 +18,7 @@ urlpatterns = [
     path("tasks/<uuid:task_uuid>/release/", views.task_release, name="task_release"),
     path("patients/<uuid:patient_uuid>/", views.patient_detail, name="patient_detail"),
     path("day/", views.day_list, name="day_list"),
+    path("messages/not-sent/", views.messages_not_sent, name="messages_not_sent"),
     path("audit/", views.audit_list, name="audit"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("kyphos.precall.urls")),

@@ -117,3 +117,24 @@ def test_the_worker_ends_with_its_parent(tmp_path: Path) -> None:
     parent.wait()
     out, _ = worker.communicate(timeout=15)
     assert worker.returncode == 0 and "worker stopped" in out
+
+
+def test_staff_correct_the_address_and_send_again(make_case: Any, people: dict[str, Any], tmp_path: Path) -> None:
+    from django.test import Client
+
+    case = make_case()
+    outbox.enqueue(case, "reminder", "sms", to="", body="Tomorrow 08:00")
+    row = outbox.process_one()
+    nurse = Client()
+    nurse.force_login(people["nurse"])
+    page = nurse.get("/messages/not-sent/").content.decode()
+    assert "No text message address" in page and "TESTWOMAN, Ada" in page
+    assert Client().get("/messages/not-sent/").status_code == 302  # sign-in first
+    outsider = Client()
+    outsider.force_login(people["outsider"])
+    assert outsider.get("/messages/not-sent/").status_code == 403
+    nurse.post("/messages/not-sent/", {"row": row.pk, "to": "+15550142"})
+    assert outbox.process_one().status == "sent"
+    assert "Every message went out" in nurse.get("/messages/not-sent/").content.decode()
+    with pytest.raises(ValueError):
+        outbox.retry(OutboxMessage.objects.get(pk=row.pk))  # a sent message is not sent again

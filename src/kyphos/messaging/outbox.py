@@ -86,3 +86,17 @@ def process_one(worker: str = "worker") -> OutboxMessage | None:
 def not_sent() -> Any:
     """The "messages that did not go out" worklist."""
     return OutboxMessage.objects.filter(status=OutboxMessage.Status.FAILED).select_related("case__patient")
+
+
+def retry(row: OutboxMessage, to: str | None = None) -> OutboxMessage:
+    """Send a failed message again (with a corrected address if given): it goes back to the queue, due now."""
+    if row.status != OutboxMessage.Status.FAILED:
+        raise ValueError("Only a message that did not go out can be sent again.")
+    if to is not None:
+        to = to.strip()
+        if not to or "\x00" in to or len(to) > 200:
+            raise ValueError("Enter the address to send to.")
+        row.to_address = to
+    row.status, row.due_at, row.attempts, row.last_error = OutboxMessage.Status.PENDING, clock.current(), 0, ""
+    row.save(update_fields=["to_address", "status", "due_at", "attempts", "last_error"])
+    return row

@@ -18,8 +18,9 @@ from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction, AuditEntry
+from kyphos.messaging import outbox
 from kyphos.messaging.letters import current_letter
-from kyphos.messaging.models import Letter
+from kyphos.messaging.models import Letter, OutboxMessage
 from kyphos.pathway import selectors, services
 from kyphos.pathway.errors import GuardBlocked, StaleEdit
 from kyphos.pathway.models import Case, Task, TaskKind
@@ -427,3 +428,27 @@ def day_list(request: HttpRequest) -> HttpResponse:
                                                        "next": day + timedelta(days=1)})
 
 
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def messages_not_sent(request: HttpRequest) -> HttpResponse:
+    """The messages that did not go out, with the reason; staff correct the address and send again."""
+    require(request, "worklist.view")
+    if request.method == "POST":
+        row = OutboxMessage.objects.select_related("case__patient").filter(pk=request.POST.get("row", "0")).first() \
+            if request.POST.get("row", "").isdigit() else None
+        if row is None:
+            raise Http404("No such message.")
+        try:
+            outbox.retry(row, request.POST.get("to"))
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            audit.record(actor_of(request), AuditAction.UPDATE, "outbox", row.pk, patient_uuid=row.case.patient.uuid,
+                         detail="message sent again")
+            messages.success(request, "The message is queued to go out again.")
+        return redirect("messages_not_sent")
+    rows = list(outbox.not_sent().order_by("-due_at")[:200])
+    audit.record_list(actor_of(request), "outbox", [(r.pk, r.case.patient.uuid) for r in rows], detail="not sent")
+    return render(request, "kyphos/messages_not_sent.html", {"rows": rows})
