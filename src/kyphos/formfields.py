@@ -20,3 +20,20 @@ class CleanText(forms.CharField):
 
     def to_python(self, value: Any) -> str:
         return no_nul(super().to_python(value) or "")
+
+
+def put_errors(form: Any, exc: Exception, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's refusal on the form: next to its field when the form has one, else at the top.
+
+    ``aliases`` maps a service's field name to the form's (a referral's "levels" → the first level row).
+    """
+    aliases = aliases or {}
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for key, errors in exc.error_dict.items():
+            target = aliases.get(key, key)
+            for error in errors:
+                message = error.message % error.params if error.params else error.message
+                form.add_error(target if target in form.fields else None, message)
+    else:
+        for message in getattr(exc, "messages", None) or [str(exc)]:
+            form.add_error(None, message)

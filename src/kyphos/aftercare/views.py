@@ -19,7 +19,7 @@ from kyphos.aftercare.models import PainScore, RecoveryCheck, Stay
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.formfields import CleanText
+from kyphos.formfields import CleanText, put_errors
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter
 from kyphos.pathway import selectors
@@ -63,18 +63,8 @@ def _case(case_uuid: UUID) -> Case:
     return case
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, client_addr=getattr(request, "client_addr", None))
 
 
-def _put(form: Any, exc: Exception) -> None:
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for key, errors in exc.error_dict.items():
-            for error in errors:
-                form.add_error(key if key in form.fields else None, error.message)
-    else:
-        for message in getattr(exc, "messages", [str(exc)]):
-            form.add_error(None, message)
 
 
 @login_required
@@ -83,7 +73,7 @@ def recovery_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     if not may(request.user, "case.view"):
         raise PermissionDenied("Your role does not allow this.")
     case = _case(case_uuid)
-    actor = _actor(request)
+    actor = Actor.from_request(request)
     check_form, discharge_form = CheckForm(), DischargeForm(initial={"version": case.version})
     failed = False
     if request.method == "POST":
@@ -117,7 +107,7 @@ def recovery_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
             if action in {"ward", "pain"}:
                 messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
             else:
-                _put(target, exc)
+                put_errors(target, exc)
         if not failed:
             messages.success(request, "Saved.")
             return redirect("aftercare:recovery", case_uuid=case.uuid)
@@ -146,7 +136,7 @@ def discharge_letter(request: HttpRequest, case_uuid: UUID, fmt: str) -> HttpRes
     letter = current_letter(case, Letter.Kind.DISCHARGE)
     if letter is None:
         raise Http404("No discharge letter yet.")
-    audit.record(_actor(request), AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid,
+    audit.record(Actor.from_request(request), AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid,
                  detail=f"discharge {fmt}")
     if fmt == "pdf":
         return HttpResponse(bytes(letter.pdf), content_type="application/pdf")

@@ -28,5 +28,10 @@ class Actor:
         return self.user
 
     @classmethod
+    def from_request(cls, request: Any) -> Actor:
+        """The signed-in user and the client address (set by ClientAddressMiddleware)."""
+        return cls(user=request.user, client_addr=getattr(request, "client_addr", None))
+
+    @classmethod
     def system(cls, name: str) -> Actor:
         return cls(user=None, client_addr=None, system_name=name)

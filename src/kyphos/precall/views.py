@@ -17,6 +17,7 @@ from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
+from kyphos.formfields import put_errors
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter
 from kyphos.pathway import selectors
@@ -32,10 +33,6 @@ from kyphos.rules.medicines import catalogue
 from kyphos.scheduling.models import Site
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, client_addr=getattr(request, "client_addr", None))
-
-
 def _case(case_uuid: UUID) -> Case:
     case = selectors.case_by_uuid(case_uuid)
     if case is None:
@@ -48,15 +45,6 @@ def _require(request: HttpRequest, permission: str) -> None:
         raise PermissionDenied(f"Your role does not allow this ({permission}).")
 
 
-def _put_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for key, errors in exc.error_dict.items():
-            target = key if key in form.fields else None
-            for error in errors:
-                form.add_error(target, error.message)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
 
 
 def _drug_names() -> list[str]:
@@ -92,7 +80,7 @@ def _context(request: HttpRequest, case: Case, call: PreCall, form: CallForm) ->
 def call_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     _require(request, "case.complete_precall")
     case = _case(case_uuid)
-    actor = _actor(request)
+    actor = Actor.from_request(request)
     try:
         call = services.open_call(actor, case)
     except ValidationError as exc:
@@ -117,7 +105,7 @@ def call_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
             except StaleEdit as exc:
                 form.add_error(None, str(exc))
             except ValidationError as exc:
-                _put_errors(form, exc)
+                put_errors(form, exc)
             else:
                 messages.success(request, "Saved. The plan and findings below are up to date.")
                 return redirect("precall:call", case_uuid=case.uuid)
@@ -138,7 +126,7 @@ def attempt(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         if moment is not None:
             moment = moment.replace(tzinfo=None).replace(tzinfo=case.site.zone)
         try:
-            services.record_attempt(_actor(request), case, form.cleaned_data["outcome"], call_back_at=moment,
+            services.record_attempt(Actor.from_request(request), case, form.cleaned_data["outcome"], call_back_at=moment,
                                     note=form.cleaned_data.get("note", ""))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
@@ -164,7 +152,7 @@ def _letter(request: HttpRequest, case_uuid: UUID) -> tuple[Case, Letter]:
 @require_GET
 def letter_html(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     case, letter = _letter(request, case_uuid)
-    audit.record(_actor(request), AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid,
+    audit.record(Actor.from_request(request), AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid,
                  detail="letter html")
     return HttpResponse(letter.html, content_type="text/html; charset=utf-8")
 
@@ -173,7 +161,7 @@ def letter_html(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 @require_GET
 def letter_pdf(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     case, letter = _letter(request, case_uuid)
-    audit.record(_actor(request), AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid,
+    audit.record(Actor.from_request(request), AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid,
                  detail="letter pdf")
     response = HttpResponse(bytes(letter.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="kyphos-letter-{letter.uuid}.pdf"'
@@ -188,7 +176,7 @@ def agree(request: HttpRequest, task_uuid: UUID) -> HttpResponse:
     if task is None:
         raise Http404("No such task.")
     try:
-        med = services.agree_medication_plan(_actor(request), task, request.POST.get("note", "")[:300])
+        med = services.agree_medication_plan(Actor.from_request(request), task, request.POST.get("note", "")[:300])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -16,6 +16,7 @@ from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
+from kyphos.formfields import put_errors
 from kyphos.pathway import selectors
 from kyphos.pathway.errors import GuardBlocked, StaleEdit
 from kyphos.pathway.models import Case
@@ -34,10 +35,6 @@ from kyphos.procedure.models import (
 from kyphos.rules.cement import cement_times
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, client_addr=getattr(request, "client_addr", None))
-
-
 def _case(case_uuid: UUID) -> Case:
     case = selectors.case_by_uuid(case_uuid)
     if case is None or case.appointment is None:
@@ -50,16 +47,6 @@ def _need(request: HttpRequest, permission: str) -> None:
         raise PermissionDenied(f"Your role does not allow this ({permission}).")
 
 
-def _errors(form: Any, exc: Exception) -> None:
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for key, errors in exc.error_dict.items():
-            for error in errors:
-                form.add_error(key if key in form.fields else None, error.message)
-    elif isinstance(exc, ValidationError):
-        for message in exc.messages:
-            form.add_error(None, message)
-    else:
-        form.add_error(None, str(exc))
 
 
 @login_required
@@ -67,7 +54,7 @@ def _errors(form: Any, exc: Exception) -> None:
 def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     _need(request, "case.view")
     case = _case(case_uuid)
-    actor = _actor(request)
+    actor = Actor.from_request(request)
     zone = case.site.zone
     admission_form = forms.AdmissionForm(initial={"version": case.version})
     lab_form = forms.LabForm(initial={"taken_at": clock.current().astimezone(zone).replace(tzinfo=None)})
@@ -85,7 +72,7 @@ def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                     services.admit(actor, case, version=d["version"], data_in=services.AdmissionInput(**values),
                                    override_reason=d["override_reason"])
                 except (ValidationError, StaleEdit, GuardBlocked, TransitionError, PermissionDenied) as exc:
-                    _errors(admission_form, exc)
+                    put_errors(admission_form, exc)
                 else:
                     messages.success(request, "Admitted. Enter the labs below.")
                     return redirect("procedure:admission", case_uuid=case.uuid)
@@ -98,7 +85,7 @@ def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                     services.record_lab(actor, case, d["code"], value=d.get("value") or None, positive=positive,
                                         taken_at=forms.in_zone(d["taken_at"], zone))  # type: ignore[arg-type]
                 except (ValidationError, PermissionDenied) as exc:
-                    _errors(lab_form, exc)
+                    put_errors(lab_form, exc)
                 else:
                     messages.success(request, "Lab result recorded.")
                     return redirect("procedure:admission", case_uuid=case.uuid)
@@ -127,7 +114,7 @@ PROCEDURE_ACTIONS = {"checklist", "sedation", "start", "level", "cement_set", "e
 def procedure_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     _need(request, "case.view")
     case = _case(case_uuid)
-    actor = _actor(request)
+    actor = Actor.from_request(request)
     zone = case.site.zone
     now_local = clock.current().astimezone(zone).replace(tzinfo=None)
     bound: dict[str, Any] = {}
@@ -200,7 +187,7 @@ def procedure_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
             if form is None:
                 messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
             else:
-                _errors(form, exc)
+                put_errors(form, exc)
         if done:
             messages.success(request, "Saved.")
             return redirect("procedure:page", case_uuid=case.uuid)
@@ -244,5 +231,5 @@ def note_pdf(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     note = ProcedureNote.objects.filter(case=case).first()
     if note is None:
         raise Http404("No signed note yet.")
-    audit.record(_actor(request), AuditAction.VIEW, "procedure_note", note.pk, patient_uuid=case.patient.uuid)
+    audit.record(Actor.from_request(request), AuditAction.VIEW, "procedure_note", note.pk, patient_uuid=case.patient.uuid)
     return HttpResponse(bytes(note.pdf), content_type="application/pdf")

@@ -18,6 +18,7 @@ from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction, AuditEntry
+from kyphos.formfields import put_errors
 from kyphos.messaging import outbox
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter, OutboxMessage
@@ -34,7 +35,11 @@ from kyphos.web.paging import CappedPaginator
 
 
 def actor_of(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, client_addr=getattr(request, "client_addr", None))
+    return Actor.from_request(request)
+
+
+# Service field names that the staff forms show under another name.
+REFERRAL_ALIASES = {"levels": "level_0", "start": "start_time"}
 
 
 def require(request: HttpRequest, permission: str) -> None:
@@ -49,20 +54,6 @@ def _case_or_404(case_uuid: UUID) -> Case:
     return case
 
 
-def _apply_errors(form: Any, exc: ValidationError) -> None:
-    """Put a service's ValidationError next to the matching field, or at the top of the form."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            target = field if field in form.fields else None
-            if field == "levels":
-                target = "level_0" if "level_0" in form.fields else None
-            if field == "start" and "start_time" in form.fields:
-                target = "start_time"
-            for error in errors:
-                form.add_error(target, error.message % (error.params or {}) if error.params else error.message)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
 
 
 @require_GET
@@ -181,7 +172,7 @@ def referral_new(request: HttpRequest) -> HttpResponse:
                 new_patient=None if form.patient else form.patient_details(site.code),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            put_errors(form, exc, REFERRAL_ALIASES)
         else:
             messages.success(request, "Referral saved and queued for triage.")
             return redirect("case_detail", case_uuid=case.uuid)
@@ -199,7 +190,7 @@ def _run_service(request: HttpRequest, case: Case, form: Any, call: Any) -> Http
     except (TransitionError, PermissionDenied) as exc:
         form.add_error(None, str(exc))
     except ValidationError as exc:
-        _apply_errors(form, exc)
+        put_errors(form, exc, REFERRAL_ALIASES)
     else:
         return redirect("case_detail", case_uuid=case.uuid)
     return None
