@@ -202,3 +202,10 @@ EMAIL_USE_TLS = env_bool("KYPHOS_EMAIL_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("KYPHOS_EMAIL_FROM", "kyphos@localhost")
 KYPHOS_SMS_GATEWAY = os.environ.get("KYPHOS_SMS_GATEWAY", "kyphos.messaging.gateways.FileSmsGateway")
 KYPHOS_SMS_DIR = str(VAR_DIR / "sms")
+# The address patients' links point at (the hospital's own host name in production).
+KYPHOS_BASE_URL = os.environ.get("KYPHOS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# What each worker tick derives from the database before it sends from the outbox (dotted paths, in order).
+KYPHOS_WORKER_TICKS = [
+    "kyphos.messaging.reminders.derive",
+    "kyphos.aftercare.followup.mark_missed_visits",
+]

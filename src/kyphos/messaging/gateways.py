@@ -47,8 +47,11 @@ def sms_gateway() -> SmsGateway:
     return gateway()
 
 
-def send_email(to: str, subject: str, body: str, key: str) -> None:
+def send_email(to: str, subject: str, body: str, key: str, calendar: str = "") -> None:
     message = EmailMessage(subject=subject, body=body, to=[to],
                            headers={"Message-ID": f"<{_safe(key)}@kyphos>"})
+    if calendar:
+        # An invitation the patient's phone offers to add (RFC 6047: text/calendar as an attachment).
+        message.attach("appointment.ics", calendar, "text/calendar")
     if message.send(fail_silently=False) != 1:
         raise DeliveryError("The e-mail backend did not accept the message.")

@@ -14,6 +14,8 @@ class Letter(models.Model):
     class Kind(models.TextChoices):
         PRE_PROCEDURE = "pre_procedure", "Instructions before the procedure"
         DISCHARGE = "discharge", "Going home after the procedure"
+        PT_REFERRAL = "pt_referral", "Physical therapy referral"
+        BMD_REFERRAL = "bmd_referral", "Bone density and osteoporosis care referral"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="letters")
@@ -55,6 +57,8 @@ class OutboxMessage(models.Model):
     to_address = models.CharField(max_length=200, blank=True)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
+    # An iCalendar invitation sent with an e-mail (text/calendar), or empty.
+    calendar = models.TextField(blank=True)
     due_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -74,3 +78,27 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} by {self.channel} ({self.status})"
+
+
+class PatientLink(models.Model):
+    """The patient's own link to their case. The URL carries a signed nonce; the row says whether it still works."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="patient_links")
+    nonce = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    expires_at = models.DateTimeField()
+    require_dob = models.BooleanField("ask for the date of birth", default=False)
+    failed_dob = models.PositiveSmallIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    revoke_reason = models.CharField(max_length=200, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Patient link {self.pk}"

@@ -23,16 +23,23 @@ MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(minutes=10)
 
 
+def message_key(case: Any, purpose: str, channel: str, occurrence: str = "") -> str:
+    """The unique key: one message per (case, purpose, channel) and, for repeating purposes, per occurrence."""
+    return f"{case.uuid}:{purpose}:{channel}" + (f":{occurrence}" if occurrence else "")
+
+
 def enqueue(case: Any, purpose: str, channel: str, *, to: str, body: str, subject: str = "",
-            due_at: datetime | None = None, language: str = "en") -> tuple[OutboxMessage, bool]:
-    """Queue a message unless one with the same (case, purpose, channel) exists; return it and whether it is new."""
+            due_at: datetime | None = None, language: str = "en", occurrence: str = "",
+            calendar: str = "") -> tuple[OutboxMessage, bool]:
+    """Queue a message unless one with the same key exists; return it and whether it is new."""
     if channel not in OutboxMessage.Channel.values:
         raise ValueError(f"Unknown channel {channel!r}")
     now = clock.current()
     return OutboxMessage.objects.get_or_create(
-        key=f"{case.uuid}:{purpose}:{channel}",
+        key=message_key(case, purpose, channel, occurrence),
         defaults={"case": case, "purpose": purpose, "channel": channel, "to_address": to.strip(), "body": body,
-                  "subject": subject, "due_at": due_at or now, "language": language, "created_at": now},
+                  "subject": subject, "due_at": due_at or now, "language": language, "created_at": now,
+                  "calendar": calendar},
     )
 
 
@@ -58,7 +65,7 @@ def deliver(row: OutboxMessage) -> None:
     if not row.to_address:
         raise DeliveryError(f"No {row.get_channel_display().lower()} address for this patient.")
     if row.channel == OutboxMessage.Channel.EMAIL:
-        send_email(row.to_address, row.subject or "Kyphos", row.body, row.key)
+        send_email(row.to_address, row.subject or "Kyphos", row.body, row.key, calendar=row.calendar)
     else:
         sms_gateway().send(row.to_address, row.body, row.key)
 

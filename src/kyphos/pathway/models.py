@@ -228,6 +228,10 @@ class TaskKind(models.TextChoices):
     ARRANGE_TRANSPORT = "transport", "Arrange transport"
     HCG_TEST = "hcg", "Pregnancy test (hCG) at admission"
     CALL_ESCALATION = "call_escalation", "Patient not reached: postpone or proceed"
+    DIARY_EMERGENCY = "diary_emergency", "Diary red flag: call the patient now"
+    DIARY_SAME_DAY = "diary_same_day", "Diary: call the patient today"
+    DIARY_REVIEW = "diary_review", "Diary: review the patient's answers"
+    IMAGING = "imaging", "Arrange imaging: new fracture suspected"
 
 
 class TaskStatus(models.TextChoices):
@@ -252,6 +256,8 @@ class Task(models.Model):
     # Denormalised from the case's booking so the call worklist sorts by appointment without a join.
     appointment_start = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
+    # Urgent tasks (a diary red flag) head every worklist of their role, whatever else is overdue.
+    urgent = models.BooleanField(default=False)
     outcome = models.TextField(blank=True)
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)

@@ -44,6 +44,10 @@ POLICY: dict[str, frozenset[Role]] = {
     # Overriding a stop finding is a clinical decision: the radiologist, always with a reason.
     "finding.override": frozenset({R.RADIOLOGIST}),
     "audit.view": frozenset({R.AUDITOR, R.ADMIN}),
+    # The patient's own link: staff who talk to patients can issue, reissue and revoke it.
+    "patient_link.manage": frozenset({R.SCHEDULER, R.NURSE, R.RADIOLOGIST, R.WARD_NURSE}),
+    # Outcome questionnaires a site loads (FHIR Questionnaire definitions).
+    "questionnaire.load": frozenset({R.MANAGER, R.ADMIN}),
 }
 
 

@@ -37,6 +37,7 @@ class WorkItem:
     phone_home: str
     site_code: str
     site_zone: str
+    urgent: bool
 
     @property
     def kind_label(self) -> str:
@@ -69,6 +70,7 @@ WORK_ITEM_FIELDS = {
     "phone_home": "case__patient__phone_home",
     "site_code": "case__site__code",
     "site_zone": "case__site__time_zone",
+    "urgent": "urgent",
 }
 
 
@@ -86,11 +88,12 @@ def _items(tasks: QuerySet[Task]) -> list[WorkItem]:
 
 
 def worklist_due(user: Any, now: datetime, *, kind: str = "", limit: int = 50, offset: int = 0) -> list[WorkItem]:
-    """Open tasks of my roles (unassigned or mine) whose window has opened: overdue first, then by deadline."""
+    """Open tasks of my roles (unassigned or mine) whose window has opened: urgent ones (a diary red flag) first,
+    then overdue, then by deadline. The due rows are few, so the sort after the index scan stays cheap."""
     tasks = _my_open_tasks(user).filter(due_start__lte=now)
     if kind:
         tasks = tasks.filter(kind=kind)
-    return _items(tasks.order_by("due_end", "appointment_start", "id")[offset : offset + limit])
+    return _items(tasks.order_by("-urgent", "due_end", "appointment_start", "id")[offset : offset + limit])
 
 
 def worklist_upcoming(user: Any, now: datetime, *, kind: str = "", limit: int = 50) -> list[WorkItem]:

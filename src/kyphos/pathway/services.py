@@ -169,6 +169,8 @@ def open_task(
     start: datetime,
     end: datetime,
     note: str = "",
+    *,
+    urgent: bool = False,
 ) -> Task:
     appointment_start = case.appointment.start if case.appointment_id and case.appointment else None
     return Task.objects.create(
@@ -179,6 +181,7 @@ def open_task(
         due_end=max(end, start),
         appointment_start=appointment_start,
         note=note[:300],
+        urgent=urgent,
         created_at=clock.current(),
     )
 
@@ -580,8 +583,9 @@ def discharge_case(actor: Actor, case: Case, *, version: int | None, note: str =
 
 
 @transaction.atomic
-def complete_followup(actor: Actor, case: Case, *, version: int | None, note: str = "") -> Case:
-    locked, _ = _transition(actor, case, "complete_followup", version, reason=note)
+def complete_followup(actor: Actor, case: Case, *, version: int | None, note: str = "",
+                      already_locked: bool = False) -> Case:
+    locked, _ = _transition(actor, case, "complete_followup", version, reason=note, already_locked=already_locked)
     close_tasks(actor, locked, [TaskKind.BOOK_FOLLOW_UP], TaskStatus.DONE, "follow-up done")
     return locked
 

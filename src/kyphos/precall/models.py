@@ -168,3 +168,27 @@ class Medication(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PatientChecklist(models.Model):
+    """What the patient ticked on their own page before the procedure; staff see it on the case and the call."""
+
+    ITEMS = {
+        "driver": "A driver is arranged to take me home",
+        "imaging": "My outside images (films, CDs, reports) are ready to bring",
+        "medicines": "I understand the plan for my medicines",
+        "fasting": "I understand when to stop eating and drinking",
+    }
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="patient_checklist")
+    driver = models.BooleanField(default=False)
+    imaging = models.BooleanField(default=False)
+    medicines = models.BooleanField(default=False)
+    fasting = models.BooleanField(default=False)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Patient checklist {self.case_id}"
+
+    def ticked(self) -> dict[str, bool]:
+        return {key: bool(getattr(self, key)) for key in self.ITEMS}

@@ -12,6 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from kyphos.rules import messages as message_rules
+from kyphos.rules import redflags as redflag_rules
+from kyphos.rules.data import DataFileError
 from kyphos.rules.windows import SiteCalendar, WindowError, parse_hours
 
 
@@ -31,6 +34,20 @@ def validate_hours(value: Any) -> None:
         parse_hours(value)
     except (WindowError, ValueError, TypeError) as exc:
         raise ValidationError(f"Business hours: {exc}") from exc
+
+
+def validate_message_settings(value: Any) -> None:
+    try:
+        message_rules.purposes(value)
+    except message_rules.MessageSettingsError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def validate_redflag_settings(value: Any) -> None:
+    try:
+        redflag_rules.for_site(value)
+    except DataFileError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 class Site(models.Model):
@@ -65,6 +82,16 @@ class Site(models.Model):
     discharge_blocks = models.JSONField(default=dict, blank=True)
     # Wording blocks of the patient's letter by language, e.g. {"es": {"closing": "..."}}; empty = built-in text.
     letter_blocks = models.JSONField(default=dict, blank=True)
+    # The patient's pages: directions in words (no maps, the pages work on the hospital network alone) and how
+    # long a patient's link lives after it is issued.
+    directions = models.TextField("directions for patients (in words)", blank=True)
+    patient_link_days = models.PositiveSmallIntegerField(
+        "patient link valid for (days)", default=45, validators=[MinValueValidator(1), MaxValueValidator(120)])
+    # Changes to the messages of rules/data/messages.toml, per purpose: {"appointment_reminder": {"enabled": false}}.
+    message_settings = models.JSONField(default=dict, blank=True, validators=[validate_message_settings])
+    # Changes to the diary's red flags (rules/data/redflags.toml): wording, fever threshold, emergency number,
+    # each changed number with its source: {"emergency_phone": {"value": "112", "source": "…", "confidence": "local"}}.
+    redflag_settings = models.JSONField(default=dict, blank=True, validators=[validate_redflag_settings])
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -76,6 +103,9 @@ class Site(models.Model):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    def redflags(self) -> redflag_rules.SiteFlags:
+        return redflag_rules.for_site(self.redflag_settings)
 
     def calendar(self) -> SiteCalendar:
         """The site's working calendar for the window rules (hours and holidays)."""
@@ -171,6 +201,7 @@ class Visit(models.Model):
         BOOKED = "booked", "Booked"
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
+        MISSED = "missed", "Missed (patient did not come)"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case_uuid = models.UUIDField(db_index=True)

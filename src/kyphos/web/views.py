@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kyphos import clock
+from kyphos.aftercare import followup
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction, AuditEntry
@@ -229,7 +230,7 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
 
 SIMPLE_ACTIONS = {
     "complete_followup": lambda a, c, v, d: services.complete_followup(a, c, version=v, note=d["note"]),
-    "close": lambda a, c, v, d: services.close_case(a, c, version=v, note=d["note"]),
+    "close": lambda a, c, v, d: followup.close_case(a, c, version=v, note=d["note"]),
 }
 
 

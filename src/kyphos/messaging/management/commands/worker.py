@@ -1,6 +1,7 @@
-"""``kyphos worker [--once] [--interval 5]``: send due messages from the outbox, one row at a time.
+"""``kyphos worker [--once] [--interval 5]``: derive due messages and tasks, send from the outbox one row at a time.
 
-Stops cleanly on SIGTERM or SIGINT after the row in hand. Safe to run as several processes on PostgreSQL.
+Each tick first runs the derivations named in ``settings.KYPHOS_WORKER_TICKS`` (reminders, missed visits …; each
+is idempotent, so two workers may run them at once), then sends due rows until none is left. Stops cleanly on SIGTERM or SIGINT after the row in hand. Safe to run as several processes on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import socket
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.module_loading import import_string
 
 from kyphos.messaging.outbox import process_one
 
@@ -39,7 +42,12 @@ class Command(BaseCommand):
         name = f"{socket.gethostname()}:{os.getpid()}"
         sent = failed = 0
         parent = options["exit_with"]
+        ticks = [import_string(path) for path in settings.KYPHOS_WORKER_TICKS]
+        derived_at = 0.0
         while not stopping["now"] and not (parent and not _alive(parent)):
+            if time.monotonic() - derived_at >= options["interval"]:
+                run_ticks(ticks)
+                derived_at = time.monotonic()
             row = process_one(name)
             if row is None:
                 if options["once"]:
@@ -53,6 +61,15 @@ class Command(BaseCommand):
                 failed += 1
                 log.warning("outbox row %s not sent (attempt %s)", row.pk, row.attempts)
         self.stdout.write(f"worker stopped: {sent} sent, {failed} not sent")
+
+
+def run_ticks(ticks: list[Any]) -> None:
+    """Run each derivation; one that fails is logged (its name and error type only) and the others still run."""
+    for tick in ticks:
+        try:
+            tick()
+        except Exception as exc:  # noqa: BLE001 - the worker must keep sending
+            log.error("worker tick %s failed: %s", getattr(tick, "__qualname__", tick), type(exc).__name__)
 
 
 def _alive(pid: int) -> bool:

@@ -1,0 +1,258 @@
+"""The follow-up visit (7–14 days after the procedure), its orders, the follow-up worklist and closing the case.
+
+Orders at the visit: physical therapy (a printable referral letter), a bone-density evaluation with referral to
+osteoporosis care (Medicare's continuum-of-care requirement, CLINICAL.md §3.2), imaging when a new fracture is
+suspected (a scheduler task), and either another visit or discharge from the service. Closing the case has its own
+guard: no open urgent task (a diary red flag) may be left behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from kyphos import clock
+from kyphos.aftercare.models import FollowUpRecord
+from kyphos.aftercare.outcomes import refresh
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.messaging.letters import LetterContent, issue_letter
+from kyphos.messaging.models import Letter
+from kyphos.pathway import services as pathway
+from kyphos.pathway.errors import GuardBlocked, NotPermitted
+from kyphos.pathway.models import Case, EventKind, Task, TaskKind, TaskStatus
+from kyphos.pathway.policy import Role, may
+from kyphos.pathway.stages import Stage
+from kyphos.rules.findings import Finding, Severity
+from kyphos.rules.windows import follow_up_window
+from kyphos.scheduling.models import Visit
+
+COMPLICATIONS = {
+    "none": "None since discharge",
+    "pain_new_level": "New or different back pain (possible new fracture)",
+    "wound": "Needle-site problem (redness, swelling, drainage)",
+    "neuro": "New numbness or weakness",
+    "breathing": "Chest pain or breathlessness",
+    "fever": "Fever",
+    "other": "Other (see note)",
+}
+RESTART_CHOICES = {"yes": "Restarted", "no": "Not restarted", "na": "Not applicable"}
+# Tasks that must not be left open when a case is closed.
+URGENT_KINDS = {TaskKind.DIARY_EMERGENCY, TaskKind.DIARY_SAME_DAY}
+MISSED_GRACE = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class VisitInput:
+    pain_today: int
+    outcome: str
+    medicines_restarted: dict[str, str] = field(default_factory=dict)
+    complications: tuple[str, ...] = ()
+    complication_note: str = ""
+    new_fracture_suspected: bool = False
+    pt_referral: bool = False
+    pt_note: str = ""
+    bmd_referral: bool = False
+    bmd_note: str = ""
+    note: str = ""
+
+
+def _validate(item: VisitInput) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not 0 <= item.pain_today <= 10:
+        errors["pain_today"] = ["Pain is scored from 0 to 10."]
+    if item.outcome not in FollowUpRecord.Outcome.values:
+        errors["outcome"] = ["Choose discharge from the service or another visit."]
+    unknown = set(item.complications) - set(COMPLICATIONS)
+    if unknown or ("none" in item.complications and len(item.complications) > 1):
+        errors["complications"] = ["Choose “none”, or the complications seen."]
+    if "other" in item.complications and not item.complication_note.strip():
+        errors["complication_note"] = ["Describe the other complication."]
+    if set(item.medicines_restarted.values()) - set(RESTART_CHOICES):
+        errors["medicines_restarted"] = ["For each held medicine: restarted, not restarted or not applicable."]
+    if item.pt_referral and not item.pt_note.strip():
+        errors["pt_note"] = ["Say what physical therapy should work on (and any precautions)."]
+    return errors
+
+
+@transaction.atomic
+def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | None) -> FollowUpRecord:
+    """Record the follow-up visit and its orders; discharge from the service moves the case to follow-up done."""
+    if actor.user is not None and not may(actor.user, "case.complete_followup"):
+        raise NotPermitted("Only a radiologist records the follow-up visit.")
+    locked = pathway._lock(case, version)
+    if locked.stage != Stage.DISCHARGED:
+        raise ValidationError(f"The follow-up visit is recorded after discharge (the case is "
+                              f"{Stage(locked.stage).label.lower()}).")
+    errors = _validate(item)
+    if errors:
+        raise ValidationError(errors)
+    now = clock.current()
+    record = FollowUpRecord.objects.create(
+        case=locked, at=now, by=actor.user, pain_today=item.pain_today,
+        medicines_restarted=item.medicines_restarted, complications=list(item.complications),
+        complication_note=item.complication_note.strip(), new_fracture_suspected=item.new_fracture_suspected,
+        pt_referral=item.pt_referral, pt_note=item.pt_note.strip(), bmd_referral=item.bmd_referral,
+        bmd_note=item.bmd_note.strip(), outcome=item.outcome, note=item.note.strip())
+    visit = Visit.objects.filter(case_uuid=locked.uuid, status=Visit.Status.BOOKED).order_by("start").first()
+    if visit is not None:
+        visit.status = Visit.Status.COMPLETED
+        visit.save(update_fields=["status"])
+    if item.new_fracture_suspected:
+        pathway.open_task(locked, TaskKind.IMAGING, Role.SCHEDULER, now, now + timedelta(days=2),
+                          note="New fracture suspected at follow-up: book imaging as ordered")
+    if item.pt_referral:
+        issue_letter(actor, locked, Letter.Kind.PT_REFERRAL, pt_letter(locked, record))
+    if item.bmd_referral:
+        issue_letter(actor, locked, Letter.Kind.BMD_REFERRAL, bmd_letter(locked, record))
+    orders = [label for flag, label in ((item.pt_referral, "physical therapy"), (item.bmd_referral, "bone density"),
+                                        (item.new_fracture_suspected, "imaging")) if flag]
+    pathway._event(actor, locked, EventKind.NOTE, f"Follow-up visit: pain {item.pain_today}/10"
+                   + (f"; ordered {', '.join(orders)}" if orders else ""))
+    audit.record(actor, AuditAction.CREATE, "follow_up", record.uuid, patient_uuid=locked.patient.uuid)
+    if item.outcome == FollowUpRecord.Outcome.FURTHER:
+        pathway.open_task(locked, TaskKind.BOOK_FOLLOW_UP, Role.SCHEDULER, now, now + timedelta(days=3),
+                          note="Further follow-up visit requested by the radiologist")
+    else:
+        pathway.complete_followup(actor, locked, version=None, note="Discharged from the service at follow-up",
+                                  already_locked=True)
+    refresh(locked)
+    return record
+
+
+def close_findings(case: Case) -> list[Finding]:
+    open_urgent = Task.objects.filter(case=case, status=TaskStatus.OPEN).filter(
+        kind__in=URGENT_KINDS) | Task.objects.filter(case=case, status=TaskStatus.OPEN, urgent=True)
+    labels = sorted({TaskKind(kind).label for kind in open_urgent.values_list("kind", flat=True)})
+    return [Finding("close.urgent_task_open", Severity.STOP,
+                    f"An urgent task is still open: {label}. Deal with it before closing the case.",
+                    "Issue 5: closing the case needs no open urgent task") for label in labels]
+
+
+@transaction.atomic
+def close_case(actor: Actor, case: Case, *, version: int | None, note: str = "") -> Case:
+    """Close after follow-up; refused while an urgent task is open (it cannot be overridden)."""
+    findings = close_findings(case)
+    if findings:
+        raise GuardBlocked(findings, findings[0].message)
+    return pathway.close_case(actor, case, version=version, note=note)
+
+
+def mark_missed_visits(now: datetime | None = None) -> int:
+    """A booked follow-up visit whose time has passed (2 h grace) is missed: the scheduler gets a task."""
+    now = now or clock.current()
+    count = 0
+    for visit in Visit.objects.filter(status=Visit.Status.BOOKED, start__lt=now - MISSED_GRACE):
+        with transaction.atomic():
+            locked = Visit.objects.select_for_update().get(pk=visit.pk)
+            if locked.status != Visit.Status.BOOKED:
+                continue
+            locked.status = Visit.Status.MISSED
+            locked.save(update_fields=["status"])
+            case = Case.objects.filter(uuid=locked.case_uuid).select_related("site").first()
+            if case is None or case.stage != Stage.DISCHARGED:
+                continue
+            pathway.open_task(case, TaskKind.BOOK_FOLLOW_UP, Role.SCHEDULER, now, now + timedelta(days=1),
+                              note=f"Follow-up visit missed on {locked.start.astimezone(case.site.zone):%a %d-%b-%Y}")
+            count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    case: Case
+    window_start: datetime
+    window_end: datetime
+    visit: Visit | None
+    state: str  # "not booked", "booked", "missed", "overdue"
+
+
+def worklist(now: datetime | None = None, site: Any = None) -> dict[str, list[FollowUpRow]]:
+    """Discharged cases by follow-up state: due and not booked, booked, missed."""
+    now = now or clock.current()
+    query = Case.objects.filter(stage=Stage.DISCHARGED).select_related("patient", "site", "appointment")
+    if site is not None:
+        query = query.filter(site=site)
+    cases = list(query.order_by("stage_changed_at")[:500])
+    visits: dict[Any, list[Visit]] = {}
+    for v in Visit.objects.filter(case_uuid__in=[c.uuid for c in cases]).order_by("start"):
+        visits.setdefault(v.case_uuid, []).append(v)
+    out: dict[str, list[FollowUpRow]] = {"not_booked": [], "missed": [], "booked": []}
+    for case in cases:
+        start = case.appointment.start if case.appointment else case.stage_changed_at
+        window = follow_up_window(start, case.site.calendar())
+        mine = visits.get(case.uuid, [])
+        booked = next((v for v in mine if v.status == Visit.Status.BOOKED), None)
+        missed = next((v for v in reversed(mine) if v.status == Visit.Status.MISSED), None)
+        if booked is not None:
+            out["booked"].append(FollowUpRow(case, window.start, window.end, booked, "booked"))
+        elif missed is not None:
+            out["missed"].append(FollowUpRow(case, window.start, window.end, missed, "missed"))
+        else:
+            state = "overdue" if now > window.end else "not booked"
+            out["not_booked"].append(FollowUpRow(case, window.start, window.end, None, state))
+    out["not_booked"].sort(key=lambda r: r.window_end)
+    out["booked"].sort(key=lambda r: r.visit.start if r.visit else r.window_end)
+    return out
+
+
+def _patient_lines(case: Case) -> list[str]:
+    p = case.patient
+    return [f"Patient: {p.family_name.upper()}, {p.given_name}", f"Date of birth: {p.date_of_birth:%d-%b-%Y}",
+            f"MRN: {p.mrn}"]
+
+
+def _procedure_line(case: Case) -> str:
+    record = getattr(case, "procedure", None)
+    levels = ", ".join(lvl.level for lvl in record.levels.all()) if record is not None else ""
+    when = record.started_at.astimezone(case.site.zone) if record is not None else None
+    return (f"Balloon kyphoplasty {when:%d-%b-%Y}" if when else "Balloon kyphoplasty") + (
+        f", levels {levels}" if levels else "")
+
+
+def pt_letter(case: Case, record: FollowUpRecord) -> LetterContent:
+    """A referral to physical therapy, for the patient to take or for staff to send (staff-facing, English)."""
+    doctor = record.by.get_full_name() or record.by.get_username()
+    return LetterContent(
+        title="Referral to physical therapy",
+        language="en",
+        blocks=(
+            ("ul", _patient_lines(case)),
+            ("h", "Reason"),
+            ("p", f"{_procedure_line(case)} for a painful vertebral compression fracture "
+                  f"({case.get_etiology_display().lower()}). Pain today {record.pain_today}/10 "
+                  f"(before the procedure {case.pain_nrs}/10)."),
+            ("h", "Please"),
+            ("p", record.pt_note),
+            ("h", "Contact"),
+            ("p", f"{doctor}, interventional radiology, {case.site.name}. Telephone {case.site.phone}."),
+        ),
+        footer=f"Issued {clock.current().astimezone(case.site.zone):%d-%b-%Y %H:%M} by {doctor}.",
+    )
+
+
+def bmd_letter(case: Case, record: FollowUpRecord) -> LetterContent:
+    doctor = record.by.get_full_name() or record.by.get_username()
+    return LetterContent(
+        title="Referral: bone density evaluation and osteoporosis care",
+        language="en",
+        blocks=(
+            ("ul", _patient_lines(case)),
+            ("h", "Reason"),
+            ("p", f"{_procedure_line(case)} for a vertebral compression fracture "
+                  f"({case.get_etiology_display().lower()}). A fragility fracture of the spine calls for a "
+                  f"bone mineral density (DXA) evaluation, osteoporosis education and a prevention or treatment "
+                  f"programme."),
+            ("p", "This referral is part of the continuum of care that Medicare coverage of vertebral augmentation "
+                  "requires (LCD family, CLINICAL.md §3.2)."),
+            *((("h", "Notes"), ("p", record.bmd_note)) if record.bmd_note else ()),
+            ("h", "Contact"),
+            ("p", f"{doctor}, interventional radiology, {case.site.name}. Telephone {case.site.phone}."),
+        ),
+        footer=f"Issued {clock.current().astimezone(case.site.zone):%d-%b-%Y %H:%M} by {doctor}.",
+    )

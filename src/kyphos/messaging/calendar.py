@@ -1,0 +1,51 @@
+"""Calendar files (RFC 5545, through icalendar) for the procedure and the follow-up visit.
+
+The event's UID is stable per appointment, so a rebooked appointment updates the entry in the patient's calendar
+instead of adding a second one. The summary names the service, never the patient.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from icalendar import Alarm, Calendar, Event
+
+from kyphos import clock
+
+PRODID = "-//Kyphos//Patient appointments//EN"
+TEXT = {
+    "en": {"procedure": "Kyphoplasty at {site}", "visit": "Follow-up visit at {site}",
+           "arrive": "Please arrive at {arrival}. Questions: {phone}.", "visit_desc": "Questions: {phone}."},
+    "es": {"procedure": "Cifoplastia en {site}", "visit": "Visita de seguimiento en {site}",
+           "arrive": "Por favor llegue a las {arrival}. Preguntas: {phone}.", "visit_desc": "Preguntas: {phone}."},
+}
+
+
+def invitation(*, uid: str, kind: str, start: datetime, end: datetime, site: object, arrival: datetime | None,
+               language: str = "en", method: str = "PUBLISH") -> str:
+    """An iCalendar file with one event and a reminder the evening before (18 hours before the start)."""
+    words = TEXT.get(language, TEXT["en"])
+    zone = site.zone  # type: ignore[attr-defined]
+    values = {"site": site.name, "phone": site.phone,  # type: ignore[attr-defined]
+              "arrival": arrival.astimezone(zone).strftime("%H:%M") if arrival else ""}
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("method", method)
+    event = Event()
+    event.add("uid", f"{uid}@kyphos")
+    event.add("dtstamp", clock.current())
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("summary", words[kind].format(**values))
+    event.add("description", words["arrive" if kind == "procedure" else "visit_desc"].format(**values))
+    address = str(getattr(site, "address", "") or "").replace("\n", ", ")
+    if address:
+        event.add("location", address)
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", words[kind].format(**values))
+    alarm.add("trigger", -timedelta(hours=18))
+    event.add_component(alarm)
+    cal.add_component(event)
+    return cal.to_ical().decode("utf-8")

@@ -1,0 +1,130 @@
+"""The patient's own link: ``/p/<token>``, a signed nonce that names one case.
+
+The signature (Django's signing, salted) refuses a tampered or made-up token before the database is asked; the row
+decides whether the link still works (not revoked, not expired). A case has at most one working link: issuing a new
+one revokes the old. With ``require_dob`` the page first asks the patient's date of birth; five wrong answers
+revoke the link, and staff must issue a new one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.core import signing
+from django.db import transaction
+
+from kyphos import clock
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.messaging.models import PatientLink
+
+SALT = "kyphos.patient-link"
+MAX_DOB_FAILURES = 5
+
+
+class LinkError(ValueError):
+    """Why a link cannot be used, in words for the patient (no detail that helps a guesser)."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    link: PatientLink
+    case: Any
+
+
+def token_for(link: PatientLink) -> str:
+    return signing.dumps(link.nonce, salt=SALT, compress=False)
+
+
+def path_for(link: PatientLink) -> str:
+    return f"/p/{token_for(link)}/"
+
+
+def current_link(case: Any) -> PatientLink | None:
+    now = clock.current()
+    return (PatientLink.objects.filter(case=case, revoked_at__isnull=True, expires_at__gt=now)
+            .order_by("-created_at", "-id").first())
+
+
+@transaction.atomic
+def issue(actor: Actor, case: Any, *, require_dob: bool = False, days: int | None = None) -> PatientLink:
+    """A new link for the case (any working one is revoked), valid for the site's number of days."""
+    now = clock.current()
+    for old in PatientLink.objects.select_for_update().filter(case=case, revoked_at__isnull=True):
+        _revoke(actor, old, "replaced by a new link")
+    link = PatientLink.objects.create(
+        case=case, nonce=secrets.token_urlsafe(18), created_at=now, created_by=actor.user_or_none,
+        expires_at=now + timedelta(days=days or case.site.patient_link_days), require_dob=require_dob)
+    audit.record(actor, AuditAction.CREATE, "patient_link", link.pk, patient_uuid=case.patient.uuid,
+                 detail=f"issued, expires {link.expires_at:%Y-%m-%d}" + (", asks date of birth" if require_dob else ""))
+    return link
+
+
+def ensure(actor: Actor, case: Any) -> PatientLink:
+    """The case's working link, issuing one if there is none."""
+    return current_link(case) or issue(actor, case)
+
+
+def _revoke(actor: Actor, link: PatientLink, reason: str) -> None:
+    link.revoked_at, link.revoked_by, link.revoke_reason = clock.current(), actor.user_or_none, reason[:200]
+    link.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    audit.record(actor, AuditAction.UPDATE, "patient_link", link.pk, patient_uuid=link.case.patient.uuid,
+                 detail=f"revoked: {reason[:100]}")
+
+
+@transaction.atomic
+def revoke(actor: Actor, case: Any, reason: str) -> int:
+    """Revoke every working link of the case; return how many."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("Say why the link is revoked.")
+    links = list(PatientLink.objects.select_for_update().filter(case=case, revoked_at__isnull=True))
+    for link in links:
+        _revoke(actor, link, reason)
+    return len(links)
+
+
+def open_token(token: str, now: datetime | None = None) -> Opened:
+    """The link and case a token names; raise LinkError if it is tampered, unknown, revoked or expired."""
+    now = now or clock.current()
+    try:
+        nonce = signing.loads(token, salt=SALT)
+    except signing.BadSignature:
+        raise LinkError("This link is not valid. Please use the latest message we sent you, or call us.") from None
+    link = PatientLink.objects.select_related("case__patient", "case__site").filter(nonce=nonce).first()
+    if link is None:
+        raise LinkError("This link is not valid. Please use the latest message we sent you, or call us.")
+    if link.revoked_at is not None:
+        raise LinkError("This link no longer works. Please use the latest message we sent you, or call us.")
+    if link.expires_at <= now:
+        raise LinkError("This link has expired. Please call us and we will send you a new one.")
+    return Opened(link, link.case)
+
+
+@transaction.atomic
+def check_dob(link: PatientLink, answer: date | None, client_addr: str | None) -> bool:
+    """Compare the date of birth; count failures and revoke the link at the fifth."""
+    locked = PatientLink.objects.select_for_update().select_related("case__patient").get(pk=link.pk)
+    if locked.revoked_at is not None:
+        raise LinkError("This link no longer works. Please call us and we will send you a new one.")
+    actor = Actor(user=None, client_addr=client_addr, system_name=f"patient link {locked.pk}")
+    if answer is not None and answer == locked.case.patient.date_of_birth:
+        locked.failed_dob = 0
+        locked.save(update_fields=["failed_dob"])
+        return True
+    locked.failed_dob += 1
+    locked.save(update_fields=["failed_dob"])
+    audit.record(actor, AuditAction.REFUSED, "patient_link", locked.pk, patient_uuid=locked.case.patient.uuid,
+                 detail=f"date of birth did not match ({locked.failed_dob})")
+    if locked.failed_dob >= MAX_DOB_FAILURES:
+        _revoke(actor, locked, "too many wrong dates of birth")
+        raise LinkError("This link has been locked after too many tries. Please call us for a new one.")
+    return False
+
+
+def touch(link: PatientLink) -> None:
+    PatientLink.objects.filter(pk=link.pk).update(last_used_at=clock.current())

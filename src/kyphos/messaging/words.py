@@ -1,0 +1,29 @@
+"""Dates and times in plain words for patients, in English or Spanish, in the site's time zone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+DAYS = {
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "es": ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
+}
+MONTHS = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"],
+    "es": ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+           "noviembre", "diciembre"],
+}
+
+
+def day_words(day: date, language: str = "en") -> str:
+    lang = language if language in DAYS else "en"
+    name, month = DAYS[lang][day.weekday()], MONTHS[lang][day.month - 1]
+    if lang == "es":
+        return f"{name} {day.day} de {month} de {day.year}"
+    return f"{name} {day.day} {month} {day.year}"
+
+
+def time_words(moment: datetime) -> str:
+    """24-hour time, as on every hospital letter (no am/pm mix-ups)."""
+    return moment.strftime("%H:%M")

@@ -1,0 +1,307 @@
+"""The patient's own pages at ``/p/<token>/``: no password, one case, nothing of anyone else's.
+
+Every view goes through ``_open``: the token is checked (signature, then the link's row: revoked, expired), the
+date of birth is asked first when the link requires it, and the read is audited with the link as the actor.
+Answers never come from another case: every lookup below starts from the case the link names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from kyphos import clock
+from kyphos.aftercare import diary, questionnaires
+from kyphos.aftercare.models import DiaryEntry, Questionnaire, QuestionnaireResponse, ResponseContext
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.messaging import calendar, links
+from kyphos.messaging.letters import current_letter
+from kyphos.messaging.models import Letter
+from kyphos.messaging.words import day_words, time_words
+from kyphos.pathway.stages import BOOKED_STAGES, Stage
+from kyphos.precall.models import PatientChecklist
+from kyphos.scheduling.models import Visit
+from kyphos.web.patient_text import TEXT
+
+AFTER = {Stage.RECOVERY, Stage.DISCHARGED, Stage.FOLLOWUP_DONE, Stage.CLOSED}
+SESSION_DOB = "kyphos_link_ok"
+SESSION_LANG = "kyphos_patient_lang"
+
+
+def _language(request: HttpRequest, case: Any) -> str:
+    chosen = request.session.get(SESSION_LANG)
+    if chosen in TEXT:
+        return str(chosen)
+    return case.patient.preferred_language if case.patient.preferred_language in TEXT else "en"
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # The token is in the address: keep it out of caches, other sites' logs and search engines.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _invalid(request: HttpRequest, message: str) -> HttpResponse:
+    lang = "es" if request.session.get(SESSION_LANG) == "es" else "en"
+    response = render(request, "patient/invalid.html", {"t": TEXT[lang], "lang": lang, "message": message},
+                      status=404)
+    return _no_store(response)
+
+
+def patient_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            opened = links.open_token(token)
+        except links.LinkError as exc:
+            return _invalid(request, str(exc))
+        link, case = opened.link, opened.case
+        actor = Actor(user=None, client_addr=getattr(request, "client_addr", None),
+                      system_name=f"patient link {link.pk}")
+        lang = _language(request, case)
+        ctx = {"t": TEXT[lang], "lang": lang, "case": case, "site": case.site, "token": token,
+               "base": f"/p/{token}/", "actor": actor, "link": link}
+        if link.require_dob and link.pk not in request.session.get(SESSION_DOB, []):
+            return _no_store(_dob(request, ctx))
+        links.touch(link)
+        audit.record(actor, AuditAction.VIEW, "patient_page", case.uuid, patient_uuid=case.patient.uuid,
+                     detail=view.__name__)
+        return _no_store(view(request, ctx, *args, **kwargs))
+
+    return wrapper
+
+
+def _dob(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
+    error = ""
+    if request.method == "POST":
+        try:
+            answer: date | None = date.fromisoformat(request.POST.get("dob", "").strip())
+        except ValueError:
+            answer = None
+        try:
+            ok = links.check_dob(ctx["link"], answer, getattr(request, "client_addr", None))
+        except links.LinkError as exc:
+            return _invalid(request, str(exc))
+        if ok:
+            request.session[SESSION_DOB] = [*request.session.get(SESSION_DOB, []), ctx["link"].pk]
+            return redirect(request.path)
+        error = ctx["t"]["dob_wrong"]
+    return render(request, "patient/dob.html", {**ctx, "error": error}, status=200 if not error else 400)
+
+
+def _appointment(ctx: dict[str, Any]) -> dict[str, Any] | None:
+    case, lang = ctx["case"], ctx["lang"]
+    appt = case.appointment
+    if appt is None or case.stage not in BOOKED_STAGES:
+        return None
+    zone = case.site.zone
+    start, arrival = appt.start.astimezone(zone), appt.arrival_at.astimezone(zone)
+    return {"date": day_words(start.date(), lang), "time": time_words(start), "arrival": time_words(arrival)}
+
+
+def _visit(case: Any) -> Visit | None:
+    return Visit.objects.filter(case_uuid=case.uuid, status=Visit.Status.BOOKED, start__gt=clock.current()).first()
+
+
+def _checklist(case: Any) -> PatientChecklist:
+    return PatientChecklist.objects.filter(case=case).first() or PatientChecklist(case=case, updated_at=clock.current())
+
+
+@require_http_methods(["GET", "POST"])
+@patient_page
+def home(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
+    case, lang = ctx["case"], ctx["lang"]
+    visit = _visit(case)
+    visit_words = None
+    if visit is not None:
+        local = visit.start.astimezone(case.site.zone)
+        visit_words = {"date": day_words(local.date(), lang), "time": time_words(local)}
+    ticked = _checklist(case).ticked()
+    return render(request, "patient/home.html", {
+        **ctx, "appointment": _appointment(ctx), "after": case.stage in AFTER, "visit": visit_words,
+        "hello": ctx["t"]["hello"].format(name=case.patient.given_name),
+        "checklist_done": ctx["t"]["checklist_done"].format(n=sum(ticked.values()), total=len(ticked)),
+        "letter": current_letter(case, Letter.Kind.DISCHARGE if case.stage in AFTER else Letter.Kind.PRE_PROCEDURE),
+        "diary_closed": diary.closed_message(case), "entries": diary.entries(case)[-7:],
+        "questions": case.stage == Stage.DISCHARGED and visit is not None,
+    })
+
+
+@require_http_methods(["GET"])
+def language(request: HttpRequest, token: str, lang: str) -> HttpResponse:
+    if lang not in TEXT:
+        raise Http404("Unknown language.")
+    request.session[SESSION_LANG] = lang
+    return redirect(f"/p/{token}/")
+
+
+@require_http_methods(["GET", "POST"])
+@patient_page
+def checklist(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
+    case = ctx["case"]
+    current = _checklist(case)
+    saved = False
+    if request.method == "POST":
+        if case.stage not in BOOKED_STAGES:
+            raise Http404("The checklist is for before the procedure.")
+        for key in PatientChecklist.ITEMS:
+            setattr(current, key, request.POST.get(key) == "on")
+        current.updated_at = clock.current()
+        current.save()
+        audit.record(ctx["actor"], AuditAction.UPDATE, "patient_checklist", case.uuid,
+                     patient_uuid=case.patient.uuid, detail=",".join(k for k, v in current.ticked().items() if v))
+        saved = True
+    items = [(key, ctx["t"][f"ck_{key}"], value) for key, value in current.ticked().items()]
+    return render(request, "patient/checklist.html", {**ctx, "items": items, "saved": saved,
+                                                      "editable": case.stage in BOOKED_STAGES})
+
+
+@require_http_methods(["GET"])
+@patient_page
+def letter(request: HttpRequest, ctx: dict[str, Any], fmt: str = "html") -> HttpResponse:
+    case = ctx["case"]
+    kind = Letter.Kind.DISCHARGE if case.stage in AFTER else Letter.Kind.PRE_PROCEDURE
+    issued = current_letter(case, kind)
+    if issued is None:
+        return render(request, "patient/message.html", {**ctx, "message": ctx["t"]["letter_none"]}, status=404)
+    if fmt == "pdf":
+        response = HttpResponse(bytes(issued.pdf), content_type="application/pdf")
+        response["Content-Disposition"] = 'inline; filename="kyphos-instructions.pdf"'
+        return response
+    return HttpResponse(issued.html, content_type="text/html; charset=utf-8")
+
+
+@require_http_methods(["GET"])
+@patient_page
+def ics(request: HttpRequest, ctx: dict[str, Any], what: str) -> HttpResponse:
+    case, lang = ctx["case"], ctx["lang"]
+    if what == "appointment":
+        appt = case.appointment
+        if appt is None or case.stage not in BOOKED_STAGES:
+            raise Http404("No appointment.")
+        body = calendar.invitation(uid=str(appt.uuid), kind="procedure", start=appt.start, end=appt.end,
+                                   site=case.site, arrival=appt.arrival_at, language=lang)
+    else:
+        visit = _visit(case)
+        if visit is None:
+            raise Http404("No visit.")
+        body = calendar.invitation(uid=str(visit.uuid), kind="visit", start=visit.start, end=visit.end,
+                                   site=case.site, arrival=None, language=lang)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="kyphos-{what}.ics"'
+    return response
+
+
+def _questions(instrument: Any, lang: str, values: dict[str, Any], errors: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for item in instrument.items:
+        if item.type == "display":
+            continue
+        rows.append({"id": item.link_id, "type": item.type, "label": item.label(lang), "required": item.required,
+                     "options": [(o.code, o.display.get(lang) or o.display["en"]) for o in item.options],
+                     "scale": list(range(item.minimum, item.maximum + 1))
+                     if item.type == "integer" and item.minimum is not None and item.maximum is not None
+                     and item.maximum - item.minimum <= 10 else [],
+                     "value": str(values.get(item.link_id, "")),
+                     "error": (errors.get(item.link_id) or [""])[0]})
+    return rows
+
+
+@require_http_methods(["GET", "POST"])
+@patient_page
+def diary_entry(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
+    case, lang = ctx["case"], ctx["lang"]
+    refusal = diary.closed_message(case)
+    instrument = questionnaires.instrument(questionnaires.recovery())
+    site_flags = case.site.redflags()
+    values: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        answers = {item.link_id: request.POST.get(item.link_id, "") for item in instrument.items}
+        flags = {key: request.POST.get(f"flag_{key}", "") for key in site_flags.flags}
+        values = {**answers, **{f"flag_{k}": v for k, v in flags.items()},
+                  "temperature": request.POST.get("temperature", ""), "note": request.POST.get("note", "")}
+        try:
+            entry = diary.record_entry(ctx["actor"], case, diary.DiaryInput(
+                answers=answers, flags=flags, temperature=values["temperature"], note=values["note"]))
+        except ValidationError as exc:
+            if not hasattr(exc, "error_dict"):
+                return render(request, "patient/message.html", {**ctx, "message": " ".join(exc.messages)},
+                              status=409)
+            errors = exc.message_dict
+        else:
+            return redirect(f"{ctx['base']}diary/{entry.uuid}/")
+    if refusal:
+        return render(request, "patient/message.html", {**ctx, "message": refusal}, status=409)
+    flag_rows = [{"id": f"flag_{key}", "label": flag.question.get(lang) or flag.question["en"],
+                  "value": values.get(f"flag_{key}", ""), "error": (errors.get(f"flag_{key}") or [""])[0]}
+                 for key, flag in site_flags.flags.items()]
+    return render(request, "patient/diary.html", {
+        **ctx, "questions": _questions(instrument, lang, values, errors), "flags": flag_rows, "values": values,
+        "errors": errors, "temperature_error": (errors.get("temperature") or [""])[0],
+        "note_error": (errors.get("note") or [""])[0]}, status=400 if errors else 200)
+
+
+@require_http_methods(["GET"])
+@patient_page
+def diary_result(request: HttpRequest, ctx: dict[str, Any], entry_uuid: Any) -> HttpResponse:
+    # Only an entry of this link's own case: another case's entry is "not found", never shown.
+    entry = DiaryEntry.objects.filter(case=ctx["case"], uuid=entry_uuid).first()
+    if entry is None:
+        raise Http404("No such entry.")
+    number = str(ctx["site"].redflags().emergency_phone.value)
+    t, phone = ctx["t"], ctx["site"].phone
+    return render(request, "patient/diary_result.html", {
+        **ctx, "entry": entry, "number": number, "emergency_h": t["emergency_h"].format(number=number),
+        "emergency_body": t["emergency_body"].format(number=number),
+        "emergency_call": t["emergency_call"].format(number=number),
+        "emergency_after": t["emergency_after"].format(phone=phone),
+        "same_day_body": t["same_day_body"].format(phone=phone), "review_body": t["review_body"].format(phone=phone)})
+
+
+@require_http_methods(["GET", "POST"])
+@patient_page
+def questions(request: HttpRequest, ctx: dict[str, Any], questionnaire_id: int | None = None) -> HttpResponse:
+    """Questionnaires to answer: before the procedure (baseline) or before the follow-up visit."""
+    case, lang = ctx["case"], ctx["lang"]
+    if case.stage in BOOKED_STAGES:
+        context = ResponseContext.BASELINE
+    elif case.stage == Stage.DISCHARGED:
+        context = ResponseContext.PREVISIT
+    else:
+        return render(request, "patient/message.html", {**ctx, "message": ctx["t"]["diary_closed"]}, status=409)
+    available = questionnaires.available()
+    answered = set(QuestionnaireResponse.objects.filter(case=case, context=context)
+                   .values_list("questionnaire_id", flat=True))
+    if questionnaire_id is None:
+        todo = [(q.pk, questionnaires.instrument(q).title_in(lang)) for q in available if q.pk not in answered]
+        return render(request, "patient/questions_list.html", {**ctx, "todo": todo, "done": not todo})
+    chosen: Questionnaire | None = next((q for q in available if q.pk == questionnaire_id), None)
+    if chosen is None:
+        raise Http404("No such questionnaire.")
+    instrument = questionnaires.instrument(chosen)
+    values: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        values = {item.link_id: request.POST.get(item.link_id, "") for item in instrument.items}
+        try:
+            questionnaires.record(ctx["actor"], case, chosen, context, values, author="patient")
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            return redirect(f"{ctx['base']}questions/")
+    return render(request, "patient/questions.html", {
+        **ctx, "questionnaire": chosen, "title": instrument.title_in(lang),
+        "questions": _questions(instrument, lang, values, errors), "errors": errors},
+        status=400 if errors else 200)
