@@ -105,25 +105,37 @@ def open_token(token: str, now: datetime | None = None) -> Opened:
     return Opened(link, link.case)
 
 
-@transaction.atomic
 def check_dob(link: PatientLink, answer: date | None, client_addr: str | None) -> bool:
-    """Compare the date of birth; count failures and revoke the link at the fifth."""
+    """Compare the date of birth; count failures and revoke the link at the fifth (then raise LinkError).
+
+    The count and the revocation are committed before the error is raised, so a lock-out cannot be undone by
+    the error unwinding the transaction."""
+    with transaction.atomic():
+        outcome = _check_dob(link, answer, client_addr)
+    if outcome == "locked":
+        raise LinkError("This link has been locked after too many tries. Please call us for a new one.")
+    if outcome == "revoked":
+        raise LinkError("This link no longer works. Please call us and we will send you a new one.")
+    return outcome == "ok"
+
+
+def _check_dob(link: PatientLink, answer: date | None, client_addr: str | None) -> str:
     locked = PatientLink.objects.select_for_update().select_related("case__patient").get(pk=link.pk)
     if locked.revoked_at is not None:
-        raise LinkError("This link no longer works. Please call us and we will send you a new one.")
+        return "revoked"
     actor = Actor(user=None, client_addr=client_addr, system_name=f"patient link {locked.pk}")
     if answer is not None and answer == locked.case.patient.date_of_birth:
         locked.failed_dob = 0
         locked.save(update_fields=["failed_dob"])
-        return True
+        return "ok"
     locked.failed_dob += 1
     locked.save(update_fields=["failed_dob"])
     audit.record(actor, AuditAction.REFUSED, "patient_link", locked.pk, patient_uuid=locked.case.patient.uuid,
                  detail=f"date of birth did not match ({locked.failed_dob})")
     if locked.failed_dob >= MAX_DOB_FAILURES:
         _revoke(actor, locked, "too many wrong dates of birth")
-        raise LinkError("This link has been locked after too many tries. Please call us for a new one.")
-    return False
+        return "locked"
+    return "wrong"
 
 
 def touch(link: PatientLink) -> None:
