@@ -14,6 +14,7 @@ urlpatterns = [
     path("cases/<uuid:case_uuid>/book/", views.case_book, name="case_book"),
     path("cases/<uuid:case_uuid>/reschedule/", views.case_book, {"reschedule": True}, name="case_reschedule"),
     path("cases/<uuid:case_uuid>/do/<slug:action>/", views.case_action, name="case_action"),
+    path("cases/<uuid:case_uuid>/patient-link/", views.case_link, name="case_link"),
     path("tasks/<uuid:task_uuid>/claim/", views.task_claim, name="task_claim"),
     path("tasks/<uuid:task_uuid>/release/", views.task_release, name="task_release"),
     path("patients/<uuid:patient_uuid>/", views.patient_detail, name="patient_detail"),

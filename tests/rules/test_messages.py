@@ -12,7 +12,7 @@ NY = ZoneInfo("America/New_York")
 
 def test_every_purpose_of_the_issue_is_there_in_both_languages() -> None:
     found = purposes()
-    assert set(found) == {"booking_confirmation", "appointment_reminder", "not_reached", "diary_prompt",
+    assert set(found) == {"booking_confirmation", "appointment_reminder", "not_reached", "diary_prompt", "new_link",
                           "diary_prompt_before_visit", "follow_up_reminder", "previsit_questionnaire"}
     assert found["diary_prompt"].days == (1, 2, 3, 7)
     assert all(p.text["es"] and p.subject["es"] for p in found.values())

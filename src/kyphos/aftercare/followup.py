@@ -16,7 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from kyphos import clock
-from kyphos.aftercare.models import FollowUpRecord
+from kyphos.aftercare import questionnaires
+from kyphos.aftercare.models import FollowUpRecord, Questionnaire, ResponseContext
 from kyphos.aftercare.outcomes import refresh
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
@@ -28,6 +29,7 @@ from kyphos.pathway.errors import GuardBlocked, NotPermitted
 from kyphos.pathway.models import Case, EventKind, Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import Role, may
 from kyphos.pathway.stages import Stage
+from kyphos.rules import questionnaires as q_rules
 from kyphos.rules.findings import Finding, Severity
 from kyphos.rules.windows import follow_up_window
 from kyphos.scheduling.models import Visit
@@ -81,8 +83,10 @@ def _validate(item: VisitInput) -> dict[str, list[str]]:
 
 
 @transaction.atomic
-def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | None) -> FollowUpRecord:
-    """Record the follow-up visit and its orders; discharge from the service moves the case to follow-up done."""
+def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | None,
+                 questionnaire: Questionnaire | None = None, answers: dict[str, Any] | None = None) -> FollowUpRecord:
+    """Record the follow-up visit, its questionnaire and its orders; discharge from the service moves the case to
+    follow-up done. Any error (a visit field or a questionnaire answer) writes nothing."""
     if actor.user is not None and not may(actor.user, "case.complete_followup"):
         raise NotPermitted("Only a radiologist records the follow-up visit.")
     locked = pathway._lock(case, version)
@@ -90,9 +94,16 @@ def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | N
         raise ValidationError(f"The follow-up visit is recorded after discharge (the case is "
                               f"{Stage(locked.stage).label.lower()}).")
     errors = _validate(item)
+    if questionnaire is not None:
+        try:
+            q_rules.score(questionnaires.instrument(questionnaire), answers or {})
+        except q_rules.AnswerError as exc:
+            errors.update({f"q_{key}": [message] for key, message in exc.errors.items()})
     if errors:
         raise ValidationError(errors)
     now = clock.current()
+    if questionnaire is not None:
+        questionnaires.record(actor, locked, questionnaire, ResponseContext.FOLLOW_UP, answers or {})
     record = FollowUpRecord.objects.create(
         case=locked, at=now, by=actor.user, pain_today=item.pain_today,
         medicines_restarted=item.medicines_restarted, complications=list(item.complications),

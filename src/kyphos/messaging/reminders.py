@@ -154,3 +154,17 @@ def derive(now: datetime | None = None) -> int:
 def _existing_keys(items: Iterable[Due]) -> set[str]:
     case_ids = {item.case.pk for item in items}
     return set(OutboxMessage.objects.filter(case_id__in=case_ids).values_list("key", flat=True))
+
+
+def send_new_link(case: Case, link: Any) -> OutboxMessage | None:
+    """Queue the "new link" message for a link staff have just issued (once per link); None if the site turned
+    the purpose off."""
+    purpose = message_rules.purposes(case.site.message_settings)["new_link"]
+    if not purpose.enabled:
+        return None
+    channel, address = channel_and_address(case.patient)
+    url = settings.KYPHOS_BASE_URL + links.path_for(link)
+    subject, body, _ = _render(Due(case, purpose, f"link{link.pk}", clock.current(), None, None, None), channel, url)
+    row, _ = enqueue(case, purpose.name, channel, to=address, body=body, subject=subject,
+                     language=case.patient.preferred_language, occurrence=f"link{link.pk}")
+    return row

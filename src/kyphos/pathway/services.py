@@ -638,6 +638,26 @@ def cancel_case(actor: Actor, case: Case, *, version: int | None, reason: str, n
 
 
 @transaction.atomic
+@transaction.atomic
+def complete_task(actor: Actor, task: Task, outcome: str) -> Task:
+    """Mark a task done with what was done; only a holder of the task's role may, and only once."""
+    locked = Task.objects.select_for_update().select_related("case__patient").get(pk=task.pk)
+    if actor.user is not None and Role(locked.role) not in roles_of(actor.user):
+        raise NotPermitted(f"This task is for the {Role(locked.role).label.lower()}.")
+    if locked.status != TaskStatus.OPEN:
+        raise ValidationError("This task is already closed.")
+    outcome = outcome.strip()
+    if not outcome or "\x00" in outcome:
+        raise ValidationError({"outcome": "Say what was done."})
+    locked.status, locked.outcome = TaskStatus.DONE, outcome[:2000]
+    locked.closed_at, locked.closed_by = clock.current(), actor.user_or_none
+    locked.save(update_fields=["status", "outcome", "closed_at", "closed_by"])
+    _event(actor, locked.case, EventKind.TASK_CLOSED, f"{TaskKind(locked.kind).label}: done", reason=outcome[:2000])
+    audit.record(actor, AuditAction.UPDATE, "task", locked.uuid, patient_uuid=locked.case.patient.uuid,
+                 detail=f"{locked.kind} done")
+    return locked
+
+
 def claim_task(actor: Actor, task: Task) -> Task:
     """Take an open task from the unassigned queue; refused if someone else already holds it."""
     if actor.user_or_none is None:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from kyphos.rules import data
 
-ANCHORS = {"booked", "appointment", "not_reached", "procedure", "visit"}
+ANCHORS = {"booked", "appointment", "not_reached", "procedure", "visit", "manual"}
 PLACEHOLDERS = {"site", "phone", "link", "date", "time", "arrival", "day"}
 LANGUAGES = ("en", "es")
 EDITABLE = {"enabled", "offset_hours", "offset_days", "at", "days", "calendar"} | {

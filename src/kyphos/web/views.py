@@ -16,11 +16,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kyphos import clock
 from kyphos.aftercare import followup
+from kyphos.aftercare.models import CaseOutcome, DiaryEntry
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction, AuditEntry
 from kyphos.formfields import put_errors
-from kyphos.messaging import outbox
+from kyphos.messaging import links, outbox, reminders
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter, OutboxMessage
 from kyphos.pathway import selectors, services
@@ -29,7 +30,7 @@ from kyphos.pathway.models import Case, Task, TaskKind
 from kyphos.pathway.policy import may
 from kyphos.pathway.stages import MOVES, Stage, TransitionError, moves_from
 from kyphos.patients.models import Patient
-from kyphos.precall.models import CallStatus
+from kyphos.precall.models import CallStatus, PatientChecklist
 from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Site
 from kyphos.web import forms
 from kyphos.web.paging import CappedPaginator
@@ -139,7 +140,39 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
                              .order_by("-created_at")),
         "letter": current_letter(case, Letter.Kind.PRE_PROCEDURE),
         "signed_call": case.precalls.filter(status=CallStatus.SIGNED).prefetch_related("medications").first(),
+        "patient_link": links.current_link(case),
+        "last_link": case.patient_links.first(),
+        "patient_checklist": PatientChecklist.objects.filter(case=case).first(),
+        "checklist_items": PatientChecklist.ITEMS,
+        "outcome": CaseOutcome.objects.filter(case=case).first(),
+        "diary_entries": DiaryEntry.objects.filter(case=case).count(),
+        "after_procedure": case.stage in {Stage.RECOVERY, Stage.DISCHARGED, Stage.FOLLOWUP_DONE, Stage.CLOSED},
     }
+
+
+@login_required
+@require_POST
+def case_link(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    """Issue (or reissue) the patient's link and send it, or revoke it."""
+    require(request, "patient_link.manage")
+    case = _case_or_404(case_uuid)
+    actor = actor_of(request)
+    action = request.POST.get("action")
+    if action == "issue":
+        link = links.issue(actor, case, require_dob=request.POST.get("require_dob") == "on")
+        row = reminders.send_new_link(case, link)
+        messages.success(request, "A new link was issued" + (" and queued to the patient." if row else
+                                                               " (sending is turned off for this site)."))
+    elif action == "revoke":
+        try:
+            count = links.revoke(actor, case, request.POST.get("reason", "")[:200])
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{count} link{'s' if count != 1 else ''} revoked.")
+    else:
+        raise Http404("No such action.")
+    return redirect("case_detail", case_uuid=case.uuid)
 
 
 @login_required

@@ -66,3 +66,9 @@ def severity(finding: Any) -> str:
     sev = finding["severity"] if isinstance(finding, dict) else finding.severity
     label = {"stop": "Stop", "caution": "Caution", "info": "Info"}[str(sev)]
     return format_html('<span class="sev sev-{}">{}</span>', sev, label)
+
+
+@register.filter
+def attr(obj: Any, name: str) -> Any:
+    """A field of a record by name (the patient's checklist items, listed as data)."""
+    return getattr(obj, name, None)

@@ -1,0 +1,81 @@
+"""The pain chart of the follow-up visit: one point per day from the referral (baseline) through the procedure
+to today, diary red flags marked with a shape and a word (never by colour alone). Drawn as inline SVG by the
+server, with the same numbers in a table for screen readers and print."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from kyphos import clock
+from kyphos.aftercare.models import DiaryEntry, FollowUpRecord, PainScore
+from kyphos.pathway.models import Case
+
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 240, 40, 16, 14, 34
+
+
+@dataclass(frozen=True)
+class Point:
+    day: date
+    label: str  # "before", "day 0", "day 3" …
+    pain: int  # the highest score that day (the worst is what matters clinically)
+    source: str
+    flags: tuple[str, ...]
+    x: float = 0
+    y: float = 0
+
+
+def _procedure_day(case: Case) -> date | None:
+    record = getattr(case, "procedure", None)
+    start = record.started_at if record is not None else (case.appointment.start if case.appointment else None)
+    return start.astimezone(case.site.zone).date() if start else None
+
+
+def points(case: Case, today: datetime | None = None) -> list[Point]:
+    zone = case.site.zone
+    day0 = _procedure_day(case)
+    by_day: dict[date, tuple[int, str, set[str]]] = {}
+
+    def add(moment: datetime, pain: int, source: str, flags: tuple[str, ...] = ()) -> None:
+        day = moment.astimezone(zone).date()
+        worst, src, seen = by_day.get(day, (-1, source, set()))
+        by_day[day] = (max(worst, pain), source if pain >= worst else src, seen | set(flags))
+
+    for score in PainScore.objects.filter(case=case):
+        add(score.at, score.nrs, "ward")
+    for entry in DiaryEntry.objects.filter(case=case):
+        add(entry.at, entry.pain, "diary", tuple(entry.red_flags))
+    for visit in FollowUpRecord.objects.filter(case=case):
+        add(visit.at, visit.pain_today, "follow-up")
+    out = [Point(case.referral_date, "before", case.pain_nrs, "referral", ())]
+    for day in sorted(by_day):
+        pain, source, flags = by_day[day]
+        label = f"day {(day - day0).days}" if day0 else day.isoformat()
+        out.append(Point(day, label, pain, source, tuple(sorted(flags))))
+    return _place(out, day0, (today or clock.current()).astimezone(zone).date())
+
+
+def _place(found: list[Point], day0: date | None, today: date) -> list[Point]:
+    """x: the baseline sits one step left of the procedure day; then one step per day up to today."""
+    if day0 is None:
+        return found
+    last = max([today, *(p.day for p in found[1:])])
+    span = max((last - day0).days, 1) + 1
+    step = (WIDTH - LEFT - RIGHT) / span
+
+    def y(pain: int) -> float:
+        return TOP + (10 - pain) * (HEIGHT - TOP - BOTTOM) / 10
+
+    placed = [Point(found[0].day, found[0].label, found[0].pain, found[0].source, (), LEFT, y(found[0].pain))]
+    for p in found[1:]:
+        placed.append(Point(p.day, p.label, p.pain, p.source, p.flags, LEFT + step * (1 + (p.day - day0).days),
+                            y(p.pain)))
+    return placed
+
+
+def polyline(found: list[Point]) -> str:
+    return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in found)
+
+
+def grid() -> list[tuple[int, float]]:
+    return [(n, TOP + (10 - n) * (HEIGHT - TOP - BOTTOM) / 10) for n in (0, 2, 4, 6, 8, 10)]

@@ -1,0 +1,221 @@
+"""Staff screens after discharge: the patient's diary, the follow-up worklist, the follow-up visit, referrals."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from kyphos import clock
+from kyphos.aftercare import chart, diary, followup, questionnaires, services
+from kyphos.aftercare.models import CaseOutcome, FollowUpRecord, Questionnaire, QuestionnaireResponse
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.formfields import CleanText, put_errors
+from kyphos.messaging.letters import current_letter
+from kyphos.messaging.models import Letter
+from kyphos.pathway import selectors
+from kyphos.pathway import services as pathway
+from kyphos.pathway.errors import GuardBlocked, StaleEdit
+from kyphos.pathway.models import Case, Task, TaskKind, TaskStatus
+from kyphos.pathway.policy import may
+from kyphos.pathway.stages import TransitionError
+from kyphos.scheduling.models import Site
+
+DIARY_TASKS = [TaskKind.DIARY_EMERGENCY, TaskKind.DIARY_SAME_DAY, TaskKind.DIARY_REVIEW]
+
+
+def _case(request: HttpRequest, case_uuid: UUID) -> Case:
+    if not may(request.user, "case.view"):
+        raise PermissionDenied("Your role does not allow this.")
+    case = selectors.case_by_uuid(case_uuid)
+    if case is None:
+        raise Http404("No such case.")
+    return case
+
+
+def _banner(case: Case) -> dict[str, Any]:
+    return {"case": case, "patient": case.patient, "today": clock.current().astimezone(case.site.zone).date(),
+            "allergies": list(case.patient.allergies.filter(active=True)), "open_stops": []}
+
+
+def _chart(case: Case) -> dict[str, Any]:
+    found = chart.points(case)
+    return {"points": found, "line": chart.polyline(found), "grid": chart.grid(), "width": chart.WIDTH,
+            "height": chart.HEIGHT, "left": chart.LEFT, "baseline_y": chart.HEIGHT - chart.BOTTOM + 20}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def diary_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    """The patient's diary as staff see it: the chart, every entry, and the open diary tasks to answer."""
+    case = _case(request, case_uuid)
+    actor = Actor.from_request(request)
+    if request.method == "POST":
+        task = Task.objects.filter(case=case, uuid=request.POST.get("task", ""), kind__in=DIARY_TASKS).first()
+        if task is None:
+            raise Http404("No such task.")
+        try:
+            pathway.complete_task(actor, task, request.POST.get("outcome", ""))
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, "Task done.")
+        return redirect("aftercare:diary", case_uuid=case.uuid)
+    audit.record(actor, AuditAction.VIEW, "diary", case.uuid, patient_uuid=case.patient.uuid)
+    return render(request, "aftercare/diary.html", {
+        **_banner(case), **_chart(case), "entries": diary.entries(case)[::-1],
+        "tasks": list(Task.objects.filter(case=case, kind__in=DIARY_TASKS).order_by("-created_at")),
+        "flags": case.site.redflags().flags})
+
+
+@login_required
+@require_GET
+def follow_up_list(request: HttpRequest) -> HttpResponse:
+    if not may(request.user, "case.list"):
+        raise PermissionDenied("Your role does not allow this.")
+    site = Site.objects.filter(code=request.GET.get("site", "")).first()
+    rows = followup.worklist(site=site)
+    shown = [(r.case.uuid, r.case.patient.uuid) for group in rows.values() for r in group]
+    audit.record_list(Actor.from_request(request), "follow_up_list", shown, detail="follow-up worklist")
+    return render(request, "aftercare/follow_up_list.html", {
+        "rows": rows, "sites": Site.objects.filter(active=True), "site": site, "now": clock.current()})
+
+
+class VisitForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    pain_today = forms.IntegerField(label="Pain today (0–10)", min_value=0, max_value=10)
+    complications = forms.MultipleChoiceField(label="Complications since discharge", required=True,
+                                              choices=list(followup.COMPLICATIONS.items()),
+                                              widget=forms.CheckboxSelectMultiple)
+    complication_note = CleanText(label="Complication details", required=False,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    new_fracture_suspected = forms.BooleanField(label="New fracture suspected: order imaging", required=False)
+    pt_referral = forms.BooleanField(label="Refer to physical therapy", required=False)
+    pt_note = CleanText(label="Physical therapy: goals and precautions", required=False,
+                        widget=forms.Textarea(attrs={"rows": 2}))
+    bmd_referral = forms.BooleanField(label="Refer for bone density (DXA) and osteoporosis care", required=False)
+    bmd_note = CleanText(label="Bone health notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    outcome = forms.ChoiceField(label="Next", choices=FollowUpRecord.Outcome.choices, widget=forms.RadioSelect)
+    note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, held: list[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.held = held or []
+        for med in self.held:
+            self.fields[f"med_{med.pk}"] = forms.ChoiceField(
+                label=f"{med.name}: restarted?", choices=list(followup.RESTART_CHOICES.items()),
+                widget=forms.RadioSelect)
+
+    def visit_input(self) -> followup.VisitInput:
+        data = self.cleaned_data
+        return followup.VisitInput(
+            pain_today=data["pain_today"], outcome=data["outcome"],
+            medicines_restarted={med.name: data[f"med_{med.pk}"] for med in self.held},
+            complications=tuple(data["complications"]), complication_note=data["complication_note"],
+            new_fracture_suspected=data["new_fracture_suspected"], pt_referral=data["pt_referral"],
+            pt_note=data["pt_note"], bmd_referral=data["bmd_referral"], bmd_note=data["bmd_note"],
+            note=data["note"])
+
+
+def _question_rows(q: Questionnaire, values: dict[str, Any], errors: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for item in questionnaires.instrument(q).items:
+        if item.type == "display":
+            continue
+        rows.append({"id": f"q_{item.link_id}", "type": item.type, "label": item.label("en"),
+                     "options": [(o.code, o.display["en"]) for o in item.options], "min": item.minimum,
+                     "max": item.maximum, "value": str(values.get(item.link_id, "")),
+                     "error": (errors.get(f"q_{item.link_id}") or [""])[0]})
+    return rows
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def follow_up_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    """The radiologist's follow-up visit: chart, medicines restarted, complications, questionnaire, orders."""
+    case = _case(request, case_uuid)
+    actor = Actor.from_request(request)
+    held = services.restart_lines(case)
+    available = questionnaires.available()
+    chosen = next((q for q in available if str(q.pk) == request.POST.get("questionnaire", "")), None) \
+        or questionnaires.recovery()
+    form = VisitForm(initial={"version": case.version}, held=held)
+    answers: dict[str, Any] = {}
+    q_errors: dict[str, Any] = {}
+    if request.method == "POST":
+        form = VisitForm(request.POST, held=held)
+        answers = {item.link_id: request.POST.get(f"q_{item.link_id}", "")
+                   for item in questionnaires.instrument(chosen).items}
+        if form.is_valid():
+            try:
+                followup.record_visit(actor, case, form.visit_input(), version=form.cleaned_data["version"],
+                                      questionnaire=chosen, answers=answers)
+            except ValidationError as exc:
+                found = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+                q_errors = {k: v for k, v in found.items() if k.startswith("q_")}
+                rest = {k: v for k, v in found.items() if not k.startswith("q_")}
+                put_errors(form, ValidationError(rest or "Some questionnaire answers need attention."))
+            except (StaleEdit, TransitionError, PermissionDenied) as exc:
+                put_errors(form, exc)
+            else:
+                messages.success(request, "Follow-up visit recorded.")
+                return redirect("aftercare:follow_up", case_uuid=case.uuid)
+    audit.record(actor, AuditAction.VIEW, "follow_up", case.uuid, patient_uuid=case.patient.uuid)
+    previsit = QuestionnaireResponse.objects.filter(case=case, context__in=["baseline", "previsit"]) \
+        .select_related("questionnaire")
+    return render(request, "aftercare/follow_up.html", {
+        **_banner(case), **_chart(case), "form": form, "held": held,
+        "records": list(FollowUpRecord.objects.filter(case=case)), "questionnaires": available,
+        "chosen": chosen, "questions": _question_rows(chosen, answers, q_errors), "q_errors": q_errors,
+        "responses": list(previsit), "outcome": CaseOutcome.objects.filter(case=case).first(),
+        "pt_letter": current_letter(case, Letter.Kind.PT_REFERRAL),
+        "bmd_letter": current_letter(case, Letter.Kind.BMD_REFERRAL),
+        "can_record": may(request.user, "case.complete_followup") and case.stage == "discharged",
+        "can_close": may(request.user, "case.close") and case.stage == "followup_done",
+        "close_findings": followup.close_findings(case) if case.stage == "followup_done" else [],
+        "diary_tasks": Task.objects.filter(case=case, kind__in=DIARY_TASKS, status=TaskStatus.OPEN).count(),
+    }, status=400 if form.errors or q_errors else 200)
+
+
+@login_required
+@require_GET
+def referral_letter(request: HttpRequest, case_uuid: UUID, kind: str, fmt: str) -> HttpResponse:
+    case = _case(request, case_uuid)
+    if kind not in (Letter.Kind.PT_REFERRAL, Letter.Kind.BMD_REFERRAL):
+        raise Http404("No such letter.")
+    letter = current_letter(case, kind)
+    if letter is None:
+        raise Http404("No such letter yet.")
+    audit.record(Actor.from_request(request), AuditAction.VIEW, "letter", letter.uuid,
+                 patient_uuid=case.patient.uuid, detail=f"{kind} {fmt}")
+    if fmt == "pdf":
+        response = HttpResponse(bytes(letter.pdf), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="kyphos-{kind}-{letter.uuid}.pdf"'
+        return response
+    return HttpResponse(letter.html, content_type="text/html; charset=utf-8")
+
+
+@login_required
+@require_POST
+def close_case(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    case = _case(request, case_uuid)
+    try:
+        followup.close_case(Actor.from_request(request), case, version=int(request.POST.get("version", "0")),
+                            note=request.POST.get("note", "")[:2000])
+    except GuardBlocked as exc:
+        messages.error(request, str(exc))
+        return redirect("aftercare:follow_up", case_uuid=case.uuid)
+    except (ValidationError, StaleEdit, TransitionError, PermissionDenied, ValueError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("aftercare:follow_up", case_uuid=case.uuid)
+    messages.success(request, "Case closed.")
+    return redirect("case_detail", case_uuid=case.uuid)

@@ -1,0 +1,168 @@
+"""The patient's pages through HTTP: their own case only, bad links refused, bad input changes nothing."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+
+from kyphos import clock
+from kyphos.aftercare.models import DiaryEntry, QuestionnaireResponse
+from kyphos.audit.models import AuditEntry
+from kyphos.messaging import links
+from kyphos.pathway.models import Task, TaskKind
+from kyphos.precall.models import PatientChecklist
+from kyphos.rules import redflags
+from tests.aftercare.test_diary import CALM, NO_FLAGS, discharged
+from tests.procedure.test_services import MONDAY
+
+pytestmark = pytest.mark.django_db
+
+
+def url_for(case: Any, actors: dict[str, Any], **kwargs: Any) -> str:
+    return links.path_for(links.issue(actors["scheduler"], case, **kwargs))
+
+
+def diary_post(**changes: str) -> dict[str, str]:
+    return {**CALM, **{f"flag_{k}": v for k, v in NO_FLAGS.items()}, "temperature": "", "note": "", **changes}
+
+
+def test_the_page_shows_the_appointment_and_sends_no_referrer(make_case: Any, actors: dict[str, Any]) -> None:
+    case = make_case("scheduled")
+    response = Client().get(url_for(case, actors))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Hello Ada" in body and "Please arrive at" in body and case.site.phone in body
+    assert case.patient.mrn not in body  # nothing the patient does not need
+    assert response["Referrer-Policy"] == "no-referrer" and response["Cache-Control"] == "no-store"
+    assert AuditEntry.objects.filter(object_type="patient_page", patient_uuid=case.patient.uuid,
+                                     username__startswith="patient link").exists()
+
+
+def test_spanish_for_a_spanish_speaker(make_case: Any, actors: dict[str, Any]) -> None:
+    case = make_case("scheduled")
+    case.patient.preferred_language = "es"
+    case.patient.save()
+    body = Client().get(url_for(case, actors)).content.decode()
+    assert 'lang="es"' in body and "Hola Ada" in body and "Por favor llegue a las" in body
+
+
+def test_ticking_the_checklist_is_seen_by_staff(make_case: Any, actors: dict[str, Any], client: Any,
+                                                 people: dict[str, Any]) -> None:
+    case = make_case("scheduled")
+    base = url_for(case, actors)
+    response = Client().post(base + "checklist/", {"driver": "on", "fasting": "on"})
+    assert response.status_code == 200 and "Saved" in response.content.decode()
+    ticks = PatientChecklist.objects.get(case=case)
+    assert (ticks.driver, ticks.imaging, ticks.medicines, ticks.fasting) == (True, False, False, True)
+    client.force_login(people["nurse"])
+    page = client.get(f"/cases/{case.uuid}/").content.decode()
+    assert "A driver is arranged to take me home" in page and "✓ Done" in page
+
+
+def test_the_calendar_file(make_case: Any, actors: dict[str, Any]) -> None:
+    case = make_case("scheduled")
+    response = Client().get(url_for(case, actors) + "appointment.ics")
+    assert response["Content-Type"].startswith("text/calendar")
+    text = response.content.decode()
+    assert f"UID:{case.appointment.uuid}@kyphos" in text and "Kyphoplasty at Riverside General" in text
+    assert "Testwoman" not in text  # the calendar entry does not name the patient
+
+
+@pytest.mark.parametrize("mangle", [lambda t: t[:-3] + "xyz", lambda t: "not-a-token", lambda t: t + "0"])
+def test_a_tampered_link_shows_nothing(make_case: Any, actors: dict[str, Any], mangle: Any) -> None:
+    case = make_case("scheduled")
+    token = url_for(case, actors).split("/")[2]
+    response = Client().get(f"/p/{mangle(token)}/")
+    assert response.status_code == 404
+    assert "not valid" in response.content.decode() and "Ada" not in response.content.decode()
+
+
+def test_an_expired_link_shows_nothing(make_case: Any, actors: dict[str, Any]) -> None:
+    case = make_case("scheduled")
+    url = url_for(case, actors)
+    with time_machine.travel(clock.current() + timedelta(days=case.site.patient_link_days + 1)):
+        response = Client().get(url)
+    assert response.status_code == 404 and "expired" in response.content.decode()
+
+
+def test_a_link_never_shows_another_patients_entry(make_case: Any, actors: dict[str, Any]) -> None:
+    mine, theirs = discharged(make_case, actors), discharged(make_case, actors)
+    with time_machine.travel(MONDAY + timedelta(days=2)):
+        my_url, their_url = url_for(mine, actors), url_for(theirs, actors)
+        Client().post(their_url + "diary/", diary_post(note="private words"))
+        their_entry = DiaryEntry.objects.get(case=theirs)
+        response = Client().get(f"{my_url}diary/{their_entry.uuid}/")
+        page = Client().get(my_url).content.decode()
+    assert response.status_code == 404 and "private words" not in response.content.decode()
+    assert theirs.patient.given_name not in page or theirs.patient.given_name == mine.patient.given_name
+    assert str(their_entry.uuid) not in page
+
+
+def test_the_date_of_birth_gate(make_case: Any, actors: dict[str, Any]) -> None:
+    case = make_case("scheduled")
+    url = url_for(case, actors, require_dob=True)
+    browser = Client()
+    first = browser.get(url).content.decode()
+    assert "Please confirm who you are" in first and "Please arrive at" not in first
+    wrong = browser.post(url, {"dob": "1950-01-01"})
+    assert wrong.status_code == 400 and "does not match" in wrong.content.decode()
+    right = browser.post(url, {"dob": "1948-03-14"}, follow=True)
+    assert "Please arrive at" in right.content.decode()
+
+
+def test_a_leg_weakness_entry_shows_the_emergency_message(make_case: Any, actors: dict[str, Any]) -> None:
+    case = discharged(make_case, actors)
+    with time_machine.travel(MONDAY + timedelta(days=3)):
+        url = url_for(case, actors)
+        response = Client().post(url + "diary/", diary_post(flag_leg_weakness_or_numbness="yes"), follow=True)
+    body = response.content.decode()
+    assert 'role="alertdialog"' in body and "Call 911 now" in body and 'href="tel:911"' in body
+    assert Task.objects.get(case=case, kind=TaskKind.DIARY_EMERGENCY).urgent
+
+
+def test_diary_pain_11_is_refused_and_nothing_is_written(make_case: Any, actors: dict[str, Any]) -> None:
+    case = discharged(make_case, actors)
+    with time_machine.travel(MONDAY + timedelta(days=3)):
+        response = Client().post(url_for(case, actors) + "diary/", diary_post(pain="11", note="kept"))
+    body = response.content.decode()
+    assert response.status_code == 400 and "Enter a number from 0 to 10." in body
+    assert "kept" in body  # what the patient wrote is not lost
+    assert not DiaryEntry.objects.exists() and not QuestionnaireResponse.objects.exists()
+
+
+def test_a_diary_entry_for_a_closed_case_is_refused(make_case: Any, actors: dict[str, Any]) -> None:
+    from kyphos.pathway import services as pathway
+
+    case = discharged(make_case, actors)
+    with time_machine.travel(MONDAY + timedelta(days=10)):
+        url = url_for(case, actors)
+        case = pathway.complete_followup(actors["radiologist"], case, version=case.version)
+        pathway.close_case(actors["radiologist"], case, version=case.version)
+        response = Client().post(url + "diary/", diary_post())
+    assert response.status_code == 409 and "diary is closed" in response.content.decode()
+    assert not DiaryEntry.objects.exists()
+
+
+def test_every_red_flag_question_is_on_the_page(make_case: Any, actors: dict[str, Any]) -> None:
+    case = discharged(make_case, actors)
+    with time_machine.travel(MONDAY + timedelta(days=3)):
+        body = Client().get(url_for(case, actors) + "diary/").content.decode()
+    for flag in redflags.flags().values():
+        assert flag.question["en"].replace("'", "&#x27;") in body
+
+
+def test_staff_revoke_and_reissue(make_case: Any, actors: dict[str, Any], client: Any, people: dict[str, Any]) -> None:
+    case = make_case("scheduled")
+    old = url_for(case, actors)
+    client.force_login(people["nurse"])
+    client.post(f"/cases/{case.uuid}/patient-link/", {"action": "issue"})
+    assert Client().get(old).status_code == 404
+    new = links.current_link(case)
+    assert new is not None and Client().get(links.path_for(new)).status_code == 200
+    assert case.outbox.filter(purpose="new_link").count() == 1
+    client.post(f"/cases/{case.uuid}/patient-link/", {"action": "revoke", "reason": "wrong phone number"})
+    assert Client().get(links.path_for(new)).status_code == 404
+    client.force_login(people["manager"])
+    assert client.post(f"/cases/{case.uuid}/patient-link/", {"action": "issue"}).status_code == 403
