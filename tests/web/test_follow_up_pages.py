@@ -1,0 +1,63 @@
+"""Staff screens after discharge: the diary with its tasks, the follow-up worklist and visit page."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+
+from kyphos.aftercare import diary
+from kyphos.aftercare.models import FollowUpRecord
+from kyphos.pathway.models import Task, TaskKind
+from kyphos.pathway.stages import Stage
+from tests.aftercare.test_diary import PATIENT, discharged, entry
+from tests.procedure.test_services import MONDAY
+
+pytestmark = pytest.mark.django_db
+VISIT_DAY = MONDAY + timedelta(days=7, hours=1)
+
+
+def test_the_nurse_answers_a_diary_red_flag(make_case: Any, actors: dict[str, Any], client: Any,
+                                           people: dict[str, Any]) -> None:
+    case = discharged(make_case, actors)
+    with time_machine.travel(MONDAY + timedelta(days=3)):
+        diary.record_entry(PATIENT, case, entry(needle_site="yes"))
+        client.force_login(people["nurse"])
+        home = client.get("/").content.decode()
+        assert "Diary: call the patient today" in home
+        page = client.get(f"/cases/{case.uuid}/diary/").content.decode()
+        assert "needle_site" in page and "pain-table" in page
+        task = Task.objects.get(case=case, kind=TaskKind.DIARY_SAME_DAY)
+        assert client.post(f"/cases/{case.uuid}/diary/", {"task": task.uuid, "outcome": ""}).status_code == 302
+        task.refresh_from_db()
+        assert task.status == "open"  # no outcome, not done
+        client.post(f"/cases/{case.uuid}/diary/", {"task": task.uuid, "outcome": "Seen in clinic, no infection"})
+        task.refresh_from_db()
+        assert task.status == "done" and task.outcome == "Seen in clinic, no infection"
+
+
+def test_the_follow_up_worklist_and_visit(make_case: Any, actors: dict[str, Any], client: Any,
+                                          people: dict[str, Any]) -> None:
+    case = discharged(make_case, actors)
+    with time_machine.travel(VISIT_DAY):
+        client.force_login(people["radiologist"])
+        listing = client.get("/follow-up/").content.decode()
+        assert case.patient.mrn in listing and "Open the visit" in listing
+        page = client.get(f"/cases/{case.uuid}/follow-up/")
+        assert page.status_code == 200 and "Pain from baseline to today" in page.content.decode()
+        form = {"version": case.version, "pain_today": "2", "complications": ["none"], "outcome": "discharge",
+                "pt_referral": "on", "pt_note": "Posture and walking", "q_pain": "2",
+                "q_pain_medicines": "none", "q_walking": "as_before", "q_activities": "as_before"}
+        bad = client.post(f"/cases/{case.uuid}/follow-up/", {**form, "q_walking": ""})
+        assert bad.status_code == 400 and "Please answer this question." in bad.content.decode()
+        assert not FollowUpRecord.objects.exists()
+        assert client.post(f"/cases/{case.uuid}/follow-up/", form).status_code == 302
+        done = client.get(f"/cases/{case.uuid}/follow-up/").content.decode()
+        assert "Physical therapy referral" in done and "Close the case" in done
+        letter = client.get(f"/cases/{case.uuid}/letters/pt_referral/")
+        assert "Posture and walking" in letter.content.decode()
+        case.refresh_from_db()
+        assert case.stage == Stage.FOLLOWUP_DONE
+        client.post(f"/cases/{case.uuid}/follow-up/close/", {"version": case.version, "note": "well"})
+    case.refresh_from_db()
+    assert case.stage == Stage.CLOSED
