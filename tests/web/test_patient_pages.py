@@ -28,14 +28,14 @@ def diary_post(**changes: str) -> dict[str, str]:
     return {**CALM, **{f"flag_{k}": v for k, v in NO_FLAGS.items()}, "temperature": "", "note": "", **changes}
 
 
-def test_the_page_shows_the_appointment_and_sends_no_referrer(make_case: Any, actors: dict[str, Any]) -> None:
+def test_the_page_shows_the_appointment_and_keeps_the_link_to_itself(make_case: Any, actors: dict[str, Any]) -> None:
     case = make_case("scheduled")
     response = Client().get(url_for(case, actors))
     assert response.status_code == 200
     body = response.content.decode()
     assert "Hello Ada" in body and "Please arrive at" in body and case.site.phone in body
     assert case.patient.mrn not in body  # nothing the patient does not need
-    assert response["Referrer-Policy"] == "no-referrer" and response["Cache-Control"] == "no-store"
+    assert response["Referrer-Policy"] == "same-origin" and response["Cache-Control"] == "no-store"
     assert AuditEntry.objects.filter(object_type="patient_page", patient_uuid=case.patient.uuid,
                                      username__startswith="patient link").exists()
 

@@ -36,6 +36,7 @@ from kyphos.precall.models import (
     ImagingStatus,
     Indication,
     Medication,
+    PatientChecklist,
     PreCall,
     PregnancyStatus,
 )
@@ -429,3 +430,22 @@ def agree_medication_plan(actor: Actor, task: Task, note: str = "") -> Medicatio
     audit.record(actor, AuditAction.UPDATE, "medication", med.pk, patient_uuid=case.patient.uuid, detail="plan agreed")
     med.agreed = True
     return med
+
+
+def tick_patient_checklist(actor: Actor, case: Case, ticked: set[str]) -> PatientChecklist:
+    """The patient ticks their checklist on their own page (before the procedure only)."""
+    from kyphos.pathway.stages import BOOKED_STAGES
+
+    if case.stage not in BOOKED_STAGES:
+        raise ValidationError("The checklist is for before the procedure.")
+    unknown = ticked - set(PatientChecklist.ITEMS)
+    if unknown:
+        raise ValidationError(f"Unknown checklist items: {', '.join(sorted(unknown))}.")
+    checklist = PatientChecklist.objects.filter(case=case).first() or PatientChecklist(case=case)
+    for key in PatientChecklist.ITEMS:
+        setattr(checklist, key, key in ticked)
+    checklist.updated_at = clock.current()
+    checklist.save()
+    audit.record(actor, AuditAction.UPDATE, "patient_checklist", case.uuid, patient_uuid=case.patient.uuid,
+                 detail=",".join(sorted(ticked)) or "none")
+    return checklist

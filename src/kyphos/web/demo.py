@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from kyphos import clock
+from kyphos.aftercare.followup import close_case as followup_close
 from kyphos.audit.actor import Actor
 from kyphos.pathway import services
 from kyphos.pathway.models import Case
@@ -75,6 +76,7 @@ def demo_password(username: str) -> str:
 class Department:
     users: dict[str, User]
     sites: list[Site]
+    discharged: int = 0
 
     def actor(self, username: str) -> Actor:
         return Actor(user=self.users[username], client_addr="127.0.0.1")
@@ -322,6 +324,64 @@ def _signed_call(dept: Department, case: Case, rng: random.Random) -> Case:
     return case
 
 
+PATIENT = Actor.system("patient (demo)")
+# The discharged patients' latest diary entries: most calm, a few with a red flag so every task kind shows.
+DIARY_FLAGS = ["", "needle_site", "", "pain_returns", "", "", "leg_weakness_or_numbness", ""]
+WALK = ["cannot", "much_worse", "bit_worse", "bit_worse", "as_before"]
+
+
+def _recovery_answers(pain: int, step: int) -> dict[str, str]:
+    return {"pain": str(pain), "pain_medicines": "opioid" if pain >= 6 else "non_opioid" if pain >= 2 else "none",
+            "walking": WALK[min(step, 4)], "activities": WALK[min(step, 4)]}
+
+
+def _before(case: Case, rng: random.Random, booked_at: datetime, now: datetime) -> None:
+    """Some patients tick their checklist and answer the baseline questions on their own page."""
+    from kyphos.aftercare import questionnaires
+    from kyphos.precall import services as precall
+
+    if rng.random() < 0.6:
+        with _at(min(booked_at + timedelta(hours=rng.randint(2, 30)), now)):
+            precall.tick_patient_checklist(PATIENT, case, set(rng.sample(
+                ["driver", "imaging", "medicines", "fasting"], rng.randint(1, 4))))
+            questionnaires.record(PATIENT, case, questionnaires.recovery(), "baseline",
+                                  _recovery_answers(case.pain_nrs, 1), author="patient")
+
+
+def _diary(case: Case, start: datetime, now: datetime, rng: random.Random, flag: str = "") -> None:
+    """Daily diary entries at 18:00 from day 1 until today; pain falls; the last entry may raise a red flag."""
+    from kyphos.aftercare import diary
+    from kyphos.rules import redflags
+
+    zone = case.site.zone
+    days = [d for d in range(1, 15) if datetime.combine(start.astimezone(zone).date() + timedelta(days=d),
+                                                         time(18), tzinfo=zone) <= now]
+    for step, day in enumerate(days[:8]):
+        moment = datetime.combine(start.astimezone(zone).date() + timedelta(days=day), time(18), tzinfo=zone)
+        last = step == len(days[:8]) - 1
+        pain = max(1, min(case.pain_nrs - 3 - step, 6)) + (4 if last and flag == "pain_returns" else 0)
+        flags = {key: "yes" if (last and key == flag and flag != "pain_returns") else "no"
+                 for key in redflags.flags()}
+        with _at(moment):
+            diary.record_entry(PATIENT, case, diary.DiaryInput(_recovery_answers(min(pain, 10), step + 1), flags,
+                                                               note="Walked to the shop." if step == 2 else ""))
+
+
+def _follow_up(dept: Department, case: Case, rng: random.Random) -> Case:
+    from kyphos.aftercare import followup, questionnaires
+
+    pain = rng.randint(0, 3)
+    followup.record_visit(
+        dept.actor("radiologist"), case,
+        followup.VisitInput(pain_today=pain, outcome="discharge", complications=("none",),
+                            pt_referral=rng.random() < 0.6, pt_note="Posture, core strengthening and walking; "
+                                                                    "no lifting over 5 kg for 6 weeks.",
+                            bmd_referral=True, note="Pain much better; walking daily."),
+        version=None, questionnaire=questionnaires.recovery(), answers=_recovery_answers(pain, 4))
+    case.refresh_from_db()
+    return case
+
+
 def _at(moment: datetime) -> Any:
     return clock.frozen_at(moment)
 
@@ -371,6 +431,8 @@ def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int,
     book_at = min(triage_at + timedelta(hours=20), start - timedelta(hours=60))
     with _at(max(book_at, triage_at + timedelta(minutes=5))):
         case = services.book_case(dept.actor("scheduler"), case, version=None, room=room, start=start, minutes=60)
+    if target not in {"cancelled", "postponed"}:
+        _before(case, rng, max(book_at, triage_at + timedelta(minutes=5)), now)
     if target in {"scheduled", "cancelled", "postponed"}:
         if target == "cancelled":
             with _at(book_at + timedelta(hours=2)):
@@ -392,9 +454,8 @@ def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int,
         ("in_procedure", start, lambda c: _start(dept, c)),
         ("recovery", start + timedelta(minutes=50), lambda c: _treat(dept, c, start)),
         ("discharged", start + timedelta(hours=26), lambda c: _discharge(dept, c, start)),
-        ("followup_done", start + timedelta(days=10), lambda c: services.complete_followup(
-            dept.actor("radiologist"), c, version=None, note="Pain 2/10; walking daily.")),
-        ("closed", start + timedelta(days=10, hours=1), lambda c: services.close_case(
+        ("followup_done", start + timedelta(days=10), lambda c: _follow_up(dept, c, rng)),
+        ("closed", start + timedelta(days=10, hours=1), lambda c: followup_close(
             dept.actor("radiologist"), c, version=None)),
     ]
     for stage, moment, step in steps:
@@ -403,6 +464,24 @@ def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int,
         with _at(min(moment, now)):
             case = step(case)
             case.refresh_from_db()
+        if stage == "discharged":
+            flag = DIARY_FLAGS[dept.discharged % len(DIARY_FLAGS)] if target == "discharged" else ""
+            dept.discharged += target == "discharged"
+            _diary(case, start, min(now, start + timedelta(days=10) - timedelta(minutes=1)), rng, flag)
         if stage == target:
             break
     return case
+
+
+def patient_pages(base_url: str) -> list[tuple[str, str]]:
+    """Links to two demo patients' own pages (before and after the procedure), for trying the patient's side."""
+    from kyphos.messaging import links
+    from kyphos.pathway.stages import Stage
+
+    out = []
+    for label, stage in (("before the procedure", Stage.SCHEDULED), ("after the procedure", Stage.DISCHARGED)):
+        case = Case.objects.filter(stage=stage, patient__family_name__isnull=False).order_by("id").first()
+        if case is not None:
+            link = links.ensure(Actor.system("demo"), case)
+            out.append((f"{case.patient.display_name}, {label}", base_url + links.path_for(link)))
+    return out

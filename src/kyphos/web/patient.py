@@ -28,6 +28,7 @@ from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter
 from kyphos.messaging.words import day_words, time_words
 from kyphos.pathway.stages import BOOKED_STAGES, Stage
+from kyphos.precall import services as precall
 from kyphos.precall.models import PatientChecklist
 from kyphos.scheduling.models import Visit
 from kyphos.web.patient_text import TEXT
@@ -45,9 +46,10 @@ def _language(request: HttpRequest, case: Any) -> str:
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
-    # The token is in the address: keep it out of caches, other sites' logs and search engines.
+    # The token is in the address: keep it out of caches, other sites' logs and search engines. (Not
+    # "no-referrer": a browser then sends "Origin: null" with a form, and the CSRF check rightly refuses it.)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -153,14 +155,11 @@ def checklist(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
     current = _checklist(case)
     saved = False
     if request.method == "POST":
-        if case.stage not in BOOKED_STAGES:
-            raise Http404("The checklist is for before the procedure.")
-        for key in PatientChecklist.ITEMS:
-            setattr(current, key, request.POST.get(key) == "on")
-        current.updated_at = clock.current()
-        current.save()
-        audit.record(ctx["actor"], AuditAction.UPDATE, "patient_checklist", case.uuid,
-                     patient_uuid=case.patient.uuid, detail=",".join(k for k, v in current.ticked().items() if v))
+        try:
+            current = precall.tick_patient_checklist(
+                ctx["actor"], case, {key for key in PatientChecklist.ITEMS if request.POST.get(key) == "on"})
+        except ValidationError as exc:
+            return render(request, "patient/message.html", {**ctx, "message": " ".join(exc.messages)}, status=409)
         saved = True
     items = [(key, ctx["t"][f"ck_{key}"], value) for key, value in current.ticked().items()]
     return render(request, "patient/checklist.html", {**ctx, "items": items, "saved": saved,

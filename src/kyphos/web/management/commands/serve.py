@@ -34,9 +34,12 @@ class Command(BaseCommand):
         if not options["no_demo"] and demo.is_empty():
             self.stdout.write("Empty database: loading the demo department…")
             demo.load_demo()
+        url = f"http://{options['host']}:{options['port']}"
         if User.objects.filter(username="scheduler").exists():
             print_logins(self.stdout)
-        url = f"http://{options['host']}:{options['port']}"
+            self.stdout.write("Demo patients' own pages (no sign-in):")
+            for label, link in demo.patient_pages(url):
+                self.stdout.write(f"  {label}: {link}")
         self.stdout.write(self.style.SUCCESS(f"Kyphos is serving on {url}  (Ctrl-C stops it)"))
         from waitress import serve
 
