@@ -202,6 +202,9 @@ EMAIL_USE_TLS = env_bool("KYPHOS_EMAIL_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("KYPHOS_EMAIL_FROM", "kyphos@localhost")
 KYPHOS_SMS_GATEWAY = os.environ.get("KYPHOS_SMS_GATEWAY", "kyphos.messaging.gateways.FileSmsGateway")
 KYPHOS_SMS_DIR = str(VAR_DIR / "sms")
+# For kyphos.messaging.gateways.HttpSmsGateway: the provider's endpoint and bearer token.
+KYPHOS_SMS_URL = os.environ.get("KYPHOS_SMS_URL", "")
+KYPHOS_SMS_TOKEN = os.environ.get("KYPHOS_SMS_TOKEN", "")
 # The address patients' links point at (the hospital's own host name in production).
 KYPHOS_BASE_URL = os.environ.get("KYPHOS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # What each worker tick derives from the database before it sends from the outbox (dotted paths, in order).

@@ -138,3 +138,110 @@ def test_staff_correct_the_address_and_send_again(make_case: Any, people: dict[s
     assert "Every message went out" in nurse.get("/messages/not-sent/").content.decode()
     with pytest.raises(ValueError):
         outbox.retry(OutboxMessage.objects.get(pk=row.pk))  # a sent message is not sent again
+
+
+def test_a_crash_after_sending_but_before_the_commit_repeats_with_the_same_key(make_case: Any, tmp_path: Path,
+                                                                               settings: Any) -> None:
+    case = make_case()
+    outbox.enqueue(case, "reminder", "sms", to="+15550123", body="Tomorrow")
+    outbox.enqueue(case, "reminder", "email", to="ada@example.org", body="Tomorrow")
+    for _ in range(2):
+        row = outbox.claim_next("worker-that-dies")
+        outbox.deliver(row)  # sent … and the process dies before it records "sent"
+    with time_machine.travel(clock.now() + outbox.LEASE + timedelta(minutes=1)):
+        assert outbox.process_one("other").status == "sent"
+        assert outbox.process_one("other").status == "sent"
+    # The text gateway keeps one message per key; the two e-mails carry one Message-ID, which mail clients
+    # and servers treat as the same message.
+    assert len(list((tmp_path / "sms").glob("*.txt"))) == 1
+    assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == 1 and len(mail.outbox) == 2
+
+
+def test_two_workers_at_once_send_each_message_once(transactional_db: Any, make_case: Any, tmp_path: Path) -> None:
+    import threading
+
+    from django.db import connection
+
+    from kyphos.messaging import reminders
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time; this runs in the PostgreSQL pass of make test")
+    case = make_case("scheduled")
+    for n in range(40):
+        outbox.enqueue(case, f"purpose-{n}", "sms", to="+15550123", body=f"Message {n}")
+    handled: dict[str, list[int]] = {"a": [], "b": []}
+    derived: list[int] = []
+    start = threading.Barrier(2)
+
+    def work(name: str) -> None:
+        try:
+            start.wait()
+            derived.append(reminders.derive())
+            while (row := outbox.process_one(name)) is not None:
+                handled[name].append(row.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in handled]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    sent = handled["a"] + handled["b"]
+    assert len(sent) == len(set(sent)) == 41  # 40 queued + one booking confirmation derived once
+    assert sorted(derived) == [0, 1]
+    assert handled["a"] and handled["b"]  # both did share the work
+    assert set(OutboxMessage.objects.values_list("status", "attempts")) == {("sent", 1)}
+    assert len(list((tmp_path / "sms").glob("*.txt"))) == 41
+
+
+class _Provider:
+    """A stand-in SMS provider on loopback that records what it was sent and answers with a chosen status."""
+
+    def __init__(self, status: int) -> None:
+        import http.server
+        import threading
+
+        self.requests: list[dict[str, Any]] = []
+        provider = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the standard library's name
+                import json
+
+                length = int(self.headers["Content-Length"])
+                provider.requests.append({"headers": dict(self.headers),
+                                          "json": json.loads(self.rfile.read(length))})
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/messages"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status,outcome", [(202, "sent"), (500, "pending"), (401, "pending")])
+def test_the_http_sms_gateway(make_case: Any, settings: Any, status: int, outcome: str) -> None:
+    provider = _Provider(status)
+    try:
+        settings.KYPHOS_SMS_GATEWAY = "kyphos.messaging.gateways.HttpSmsGateway"
+        settings.KYPHOS_SMS_URL, settings.KYPHOS_SMS_TOKEN = provider.url, "secret-token"
+        case = make_case()
+        outbox.enqueue(case, "reminder", "sms", to="+15550123", body="Tomorrow 08:00")
+        row = outbox.process_one()
+    finally:
+        provider.close()
+    assert row.status == outcome
+    (sent,) = provider.requests
+    assert sent["json"]["to"] == "+15550123" and sent["json"]["body"] == "Tomorrow 08:00"
+    assert sent["headers"]["Authorization"] == "Bearer secret-token"
+    assert sent["headers"]["Idempotency-Key"] == sent["json"]["reference"]
+    if outcome != "sent":
+        assert row.last_error == f"DeliveryError: The SMS gateway answered HTTP {status}."

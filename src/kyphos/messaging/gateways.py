@@ -7,7 +7,10 @@ and e-mails carry a Message-ID made from it, so a resend after a crash is recogn
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Protocol
 
@@ -36,6 +39,37 @@ class FileSmsGateway:
         temporary = target.with_suffix(".tmp")
         temporary.write_text(f"To: {to}\n\n{body}\n", encoding="utf-8")
         os.replace(temporary, target)  # atomic: a reader never sees half a message
+
+
+class HttpSmsGateway:
+    """Posts each text as JSON to an SMS provider's HTTPS endpoint (``KYPHOS_SMS_URL``, bearer ``KYPHOS_SMS_TOKEN``).
+
+    Body: ``{"to": …, "body": …, "reference": <hash of the key>}`` with an ``Idempotency-Key`` header of the same
+    hash, so a provider that honours it sends a repeated request once. Any answer other than 2xx, a timeout or a
+    refused connection is a DeliveryError naming the status only (never the message)."""
+
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 10.0) -> None:
+        self.url = url or settings.KYPHOS_SMS_URL
+        self.token = token if token is not None else settings.KYPHOS_SMS_TOKEN
+        self.timeout = timeout
+        if not self.url.startswith(("https://", "http://")):
+            raise DeliveryError("KYPHOS_SMS_URL is not set to an http(s) address.")
+
+    def send(self, to: str, body: str, key: str) -> None:
+        reference = _safe(key)
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+            self.url, method="POST", data=json.dumps({"to": to, "body": body, "reference": reference}).encode(),
+            headers={"Content-Type": "application/json", "Idempotency-Key": reference,
+                     **({"Authorization": f"Bearer {self.token}"} if self.token else {})})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            raise DeliveryError(f"The SMS gateway answered HTTP {exc.code}.") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise DeliveryError(f"The SMS gateway could not be reached ({type(exc).__name__}).") from None
+        if not 200 <= status < 300:
+            raise DeliveryError(f"The SMS gateway answered HTTP {status}.")
 
 
 def _safe(key: str) -> str:

@@ -141,6 +141,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "letter": current_letter(case, Letter.Kind.PRE_PROCEDURE),
         "signed_call": case.precalls.filter(status=CallStatus.SIGNED).prefetch_related("medications").first(),
         "patient_link": links.current_link(case),
+        "messages_sent": list(case.outbox.order_by("-created_at")[:20]),
         "last_link": case.patient_links.first(),
         "patient_checklist": PatientChecklist.objects.filter(case=case).first(),
         "checklist_items": PatientChecklist.ITEMS,

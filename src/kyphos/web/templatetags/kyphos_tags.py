@@ -72,3 +72,9 @@ def severity(finding: Any) -> str:
 def attr(obj: Any, name: str) -> Any:
     """A field of a record by name (the patient's checklist items, listed as data)."""
     return getattr(obj, name, None)
+
+
+@register.filter
+def words(code: str) -> str:
+    """``booking_confirmation`` → ``booking confirmation``."""
+    return str(code).replace("_", " ")
