@@ -216,6 +216,11 @@ def build_registry(total_cases: int, now: datetime, seed: int = 1) -> dict[str, 
             if stage in {"closed", "discharged", "followup_done"}:
                 tasks.append({"kind": "precall", "role": nurse_role, "status": "done",
                               "due_start": referred_at + timedelta(days=5), "due_end": referred_at + timedelta(days=6)})
+            if stage == "discharged" and rng.random() < 0.001:
+                # A few diary red flags: urgent nurse tasks that head the worklist (issue 5).
+                flagged = referred_at + timedelta(days=20)
+                tasks.append({"kind": "diary_emergency", "role": nurse_role, "status": "open", "urgent": True,
+                              "due_start": flagged, "due_end": flagged + timedelta(minutes=15)})
             for task in tasks:
                 task_id += 1
                 closed = task["status"] != "open"
@@ -224,7 +229,7 @@ def build_registry(total_cases: int, now: datetime, seed: int = 1) -> dict[str, 
                     "kind": task["kind"], "role": task["role"], "due_start": task["due_start"],
                     "due_end": task["due_end"], "status": task["status"], "assignee_id": None,
                     "appointment_start": appointment_start if task["kind"] == "precall" else None,
-                    "note": "", "outcome": "", "created_at": referred_at,
+                    "note": "", "outcome": "", "created_at": referred_at, "urgent": task.get("urgent", False),
                     "closed_at": task["due_end"] if closed else None, "closed_by_id": None,
                 }))
         # Parents before children: the foreign keys are checked at commit (PostgreSQL) or per row (SQLite).

@@ -166,3 +166,27 @@ def test_staff_revoke_and_reissue(make_case: Any, actors: dict[str, Any], client
     assert Client().get(links.path_for(new)).status_code == 404
     client.force_login(people["manager"])
     assert client.post(f"/cases/{case.uuid}/patient-link/", {"action": "issue"}).status_code == 403
+
+
+def test_errors_in_spanish_for_a_spanish_speaker(make_case: Any, actors: dict[str, Any]) -> None:
+    case = discharged(make_case, actors)
+    case.patient.preferred_language = "es"
+    case.patient.save()
+    with time_machine.travel(MONDAY + timedelta(days=3)):
+        response = Client().post(url_for(case, actors) + "diary/", diary_post(pain="11", flag_fever=""))
+    body = response.content.decode()
+    assert "Escriba un número del 0 al 10." in body and "Por favor conteste sí o no." in body
+    assert "Enter a number" not in body
+
+
+def test_the_date_of_birth_gate_returns_to_the_page_asked_for(make_case: Any, actors: dict[str, Any]) -> None:
+    case = make_case("scheduled")
+    url = url_for(case, actors, require_dob=True)
+    browser = Client()
+    assert "Please confirm who you are" in browser.get(url + "checklist/").content.decode()
+    answer = browser.post(url, {"dob": "1948-03-14", "next": url + "checklist/"})
+    assert answer.status_code == 302 and answer["Location"] == url + "checklist/"
+    elsewhere = Client()
+    elsewhere.get(url)
+    outside = elsewhere.post(url, {"dob": "1948-03-14", "next": "https://elsewhere.example/"})
+    assert outside["Location"] == url

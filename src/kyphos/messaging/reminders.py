@@ -16,7 +16,9 @@ from typing import Any
 from django.conf import settings
 
 from kyphos import clock
+from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
 from kyphos.messaging import calendar, links
 from kyphos.messaging.models import OutboxMessage
 from kyphos.messaging.outbox import enqueue, message_key
@@ -144,9 +146,13 @@ def derive(now: datetime | None = None) -> int:
         if "{link}" in item.purpose.text.get(item.case.patient.preferred_language, item.purpose.text["en"]):
             url = settings.KYPHOS_BASE_URL + links.path_for(links.ensure(WORKER, item.case))
         subject, body, ics = _render(item, channel, url)
-        _, created = enqueue(item.case, item.purpose.name, channel, to=address, body=body, subject=subject,
-                             due_at=now, language=item.case.patient.preferred_language,
-                             occurrence=item.occurrence, calendar=ics)
+        row, created = enqueue(item.case, item.purpose.name, channel, to=address, body=body, subject=subject,
+                               due_at=now, language=item.case.patient.preferred_language,
+                               occurrence=item.occurrence, calendar=ics)
+        if created:
+            # The worker read the patient's contact details and wrote them into a message: that is audited too.
+            audit.record(WORKER, AuditAction.CREATE, "outbox_message", row.pk,
+                         patient_uuid=item.case.patient.uuid, detail=item.purpose.name)
         queued += int(created)
     return queued
 
@@ -165,6 +171,9 @@ def send_new_link(case: Case, link: Any) -> OutboxMessage | None:
     channel, address = channel_and_address(case.patient)
     url = settings.KYPHOS_BASE_URL + links.path_for(link)
     subject, body, _ = _render(Due(case, purpose, f"link{link.pk}", clock.current(), None, None, None), channel, url)
-    row, _ = enqueue(case, purpose.name, channel, to=address, body=body, subject=subject,
-                     language=case.patient.preferred_language, occurrence=f"link{link.pk}")
+    row, created = enqueue(case, purpose.name, channel, to=address, body=body, subject=subject,
+                           language=case.patient.preferred_language, occurrence=f"link{link.pk}")
+    if created:
+        audit.record(WORKER, AuditAction.CREATE, "outbox_message", row.pk, patient_uuid=case.patient.uuid,
+                     detail=purpose.name)
     return row

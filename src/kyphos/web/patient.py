@@ -31,7 +31,7 @@ from kyphos.pathway.stages import BOOKED_STAGES, Stage
 from kyphos.precall import services as precall
 from kyphos.precall.models import PatientChecklist
 from kyphos.scheduling.models import Visit
-from kyphos.web.patient_text import TEXT
+from kyphos.web.patient_text import TEXT, say
 
 AFTER = {Stage.RECOVERY, Stage.DISCHARGED, Stage.FOLLOWUP_DONE, Stage.CLOSED}
 SESSION_DOB = "kyphos_link_ok"
@@ -56,8 +56,8 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 def _invalid(request: HttpRequest, message: str) -> HttpResponse:
     lang = "es" if request.session.get(SESSION_LANG) == "es" else "en"
-    response = render(request, "patient/invalid.html", {"t": TEXT[lang], "lang": lang, "message": message},
-                      status=404)
+    response = render(request, "patient/invalid.html",
+                      {"t": TEXT[lang], "lang": lang, "message": say(message, lang)}, status=404)
     return _no_store(response)
 
 
@@ -97,9 +97,12 @@ def _dob(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
             return _invalid(request, str(exc))
         if ok:
             request.session[SESSION_DOB] = [*request.session.get(SESSION_DOB, []), ctx["link"].pk]
-            return redirect(request.path)
+            wanted = request.POST.get("next", "")
+            # Only a page of this same link: never an address given from outside.
+            return redirect(wanted if wanted.startswith(ctx["base"]) and "//" not in wanted else ctx["base"])
         error = ctx["t"]["dob_wrong"]
-    return render(request, "patient/dob.html", {**ctx, "error": error}, status=200 if not error else 400)
+    return render(request, "patient/dob.html", {**ctx, "error": error, "next": request.POST.get("next") or request.path},
+                  status=200 if not error else 400)
 
 
 def _appointment(ctx: dict[str, Any]) -> dict[str, Any] | None:
@@ -159,7 +162,8 @@ def checklist(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
             current = precall.tick_patient_checklist(
                 ctx["actor"], case, {key for key in PatientChecklist.ITEMS if request.POST.get(key) == "on"})
         except ValidationError as exc:
-            return render(request, "patient/message.html", {**ctx, "message": " ".join(exc.messages)}, status=409)
+            return render(request, "patient/message.html",
+                          {**ctx, "message": " ".join(say(m, ctx["lang"]) for m in exc.messages)}, status=409)
         saved = True
     items = [(key, ctx["t"][f"ck_{key}"], value) for key, value in current.ticked().items()]
     return render(request, "patient/checklist.html", {**ctx, "items": items, "saved": saved,
@@ -213,7 +217,7 @@ def _questions(instrument: Any, lang: str, values: dict[str, Any], errors: dict[
                      if item.type == "integer" and item.minimum is not None and item.maximum is not None
                      and item.maximum - item.minimum <= 10 else [],
                      "value": str(values.get(item.link_id, "")),
-                     "error": (errors.get(item.link_id) or [""])[0]})
+                     "error": say((errors.get(item.link_id) or [""])[0], lang)})
     return rows
 
 
@@ -236,13 +240,13 @@ def diary_entry(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
                 answers=answers, flags=flags, temperature=values["temperature"], note=values["note"]))
         except ValidationError as exc:
             if not hasattr(exc, "error_dict"):
-                return render(request, "patient/message.html", {**ctx, "message": " ".join(exc.messages)},
-                              status=409)
-            errors = exc.message_dict
+                return render(request, "patient/message.html",
+                              {**ctx, "message": " ".join(say(m, lang) for m in exc.messages)}, status=409)
+            errors = {key: [say(m, lang) for m in found] for key, found in exc.message_dict.items()}
         else:
             return redirect(f"{ctx['base']}diary/{entry.uuid}/")
     if refusal:
-        return render(request, "patient/message.html", {**ctx, "message": refusal}, status=409)
+        return render(request, "patient/message.html", {**ctx, "message": say(refusal, lang)}, status=409)
     flag_rows = [{"id": f"flag_{key}", "label": flag.question.get(lang) or flag.question["en"],
                   "value": values.get(f"flag_{key}", ""), "error": (errors.get(f"flag_{key}") or [""])[0]}
                  for key, flag in site_flags.flags.items()]
@@ -297,7 +301,7 @@ def questions(request: HttpRequest, ctx: dict[str, Any], questionnaire_id: int |
         try:
             questionnaires.record(ctx["actor"], case, chosen, context, values, author="patient")
         except ValidationError as exc:
-            errors = exc.message_dict
+            errors = {key: [say(m, lang) for m in found] for key, found in exc.message_dict.items()}
         else:
             return redirect(f"{ctx['base']}questions/")
     return render(request, "patient/questions.html", {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 TEXT: dict[str, dict[str, str]] = {
     "en": {
         "lang_name": "English", "other_lang": "Español",
@@ -90,3 +92,49 @@ TEXT: dict[str, dict[str, str]] = {
         "skip": "Ir al contenido", "pain_word": "Dolor", "warning_sign": "señal de alarma", "letter_h": "Su carta",
     },
 }
+
+# The services answer in English; the patient's pages say the same in the patient's language.
+MESSAGES_ES: dict[str, str] = {
+    "Answer yes or no.": "Conteste sí o no.",
+    "Please answer yes or no.": "Por favor conteste sí o no.",
+    "Enter a whole number.": "Escriba un número entero.",
+    "Enter a number.": "Escriba un número.",
+    "Choose one of the answers.": "Elija una de las respuestas.",
+    "This answer is too long or has characters that cannot be stored.":
+        "Esta respuesta es demasiado larga o tiene caracteres que no se pueden guardar.",
+    "Please answer this question.": "Por favor conteste esta pregunta.",
+    "This question is not part of the questionnaire.": "Esta pregunta no es parte del cuestionario.",
+    "This question is not part of the diary.": "Esta pregunta no es parte del diario.",
+    "Enter your temperature in °C, for example 37.2.": "Escriba su temperatura en °C, por ejemplo 37,2.",
+    "Enter a temperature in °C between 34 and 43.": "Escriba una temperatura en °C entre 34 y 43.",
+    "Please keep your note under 2000 characters.": "Por favor escriba menos de 2000 caracteres.",
+    "Your care with this service has ended, so the diary is closed. If you feel unwell, call your doctor.":
+        "Su atención con este servicio terminó, así que el diario está cerrado. Si se siente mal, llame a su médico.",
+    "Your diary opens after your procedure.": "Su diario se abre después de su procedimiento.",
+    "The checklist is for before the procedure.": "La lista es para antes del procedimiento.",
+    "This link is not valid. Please use the latest message we sent you, or call us.":
+        "Este enlace no es válido. Use el último mensaje que le enviamos, o llámenos.",
+    "This link no longer works. Please use the latest message we sent you, or call us.":
+        "Este enlace ya no funciona. Use el último mensaje que le enviamos, o llámenos.",
+    "This link has expired. Please call us and we will send you a new one.":
+        "Este enlace caducó. Llámenos y le enviaremos uno nuevo.",
+    "This link has been locked after too many tries. Please call us for a new one.":
+        "Este enlace se bloqueó después de demasiados intentos. Llámenos para recibir uno nuevo.",
+    "This link no longer works. Please call us and we will send you a new one.":
+        "Este enlace ya no funciona. Llámenos y le enviaremos uno nuevo.",
+}
+
+
+def say(message: str, language: str) -> str:
+    """A service's message in the patient's language (English when there is no translation)."""
+    if language != "es":
+        return message
+    if message in MESSAGES_ES:
+        return MESSAGES_ES[message]
+    match = re.fullmatch(r"Enter a number from (-?\d+) to (-?\d+)\.", message)
+    if match:
+        return f"Escriba un número del {match[1]} al {match[2]}."
+    match = re.fullmatch(r"At least (\d+) scored questions must be answered for a score\.", message)
+    if match:
+        return f"Conteste por lo menos {match[1]} preguntas."
+    return message
