@@ -127,7 +127,7 @@ def _render(item: Due, channel: str, link_url: str) -> tuple[str, str, str]:
     ics = ""
     if item.calendar_kind and channel == OutboxMessage.Channel.EMAIL and item.start and item.end:
         ics = calendar.invitation(uid=item.occurrence, kind=item.calendar_kind, start=item.start, end=item.end,
-                                  site=site, arrival=item.arrival, language=language, method="REQUEST")
+                                  site=site, arrival=item.arrival, language=language)
     return subject, body, ics
 
 
