@@ -114,7 +114,7 @@ def test_the_diary_emergency_reaches_the_nurse_first(page: Page, live_server: An
         assert other.stage == Stage.SCHEDULED
         first.get_by_role("link", name="Diary red flag: call the patient now").click()
         expect(page.locator("#entries tbody tr")).to_have_count(2)
-        expect(page.locator("#pain-table")).to_contain_text("leg_weakness_or_numbness")
+        expect(page.locator("#pain-table")).to_contain_text("Are your legs newly weak or numb?")
 
 
 def test_the_follow_up_visit(page: Page, live_server: Any, transactional_db: Any, make_case: Any,

@@ -26,7 +26,8 @@ def test_the_nurse_answers_a_diary_red_flag(make_case: Any, actors: dict[str, An
         home = client.get("/").content.decode()
         assert "Diary: call the patient today" in home
         page = client.get(f"/cases/{case.uuid}/diary/").content.decode()
-        assert "needle_site" in page and "pain-table" in page
+        assert "Is there redness, swelling, bleeding or fluid where the needles went in?" in page
+        assert "pain-table" in page
         task = Task.objects.get(case=case, kind=TaskKind.DIARY_SAME_DAY)
         assert client.post(f"/cases/{case.uuid}/diary/", {"task": task.uuid, "outcome": ""}).status_code == 302
         task.refresh_from_db()
@@ -61,3 +62,22 @@ def test_the_follow_up_worklist_and_visit(make_case: Any, actors: dict[str, Any]
         client.post(f"/cases/{case.uuid}/follow-up/close/", {"version": case.version, "note": "well"})
     case.refresh_from_db()
     assert case.stage == Stage.CLOSED
+
+
+def test_the_visit_uses_a_site_loaded_questionnaire(make_case: Any, actors: dict[str, Any], client: Any,
+                                                    people: dict[str, Any]) -> None:
+    from kyphos.aftercare import questionnaires
+    from kyphos.aftercare.models import QuestionnaireResponse
+    from tests.rules.test_questionnaires import yes_no_instrument
+
+    loaded, _ = questionnaires.load(actors["manager"], yes_no_instrument())
+    case = discharged(make_case, actors)
+    with time_machine.travel(VISIT_DAY):
+        client.force_login(people["radiologist"])
+        page = client.get(f"/cases/{case.uuid}/follow-up/?questionnaire={loaded.pk}").content.decode()
+        assert "Test statement 1" in page and "Test yes/no check" in page
+        form = {"version": case.version, "pain_today": "2", "complications": ["none"], "outcome": "discharge",
+                "questionnaire": loaded.pk, "q_q1": "yes", "q_q2": "yes", "q_q3": "no", "q_q4": "yes"}
+        assert client.post(f"/cases/{case.uuid}/follow-up/", form).status_code == 302
+    response = QuestionnaireResponse.objects.get(case=case, context="follow_up")
+    assert response.questionnaire == loaded and response.score == 3

@@ -146,8 +146,8 @@ def follow_up_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     actor = Actor.from_request(request)
     held = services.restart_lines(case)
     available = questionnaires.available()
-    chosen = next((q for q in available if str(q.pk) == request.POST.get("questionnaire", "")), None) \
-        or questionnaires.recovery()
+    wanted = request.POST.get("questionnaire") or request.GET.get("questionnaire", "")
+    chosen = next((q for q in available if str(q.pk) == wanted), None) or questionnaires.recovery()
     form = VisitForm(initial={"version": case.version}, held=held)
     answers: dict[str, Any] = {}
     q_errors: dict[str, Any] = {}

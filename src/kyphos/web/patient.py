@@ -289,7 +289,9 @@ def questions(request: HttpRequest, ctx: dict[str, Any], questionnaire_id: int |
                    .values_list("questionnaire_id", flat=True))
     if questionnaire_id is None:
         todo = [(q.pk, questionnaires.instrument(q).title_in(lang)) for q in available if q.pk not in answered]
-        return render(request, "patient/questions_list.html", {**ctx, "todo": todo, "done": not todo})
+        heading = ctx["t"]["baseline_h" if context == ResponseContext.BASELINE else "questions_h"]
+        return render(request, "patient/questions_list.html", {**ctx, "todo": todo, "done": not todo,
+                                                               "heading": heading})
     chosen: Questionnaire | None = next((q for q in available if q.pk == questionnaire_id), None)
     if chosen is None:
         raise Http404("No such questionnaire.")

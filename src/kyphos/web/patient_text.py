@@ -46,6 +46,7 @@ TEXT: dict[str, dict[str, str]] = {
         "thanks": "Thank you. Your entry is saved.",
         "invalid_h": "This link does not work",
         "letter_none": "Your instructions are not ready yet. A nurse will call you before the procedure.",
+        "baseline_h": "How you are now", "baseline_intro": "Before the procedure, please tell us how you are now, so we can see what changes.",
         "skip": "Skip to content", "pain_word": "Pain", "warning_sign": "warning sign", "letter_h": "Your letter",
     },
     "es": {
@@ -89,6 +90,7 @@ TEXT: dict[str, dict[str, str]] = {
         "thanks": "Gracias. Su nota se guardó.",
         "invalid_h": "Este enlace no funciona",
         "letter_none": "Sus instrucciones todavía no están listas. Una enfermera le llamará antes del procedimiento.",
+        "baseline_h": "Cómo se encuentra ahora", "baseline_intro": "Antes del procedimiento, díganos cómo se encuentra ahora, para ver qué cambia.",
         "skip": "Ir al contenido", "pain_word": "Dolor", "warning_sign": "señal de alarma", "letter_h": "Su carta",
     },
 }

@@ -78,3 +78,12 @@ def attr(obj: Any, name: str) -> Any:
 def words(code: str) -> str:
     """``booking_confirmation`` → ``booking confirmation``."""
     return str(code).replace("_", " ")
+
+
+@register.filter
+def red_flag_words(ids: Any) -> str:
+    """Diary red-flag ids as the questions the patient answered yes to (for staff)."""
+    from kyphos.rules.redflags import flags
+
+    known = flags()
+    return "; ".join(known[i].question["en"] if i in known else str(i) for i in ids or [])
