@@ -6,8 +6,8 @@ from typing import Any
 
 from kyphos import clock
 from kyphos.messaging.letters import LetterContent
+from kyphos.messaging.words import long_date, short_date
 from kyphos.pathway.models import Case
-from kyphos.precall.letter import long_date, short_date
 from kyphos.rules import data
 from kyphos.scheduling.models import Visit
 

@@ -16,12 +16,23 @@ MONTHS = {
 }
 
 
-def day_words(day: date, language: str = "en") -> str:
+def long_date(day: date, language: str = "en") -> str:
+    """``Monday 7 December 2026`` / ``lunes 7 de diciembre de 2026``."""
     lang = language if language in DAYS else "en"
     name, month = DAYS[lang][day.weekday()], MONTHS[lang][day.month - 1]
     if lang == "es":
         return f"{name} {day.day} de {month} de {day.year}"
     return f"{name} {day.day} {month} {day.year}"
+
+
+def short_date(day: date, language: str = "en") -> str:
+    """``Monday 7 December`` / ``lunes 7 de diciembre`` (the year is clear from the letter)."""
+    lang = language if language in DAYS else "en"
+    name, month = DAYS[lang][day.weekday()], MONTHS[lang][day.month - 1]
+    return f"{name} {day.day} de {month}" if lang == "es" else f"{name} {day.day} {month}"
+
+
+day_words = long_date
 
 
 def time_words(moment: datetime) -> str:

@@ -5,24 +5,14 @@ Sentences are ours; a site may add its own opening and closing paragraphs per la
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from kyphos import clock
 from kyphos.messaging.letters import LetterContent
+from kyphos.messaging.words import DAYS, long_date, short_date
 from kyphos.precall.models import DriverStatus, ImagingStatus, PreCall
 from kyphos.rules import precall as precall_rules
-
-WEEKDAYS = {
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-    "es": ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
-}
-MONTHS = {
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"],
-    "es": ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-           "noviembre", "diciembre"],
-}
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -112,18 +102,6 @@ def language_of(call: PreCall) -> str:
     return call.case.patient.preferred_language if call.case.patient.preferred_language in TEXT else "en"
 
 
-def long_date(day: date, language: str) -> str:
-    weekday, month = WEEKDAYS[language][day.weekday()], MONTHS[language][day.month - 1]
-    if language == "es":
-        return f"{weekday} {day.day} de {month} de {day.year}"
-    return f"{weekday} {day.day} {month} {day.year}"
-
-
-def short_date(day: date, language: str) -> str:
-    weekday, month = WEEKDAYS[language][day.weekday()], MONTHS[language][day.month - 1]
-    return f"{weekday} {day.day} de {month}" if language == "es" else f"{weekday} {day.day} {month}"
-
-
 def _part_of_day(moment: datetime, t: dict[str, str]) -> str:
     return t["morning"] if moment.hour < 12 else t["afternoon"] if moment.hour < 18 else t["evening"]
 
@@ -174,7 +152,7 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
             skipped = []
             day = last.date() + timedelta(days=1)
             while day <= start.date():
-                skipped.append(WEEKDAYS[language][day.weekday()])
+                skipped.append(DAYS[language][day.weekday()])
                 day += timedelta(days=1)
             lines.append(t["skip"].format(days=_join(skipped, t["or"])) if skipped else t["skip_same_day"])
             if med.restart_after:
