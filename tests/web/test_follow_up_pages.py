@@ -81,3 +81,13 @@ def test_the_visit_uses_a_site_loaded_questionnaire(make_case: Any, actors: dict
         assert client.post(f"/cases/{case.uuid}/follow-up/", form).status_code == 302
     response = QuestionnaireResponse.objects.get(case=case, context="follow_up")
     assert response.questionnaire == loaded and response.score == 3
+
+
+def test_the_follow_up_worklist_reads_holidays_once_per_site(make_case: Any, actors: dict[str, Any],
+                                                             django_assert_max_num_queries: Any) -> None:
+    from kyphos.aftercare import followup
+
+    cases = [discharged(make_case, actors) for _ in range(3)]
+    with django_assert_max_num_queries(3):  # cases, visits, the site's holidays
+        rows = followup.worklist(VISIT_DAY)
+    assert {r.case for group in rows.values() for r in group} == set(cases)

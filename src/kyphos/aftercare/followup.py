@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from kyphos import clock
 from kyphos.aftercare import questionnaires
@@ -137,8 +138,7 @@ def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | N
 
 
 def close_findings(case: Case) -> list[Finding]:
-    open_urgent = Task.objects.filter(case=case, status=TaskStatus.OPEN).filter(
-        kind__in=URGENT_KINDS) | Task.objects.filter(case=case, status=TaskStatus.OPEN, urgent=True)
+    open_urgent = Task.objects.filter(Q(kind__in=URGENT_KINDS) | Q(urgent=True), case=case, status=TaskStatus.OPEN)
     labels = sorted({TaskKind(kind).label for kind in open_urgent.values_list("kind", flat=True)})
     return [Finding("close.urgent_task_open", Severity.STOP,
                     f"An urgent task is still open: {label}. Deal with it before closing the case.",
@@ -194,9 +194,11 @@ def worklist(now: datetime | None = None, site: Any = None) -> dict[str, list[Fo
     for v in Visit.objects.filter(case_uuid__in=[c.uuid for c in cases]).order_by("start"):
         visits.setdefault(v.case_uuid, []).append(v)
     out: dict[str, list[FollowUpRow]] = {"not_booked": [], "missed": [], "booked": []}
+    calendars: dict[int, Any] = {}  # one holiday query per site, not per row
     for case in cases:
         start = case.appointment.start if case.appointment else case.stage_changed_at
-        window = follow_up_window(start, case.site.calendar())
+        calendar = calendars.get(case.site_id) or calendars.setdefault(case.site_id, case.site.calendar())
+        window = follow_up_window(start, calendar)
         mine = visits.get(case.uuid, [])
         booked = next((v for v in mine if v.status == Visit.Status.BOOKED), None)
         missed = next((v for v in reversed(mine) if v.status == Visit.Status.MISSED), None)
