@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from kyphos import clock
-from kyphos.aftercare.models import DiaryEntry, FollowUpRecord, PainScore
+from kyphos.aftercare.outcomes import pain_points
 from kyphos.pathway.models import Case
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 240, 40, 16, 14, 34
@@ -41,17 +41,13 @@ def points(case: Case, today: datetime | None = None) -> list[Point]:
         worst, src, seen = by_day.get(day, (-1, source, set()))
         by_day[day] = (max(worst, pain), source if pain >= worst else src, seen | set(flags))
 
-    for score in PainScore.objects.filter(case=case):
-        add(score.at, score.nrs, "ward")
-    for entry in DiaryEntry.objects.filter(case=case):
-        add(entry.at, entry.pain, "diary", tuple(entry.red_flags))
-    for visit in FollowUpRecord.objects.filter(case=case):
-        add(visit.at, visit.pain_today, "follow-up")
+    for moment, pain, source, raised in pain_points(case)[1:]:  # [0] is the referral: the baseline point
+        add(moment, pain, source, raised)
     out = [Point(case.referral_date, "before", case.pain_nrs, "referral", ())]
     for day in sorted(by_day):
-        pain, source, flags = by_day[day]
+        worst, source, seen = by_day[day]
         label = f"day {(day - day0).days}" if day0 else day.isoformat()
-        out.append(Point(day, label, pain, source, tuple(sorted(flags))))
+        out.append(Point(day, label, worst, source, tuple(sorted(seen))))
     return _place(out, day0, (today or clock.current()).astimezone(zone).date())
 
 

@@ -115,7 +115,8 @@ def record_entry(actor: Actor, case: Case, entry: DiaryInput) -> DiaryEntry:
         errors.update(exc.errors)
     if errors:
         raise ValidationError({key: [message] for key, message in errors.items()})
-    response = questionnaires.record(actor, case, recovery, ResponseContext.DIARY, entry.answers, author="patient")
+    response = questionnaires.record(actor, case, recovery, ResponseContext.DIARY, entry.answers, author="patient",
+                                     refresh_outcome=False)
     pain = int(response.answer("pain"))
     site_flags = case.site.redflags()
     raised = list(redflags.evaluate(flag_answers, temperature, site_flags).flags)

@@ -104,7 +104,8 @@ def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | N
         raise ValidationError(errors)
     now = clock.current()
     if questionnaire is not None:
-        questionnaires.record(actor, locked, questionnaire, ResponseContext.FOLLOW_UP, answers or {})
+        questionnaires.record(actor, locked, questionnaire, ResponseContext.FOLLOW_UP, answers or {},
+                              refresh_outcome=False)
     record = FollowUpRecord.objects.create(
         case=locked, at=now, by=actor.user, pain_today=item.pain_today,
         medicines_restarted=item.medicines_restarted, complications=list(item.complications),

@@ -21,13 +21,14 @@ def procedure_end(case: Case) -> datetime | None:
     return None
 
 
-def pain_points(case: Case) -> list[tuple[datetime, int, str]]:
-    """Every pain score of the case, oldest first: (when, 0–10, where from)."""
-    points: list[tuple[datetime, int, str]] = [
-        (datetime.combine(case.referral_date, time(12), tzinfo=case.site.zone), case.pain_nrs, "referral")]
-    points += [(p.at, p.nrs, "ward") for p in PainScore.objects.filter(case=case)]
-    points += [(d.at, d.pain, "diary") for d in DiaryEntry.objects.filter(case=case)]
-    points += [(f.at, f.pain_today, "follow-up") for f in FollowUpRecord.objects.filter(case=case)]
+def pain_points(case: Case) -> list[tuple[datetime, int, str, tuple[str, ...]]]:
+    """Every pain score of the case, oldest first: (when, 0–10, where from, diary red flags). The outcomes and
+    the follow-up chart both read this."""
+    points: list[tuple[datetime, int, str, tuple[str, ...]]] = [
+        (datetime.combine(case.referral_date, time(12), tzinfo=case.site.zone), case.pain_nrs, "referral", ())]
+    points += [(p.at, p.nrs, "ward", ()) for p in PainScore.objects.filter(case=case)]
+    points += [(d.at, d.pain, "diary", tuple(d.red_flags)) for d in DiaryEntry.objects.filter(case=case)]
+    points += [(f.at, f.pain_today, "follow-up", ()) for f in FollowUpRecord.objects.filter(case=case)]
     return sorted(points, key=lambda p: p[0])
 
 

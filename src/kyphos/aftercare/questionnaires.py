@@ -84,8 +84,9 @@ def available() -> list[Questionnaire]:
 
 
 def record(actor: Actor, case: Case, questionnaire: Questionnaire, context: str, answers: dict[str, Any],
-           *, author: str = "") -> QuestionnaireResponse:
-    """Check and score the answers and store them; raise ValidationError keyed by linkId when they do not fit."""
+           *, author: str = "", refresh_outcome: bool = True) -> QuestionnaireResponse:
+    """Check and score the answers and store them; raise ValidationError keyed by linkId when they do not fit.
+    A caller that records more (a diary entry, a visit) refreshes the outcome itself, once, at its end."""
     if context not in ResponseContext.values:
         raise ValueError(f"Unknown context {context!r}")
     try:
@@ -97,8 +98,8 @@ def record(actor: Actor, case: Case, questionnaire: Questionnaire, context: str,
         author=author or actor.name, by=actor.user_or_none, items=result.items, score=result.score)
     audit.record(actor, AuditAction.CREATE, "questionnaire_response", response.uuid,
                  patient_uuid=case.patient.uuid, detail=f"{context} {questionnaire.canonical}")
-
-    refresh(case)
+    if refresh_outcome:
+        refresh(case)
     return response
 
 
