@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kyphos import clock
 from kyphos.aftercare import chart, diary, followup, questionnaires, services
-from kyphos.aftercare.models import CaseOutcome, FollowUpRecord, Questionnaire, QuestionnaireResponse
+from kyphos.aftercare.models import CaseOutcome, FollowUpRecord, QuestionnaireResponse
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
@@ -126,18 +126,6 @@ class VisitForm(forms.Form):
             note=data["note"])
 
 
-def _question_rows(q: Questionnaire, values: dict[str, Any], errors: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for item in questionnaires.instrument(q).items:
-        if item.type == "display":
-            continue
-        rows.append({"id": f"q_{item.link_id}", "type": item.type, "label": item.label("en"),
-                     "options": [(o.code, o.display["en"]) for o in item.options], "min": item.minimum,
-                     "max": item.maximum, "value": str(values.get(item.link_id, "")),
-                     "error": (errors.get(f"q_{item.link_id}") or [""])[0]})
-    return rows
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def follow_up_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
@@ -175,7 +163,8 @@ def follow_up_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     return render(request, "aftercare/follow_up.html", {
         **_banner(case), **_chart(case), "form": form, "held": held,
         "records": list(FollowUpRecord.objects.filter(case=case)), "questionnaires": available,
-        "chosen": chosen, "questions": _question_rows(chosen, answers, q_errors), "q_errors": q_errors,
+        "chosen": chosen, "questions": questionnaires.question_rows(questionnaires.instrument(chosen), "en", answers,
+                                                              q_errors, prefix="q_"), "q_errors": q_errors,
         "responses": list(previsit), "outcome": CaseOutcome.objects.filter(case=case).first(),
         "pt_letter": current_letter(case, Letter.Kind.PT_REFERRAL),
         "bmd_letter": current_letter(case, Letter.Kind.BMD_REFERRAL),

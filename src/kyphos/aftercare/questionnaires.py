@@ -109,3 +109,25 @@ def as_fhir(response: QuestionnaireResponse) -> dict[str, Any]:
         rules.Scored(response.items, response.score, {}),
         authored=response.authored_at.isoformat(), subject_ref=f"Patient/{response.case.patient.uuid}",
         author=response.author)
+
+
+def question_rows(instrument: rules.Instrument, language: str, values: dict[str, Any], errors: dict[str, Any],
+                  *, prefix: str = "") -> list[dict[str, Any]]:
+    """What a form needs to show each question (the patient's pages and the follow-up visit share it): the field
+    name (``prefix`` + linkId), label and options in the language, a 0–10 style scale for short number ranges,
+    the value typed so far and the first error."""
+    rows = []
+    for item in instrument.items:
+        if item.type == "display":
+            continue
+        low, high = item.minimum, item.maximum
+        scale = list(range(low, high + 1)) if item.type == "integer" and low is not None and high is not None \
+            and high - low <= 10 else []
+        rows.append({"id": prefix + item.link_id, "type": item.type, "label": item.label(language),
+                     "required": item.required,
+                     "options": [(o.code, o.display.get(language) or o.display["en"]) for o in item.options],
+                     "min": item.minimum, "max": item.maximum,
+                     "scale": scale,
+                     "value": str(values.get(item.link_id, "")),
+                     "error": (errors.get(prefix + item.link_id) or [""])[0]})
+    return rows

@@ -207,18 +207,8 @@ def ics(request: HttpRequest, ctx: dict[str, Any], what: str) -> HttpResponse:
 
 
 def _questions(instrument: Any, lang: str, values: dict[str, Any], errors: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for item in instrument.items:
-        if item.type == "display":
-            continue
-        rows.append({"id": item.link_id, "type": item.type, "label": item.label(lang), "required": item.required,
-                     "options": [(o.code, o.display.get(lang) or o.display["en"]) for o in item.options],
-                     "scale": list(range(item.minimum, item.maximum + 1))
-                     if item.type == "integer" and item.minimum is not None and item.maximum is not None
-                     and item.maximum - item.minimum <= 10 else [],
-                     "value": str(values.get(item.link_id, "")),
-                     "error": say((errors.get(item.link_id) or [""])[0], lang)})
-    return rows
+    rows = questionnaires.question_rows(instrument, lang, values, errors)
+    return [{**row, "error": say(row["error"], lang)} for row in rows]
 
 
 @require_http_methods(["GET", "POST"])
