@@ -44,6 +44,13 @@ def path_for(link: PatientLink) -> str:
     return f"/p/{token_for(link)}/"
 
 
+def latest(case: Any) -> tuple[PatientLink | None, PatientLink | None]:
+    """The newest link and, if it still works, the working one (issuing revokes older links): one query."""
+    newest = PatientLink.objects.filter(case=case).order_by("-created_at", "-id").first()
+    working = newest if newest and newest.revoked_at is None and newest.expires_at > clock.current() else None
+    return newest, working
+
+
 def current_link(case: Any) -> PatientLink | None:
     now = clock.current()
     return (PatientLink.objects.filter(case=case, revoked_at__isnull=True, expires_at__gt=now)

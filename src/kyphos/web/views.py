@@ -125,7 +125,10 @@ def case_list(request: HttpRequest) -> HttpResponse:
 def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
     today = clock.current().astimezone(case.site.zone).date()
     moves = [m for m in moves_from(case.stage) if may(request.user, m.permission)]
+    last_link, patient_link = links.latest(case)
     return {
+        "patient_link": patient_link,
+        "last_link": last_link,
         "case": case,
         "patient": case.patient,
         "today": today,
@@ -140,9 +143,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
                              .order_by("-created_at")),
         "letter": current_letter(case, Letter.Kind.PRE_PROCEDURE),
         "signed_call": case.precalls.filter(status=CallStatus.SIGNED).prefetch_related("medications").first(),
-        "patient_link": links.current_link(case),
         "messages_sent": list(case.outbox.order_by("-created_at")[:20]),
-        "last_link": case.patient_links.first(),
         "patient_checklist": PatientChecklist.objects.filter(case=case).first(),
         "checklist_items": PatientChecklist.ITEMS,
         "outcome": CaseOutcome.objects.filter(case=case).first(),

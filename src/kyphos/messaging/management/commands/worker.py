@@ -28,6 +28,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="send what is due now, then exit")
         parser.add_argument("--interval", type=float, default=5.0, help="seconds to wait when nothing is due")
+        parser.add_argument("--derive-every", type=float, default=60.0, metavar="SECONDS",
+                            help="how often to derive due messages and tasks (they are timed to the minute)")
         parser.add_argument("--exit-with", type=int, default=0, metavar="PID",
                             help="stop when this process ends (kyphos serve starts its worker this way)")
 
@@ -45,7 +47,8 @@ class Command(BaseCommand):
         ticks = [import_string(path) for path in settings.KYPHOS_WORKER_TICKS]
         derived_at = 0.0
         while not stopping["now"] and not (parent and not _alive(parent)):
-            if time.monotonic() - derived_at >= options["interval"]:
+            # Deriving scans the coming weeks' appointments and visits: once a minute, not on every pass.
+            if not derived_at or time.monotonic() - derived_at >= options["derive_every"]:
                 run_ticks(ticks)
                 derived_at = time.monotonic()
             row = process_one(name)
