@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from kyphos.aftercare import diary, services
+from kyphos.aftercare import diary, followup, services
 from kyphos.aftercare.models import CaseOutcome, DiaryEntry, QuestionnaireResponse
 from kyphos.aftercare.services import DISCHARGE_CRITERIA, CheckInput
 from kyphos.audit.actor import Actor
@@ -116,11 +116,11 @@ def test_bad_input_is_refused_and_nothing_is_written(case: Any, answers: dict[st
 
 
 def test_a_closed_case_takes_no_entry(case: Any, actors: dict[str, Any]) -> None:
-    from kyphos.pathway import services as pathway
-
     with time_machine.travel(MONDAY + timedelta(days=10)):
-        case = pathway.complete_followup(actors["radiologist"], case, version=case.version)
-        case = pathway.close_case(actors["radiologist"], case, version=case.version)
+        followup.record_visit(actors["radiologist"], case, followup.VisitInput(1, "discharge", complications=("none",)),
+                              version=case.version)
+        case.refresh_from_db()
+        case = followup.close_case(actors["radiologist"], case, version=case.version)
         with pytest.raises(ValidationError, match="diary is closed"):
             diary.record_entry(PATIENT, case, entry(leg_weakness_or_numbness="yes"))
     assert not DiaryEntry.objects.exists()

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from kyphos.aftercare import diary, followup, questionnaires
 from kyphos.aftercare.models import CaseOutcome, FollowUpRecord, Questionnaire, QuestionnaireResponse
 from kyphos.messaging.letters import current_letter
+from kyphos.pathway import services as pathway
 from kyphos.pathway.errors import GuardBlocked, NotPermitted
 from kyphos.pathway.models import Task, TaskKind, TaskStatus
 from kyphos.pathway.stages import Stage
@@ -93,8 +94,6 @@ def test_only_a_radiologist_records_the_visit(case: Any, actors: dict[str, Any])
 
 
 def test_closing_is_refused_while_an_urgent_task_is_open(case: Any, actors: dict[str, Any]) -> None:
-    from kyphos.pathway import services as pathway
-
     with time_machine.travel(VISIT_DAY - timedelta(days=1)):
         diary.record_entry(PATIENT, case, entry(chest_or_breathing="yes"))
     with time_machine.travel(VISIT_DAY):

@@ -7,12 +7,12 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from kyphos.aftercare import services
+from kyphos.aftercare import followup, selectors, services
 from kyphos.aftercare.services import DISCHARGE_CRITERIA, CheckInput
 from kyphos.messaging.letters import current_letter
-from kyphos.pathway.models import TaskKind, TaskStatus
+from kyphos.pathway.models import EventKind, TaskKind, TaskStatus
 from kyphos.pathway.stages import Stage
-from kyphos.scheduling.models import Visit
+from kyphos.scheduling.models import AppointmentStatus, Visit
 from tests.conftest import NEW_YORK
 from tests.procedure.test_services import MONDAY, full_procedure
 
@@ -86,7 +86,7 @@ def test_discharge_books_the_follow_up_in_the_window_and_writes_the_letter(make_
     letter = current_letter(case, "discharge")
     assert "Monday 14 January 2030 at 07:00" in letter.html and "Call 911" in letter.html
     # Arrived 06:30 on Monday, discharged 10:00 on Tuesday: 27.5 hours.
-    stay = services.length_of_stay(case)
+    stay = selectors.length_of_stay(case)
     assert stay is not None and abs(stay - timedelta(hours=27, minutes=30)) < timedelta(seconds=5)
 
 
@@ -123,3 +123,26 @@ def test_site_wording_replaces_a_topic(make_case: Any, actors: dict[str, Any], s
         services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
     html = current_letter(case, "discharge").html
     assert "No driving for 2 weeks" in html and "Do not drive for 2 days" not in html
+
+
+def test_the_whole_pathway_to_closed(make_case: Any, actors: dict[str, Any]) -> None:
+    case = full_procedure(make_case, actors, ["T12", "L1"])
+    start = case.appointment.start
+    with time_machine.travel(MONDAY + timedelta(minutes=100)):
+        services.record_check(actors["ward_nurse"], case, OK)
+    with time_machine.travel(start + timedelta(hours=24)):
+        services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
+    case.refresh_from_db()
+    follow = case.tasks.get(kind=TaskKind.BOOK_FOLLOW_UP)
+    assert follow.due_end.astimezone(NEW_YORK).date() == (start + timedelta(days=7)).date()
+    with time_machine.travel(start + timedelta(days=10)):
+        followup.record_visit(actors["radiologist"], case, followup.VisitInput(1, "discharge", complications=("none",)),
+                              version=case.version)
+        case.refresh_from_db()
+        case = followup.close_case(actors["radiologist"], case, version=case.version)
+    assert case.stage == Stage.CLOSED
+    assert case.appointment.status == AppointmentStatus.COMPLETED
+    stages = list(case.events.filter(kind=EventKind.TRANSITION).order_by("at", "id").values_list("to_stage", flat=True))
+    assert stages == ["triaged", "scheduled", "precall_done", "admitted", "cleared", "in_procedure", "recovery",
+                      "discharged", "followup_done", "closed"]
+    assert not case.tasks.filter(status=TaskStatus.OPEN).exists()

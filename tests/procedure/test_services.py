@@ -69,6 +69,17 @@ def level(name: str, mixed: datetime, **overrides: Any) -> LevelInput:
     return LevelInput(**values)
 
 
+def test_only_a_radiologist_may_override(make_case: Any, actors: dict[str, Any]) -> None:
+    case = make_case("scheduled", start=MONDAY)
+    # Admission without the pre-call is a stop; the ward nurse may not override it, the radiologist cannot admit.
+    with time_machine.travel(ARRIVAL):
+        with pytest.raises(GuardBlocked, match="Only a radiologist"):
+            services.admit(actors["ward_nurse"], case, version=case.version, data_in=GOOD_ADMISSION,
+                           override_reason="urgent")
+        with pytest.raises(GuardBlocked, match="pre-procedure call"):
+            services.admit(actors["ward_nurse"], case, version=case.version, data_in=GOOD_ADMISSION)
+
+
 def test_admission_moves_the_case_and_labs_are_recorded(make_case: Any, actors: dict[str, Any]) -> None:
     case = admitted(make_case, actors)
     assert case.stage == Stage.ADMITTED

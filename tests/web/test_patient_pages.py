@@ -8,6 +8,7 @@ import time_machine
 from django.test import Client
 
 from kyphos import clock
+from kyphos.aftercare import followup
 from kyphos.aftercare.models import DiaryEntry, QuestionnaireResponse
 from kyphos.audit.models import AuditEntry
 from kyphos.messaging import links
@@ -133,13 +134,13 @@ def test_diary_pain_11_is_refused_and_nothing_is_written(make_case: Any, actors:
 
 
 def test_a_diary_entry_for_a_closed_case_is_refused(make_case: Any, actors: dict[str, Any]) -> None:
-    from kyphos.pathway import services as pathway
-
     case = discharged(make_case, actors)
     with time_machine.travel(MONDAY + timedelta(days=10)):
         url = url_for(case, actors)
-        case = pathway.complete_followup(actors["radiologist"], case, version=case.version)
-        pathway.close_case(actors["radiologist"], case, version=case.version)
+        followup.record_visit(actors["radiologist"], case, followup.VisitInput(1, "discharge", complications=("none",)),
+                              version=case.version)
+        case.refresh_from_db()
+        followup.close_case(actors["radiologist"], case, version=case.version)
         response = Client().post(url + "diary/", diary_post())
     assert response.status_code == 409 and "diary is closed" in response.content.decode()
     assert not DiaryEntry.objects.exists()

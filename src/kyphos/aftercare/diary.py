@@ -29,7 +29,7 @@ from kyphos.aftercare.outcomes import procedure_end, refresh
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.pathway import services as pathway
+from kyphos.pathway import kernel
 from kyphos.pathway.models import Case, EventKind, TaskKind
 from kyphos.pathway.policy import Role
 from kyphos.pathway.stages import Stage
@@ -134,9 +134,9 @@ def record_entry(actor: Actor, case: Case, entry: DiaryInput) -> DiaryEntry:
         action=action.value if action else "", note=note)
     if action is not None:
         kind, role, within, urgent = TASKS[action]
-        pathway.open_task(case, kind, role, now, now + within, urgent=urgent,
+        kernel.open_task(case, kind, role, now, now + within, urgent=urgent,
                           note="Diary: " + "; ".join(f.question["en"] for f in raised))
-        pathway._event(actor, case, EventKind.NOTE, f"Diary red flag ({action.value.replace('_', ' ')}): "
+        kernel.record_event(actor, case, EventKind.NOTE, f"Diary red flag ({action.value.replace('_', ' ')}): "
                        + ", ".join(f.id for f in raised))
     audit.record(actor, AuditAction.CREATE, "diary_entry", diary.uuid, patient_uuid=case.patient.uuid,
                  detail=f"pain {pain}" + (f", {action.value}" if action else ""))

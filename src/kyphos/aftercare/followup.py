@@ -25,8 +25,9 @@ from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.messaging.letters import LetterContent, issue_letter
 from kyphos.messaging.models import Letter
-from kyphos.pathway import services as pathway
+from kyphos.pathway import kernel
 from kyphos.pathway.errors import GuardBlocked, NotPermitted
+from kyphos.pathway.kernel import owns
 from kyphos.pathway.models import Case, EventKind, Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import Role, may
 from kyphos.pathway.stages import Stage
@@ -83,6 +84,7 @@ def _validate(item: VisitInput) -> dict[str, list[str]]:
     return errors
 
 
+@owns("complete_followup")
 @transaction.atomic
 def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | None,
                  questionnaire: Questionnaire | None = None, answers: dict[str, Any] | None = None) -> FollowUpRecord:
@@ -90,7 +92,7 @@ def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | N
     follow-up done. Any error (a visit field or a questionnaire answer) writes nothing."""
     if actor.user is not None and not may(actor.user, "case.complete_followup"):
         raise NotPermitted("Only a radiologist records the follow-up visit.")
-    locked = pathway._lock(case, version)
+    locked = kernel.lock_case(case, version)
     if locked.stage != Stage.DISCHARGED:
         raise ValidationError(f"The follow-up visit is recorded after discharge (the case is "
                               f"{Stage(locked.stage).label.lower()}).")
@@ -117,7 +119,7 @@ def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | N
         visit.status = Visit.Status.COMPLETED
         visit.save(update_fields=["status"])
     if item.new_fracture_suspected:
-        pathway.open_task(locked, TaskKind.IMAGING, Role.SCHEDULER, now, now + timedelta(days=2),
+        kernel.open_task(locked, TaskKind.IMAGING, Role.SCHEDULER, now, now + timedelta(days=2),
                           note="New fracture suspected at follow-up: book imaging as ordered")
     if item.pt_referral:
         issue_letter(actor, locked, Letter.Kind.PT_REFERRAL, pt_letter(locked, record))
@@ -125,15 +127,16 @@ def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | N
         issue_letter(actor, locked, Letter.Kind.BMD_REFERRAL, bmd_letter(locked, record))
     orders = [label for flag, label in ((item.pt_referral, "physical therapy"), (item.bmd_referral, "bone density"),
                                         (item.new_fracture_suspected, "imaging")) if flag]
-    pathway._event(actor, locked, EventKind.NOTE, f"Follow-up visit: pain {item.pain_today}/10"
+    kernel.record_event(actor, locked, EventKind.NOTE, f"Follow-up visit: pain {item.pain_today}/10"
                    + (f"; ordered {', '.join(orders)}" if orders else ""))
     audit.record(actor, AuditAction.CREATE, "follow_up", record.uuid, patient_uuid=locked.patient.uuid)
     if item.outcome == FollowUpRecord.Outcome.FURTHER:
-        pathway.open_task(locked, TaskKind.BOOK_FOLLOW_UP, Role.SCHEDULER, now, now + timedelta(days=3),
+        kernel.open_task(locked, TaskKind.BOOK_FOLLOW_UP, Role.SCHEDULER, now, now + timedelta(days=3),
                           note="Further follow-up visit requested by the radiologist")
     else:
-        pathway.complete_followup(actor, locked, version=None, note="Discharged from the service at follow-up",
-                                  already_locked=True)
+        note = "Discharged from the service at follow-up"
+        locked, _ = kernel.move(actor, locked, "complete_followup", version=None, reason=note, already_locked=True)
+        kernel.close_tasks(actor, locked, [TaskKind.BOOK_FOLLOW_UP], TaskStatus.DONE, "follow-up done")
     refresh(locked)
     return record
 
@@ -146,13 +149,16 @@ def close_findings(case: Case) -> list[Finding]:
                     "Issue 5: closing the case needs no open urgent task") for label in labels]
 
 
+@owns("close")
 @transaction.atomic
 def close_case(actor: Actor, case: Case, *, version: int | None, note: str = "") -> Case:
     """Close after follow-up; refused while an urgent task is open (it cannot be overridden)."""
     findings = close_findings(case)
     if findings:
         raise GuardBlocked(findings, findings[0].message)
-    return pathway.close_case(actor, case, version=version, note=note)
+    locked, _ = kernel.move(actor, case, "close", version=version, reason=note)
+    kernel.close_tasks(actor, locked, None, TaskStatus.DONE, "closed")
+    return locked
 
 
 def mark_missed_visits(now: datetime | None = None) -> int:
@@ -169,7 +175,7 @@ def mark_missed_visits(now: datetime | None = None) -> int:
             case = Case.objects.filter(uuid=locked.case_uuid).select_related("site").first()
             if case is None or case.stage != Stage.DISCHARGED:
                 continue
-            pathway.open_task(case, TaskKind.BOOK_FOLLOW_UP, Role.SCHEDULER, now, now + timedelta(days=1),
+            kernel.open_task(case, TaskKind.BOOK_FOLLOW_UP, Role.SCHEDULER, now, now + timedelta(days=1),
                               note=f"Follow-up visit missed on {locked.start.astimezone(case.site.zone):%a %d-%b-%Y}")
             count += 1
     return count

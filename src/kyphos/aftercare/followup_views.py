@@ -14,7 +14,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kyphos import clock
-from kyphos.aftercare import chart, diary, followup, questionnaires, services
+from kyphos.aftercare import chart, diary, followup, questionnaires
+from kyphos.aftercare import selectors as aftercare_selectors
 from kyphos.aftercare.models import CaseOutcome, FollowUpRecord, QuestionnaireResponse
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
@@ -132,7 +133,7 @@ def follow_up_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     """The radiologist's follow-up visit: chart, medicines restarted, complications, questionnaire, orders."""
     case = _case(request, case_uuid)
     actor = Actor.from_request(request)
-    held = services.restart_lines(case)
+    held = aftercare_selectors.restart_lines(case)
     available = questionnaires.available()
     wanted = request.POST.get("questionnaire") or request.GET.get("questionnaire", "")
     chosen = next((q for q in available if str(q.pk) == wanted), None) or questionnaires.recovery()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kyphos import clock
+from kyphos.aftercare.selectors import restart_lines
 from kyphos.messaging.letters import LetterContent
 from kyphos.messaging.words import long_date, short_date
 from kyphos.pathway.models import Case
@@ -41,8 +42,6 @@ def _topic(site: Any, language: str, topic: str) -> str:
 
 
 def discharge_letter(case: Case, visit: Visit | None) -> LetterContent:
-    from kyphos.aftercare.services import restart_lines
-
     site, zone = case.site, case.site.zone
     language = case.patient.preferred_language if case.patient.preferred_language in TEXT else "en"
     t = TEXT[language]

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from kyphos import clock
+from kyphos.aftercare.letter import discharge_letter
 from kyphos.aftercare.models import PainScore, RecoveryCheck, Stay
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.messaging.letters import issue_letter
 from kyphos.messaging.models import Letter
-from kyphos.pathway import services as pathway
+from kyphos.pathway import kernel
 from kyphos.pathway.errors import NotPermitted
+from kyphos.pathway.kernel import owns
 from kyphos.pathway.models import Case, EventKind, TaskKind, TaskStatus
 from kyphos.pathway.policy import Role, may
 from kyphos.pathway.stages import Stage
@@ -31,7 +32,6 @@ from kyphos.rules import data
 from kyphos.rules.findings import Finding, Severity
 from kyphos.rules.windows import follow_up_window
 from kyphos.scheduling import services as scheduling
-from kyphos.scheduling.models import Visit
 
 DISCHARGE_CRITERIA = {
     "ambulating": "Walking safely",
@@ -90,12 +90,9 @@ def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
                           "Leg strength or sensation is worse than at the first check: urgent radiologist review "
                           "(emergent CT, spine surgery consult).", "CLINICAL.md §6.1 and §3.5 (RadiologyKey review)", "S")
         now = clock.current()
-        pathway.open_task(case, TaskKind.REVIEW_FLAG, Role.RADIOLOGIST, now, now + timedelta(minutes=30),
-                          note=finding.message)
-        case.findings = [*case.findings, finding.as_dict()]
-        case.open_stops = case.open_stops + 1
-        case.save(update_fields=["findings", "open_stops"])
-        pathway._event(actor, case, EventKind.NOTE, "Recovery: neuro check worse than baseline", reason=item.note)
+        kernel.open_task(case, TaskKind.REVIEW_FLAG, Role.RADIOLOGIST, now, now + timedelta(minutes=30),
+                         note=finding.message)
+        kernel.raise_findings(actor, case, [finding], "Recovery: neuro check worse than baseline", reason=item.note)
     audit.record(actor, AuditAction.CREATE, "recovery_check", check.pk, patient_uuid=case.patient.uuid)
     return check
 
@@ -121,7 +118,7 @@ def admit_to_ward(actor: Actor, case: Case, bed: str = "") -> Stay:
         raise ValidationError("Already on the ward.")
     stay.ward_admitted_at, stay.ward_bed = clock.current(), bed[:40]
     stay.save()
-    pathway._event(actor, case, EventKind.NOTE, f"To the ward{' (' + bed + ')' if bed else ''}")
+    kernel.record_event(actor, case, EventKind.NOTE, f"To the ward{' (' + bed + ')' if bed else ''}")
     audit.record(actor, AuditAction.UPDATE, "stay", stay.pk, patient_uuid=case.patient.uuid, detail="ward")
     return stay
 
@@ -136,14 +133,7 @@ def record_pain(actor: Actor, case: Case, nrs: int) -> PainScore:
     return score
 
 
-def length_of_stay(case: Case) -> timedelta | None:
-    admission = getattr(case, "admission", None)
-    stay = Stay.objects.filter(case=case).first()
-    if admission is None or stay is None or stay.discharged_at is None:
-        return None
-    return stay.discharged_at - admission.arrived_at
-
-
+@owns("discharge")
 @transaction.atomic
 def discharge(actor: Actor, case: Case, *, version: int | None, criteria: set[str], note: str = "") -> Stay:
     _require_ward(actor)
@@ -153,31 +143,24 @@ def discharge(actor: Actor, case: Case, *, version: int | None, criteria: set[st
     if case.open_stops and any(f.get("code") == "recovery.neuro_worse" and not f.get("overridden")
                                for f in case.findings):
         raise ValidationError("A worse neuro check is open: the radiologist must review before discharge.")
-    locked = pathway.discharge_case(actor, case, version=version, note=note)
+    locked, _ = kernel.move(actor, case, "discharge", version=version, reason=note)
     stay, _ = Stay.objects.get_or_create(case=locked)
     stay.discharged_at, stay.discharged_by = clock.current(), actor.user_or_none
     stay.discharge_criteria = {key: True for key in DISCHARGE_CRITERIA}
     stay.save()
     start = locked.appointment.start if locked.appointment else clock.current()
     window = follow_up_window(start, locked.site.calendar())
+    # The scheduler's task stays open when no slot in the window is free.
+    kernel.open_task(locked, TaskKind.BOOK_FOLLOW_UP, Role.SCHEDULER, clock.current(), window.start,
+                     note=f"Visit due {_site_time(locked, window.start)} – {_site_time(locked, window.end)}")
     visit = scheduling.book_follow_up(locked.uuid, locked.site, window.start, window.end)
     if visit is not None:
-        locked.tasks.filter(kind=TaskKind.BOOK_FOLLOW_UP, status=TaskStatus.OPEN).update(
-            status=TaskStatus.DONE, closed_at=clock.current(), outcome="follow-up booked at discharge")
-        pathway._event(actor, locked, EventKind.NOTE,
+        kernel.close_tasks(actor, locked, [TaskKind.BOOK_FOLLOW_UP], TaskStatus.DONE, "follow-up booked at discharge")
+        kernel.record_event(actor, locked, EventKind.NOTE,
                        f"Follow-up visit booked {visit.start.astimezone(locked.site.zone):%a %d-%b-%Y %H:%M}")
-    from kyphos.aftercare.letter import discharge_letter
-
     issue_letter(actor, locked, Letter.Kind.DISCHARGE, discharge_letter(locked, visit))
     return stay
 
 
-def follow_up_visit(case: Case) -> Visit | None:
-    return Visit.objects.filter(case_uuid=case.uuid, status=Visit.Status.BOOKED).first()
-
-
-def restart_lines(case: Case) -> list[Any]:
-    from kyphos.precall.models import CallStatus
-
-    call = case.precalls.filter(status=CallStatus.SIGNED).first()
-    return [m for m in call.medications.all() if m.hold] if call else []
+def _site_time(case: Case, moment: datetime) -> str:
+    return f"{moment.astimezone(case.site.zone):%a %d-%b-%Y %H:%M %Z}"

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from kyphos import clock
+from kyphos.aftercare import selectors as aftercare_selectors
 from kyphos.aftercare import services
 from kyphos.aftercare.models import PainScore, RecoveryCheck, Stay
 from kyphos.audit import services as audit
@@ -120,8 +121,8 @@ def recovery_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         "checks": list(RecoveryCheck.objects.filter(case=case)), "stay": stay,
         "overdue": services.check_overdue(case), "interval": int(services.check_interval().total_seconds() // 60),
         "pain_scores": list(PainScore.objects.filter(case=case)), "check_form": check_form, "discharge_form": discharge_form,
-        "held": services.restart_lines(case), "visit": services.follow_up_visit(case),
-        "letter": current_letter(case, Letter.Kind.DISCHARGE), "los": services.length_of_stay(case),
+        "held": aftercare_selectors.restart_lines(case), "visit": aftercare_selectors.follow_up_visit(case),
+        "letter": current_letter(case, Letter.Kind.DISCHARGE), "los": aftercare_selectors.length_of_stay(case),
         "neuro_alert": any(f.get("code") == "recovery.neuro_worse" for f in case.findings),
     }
     return render(request, "aftercare/recovery.html", context, status=400 if failed else 200)

@@ -87,7 +87,9 @@ def _items(tasks: QuerySet[Task]) -> list[WorkItem]:
     return [WorkItem(**dict(zip(names, row, strict=True))) for row in tasks.values_list(*lookups)]
 
 
-def worklist_due(user: Any, now: datetime, *, kind: str = "", limit: int = 50, offset: int = 0) -> list[WorkItem]:
+def worklist_due(
+    user: Any, now: datetime, *, kind: str = "", limit: int = 50, offset: int = 0
+) -> list[WorkItem]:
     """Open tasks of my roles (unassigned or mine) whose window has opened: urgent ones (a diary red flag) first,
     then overdue, then by deadline. The due rows are few, so the sort after the index scan stays cheap."""
     tasks = _my_open_tasks(user).filter(due_start__lte=now)
@@ -123,8 +125,17 @@ class CaseFilter:
 
 # The columns the case list shows; everything else stays in the database.
 CASE_LIST_FIELDS = (
-    "uuid", "stage", "referral_date", "open_stops", "site__code", "site__time_zone",
-    "patient__uuid", "patient__family_name", "patient__given_name", "patient__mrn", "patient__date_of_birth",
+    "uuid",
+    "stage",
+    "referral_date",
+    "open_stops",
+    "site__code",
+    "site__time_zone",
+    "patient__uuid",
+    "patient__family_name",
+    "patient__given_name",
+    "patient__mrn",
+    "patient__date_of_birth",
     "appointment__start",
 )
 
@@ -149,7 +160,9 @@ def case_list(filters: CaseFilter) -> QuerySet[Case]:
     if text:
         if "," in text:
             family, _, given = (part.strip() for part in text.partition(","))
-            cases = cases.filter(patient__family_name__istartswith=family, patient__given_name__istartswith=given)
+            cases = cases.filter(
+                patient__family_name__istartswith=family, patient__given_name__istartswith=given
+            )
         else:
             cases = cases.filter(Q(patient__mrn=text) | Q(patient__family_name__istartswith=text))
     return cases.only(*CASE_LIST_FIELDS).order_by("-referral_date", "-id")

@@ -19,13 +19,14 @@ from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.pathway.errors import GuardBlocked, NotPermitted, StaleEdit
+from kyphos.pathway import kernel
+from kyphos.pathway.errors import NotPermitted
+from kyphos.pathway.kernel import owns, require
 from kyphos.pathway.models import (
     Case,
     CaseLevel,
     Eligibility,
     Etiology,
-    Event,
     EventKind,
     Task,
     TaskKind,
@@ -33,11 +34,12 @@ from kyphos.pathway.models import (
 )
 from kyphos.pathway.policy import Role, may, roles_of
 from kyphos.pathway.stages import CancelReason, PostponeReason, Stage, check_move
+from kyphos.patients import services as patients
 from kyphos.patients.models import Patient
 from kyphos.rules import triage as triage_rules
-from kyphos.rules.findings import Finding, Severity
+from kyphos.rules.findings import Severity
 from kyphos.rules.levels import InvalidLevel, parse_level
-from kyphos.rules.windows import call_window, follow_up_window
+from kyphos.rules.windows import call_window
 from kyphos.scheduling import services as booking
 from kyphos.scheduling.models import AppointmentStatus, Room
 
@@ -86,177 +88,10 @@ class ReferralDetails:
 
 # --- helpers -------------------------------------------------------------------------------------------
 
-
-def _require(actor: Actor, permission: str) -> None:
-    # System actors (the demo loader, HL7 feeds) act for the service itself; people need the role.
-    if actor.user is None:
-        return
-    if not may(actor.user, permission):
-        raise NotPermitted(f"Your role does not allow this ({permission}).")
-
-
-def _lock(case: Case, expected_version: int | None) -> Case:
-    locked = Case.objects.select_for_update(of=("self",)).select_related("patient", "site", "appointment").get(pk=case.pk)
-    if expected_version is not None and locked.version != expected_version:
-        last = locked.events.order_by("-at", "-id").first()
-        raise StaleEdit(last.actor_name if last else "")
-    return locked
-
-
-def _event(
-    actor: Actor,
-    case: Case,
-    kind: EventKind,
-    summary: str,
-    *,
-    from_stage: str = "",
-    to_stage: str = "",
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-) -> Event:
-    event = Event(
-        case=case,
-        at=clock.current(),
-        actor=actor.user_or_none,
-        actor_name=actor.name,
-        kind=kind,
-        from_stage=from_stage,
-        to_stage=to_stage,
-        summary=summary[:300],
-        reason=reason,
-        data=data or {},
-    )
-    event.save()
-    return event
-
-
-def _save(case: Case, *fields: str) -> None:
-    case.version += 1
-    case.updated_at = clock.current()
-    case.save(update_fields=[*fields, "version", "updated_at"])
-
-
-def _findings_json(findings: list[Finding], overridden: bool = False) -> list[dict[str, Any]]:
-    out = []
-    for finding in findings:
-        item = finding.as_dict()
-        if overridden and finding.severity is Severity.STOP:
-            item["overridden"] = True
-        out.append(item)
-    return out
-
-
-def open_stop_findings(case: Case) -> list[Finding]:
-    return [Finding.from_dict(f) for f in case.findings if f["severity"] == "stop" and not f.get("overridden")]
-
-
-def _enforce(actor: Actor, findings: list[Finding], override_reason: str) -> bool:
-    """Raise GuardBlocked on an unoverridden stop; return True when a stop was overridden."""
-    stops = [f for f in findings if f.severity is Severity.STOP]
-    if not stops:
-        return False
-    if not override_reason.strip():
-        raise GuardBlocked(findings, "A stop finding blocks this step: " + "; ".join(f.message for f in stops))
-    if actor.user is not None and not may(actor.user, "finding.override"):
-        raise GuardBlocked(findings, "Only a radiologist may override a stop finding.")
-    return True
-
-
-def open_task(
-    case: Case,
-    kind: TaskKind,
-    role: Role,
-    start: datetime,
-    end: datetime,
-    note: str = "",
-    *,
-    urgent: bool = False,
-) -> Task:
-    appointment_start = case.appointment.start if case.appointment_id and case.appointment else None
-    return Task.objects.create(
-        case=case,
-        kind=kind,
-        role=role,
-        due_start=start,
-        due_end=max(end, start),
-        appointment_start=appointment_start,
-        note=note[:300],
-        urgent=urgent,
-        created_at=clock.current(),
-    )
-
-
-def close_tasks(
-    actor: Actor, case: Case, kinds: list[TaskKind] | None, status: TaskStatus, outcome: str = ""
-) -> list[str]:
-    """Close the case's open tasks of ``kinds`` (all kinds when None); return their labels."""
-    tasks = Task.objects.filter(case=case, status=TaskStatus.OPEN)
-    if kinds is not None:
-        tasks = tasks.filter(kind__in=kinds)
-    labels = [TaskKind(kind).label for kind in tasks.values_list("kind", flat=True)]
-    tasks.update(status=status, closed_at=clock.current(), closed_by=actor.user_or_none, outcome=outcome)
-    return labels
-
-
-def _transition(
-    actor: Actor,
-    case: Case,
-    action: str,
-    version: int | None,
-    *,
-    findings: list[Finding] | None = None,
-    override_reason: str = "",
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-    summary: str = "",
-    already_locked: bool = False,
-) -> tuple[Case, Event]:
-    """The shared core of every stage move: permission, table, version, guard, write, event, audit."""
-    move_permission = f"case.{action}"
-    _require(actor, move_permission)
-    # A service that has just locked the row (and checked the version) in this transaction says so.
-    locked = case if already_locked else _lock(case, version)
-    move = check_move(locked.stage, action)
-    findings = findings or []
-    overridden = _enforce(actor, findings, override_reason)
-    from_stage = locked.stage
-    locked.stage = move.target
-    locked.stage_changed_at = clock.current()
-    locked.findings = _findings_json(findings, overridden)
-    locked.open_stops = 0
-    _save(locked, "stage", "stage_changed_at", "findings", "open_stops")
-    payload = dict(data or {})
-    if findings:
-        payload["findings"] = [f.code for f in findings]
-    event = _event(
-        actor,
-        locked,
-        EventKind.TRANSITION,
-        summary or f"{Stage(from_stage).label} → {move.target.label}",
-        from_stage=from_stage,
-        to_stage=move.target,
-        reason=reason,
-        data=payload,
-    )
-    if overridden:
-        _event(
-            actor,
-            locked,
-            EventKind.OVERRIDE,
-            "Stop finding overridden: " + ", ".join(f.code for f in findings if f.severity is Severity.STOP),
-            reason=override_reason,
-        )
-        audit.record(actor, AuditAction.OVERRIDE, "case", locked.uuid, patient_uuid=locked.patient.uuid,
-                     detail=f"override on {action}")
-    audit.record(
-        actor,
-        AuditAction.TRANSITION,
-        "case",
-        locked.uuid,
-        patient_uuid=locked.patient.uuid,
-        detail=f"{from_stage} -> {move.target}",
-    )
-    return locked, event
+# The kernel's names, re-exported for callers that already use them through this module.
+open_task = kernel.open_task
+close_tasks = kernel.close_tasks
+open_stop_findings = kernel.open_stop_findings
 
 
 def _site_now_window(case: Case, days: int) -> tuple[datetime, datetime]:
@@ -272,7 +107,10 @@ def triage_facts(case: Case, levels: list[CaseLevel] | None = None) -> triage_ru
     return triage_rules.TriageFacts(
         levels=tuple(
             triage_rules.LevelFacts(
-                lv.level, triage_rules.Acuity(lv.acuity), triage_rules.Evidence(lv.edema), lv.height_loss_percent
+                lv.level,
+                triage_rules.Acuity(lv.acuity),
+                triage_rules.Evidence(lv.edema),
+                lv.height_loss_percent,
             )
             for lv in levels
         ),
@@ -325,7 +163,7 @@ def _validate_referral(details: ReferralDetails) -> list[str]:
 @transaction.atomic
 def refer_case(actor: Actor, patient: Patient, site: Any, details: ReferralDetails) -> Case:
     """Open a case from a referral and queue it for the radiologist's triage."""
-    _require(actor, "case.refer")
+    require(actor, "case.refer")
     names = _validate_referral(details)
     moment = clock.current()
     referral_date = details.referral_date or moment.astimezone(site.zone).date()
@@ -354,15 +192,19 @@ def refer_case(actor: Actor, patient: Patient, site: Any, details: ReferralDetai
     levels = []
     for name, item in zip(names, details.levels, strict=True):
         level = CaseLevel(
-            case=case, level=name, acuity=item.acuity, edema=item.edema, height_loss_percent=item.height_loss_percent
+            case=case,
+            level=name,
+            acuity=item.acuity,
+            edema=item.edema,
+            height_loss_percent=item.height_loss_percent,
         )
         level.save()
         levels.append(level)
     findings = triage_rules.triage_findings(triage_facts(case, levels))
-    case.findings = _findings_json(findings)
+    case.findings = kernel.findings_json(findings)
     case.open_stops = sum(1 for f in findings if f.severity is Severity.STOP)
     case.save(update_fields=["findings", "open_stops"])
-    _event(
+    kernel.record_event(
         actor,
         case,
         EventKind.REFERRED,
@@ -376,6 +218,7 @@ def refer_case(actor: Actor, patient: Patient, site: Any, details: ReferralDetai
     return case
 
 
+@owns("triage")
 @transaction.atomic
 def triage_case(
     actor: Actor,
@@ -387,13 +230,20 @@ def triage_case(
     override_reason: str = "",
 ) -> Case:
     """Record the radiologist's decision that the referral is eligible; opens the booking task."""
-    _require(actor, "case.triage")
-    locked = _lock(case, version)
+    require(actor, "case.triage")
+    locked = kernel.lock_case(case, version)
     changed = _apply_screen(locked, screen)
     findings = triage_rules.triage_findings(triage_facts(locked))
-    locked, _ = _transition(
-        actor, locked, "triage", None, findings=findings, override_reason=override_reason, reason=reason,
-        data={"screen_changed": changed}, already_locked=True,
+    locked, _ = kernel.move(
+        actor,
+        locked,
+        "triage",
+        version=None,
+        findings=findings,
+        override_reason=override_reason,
+        reason=reason,
+        data={"screen_changed": changed},
+        already_locked=True,
     )
     locked.eligibility = Eligibility.ELIGIBLE
     locked.eligibility_reason = reason
@@ -406,6 +256,7 @@ def triage_case(
     return locked
 
 
+@owns("decline")
 @transaction.atomic
 def decline_case(
     actor: Actor, case: Case, *, version: int | None, reason: str, screen: dict[str, bool] | None = None
@@ -413,22 +264,34 @@ def decline_case(
     """Record that the referral is not eligible, with the reason; the case closes and keeps its history."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the referral is not eligible."})
-    _require(actor, "case.decline")
-    locked = _lock(case, version)
+    require(actor, "case.decline")
+    locked = kernel.lock_case(case, version)
     changed = _apply_screen(locked, screen)
     findings = triage_rules.triage_findings(triage_facts(locked))
     # A decision not to treat is never blocked by a stop finding: drop the stops from the guard.
     advisory = [f for f in findings if f.severity is not Severity.STOP]
-    locked, _ = _transition(actor, locked, "decline", None, findings=advisory, reason=reason, already_locked=True)
-    locked.findings = _findings_json(findings, overridden=True)
+    locked, _ = kernel.move(
+        actor, locked, "decline", version=None, findings=advisory, reason=reason, already_locked=True
+    )
+    locked.findings = kernel.findings_json(findings, overridden=True)
     locked.eligibility = Eligibility.INELIGIBLE
     locked.eligibility_reason = reason
     locked.triaged_by = actor.user_or_none
     locked.triaged_at = clock.current()
     locked.end_reason = CancelReason.NOT_ELIGIBLE
     locked.end_note = reason
-    locked.save(update_fields=["findings", "eligibility", "eligibility_reason", "triaged_by", "triaged_at",
-                               "end_reason", "end_note", *changed])
+    locked.save(
+        update_fields=[
+            "findings",
+            "eligibility",
+            "eligibility_reason",
+            "triaged_by",
+            "triaged_at",
+            "end_reason",
+            "end_note",
+            *changed,
+        ]
+    )
     close_tasks(actor, locked, None, TaskStatus.DONE, "not eligible")
     return locked
 
@@ -455,17 +318,27 @@ def _open_call_task(case: Case) -> Task:
     return open_task(case, TaskKind.PRECALL, Role.NURSE, window.start, window.end, note)
 
 
+@owns("book")
 @transaction.atomic
-def book_case(actor: Actor, case: Case, *, version: int | None, room: Room, start: datetime, minutes: int) -> Case:
+def book_case(
+    actor: Actor, case: Case, *, version: int | None, room: Room, start: datetime, minutes: int
+) -> Case:
     """Book the procedure in a room; the call task opens with the 24–48 h call window."""
-    _require(actor, "case.book")
-    locked = _lock(case, version)
+    require(actor, "case.book")
+    locked = kernel.lock_case(case, version)
     check_move(locked.stage, "book")
     if locked.eligibility != Eligibility.ELIGIBLE:
         raise ValidationError("Only a case triaged as eligible can be booked.")
     appointment = booking.book_appointment(locked.uuid, locked.site, room, start, minutes)
-    locked, event = _transition(actor, locked, "book", None, data={"appointment": str(appointment.uuid)},
-                                summary=f"Booked {room.name} at {_site_time(locked, start)}", already_locked=True)
+    locked, event = kernel.move(
+        actor,
+        locked,
+        "book",
+        version=None,
+        data={"appointment": str(appointment.uuid)},
+        summary=f"Booked {room.name} at {_site_time(locked, start)}",
+        already_locked=True,
+    )
     locked.appointment = appointment
     locked.save(update_fields=["appointment"])
     close_tasks(actor, locked, [TaskKind.BOOK, TaskKind.REBOOK], TaskStatus.DONE, "booked")
@@ -473,6 +346,7 @@ def book_case(actor: Actor, case: Case, *, version: int | None, room: Room, star
     return locked
 
 
+@owns("reschedule")
 @transaction.atomic
 def reschedule_case(
     actor: Actor, case: Case, *, version: int | None, room: Room, start: datetime, minutes: int, reason: str
@@ -480,14 +354,19 @@ def reschedule_case(
     """Move the booking; the old one is kept as rescheduled and the call is due again in the new window."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the booking moves."})
-    _require(actor, "case.reschedule")
-    locked = _lock(case, version)
+    require(actor, "case.reschedule")
+    locked = kernel.lock_case(case, version)
     check_move(locked.stage, "reschedule")
     old = locked.appointment
     assert old is not None
     new = booking.reschedule_appointment(old, room, start, minutes, reason)
-    locked, _ = _transition(
-        actor, locked, "reschedule", None, reason=reason, data={"from": str(old.uuid), "to": str(new.uuid)},
+    locked, _ = kernel.move(
+        actor,
+        locked,
+        "reschedule",
+        version=None,
+        reason=reason,
+        data={"from": str(old.uuid), "to": str(new.uuid)},
         summary=f"Rescheduled from {_site_time(locked, old.start)} to {_site_time(locked, start)} ({room.name})",
         already_locked=True,
     )
@@ -502,101 +381,7 @@ def _site_time(case: Case, moment: datetime) -> str:
     return f"{moment.astimezone(case.site.zone):%a %d-%b-%Y %H:%M %Z}"
 
 
-# --- the day and after (later issues add their own forms; these are the stage moves) -----------------------
-
-
-@transaction.atomic
-def complete_precall(
-    actor: Actor, case: Case, *, version: int | None, note: str = "", findings: list[Finding] | None = None
-) -> Case:
-    """Move to "pre-call done". Called by precall.services.sign_call, which holds the structured call.
-
-    The call's findings are recorded on the case (a stop shows on the banner and opens a review task there);
-    they do not block the move: the call itself is done, and the radiologist decides what follows.
-    """
-    locked, _ = _transition(actor, case, "complete_precall", version, reason=note,
-                            data={"findings": [f.code for f in findings or []]})
-    if findings:
-        locked.findings = _findings_json(list(findings))
-        locked.open_stops = sum(1 for f in findings if f.severity is Severity.STOP)
-        locked.save(update_fields=["findings", "open_stops"])
-    close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.DONE, note)
-    return locked
-
-
-def admission_findings(case: Case) -> list[Finding]:
-    if case.stage == Stage.SCHEDULED:
-        return [
-            Finding(
-                "admit.no_precall",
-                Severity.STOP,
-                "The pre-procedure call is not recorded (medicines, blood thinners, driver, pregnancy).",
-                "Service pathway step 3: call 24–48 h before the procedure",
-                "seed",
-            )
-        ]
-    return []
-
-
-@transaction.atomic
-def admit_case(actor: Actor, case: Case, *, version: int | None, override_reason: str = "") -> Case:
-    locked = _lock(case, version)
-    locked, _ = _transition(actor, locked, "admit", None, findings=admission_findings(locked),
-                            override_reason=override_reason, already_locked=True)
-    close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, "admitted")
-    if locked.appointment is not None:
-        booking.set_appointment_status(locked.appointment, AppointmentStatus.ARRIVED)
-    return locked
-
-
-@transaction.atomic
-def clear_case(actor: Actor, case: Case, *, version: int | None, note: str = "") -> Case:
-    return _transition(actor, case, "clear", version, reason=note)[0]
-
-
-@transaction.atomic
-def start_procedure(
-    actor: Actor, case: Case, *, version: int | None, findings: list[Finding] | None = None, override_reason: str = ""
-) -> Case:
-    """Into the procedure: ``findings`` (procedure.services.readiness_findings) block on a stop unless overridden."""
-    return _transition(actor, case, "start_procedure", version, findings=findings,
-                       override_reason=override_reason)[0]
-
-
-@transaction.atomic
-def end_procedure(actor: Actor, case: Case, *, version: int | None) -> Case:
-    locked, _ = _transition(actor, case, "end_procedure", version)
-    if locked.appointment is not None:
-        booking.set_appointment_status(locked.appointment, AppointmentStatus.COMPLETED)
-    return locked
-
-
-@transaction.atomic
-def discharge_case(actor: Actor, case: Case, *, version: int | None, note: str = "") -> Case:
-    """Discharge from the ward; the follow-up visit is to be booked 7–14 days after the procedure."""
-    locked, _ = _transition(actor, case, "discharge", version, reason=note)
-    procedure_start = locked.appointment.start if locked.appointment else clock.current()
-    window = follow_up_window(procedure_start, locked.site.calendar())
-    open_task(locked, TaskKind.BOOK_FOLLOW_UP, Role.SCHEDULER, clock.current(), window.start,
-              note=f"Visit due {_site_time(locked, window.start)} – {_site_time(locked, window.end)}")
-    return locked
-
-
-@transaction.atomic
-def complete_followup(actor: Actor, case: Case, *, version: int | None, note: str = "",
-                      already_locked: bool = False) -> Case:
-    locked, _ = _transition(actor, case, "complete_followup", version, reason=note, already_locked=already_locked)
-    close_tasks(actor, locked, [TaskKind.BOOK_FOLLOW_UP], TaskStatus.DONE, "follow-up done")
-    return locked
-
-
-@transaction.atomic
-def close_case(actor: Actor, case: Case, *, version: int | None, note: str = "") -> Case:
-    locked, _ = _transition(actor, case, "close", version, reason=note)
-    close_tasks(actor, locked, None, TaskStatus.DONE, "closed")
-    return locked
-
-
+@owns("postpone")
 @transaction.atomic
 def postpone_case(actor: Actor, case: Case, *, version: int | None, reason: str, note: str = "") -> Case:
     """Take the case off the list for now: the booking is released and the scheduler must rebook."""
@@ -604,9 +389,13 @@ def postpone_case(actor: Actor, case: Case, *, version: int | None, reason: str,
         raise ValidationError({"reason": "Choose why the case is postponed."})
     if reason == PostponeReason.OTHER and not note.strip():
         raise ValidationError({"note": "Say why the case is postponed."})
-    locked, _ = _transition(actor, case, "postpone", version, reason=f"{PostponeReason(reason).label}. {note}".strip())
+    locked, _ = kernel.move(
+        actor, case, "postpone", version=version, reason=f"{PostponeReason(reason).label}. {note}".strip()
+    )
     if locked.appointment is not None:
-        booking.set_appointment_status(locked.appointment, AppointmentStatus.CANCELLED, f"postponed: {reason}")
+        booking.set_appointment_status(
+            locked.appointment, AppointmentStatus.CANCELLED, f"postponed: {reason}"
+        )
     locked.appointment = None
     locked.end_reason = reason
     locked.end_note = note
@@ -617,6 +406,7 @@ def postpone_case(actor: Actor, case: Case, *, version: int | None, reason: str,
     return locked
 
 
+@owns("cancel")
 @transaction.atomic
 def cancel_case(actor: Actor, case: Case, *, version: int | None, reason: str, note: str = "") -> Case:
     """Cancel the episode with a reason from the list; its history stays."""
@@ -624,7 +414,9 @@ def cancel_case(actor: Actor, case: Case, *, version: int | None, reason: str, n
         raise ValidationError({"reason": "Choose why the case is cancelled."})
     if reason == CancelReason.OTHER and not note.strip():
         raise ValidationError({"note": "Say why the case is cancelled."})
-    locked, _ = _transition(actor, case, "cancel", version, reason=f"{CancelReason(reason).label}. {note}".strip())
+    locked, _ = kernel.move(
+        actor, case, "cancel", version=version, reason=f"{CancelReason(reason).label}. {note}".strip()
+    )
     if locked.appointment is not None and locked.appointment.status in {"booked", "confirmed", "arrived"}:
         booking.set_appointment_status(locked.appointment, AppointmentStatus.CANCELLED, reason)
     locked.end_reason = reason
@@ -638,7 +430,6 @@ def cancel_case(actor: Actor, case: Case, *, version: int | None, reason: str, n
 
 
 @transaction.atomic
-@transaction.atomic
 def complete_task(actor: Actor, task: Task, outcome: str) -> Task:
     """Mark a task done with what was done; only a holder of the task's role may, and only once."""
     locked = Task.objects.select_for_update().select_related("case__patient").get(pk=task.pk)
@@ -649,15 +440,10 @@ def complete_task(actor: Actor, task: Task, outcome: str) -> Task:
     outcome = outcome.strip()
     if not outcome or "\x00" in outcome:
         raise ValidationError({"outcome": "Say what was done."})
-    locked.status, locked.outcome = TaskStatus.DONE, outcome[:2000]
-    locked.closed_at, locked.closed_by = clock.current(), actor.user_or_none
-    locked.save(update_fields=["status", "outcome", "closed_at", "closed_by"])
-    _event(actor, locked.case, EventKind.TASK_CLOSED, f"{TaskKind(locked.kind).label}: done", reason=outcome[:2000])
-    audit.record(actor, AuditAction.UPDATE, "task", locked.uuid, patient_uuid=locked.case.patient.uuid,
-                 detail=f"{locked.kind} done")
-    return locked
+    return kernel.close_task(actor, locked, TaskStatus.DONE, outcome)
 
 
+@transaction.atomic
 def claim_task(actor: Actor, task: Task) -> Task:
     """Take an open task from the unassigned queue; refused if someone else already holds it."""
     if actor.user_or_none is None:
@@ -671,7 +457,9 @@ def claim_task(actor: Actor, task: Task) -> Task:
     if not claimed and task.assignee_id != actor.user.pk:
         holder = task.assignee.get_username() if task.assignee else "nobody (closed)"
         raise ValidationError(f"This task is already taken by {holder}.")
-    audit.record(actor, AuditAction.UPDATE, "task", task.uuid, patient_uuid=task.case.patient.uuid, detail="claimed")
+    audit.record(
+        actor, AuditAction.UPDATE, "task", task.uuid, patient_uuid=task.case.patient.uuid, detail="claimed"
+    )
     return task
 
 
@@ -682,7 +470,9 @@ def release_task(actor: Actor, task: Task) -> Task:
         raise ValidationError("Only the person who took this task can release it.")
     Task.objects.filter(pk=task.pk, assignee=actor.user).update(assignee=None)
     task.refresh_from_db()
-    audit.record(actor, AuditAction.UPDATE, "task", task.uuid, patient_uuid=task.case.patient.uuid, detail="released")
+    audit.record(
+        actor, AuditAction.UPDATE, "task", task.uuid, patient_uuid=task.case.patient.uuid, detail="released"
+    )
     return task
 
 
@@ -696,9 +486,7 @@ def refer_patient(
     new_patient: Any = None,
 ) -> Case:
     """Take a referral for an existing patient, or register the new patient and refer in one transaction."""
-    from kyphos.patients import services as patients
-
-    _require(actor, "case.refer")
+    require(actor, "case.refer")
     if (patient is None) == (new_patient is None):
         raise ValidationError("Choose an existing patient or enter a new one.")
     if patient is None:

@@ -35,31 +35,83 @@ class Move:
     target: Stage
     permission: str
     label: str
+    # The one public service that performs this move ("module:function"). pathway.kernel.move() refuses the
+    # move anywhere else, and the owner is the function an adapter (web, HL7, FHIR) calls.
+    owner: str
 
 
-def _move(action: str, sources: set[Stage], target: Stage, label: str) -> Move:
-    return Move(action, frozenset(sources), target, f"case.{action}", label)
+def _move(action: str, sources: set[Stage], target: Stage, label: str, owner: str) -> Move:
+    return Move(action, frozenset(sources), target, f"case.{action}", label, owner)
 
 
 ACTIVE = set(Stage) - TERMINAL
-# The transition table. Each row is served by one function of pathway.services with the same name.
+PATHWAY = "kyphos.pathway.services"
+PRECALL = "kyphos.precall.services"
+PROCEDURE = "kyphos.procedure.services"
+AFTERCARE = "kyphos.aftercare.services"
+FOLLOW_UP = "kyphos.aftercare.followup"
+# The transition table: every move, where it may start, where it ends, and the one service that owns it.
+# tests/pathway/test_moves.py walks every row through its owner and proves that no other path moves a case.
 MOVES: dict[str, Move] = {
     m.action: m
     for m in [
-        _move("triage", {Stage.REFERRED}, Stage.TRIAGED, "Triage: eligible"),
-        _move("decline", {Stage.REFERRED}, Stage.CLOSED, "Triage: not eligible"),
-        _move("book", {Stage.TRIAGED, Stage.POSTPONED}, Stage.SCHEDULED, "Book the procedure"),
-        _move("reschedule", {Stage.SCHEDULED, Stage.PRECALL_DONE}, Stage.SCHEDULED, "Reschedule"),
-        _move("complete_precall", {Stage.SCHEDULED}, Stage.PRECALL_DONE, "Pre-procedure call done"),
-        _move("admit", {Stage.PRECALL_DONE, Stage.SCHEDULED}, Stage.ADMITTED, "Admit"),
-        _move("clear", {Stage.ADMITTED}, Stage.CLEARED, "Clear for procedure"),
-        _move("start_procedure", {Stage.CLEARED}, Stage.IN_PROCEDURE, "Start procedure"),
-        _move("end_procedure", {Stage.IN_PROCEDURE}, Stage.RECOVERY, "End procedure, to recovery"),
-        _move("discharge", {Stage.RECOVERY}, Stage.DISCHARGED, "Discharge"),
-        _move("complete_followup", {Stage.DISCHARGED}, Stage.FOLLOWUP_DONE, "Follow-up visit done"),
-        _move("close", {Stage.FOLLOWUP_DONE}, Stage.CLOSED, "Close the case"),
-        _move("postpone", set(BOOKED_STAGES), Stage.POSTPONED, "Postpone"),
-        _move("cancel", ACTIVE - {Stage.IN_PROCEDURE, Stage.RECOVERY}, Stage.CANCELLED, "Cancel the case"),
+        _move("triage", {Stage.REFERRED}, Stage.TRIAGED, "Triage: eligible", f"{PATHWAY}:triage_case"),
+        _move("decline", {Stage.REFERRED}, Stage.CLOSED, "Triage: not eligible", f"{PATHWAY}:decline_case"),
+        _move(
+            "book",
+            {Stage.TRIAGED, Stage.POSTPONED},
+            Stage.SCHEDULED,
+            "Book the procedure",
+            f"{PATHWAY}:book_case",
+        ),
+        _move(
+            "reschedule",
+            {Stage.SCHEDULED, Stage.PRECALL_DONE},
+            Stage.SCHEDULED,
+            "Reschedule",
+            f"{PATHWAY}:reschedule_case",
+        ),
+        _move(
+            "complete_precall",
+            {Stage.SCHEDULED},
+            Stage.PRECALL_DONE,
+            "Pre-procedure call done",
+            f"{PRECALL}:sign_call",
+        ),
+        _move("admit", {Stage.PRECALL_DONE, Stage.SCHEDULED}, Stage.ADMITTED, "Admit", f"{PROCEDURE}:admit"),
+        # Anesthesia's sign-in (the first part of the safety checklist) is what clears the case.
+        _move("clear", {Stage.ADMITTED}, Stage.CLEARED, "Clear for procedure", f"{PROCEDURE}:sign_checklist"),
+        _move(
+            "start_procedure",
+            {Stage.CLEARED},
+            Stage.IN_PROCEDURE,
+            "Start procedure",
+            f"{PROCEDURE}:start_procedure",
+        ),
+        _move(
+            "end_procedure",
+            {Stage.IN_PROCEDURE},
+            Stage.RECOVERY,
+            "End procedure, to recovery",
+            f"{PROCEDURE}:end_procedure",
+        ),
+        _move("discharge", {Stage.RECOVERY}, Stage.DISCHARGED, "Discharge", f"{AFTERCARE}:discharge"),
+        _move(
+            "complete_followup",
+            {Stage.DISCHARGED},
+            Stage.FOLLOWUP_DONE,
+            "Follow-up visit done",
+            f"{FOLLOW_UP}:record_visit",
+        ),
+        _move("close", {Stage.FOLLOWUP_DONE}, Stage.CLOSED, "Close the case", f"{FOLLOW_UP}:close_case"),
+        _move("postpone", set(BOOKED_STAGES), Stage.POSTPONED, "Postpone", f"{PATHWAY}:postpone_case"),
+        _move(
+            "cancel",
+            ACTIVE - {Stage.IN_PROCEDURE, Stage.RECOVERY},
+            Stage.CANCELLED,
+            "Cancel the case",
+            f"{PATHWAY}:cancel_case",
+        ),
     ]
 }
 

@@ -20,13 +20,16 @@ from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.messaging.letters import issue_letter
 from kyphos.messaging.models import Letter
+from kyphos.pathway import kernel
 from kyphos.pathway import services as pathway
 from kyphos.pathway.errors import NotPermitted, StaleEdit
+from kyphos.pathway.kernel import owns
 from kyphos.pathway.models import Case, EventKind, Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import Role, may
-from kyphos.pathway.stages import Stage
+from kyphos.pathway.stages import BOOKED_STAGES, Stage
 from kyphos.patients.models import Allergy, AllergyStatus, Patient
 from kyphos.patients.services import record_allergy
+from kyphos.precall.letter import pre_procedure_letter
 from kyphos.precall.models import (
     AttemptOutcome,
     CallAttempt,
@@ -132,7 +135,7 @@ def record_attempt(
                 due_start=next_try, note=f"Attempt {failed} not reached; next try from {_local(case, next_try)}"
             )
             summary += f"; next try from {_local(case, next_try)}"
-    pathway._event(actor, case, EventKind.NOTE, summary, reason=note)
+    kernel.record_event(actor, case, EventKind.NOTE, summary, reason=note)
     audit.record(actor, AuditAction.UPDATE, "call_attempt", attempt.pk, patient_uuid=case.patient.uuid,
                  detail=f"attempt {outcome}")
     return attempt
@@ -143,7 +146,7 @@ def _escalate(case: Case, task: Task, failed: int) -> None:
         return
     start = clock.current()
     end = case.appointment.start - timedelta(hours=12) if case.appointment else start + timedelta(days=1)
-    pathway.open_task(case, TaskKind.CALL_ESCALATION, Role.RADIOLOGIST, start, max(end, start + timedelta(hours=1)),
+    kernel.open_task(case, TaskKind.CALL_ESCALATION, Role.RADIOLOGIST, start, max(end, start + timedelta(hours=1)),
                       note=f"{failed} call attempts failed: postpone or proceed")
 
 
@@ -348,6 +351,7 @@ def missing_for_signature(call: PreCall) -> list[str]:
     return missing
 
 
+@owns("complete_precall")
 @transaction.atomic
 def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
     """Sign the call: tasks for what must follow, findings to the case, "pre-call done", the patient's letter."""
@@ -378,19 +382,19 @@ def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
             what = (f"stop {med.name}, last dose {_local(case, med.last_dose)}" if med.last_dose
                     else f"a plan for {med.name} (no guideline value)")
             end = med.last_dose - timedelta(hours=2) if med.last_dose else appointment.start - timedelta(hours=24)
-            task = pathway.open_task(case, TaskKind.CONTACT_PRESCRIBER, Role.NURSE, now, max(end, now),
+            task = kernel.open_task(case, TaskKind.CONTACT_PRESCRIBER, Role.NURSE, now, max(end, now),
                                      note=f"{who}{phone}: agree {what}")
             Medication.objects.filter(pk=med.pk).update(prescriber_task=task)
     if locked.driver_status == DriverStatus.NOT_ARRANGED:
-        pathway.open_task(case, TaskKind.ARRANGE_TRANSPORT, Role.SCHEDULER, now, max(appointment.arrival_at, now),
+        kernel.open_task(case, TaskKind.ARRANGE_TRANSPORT, Role.SCHEDULER, now, max(appointment.arrival_at, now),
                           note="No driver: arrange transport home")
     if locked.pregnancy_status == PregnancyStatus.POSSIBLY_PREGNANT:
-        pathway.open_task(case, TaskKind.HCG_TEST, Role.WARD_NURSE, appointment.arrival_at, appointment.start,
+        kernel.open_task(case, TaskKind.HCG_TEST, Role.WARD_NURSE, appointment.arrival_at, appointment.start,
                           note="Possibly pregnant: hCG before the procedure")
     stops = [f for f in findings if f.severity is Severity.STOP]
     if stops:
         locked.outcome = CallOutcome.NEEDS_REVIEW
-        pathway.open_task(case, TaskKind.REVIEW_FLAG, Role.RADIOLOGIST, now,
+        kernel.open_task(case, TaskKind.REVIEW_FLAG, Role.RADIOLOGIST, now,
                           max(appointment.start - timedelta(hours=12), now + timedelta(hours=1)),
                           note="; ".join(f.message for f in stops)[:300])
     elif any(f.severity is Severity.CAUTION for f in findings):
@@ -404,10 +408,16 @@ def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
     locked.findings = [f.as_dict() for f in findings]
     locked.version += 1
     locked.save()
-    pathway.complete_precall(actor, case, version=None, note=f"Call signed: {locked.get_outcome_display()}",
-                             findings=findings)
-    from kyphos.precall.letter import pre_procedure_letter
-
+    # The call's findings go onto the case (a stop shows on the banner and has opened a review task above);
+    # they do not block the move: the call itself is done, and the radiologist decides what follows.
+    note = f"Call signed: {locked.get_outcome_display()}"
+    case, _ = kernel.move(actor, case, "complete_precall", version=None, reason=note,
+                          data={"findings": [f.code for f in findings]})
+    if findings:
+        case.findings = kernel.findings_json(findings)
+        case.open_stops = sum(1 for f in findings if f.severity is Severity.STOP)
+        case.save(update_fields=["findings", "open_stops"])
+    kernel.close_tasks(actor, case, [TaskKind.PRECALL], TaskStatus.DONE, note)
     issue_letter(actor, case, Letter.Kind.PRE_PROCEDURE, pre_procedure_letter(locked))
     audit.record(actor, AuditAction.UPDATE, "precall", locked.uuid, patient_uuid=case.patient.uuid, detail="signed")
     return locked
@@ -422,20 +432,20 @@ def agree_medication_plan(actor: Actor, task: Task, note: str = "") -> Medicatio
         raise ValidationError("This task is not an open medicine plan to agree.")
     moment = clock.current()
     Medication.objects.filter(pk=med.pk).update(agreed=True, agreed_at=moment)
-    Task.objects.filter(pk=task.pk).update(status=TaskStatus.DONE, closed_at=moment, closed_by=actor.user_or_none,
-                                           outcome=note)
     case = med.precall.case
-    pathway._event(actor, case, EventKind.NOTE, f"Plan for {med.name} agreed with {med.prescriber_name or 'the prescriber'}",
+    locked_task = Task.objects.select_for_update().get(pk=task.pk)
+    locked_task.case = case
+    kernel.close_task(actor, locked_task, TaskStatus.DONE, note or "plan agreed")
+    kernel.record_event(actor, case, EventKind.NOTE, f"Plan for {med.name} agreed with {med.prescriber_name or 'the prescriber'}",
                    reason=note)
     audit.record(actor, AuditAction.UPDATE, "medication", med.pk, patient_uuid=case.patient.uuid, detail="plan agreed")
     med.agreed = True
     return med
 
 
+@transaction.atomic
 def tick_patient_checklist(actor: Actor, case: Case, ticked: set[str]) -> PatientChecklist:
     """The patient ticks their checklist on their own page (before the procedure only)."""
-    from kyphos.pathway.stages import BOOKED_STAGES
-
     if case.stage not in BOOKED_STAGES:
         raise ValidationError("The checklist is for before the procedure.")
     unknown = ticked - set(PatientChecklist.ITEMS)

@@ -20,9 +20,10 @@ from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.messaging.letters import LetterContent, render_html, render_pdf
-from kyphos.pathway import services as pathway
+from kyphos.pathway import kernel
 from kyphos.pathway.errors import NotPermitted
-from kyphos.pathway.models import Case, EventKind, TaskKind, TaskStatus
+from kyphos.pathway.kernel import owns
+from kyphos.pathway.models import Case, EventKind, Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import may
 from kyphos.pathway.stages import Stage
 from kyphos.precall.models import CallStatus
@@ -45,6 +46,8 @@ from kyphos.rules.cement import products
 from kyphos.rules.coding import code_procedure
 from kyphos.rules.findings import Finding, Severity, by_severity
 from kyphos.rules.levels import InvalidLevel, parse_level
+from kyphos.scheduling import services as scheduling
+from kyphos.scheduling.models import AppointmentStatus
 
 ETIOLOGY_FOR_CODING = {"osteoporosis": "osteoporosis", "steroid": "steroid-induced", "other": "other"}
 
@@ -103,6 +106,22 @@ def fasting_findings(case: Case, admission: Admission | AdmissionInput) -> list[
     return found
 
 
+def admission_findings(case: Case) -> list[Finding]:
+    """Admitting without the pre-procedure call on record is a stop (medicines, blood thinners, driver, pregnancy)."""
+    if case.stage == Stage.SCHEDULED:
+        return [
+            Finding(
+                "admit.no_precall",
+                Severity.STOP,
+                "The pre-procedure call is not recorded (medicines, blood thinners, driver, pregnancy).",
+                "Service pathway step 3: call 24–48 h before the procedure",
+                "seed",
+            )
+        ]
+    return []
+
+
+@owns("admit")
 @transaction.atomic
 def admit(actor: Actor, case: Case, *, version: int | None, data_in: AdmissionInput, override_reason: str = "") -> Admission:
     """Admit the patient the morning of the procedure with the pre-op nursing assessment."""
@@ -121,7 +140,7 @@ def admit(actor: Actor, case: Case, *, version: int | None, data_in: AdmissionIn
             errors[name] = "This time is in the future."
     if errors:
         raise ValidationError(errors)
-    locked = pathway._lock(case, version)
+    locked = kernel.lock_case(case, version)
     admission = Admission.objects.create(
         case=locked, arrived_at=now, assessed_at=now, assessed_by=actor.user_or_none,
         **{name: getattr(data_in, name) for name in AdmissionInput.__dataclass_fields__},
@@ -136,7 +155,11 @@ def admit(actor: Actor, case: Case, *, version: int | None, data_in: AdmissionIn
                                 "Blood-thinner table and the pre-procedure call", "local"))
     admission.findings = [f.as_dict() for f in findings]
     admission.save(update_fields=["findings"])
-    pathway.admit_case(actor, locked, version=locked.version, override_reason=override_reason)
+    locked, _ = kernel.move(actor, locked, "admit", version=None, findings=admission_findings(locked),
+                            override_reason=override_reason, already_locked=True)
+    kernel.close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, "admitted")
+    if locked.appointment is not None:
+        scheduling.set_appointment_status(locked.appointment, AppointmentStatus.ARRIVED)
     audit.record(actor, AuditAction.CREATE, "admission", admission.pk, patient_uuid=locked.patient.uuid,
                  detail="admitted")
     return admission
@@ -184,10 +207,10 @@ def record_lab(actor: Actor, case: Case, code: str, *, value: Any = None, positi
                                       taken_at=taken_at, entered_at=now, entered_by=actor.user_or_none,
                                       source=source)
     if code == "hcg":
-        case.tasks.filter(kind=TaskKind.HCG_TEST, status=TaskStatus.OPEN).update(
-            status=TaskStatus.DONE, closed_at=now, closed_by=actor.user_or_none, outcome="positive" if positive else
-            "negative")
-    pathway._event(actor, case, EventKind.NOTE, f"Lab: {tests[code].name} "
+        for task in Task.objects.select_for_update().filter(case=case, kind=TaskKind.HCG_TEST, status=TaskStatus.OPEN):
+            task.case = case
+            kernel.close_task(actor, task, TaskStatus.DONE, "positive" if positive else "negative")
+    kernel.record_event(actor, case, EventKind.NOTE, f"Lab: {tests[code].name} "
                    f"{'positive' if positive else 'negative' if code == 'hcg' else number}")
     audit.record(actor, AuditAction.CREATE, "lab", result.pk, patient_uuid=case.patient.uuid, detail=code)
     return result
@@ -227,6 +250,7 @@ CHECKLIST_PERMISSION = {ChecklistPart.SIGN_IN: "case.clear", ChecklistPart.TIME_
                         ChecklistPart.SIGN_OUT: "case.end_procedure"}
 
 
+@owns("clear")
 @transaction.atomic
 def sign_checklist(actor: Actor, case: Case, part: str, ticked: set[str], note: str = "") -> Checklist:
     if part not in ChecklistPart.values:
@@ -247,11 +271,11 @@ def sign_checklist(actor: Actor, case: Case, part: str, ticked: set[str], note: 
     if part == ChecklistPart.SIGN_IN and case.stage == Stage.ADMITTED:
         # Sign-in is the anesthesia check before sedation: it clears the case for the procedure room.
         # Open stops do not block here; they block the start (one place to override, with a reason).
-        pathway.clear_case(actor, case, version=None, note="Sign-in signed")
+        kernel.move(actor, case, "clear", version=None, reason="Sign-in signed")
     summary = f"{ChecklistPart(part).label} signed"
     if part == ChecklistPart.TIME_OUT and case.levels.count() > int(triage_rules.thresholds()["max_levels"].value):
         summary += f" — caution: {case.levels.count()} levels in one session"
-    pathway._event(actor, case, EventKind.NOTE, summary, reason=note)
+    kernel.record_event(actor, case, EventKind.NOTE, summary, reason=note)
     audit.record(actor, AuditAction.CREATE, "checklist", checklist.pk, patient_uuid=case.patient.uuid, detail=part)
     return checklist
 
@@ -295,6 +319,7 @@ def record_sedation(actor: Actor, case: Case, data_in: SedationInput) -> Sedatio
 # --- the procedure ------------------------------------------------------------------------------------------
 
 
+@owns("start_procedure")
 @transaction.atomic
 def start_procedure(actor: Actor, case: Case, *, version: int | None, operators: str,
                     override_reason: str = "") -> ProcedureRecord:
@@ -306,7 +331,8 @@ def start_procedure(actor: Actor, case: Case, *, version: int | None, operators:
     if checklist_missing:
         # The checklist is never overridden: it is done, not waived.
         raise ValidationError([f.message for f in checklist_missing])
-    locked = pathway.start_procedure(actor, case, version=version, findings=findings, override_reason=override_reason)
+    locked, _ = kernel.move(actor, case, "start_procedure", version=version, findings=findings,
+                            override_reason=override_reason)
     record = ProcedureRecord.objects.create(case=locked, operators=operators.strip(), started_at=clock.current())
     audit.record(actor, AuditAction.CREATE, "procedure", record.pk, patient_uuid=locked.patient.uuid, detail="started")
     return record
@@ -391,7 +417,7 @@ def record_level(actor: Actor, case: Case, item: LevelInput) -> TreatedLevel:
     values = {name: getattr(item, name) for name in LevelInput.__dataclass_fields__} | {"level": level}
     treated = TreatedLevel.objects.create(record=record, order=record.levels.count() + 1, recorded_at=clock.current(),
                                           **values)
-    pathway._event(actor, case, EventKind.NOTE, f"Level {level} treated ({treated.get_sides_display().lower()})")
+    kernel.record_event(actor, case, EventKind.NOTE, f"Level {level} treated ({treated.get_sides_display().lower()})")
     audit.record(actor, AuditAction.CREATE, "treated_level", treated.pk, patient_uuid=case.patient.uuid, detail=level)
     return treated
 
@@ -422,6 +448,7 @@ class EndInput:
     complication_grade: str = ""
 
 
+@owns("end_procedure")
 @transaction.atomic
 def end_procedure(actor: Actor, case: Case, *, version: int | None, data_in: EndInput) -> ProcedureRecord:
     """End the procedure (levels recorded, times consistent), code it, and move the case to recovery."""
@@ -445,7 +472,9 @@ def end_procedure(actor: Actor, case: Case, *, version: int | None, data_in: End
     record.coding = coding_for(case, record)
     record.version += 1
     record.save()
-    pathway.end_procedure(actor, case, version=version)
+    locked, _ = kernel.move(actor, case, "end_procedure", version=version)
+    if locked.appointment is not None:
+        scheduling.set_appointment_status(locked.appointment, AppointmentStatus.COMPLETED)
     return record
 
 
@@ -465,7 +494,7 @@ def sign_note(actor: Actor, case: Case) -> ProcedureNote:
     note = ProcedureNote(case=case, html=render_html(content), pdf=render_pdf(content, moment), signed_at=moment,
                          signed_by=actor.user_or_none)
     note.save()
-    pathway._event(actor, case, EventKind.NOTE, "Procedure note signed")
+    kernel.record_event(actor, case, EventKind.NOTE, "Procedure note signed")
     audit.record(actor, AuditAction.CREATE, "procedure_note", note.pk, patient_uuid=case.patient.uuid, detail="signed")
     return note
 
@@ -477,7 +506,7 @@ def add_addendum(actor: Actor, note: ProcedureNote, text: str) -> Addendum:
         raise ValidationError({"text": "Write the addendum."})
     addendum = Addendum.objects.create(note=note, text=text.strip(), author=actor.user_or_none, author_name=actor.name,
                                        at=clock.current())
-    pathway._event(actor, note.case, EventKind.NOTE, "Addendum to the procedure note", reason=text.strip())
+    kernel.record_event(actor, note.case, EventKind.NOTE, "Addendum to the procedure note", reason=text.strip())
     audit.record(actor, AuditAction.CREATE, "addendum", addendum.pk, patient_uuid=note.case.patient.uuid)
     return addendum
 

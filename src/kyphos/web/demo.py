@@ -126,24 +126,43 @@ def _sites() -> list[Site]:
 
 
 class _Slots:
-    """Hands out free (room, start) pairs on business days so demo bookings never clash."""
+    """Hands out free (room, start) pairs so demo bookings (60 minutes each) never overlap in a room."""
 
     def __init__(self, sites: list[Site]) -> None:
-        self.used: set[tuple[int, datetime]] = set()
+        self.used: dict[int, list[datetime]] = {}
         self.rooms = {site.pk: list(site.rooms.all()) for site in sites}
         self.calendars = {site.pk: site.calendar() for site in sites}
 
-    def take(self, site: Site, day: date, rng: random.Random, *, any_day: bool = False) -> tuple[Room, datetime]:
+    def _free(self, room: Room, start: datetime) -> bool:
+        return all(abs(start - other) >= timedelta(minutes=60) for other in self.used.get(room.pk, []))
+
+    def _claim(self, site: Site, start: datetime) -> Room | None:
+        for room in self.rooms[site.pk]:
+            if self._free(room, start):
+                self.used.setdefault(room.pk, []).append(start)
+                return room
+        return None
+
+    def take(self, site: Site, day: date, rng: random.Random) -> tuple[Room, datetime]:
         calendar = self.calendars[site.pk]
         for _ in range(60):
-            if any_day or calendar.is_business_day(day):
+            if calendar.is_business_day(day):
                 for slot in rng.sample(SLOT_TIMES, len(SLOT_TIMES)):
                     start = datetime.combine(day, slot, tzinfo=site.zone)
-                    for room in self.rooms[site.pk]:
-                        if (room.pk, start) not in self.used:
-                            self.used.add((room.pk, start))
-                            return room, start
+                    room = self._claim(site, start)
+                    if room is not None:
+                        return room, start
             day += timedelta(days=1)
+        raise RuntimeError("no free demo slot")
+
+    def take_at_or_before(self, site: Site, latest: datetime) -> tuple[Room, datetime]:
+        """The latest quarter hour at or before ``latest`` with a free room (today's cases, any weekday)."""
+        start = latest.replace(minute=latest.minute // 15 * 15, second=0, microsecond=0)
+        for _ in range(96):
+            room = self._claim(site, start)
+            if room is not None:
+                return room, start
+            start -= timedelta(minutes=15)
         raise RuntimeError("no free demo slot")
 
 
@@ -395,10 +414,9 @@ def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int,
         room, start = slots.take(site, today - timedelta(days=rng.randint(12 if target != "discharged" else 2, 20)), rng)
         referred_at = start - timedelta(days=rng.randint(8, 14))
     elif target in today_stages:
-        room, start = slots.take(site, today, rng, any_day=True)
-        start = min(start, now - timedelta(hours={"admitted": -1, "cleared": -0.25, "in_procedure": 0.25,
-                                                  "recovery": 2}[target]))
-        start = start.replace(minute=(start.minute // 15) * 15, second=0, microsecond=0)
+        slot = datetime.combine(today, rng.choice(SLOT_TIMES), tzinfo=site.zone)
+        latest = now - timedelta(hours={"admitted": -1, "cleared": -0.25, "in_procedure": 0.25, "recovery": 2}[target])
+        room, start = slots.take_at_or_before(site, min(slot, latest))
         referred_at = now - timedelta(days=rng.randint(10, 20))
     elif target == "scheduled" and index % 12 < 3:
         # A few bookings in the next business days, so the nurse has calls due when the demo opens.

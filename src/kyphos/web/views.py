@@ -263,10 +263,10 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
     return render(request, "kyphos/booking_form.html", context, status=400 if form.errors else 200)
 
 
-SIMPLE_ACTIONS = {
-    "complete_followup": lambda a, c, v, d: services.complete_followup(a, c, version=v, note=d["note"]),
-    "close": lambda a, c, v, d: followup.close_case(a, c, version=v, note=d["note"]),
-}
+# The moves the case page runs itself, each through its owner in pathway.stages.MOVES. The other moves have
+# their own pages (the booking, the call, admission, the procedure, recovery, the follow-up visit), which hold
+# what the move needs.
+CASE_PAGE_MOVES = {"triage", "decline", "postpone", "cancel", "close"}
 
 
 @login_required
@@ -275,8 +275,7 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
     """Run one stage move from the case page; on refusal show the case again with the reason."""
     move = MOVES.get(action)
     # These moves have their own pages (the call, admission, the procedure), which hold what the move needs.
-    if move is None or action in {"book", "reschedule", "complete_precall", "admit", "clear", "start_procedure",
-                                  "end_procedure", "discharge"}:
+    if move is None or action not in CASE_PAGE_MOVES:
         raise Http404("No such action.")
     require(request, move.permission)
     case = _case_or_404(case_uuid)
@@ -314,7 +313,9 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
         form = forms.ActionForm(request.POST)
         if form.is_valid():
             d = form.cleaned_data
-            response = _run_service(request, case, form, lambda: SIMPLE_ACTIONS[action](actor, case, d["version"], d))
+            response = _run_service(
+                request, case, form, lambda: followup.close_case(actor, case, version=d["version"], note=d["note"])
+            )
             if response is not None:
                 messages.success(request, f"{move.label}: done.")
                 return response
@@ -323,7 +324,7 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
     context = _case_context(request, case)
     context |= {
         "triage_form": form if action in {"triage", "decline"} else forms.TriageForm(initial={"version": case.version}, case=case),
-        "action_form": form if action in SIMPLE_ACTIONS else forms.ActionForm(initial={"version": case.version}),
+        "action_form": form if action == "close" else forms.ActionForm(initial={"version": case.version}),
         "postpone_form": form if action == "postpone" else forms.PostponeForm(initial={"version": case.version}),
         "cancel_form": form if action == "cancel" else forms.CancelForm(initial={"version": case.version}),
         "failed_action": action,
