@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from kyphos.errors import KyphosError
 
 
 def no_nul(value: str) -> str:
@@ -22,6 +24,10 @@ class CleanText(forms.CharField):
         return no_nul(super().to_python(value) or "")
 
 
+# Everything a service raises that a person can act on: shown on the page, never a server error.
+REFUSALS = (KyphosError, ValidationError, PermissionDenied)
+
+
 def put_errors(form: Any, exc: Exception, aliases: dict[str, str] | None = None) -> None:
     """Show a service's refusal on the form: next to its field when the form has one, else at the top.
 
@@ -34,6 +40,16 @@ def put_errors(form: Any, exc: Exception, aliases: dict[str, str] | None = None)
             for error in errors:
                 message = error.message % error.params if error.params else error.message
                 form.add_error(target if target in form.fields else None, message)
+    elif isinstance(exc, KyphosError):
+        field = aliases.get(exc.field, exc.field) if exc.field else None
+        form.add_error(field if field in form.fields else None, exc.message)
     else:
         for message in getattr(exc, "messages", None) or [str(exc)]:
             form.add_error(None, message)
+
+
+def refusal_text(exc: Exception) -> str:
+    """A refusal as one message for the top of a page (a service's ValidationError may hold several)."""
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 
 from kyphos.aftercare import diary, followup, questionnaires
 from kyphos.aftercare.models import CaseOutcome, FollowUpRecord, Questionnaire, QuestionnaireResponse
@@ -123,5 +123,37 @@ def test_a_site_loads_its_own_questionnaire(actors: dict[str, Any], tmp_path: An
     call_command("load-questionnaire", str(path))
     assert Questionnaire.objects.filter(version="4").exists()
     path.write_text('{"resourceType": "Questionnaire"}')
-    with pytest.raises(CommandError, match="canonical url"):
+    with pytest.raises(SystemExit) as exit_info:
         call_command("load-questionnaire", str(path))
+    assert exit_info.value.code == 2
+
+
+def shapes_refused() -> list[tuple[bytes, str]]:
+    good = yes_no_instrument()
+    wrong_types = {**good, "url": 5, "item": "none"}
+    wrong_item = {**good, "item": [{**good["item"][0], "extension": 5}]}
+    wrong_option = {**good, "item": [{**good["item"][0], "linkId": 7}]}
+    wrong_required = {**good, "item": [{**good["item"][0], "required": "yes"}]}
+    return [
+        ("Muñoz".encode("latin-1") + b'{"resourceType": "Questionnaire"}', "not UTF-8"),
+        (b"[" * 10_000 + b"]" * 10_000, "too deeply"),
+        (json.dumps(wrong_types).encode(), "Questionnaire.url must be text"),
+        (json.dumps(wrong_item).encode(), "Questionnaire.item[0].extension must be a list of objects"),
+        (json.dumps(wrong_option).encode(), "Questionnaire.item[0].linkId must be text"),
+        (json.dumps(wrong_required).encode(), "Questionnaire.item[0].required must be true or false"),
+    ]
+
+
+@pytest.mark.parametrize("raw,message", shapes_refused())
+def test_a_questionnaire_file_that_cannot_be_used_is_one_line_and_status_2(
+    tmp_path: Any, capsys: Any, raw: bytes, message: str
+) -> None:
+    """Files once refused with a traceback: not UTF-8, nested 10,000 levels deep, values of the wrong type."""
+    path = tmp_path / "q.json"
+    path.write_bytes(raw)
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("load-questionnaire", str(path))
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and err.count("\n") == 1
+    assert err.startswith("kyphos load-questionnaire: ") and not Questionnaire.objects.exclude(
+        url__startswith="https://kyphos").exists()

@@ -1,18 +1,21 @@
 """Recovery checks, the ward, discharge with its letter and the follow-up visit in the 7–14 day window."""
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
 
 from kyphos.aftercare import followup, selectors, services
 from kyphos.aftercare.services import DISCHARGE_CRITERIA, CheckInput
 from kyphos.messaging.letters import current_letter
 from kyphos.pathway.models import EventKind, TaskKind, TaskStatus
 from kyphos.pathway.stages import Stage
-from kyphos.scheduling.models import AppointmentStatus, Visit
+from kyphos.scheduling.models import AppointmentStatus, Site, Visit
 from tests.conftest import NEW_YORK
 from tests.procedure.test_services import MONDAY, full_procedure
 
@@ -38,6 +41,16 @@ def test_a_worse_neuro_check_stops_and_calls_the_radiologist(make_case: Any, act
     assert task.role == "radiologist" and "urgent" in task.note
     with time_machine.travel(NEXT_DAY), pytest.raises(ValidationError, match="neuro"):
         services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
+    # Every page of the case shows the open stop in its banner (the ward's, the procedure's, the case's own).
+    with time_machine.travel(NEXT_DAY):
+        staff = Client()
+        staff.force_login(actors["radiologist"].user)
+        for name in ("aftercare:recovery", "procedure:page", "procedure:admission", "aftercare:follow_up", "case_detail"):
+            response = staff.get(reverse(name, args=[case.uuid]))
+            html = response.content.decode()
+            assert response.status_code == 200, (name, response.status_code)
+            banner = html[html.index('class="banner"'):html.index("</section>", html.index('class="banner"'))]
+            assert "Leg strength or sensation is worse" in banner, name
 
 
 def test_an_overdue_check(make_case: Any, actors: dict[str, Any]) -> None:
@@ -123,6 +136,36 @@ def test_site_wording_replaces_a_topic(make_case: Any, actors: dict[str, Any], s
         services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
     html = current_letter(case, "discharge").html
     assert "No driving for 2 weeks" in html and "Do not drive for 2 days" not in html
+
+
+@pytest.mark.parametrize("blocks,message", [
+    ({"en": {"emergency": "Call {phone or 911"}}, "single { or }"),
+    ({"en": {"emergency": "Call {pager}"}}, "{pager}, which is not a placeholder"),
+    ({"en": {"sleeping": "Sleep well."}}, "not a topic"),
+    ({"fr": {"driving": "Pas de conduite."}}, "not a language"),
+    ({"en": {"driving": 14}}, "must be text"),
+    (["driving"], "must look like"),
+])
+def test_site_wording_that_cannot_be_used_is_refused_when_saved(site: Any, blocks: Any, message: str) -> None:
+    site.discharge_blocks = blocks
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        site.full_clean()  # what the admin form runs: the message is shown next to the field
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        site.save()
+    site.refresh_from_db()
+    assert site.discharge_blocks == {}
+
+
+def test_a_stray_brace_saved_before_the_check_never_breaks_a_discharge(
+    make_case: Any, actors: dict[str, Any], site: Any
+) -> None:
+    """A site text with a stray { once made every discharge at that site a server error."""
+    Site.objects.filter(pk=site.pk).update(discharge_blocks={"en": {"emergency": "Call {phone or 911 {"}})
+    case = in_recovery(make_case, actors)
+    with time_machine.travel(NEXT_DAY):
+        services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
+    html = current_letter(case, "discharge").html
+    assert "Call {phone" not in html and "911" in html  # the built-in emergency sentence instead
 
 
 def test_the_whole_pathway_to_closed(make_case: Any, actors: dict[str, Any]) -> None:

@@ -38,6 +38,10 @@ def test_the_nurse_makes_the_call(page: Page, live_server: Any, transactional_db
         expect(page.locator(".messages")).to_contain_text("Attempt recorded")
         expect(page.locator("#att-h + ul")).to_contain_text("No answer")
 
+        # The nurse takes the call: it is in her name now, and the form opens.
+        page.get_by_role("button", name="Take the call and open the form").click()
+        expect(page.get_by_role("button", name="Release this call to the queue")).to_be_visible()
+
         # The call, in the order the nurse talks.
         page.get_by_label("Name and date of birth confirmed with the patient").check()
         page.get_by_label("Medicine 1", exact=True).fill("Eliquis")

@@ -14,6 +14,9 @@ import time_machine
 from django.core import mail
 
 from kyphos import clock
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction, AuditEntry
+from kyphos.errors import Refused
 from kyphos.messaging import outbox
 from kyphos.messaging.gateways import FileSmsGateway
 from kyphos.messaging.models import OutboxMessage
@@ -136,8 +139,11 @@ def test_staff_correct_the_address_and_send_again(make_case: Any, people: dict[s
     nurse.post("/messages/not-sent/", {"row": row.pk, "to": "+15550142"})
     assert outbox.process_one().status == "sent"
     assert "Every message went out" in nurse.get("/messages/not-sent/").content.decode()
-    with pytest.raises(ValueError):
-        outbox.retry(OutboxMessage.objects.get(pk=row.pk))  # a sent message is not sent again
+    retried = AuditEntry.objects.filter(action=AuditAction.UPDATE, object_type="outbox", detail="message sent again")
+    assert retried.count() == 1
+    with pytest.raises(Refused, match="did not go out"):  # a sent message is not sent again
+        outbox.retry(Actor(people["nurse"]), OutboxMessage.objects.get(pk=row.pk))
+    assert retried.count() == 1
 
 
 def test_a_crash_after_sending_but_before_the_commit_repeats_with_the_same_key(make_case: Any, tmp_path: Path,

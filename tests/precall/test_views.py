@@ -46,6 +46,27 @@ def test_only_the_nurse_opens_the_call(persona: str, people: dict[str, Any], boo
     assert response.status_code == (200 if persona == "nurse" else 403)
 
 
+def test_opening_the_call_page_writes_nothing_until_the_nurse_takes_the_call(
+    people: dict[str, Any], booked: Any
+) -> None:
+    """A GET only reads: the call is taken (task in the nurse's name, draft created) by an explicit POST."""
+    task = booked.tasks.get(kind=TaskKind.PRECALL)
+    events = booked.events.count()
+    with time_machine.travel(FRIDAY):
+        nurse = client_for(people["nurse"])
+        page = nurse.get(reverse("precall:call", args=[booked.uuid]))
+        assert page.status_code == 200 and "Take the call" in page.content.decode()
+        task.refresh_from_db()
+        assert task.assignee is None and not PreCall.objects.filter(case=booked).exists()
+        assert booked.events.count() == events
+        taken = nurse.post(reverse("precall:call", args=[booked.uuid]), {"action": "take"})
+        assert taken.status_code == 302 and taken["Location"] == reverse("precall:call", args=[booked.uuid])
+        task.refresh_from_db()
+        assert task.assignee == people["nurse"] and PreCall.objects.filter(case=booked).count() == 1
+        form = nurse.get(reverse("precall:call", args=[booked.uuid])).content.decode()
+        assert 'id="call-form"' in form and "Release this call to the queue" in form
+
+
 def test_save_then_sign_through_the_page(people: dict[str, Any], booked: Any) -> None:
     with time_machine.travel(FRIDAY):
         nurse = client_for(people["nurse"])
@@ -106,7 +127,7 @@ def test_a_second_nurse_sees_who_has_the_call(people: dict[str, Any], booked: An
     other = User.objects.create_user("t_nurse2", password="x")
     other.groups.add(Group.objects.get(name="nurse"))
     with time_machine.travel(FRIDAY):
-        client_for(people["nurse"]).get(reverse("precall:call", args=[booked.uuid]))
+        client_for(people["nurse"]).post(reverse("precall:call", args=[booked.uuid]), {"action": "take"})
         response = client_for(other).get(reverse("precall:call", args=[booked.uuid]))
         assert response.status_code == 409 and "already taken by t_nurse" in response.content.decode()
         # The first nurse releases it; now the second can take it.

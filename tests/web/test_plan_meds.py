@@ -41,6 +41,14 @@ def test_guideline_choice_and_site_zone(other_site: Any, capsys: Any) -> None:
     (["--drug", "apixaban", "--crcl", "900"], "not possible"),
     (["--drug", "apixaban", "--dose", "0 mg"], "more than zero"),
     (["--drug", "apixaban", "--procedure-start", "7 Dec 8am"], "malformed procedure start"),
+    # A negative planned duration once printed a plan that ended before it began.
+    (["--drug", "apixaban", "--duration", "-600"], "--duration must be from 1 to 1440"),
+    # A huge one overflowed the date arithmetic (OverflowError traceback).
+    (["--drug", "apixaban", "--duration", "99999999999999"], "--duration must be from 1 to 1440"),
+    (["--drug", "apixaban", "--duration", "an hour"], "--duration must be a whole number"),
+    (["--drug", "apixaban", "--procedure-start", "0001-01-01T08:00"], "from 1900 to 2999"),
+    (["--drug", "apixaban", "--procedure-start", "9999-12-31T08:00"], "from 1900 to 2999"),
+    (["--drug", "apixaban", "--guideline", "whim"], "invalid choice"),
 ])
 def test_bad_input_exits_2_with_one_line(site: Any, capsys: Any, args: list[str], message: str) -> None:
     base = ["--site", "HOSP", "--procedure-start", "2026-12-07T08:00"]

@@ -20,15 +20,14 @@ from kyphos.aftercare.models import CaseOutcome, FollowUpRecord, QuestionnaireRe
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.formfields import CleanText, put_errors
+from kyphos.errors import InvalidInput
+from kyphos.formfields import REFUSALS, CleanText, put_errors, refusal_text
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter
 from kyphos.pathway import selectors
 from kyphos.pathway import services as pathway
-from kyphos.pathway.errors import GuardBlocked, StaleEdit
 from kyphos.pathway.models import Case, Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import may
-from kyphos.pathway.stages import TransitionError
 from kyphos.scheduling.models import Site
 
 DIARY_TASKS = [TaskKind.DIARY_EMERGENCY, TaskKind.DIARY_SAME_DAY, TaskKind.DIARY_REVIEW]
@@ -44,8 +43,7 @@ def _case(request: HttpRequest, case_uuid: UUID) -> Case:
 
 
 def _banner(case: Case) -> dict[str, Any]:
-    return {"case": case, "patient": case.patient, "today": clock.current().astimezone(case.site.zone).date(),
-            "allergies": list(case.patient.allergies.filter(active=True)), "open_stops": []}
+    return selectors.banner(case)
 
 
 def _chart(case: Case) -> dict[str, Any]:
@@ -66,8 +64,8 @@ def diary_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
             raise Http404("No such task.")
         try:
             pathway.complete_task(actor, task, request.POST.get("outcome", ""))
-        except (ValidationError, PermissionDenied) as exc:
-            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        except REFUSALS as exc:
+            messages.error(request, refusal_text(exc))
         else:
             messages.success(request, "Task done.")
         return redirect("aftercare:diary", case_uuid=case.uuid)
@@ -153,7 +151,7 @@ def follow_up_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                 q_errors = {k: v for k, v in found.items() if k.startswith("q_")}
                 rest = {k: v for k, v in found.items() if not k.startswith("q_")}
                 put_errors(form, ValidationError(rest or "Some questionnaire answers need attention."))
-            except (StaleEdit, TransitionError, PermissionDenied) as exc:
+            except REFUSALS as exc:
                 put_errors(form, exc)
             else:
                 messages.success(request, "Follow-up visit recorded.")
@@ -198,14 +196,14 @@ def referral_letter(request: HttpRequest, case_uuid: UUID, kind: str, fmt: str) 
 @require_POST
 def close_case(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     case = _case(request, case_uuid)
+    version = request.POST.get("version", "")
     try:
-        followup.close_case(Actor.from_request(request), case, version=int(request.POST.get("version", "0")),
+        if not version.isdigit():
+            raise InvalidInput("The form was incomplete; reload the page and try again.")
+        followup.close_case(Actor.from_request(request), case, version=int(version),
                             note=request.POST.get("note", "")[:2000])
-    except GuardBlocked as exc:
-        messages.error(request, str(exc))
-        return redirect("aftercare:follow_up", case_uuid=case.uuid)
-    except (ValidationError, StaleEdit, TransitionError, PermissionDenied, ValueError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    except REFUSALS as exc:
+        messages.error(request, refusal_text(exc))
         return redirect("aftercare:follow_up", case_uuid=case.uuid)
     messages.success(request, "Case closed.")
     return redirect("case_detail", case_uuid=case.uuid)

@@ -9,7 +9,7 @@ from kyphos.aftercare.selectors import restart_lines
 from kyphos.messaging.letters import LetterContent
 from kyphos.messaging.words import long_date, short_date
 from kyphos.pathway.models import Case
-from kyphos.rules import data
+from kyphos.rules import data, wording
 from kyphos.scheduling.models import Visit
 
 TEXT = {
@@ -34,9 +34,13 @@ HELP_TOPICS = ["emergency", "call_us"]
 
 
 def _topic(site: Any, language: str, topic: str) -> str:
-    override = (site.discharge_blocks or {}).get(language, {}).get(topic)
+    blocks = site.discharge_blocks if isinstance(site.discharge_blocks, dict) else {}
+    override = (blocks.get(language) or {}).get(topic) if isinstance(blocks.get(language), dict) else None
     if override:
-        return str(override).format(phone=site.phone)
+        # A site text saved before it was checked, that still cannot be filled, gives way to the built-in one.
+        filled = wording.fill(str(override), ("phone",), phone=site.phone)
+        if filled is not None:
+            return filled
     row = next(r for r in data.load("discharge")["topic"] if r["id"] == topic)
     return str(row[language]).format(phone=site.phone)
 

@@ -15,6 +15,7 @@ from kyphos.aftercare.outcomes import refresh
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
+from kyphos.errors import InvalidInput
 from kyphos.pathway.errors import NotPermitted
 from kyphos.pathway.models import Case
 from kyphos.pathway.policy import may
@@ -43,9 +44,13 @@ def load(actor: Actor, definition: Any) -> tuple[Questionnaire, bool]:
         raise NotPermitted("Only a manager or an administrator loads questionnaires.")
     if isinstance(definition, str | bytes):
         try:
-            definition = json.loads(definition)
+            definition = json.loads(definition.decode("utf-8") if isinstance(definition, bytes) else definition)
+        except UnicodeDecodeError:
+            raise ValidationError("The file is not UTF-8 text.") from None
         except ValueError as exc:
             raise ValidationError(f"The file is not JSON: {exc}") from None
+        except RecursionError:
+            raise ValidationError("The file nests its JSON too deeply to be a questionnaire.") from None
     try:
         instrument = rules.parse(definition)
     except rules.QuestionnaireError as exc:
@@ -83,12 +88,13 @@ def available() -> list[Questionnaire]:
     return list(Questionnaire.objects.filter(active=True))
 
 
+@transaction.atomic
 def record(actor: Actor, case: Case, questionnaire: Questionnaire, context: str, answers: dict[str, Any],
            *, author: str = "", refresh_outcome: bool = True) -> QuestionnaireResponse:
     """Check and score the answers and store them; raise ValidationError keyed by linkId when they do not fit.
     A caller that records more (a diary entry, a visit) refreshes the outcome itself, once, at its end."""
     if context not in ResponseContext.values:
-        raise ValueError(f"Unknown context {context!r}")
+        raise InvalidInput(f"Unknown questionnaire context {context!r}.", field="context")
     try:
         result = rules.score(instrument(questionnaire), answers)
     except rules.AnswerError as exc:

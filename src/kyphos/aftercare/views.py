@@ -13,21 +13,18 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from kyphos import clock
 from kyphos.aftercare import selectors as aftercare_selectors
 from kyphos.aftercare import services
 from kyphos.aftercare.models import PainScore, RecoveryCheck, Stay
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.formfields import CleanText, put_errors
+from kyphos.formfields import REFUSALS, CleanText, put_errors, refusal_text
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter
 from kyphos.pathway import selectors
-from kyphos.pathway.errors import StaleEdit
 from kyphos.pathway.models import Case
 from kyphos.pathway.policy import may
-from kyphos.pathway.stages import TransitionError
 
 
 class CheckForm(forms.Form):
@@ -102,11 +99,11 @@ def recovery_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                     failed = True
             else:
                 raise Http404("No such action.")
-        except (ValidationError, StaleEdit, TransitionError, PermissionDenied) as exc:
+        except REFUSALS as exc:
             failed = True
             target = discharge_form if action == "discharge" else check_form
             if action in {"ward", "pain"}:
-                messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+                messages.error(request, refusal_text(exc))
             else:
                 put_errors(target, exc)
         if not failed:
@@ -116,8 +113,7 @@ def recovery_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     audit.record(actor, AuditAction.VIEW, "recovery", case.uuid, patient_uuid=case.patient.uuid, detail="recovery")
     stay = Stay.objects.filter(case=case).first()
     context = {
-        "case": case, "patient": case.patient, "today": clock.current().astimezone(case.site.zone).date(),
-        "allergies": list(case.patient.allergies.filter(active=True)), "open_stops": [],
+        **selectors.banner(case),
         "checks": list(RecoveryCheck.objects.filter(case=case)), "stay": stay,
         "overdue": services.check_overdue(case), "interval": int(services.check_interval().total_seconds() // 60),
         "pain_scores": list(PainScore.objects.filter(case=case)), "check_form": check_form, "discharge_form": discharge_form,

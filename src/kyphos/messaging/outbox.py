@@ -15,6 +15,10 @@ from django.db import transaction
 from django.db.models import Q
 
 from kyphos import clock
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.errors import InvalidInput, Refused
 from kyphos.messaging.gateways import DeliveryError, send_email, sms_gateway
 from kyphos.messaging.models import OutboxMessage
 
@@ -95,15 +99,18 @@ def not_sent() -> Any:
     return OutboxMessage.objects.filter(status=OutboxMessage.Status.FAILED).select_related("case__patient")
 
 
-def retry(row: OutboxMessage, to: str | None = None) -> OutboxMessage:
+@transaction.atomic
+def retry(actor: Actor, row: OutboxMessage, to: str | None = None) -> OutboxMessage:
     """Send a failed message again (with a corrected address if given): it goes back to the queue, due now."""
     if row.status != OutboxMessage.Status.FAILED:
-        raise ValueError("Only a message that did not go out can be sent again.")
+        raise Refused("Only a message that did not go out can be sent again.")
     if to is not None:
         to = to.strip()
         if not to or "\x00" in to or len(to) > 200:
-            raise ValueError("Enter the address to send to.")
+            raise InvalidInput("Enter the address to send to.", field="to")
         row.to_address = to
     row.status, row.due_at, row.attempts, row.last_error = OutboxMessage.Status.PENDING, clock.current(), 0, ""
     row.save(update_fields=["to_address", "status", "due_at", "attempts", "last_error"])
+    audit.record(actor, AuditAction.UPDATE, "outbox", row.pk, patient_uuid=row.case.patient.uuid,
+                 detail="message sent again")
     return row

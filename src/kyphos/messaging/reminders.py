@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from kyphos import clock
 from kyphos.audit import services as audit
@@ -146,13 +147,14 @@ def derive(now: datetime | None = None) -> int:
         if "{link}" in item.purpose.text.get(item.case.patient.preferred_language, item.purpose.text["en"]):
             url = settings.KYPHOS_BASE_URL + links.path_for(links.ensure(WORKER, item.case))
         subject, body, ics = _render(item, channel, url)
-        row, created = enqueue(item.case, item.purpose.name, channel, to=address, body=body, subject=subject,
-                               due_at=now, language=item.case.patient.preferred_language,
-                               occurrence=item.occurrence, calendar=ics)
-        if created:
-            # The worker read the patient's contact details and wrote them into a message: that is audited too.
-            audit.record(WORKER, AuditAction.CREATE, "outbox_message", row.pk,
-                         patient_uuid=item.case.patient.uuid, detail=item.purpose.name)
+        with transaction.atomic():  # each message and its audit row together
+            row, created = enqueue(item.case, item.purpose.name, channel, to=address, body=body, subject=subject,
+                                   due_at=now, language=item.case.patient.preferred_language,
+                                   occurrence=item.occurrence, calendar=ics)
+            if created:
+                # The worker read the patient's contact details and wrote them into a message: audited too.
+                audit.record(WORKER, AuditAction.CREATE, "outbox_message", row.pk,
+                             patient_uuid=item.case.patient.uuid, detail=item.purpose.name)
         queued += int(created)
     return queued
 
@@ -162,6 +164,7 @@ def _existing_keys(items: Iterable[Due]) -> set[str]:
     return set(OutboxMessage.objects.filter(case_id__in=case_ids).values_list("key", flat=True))
 
 
+@transaction.atomic
 def send_new_link(case: Case, link: Any) -> OutboxMessage | None:
     """Queue the "new link" message for a link staff have just issued (once per link); None if the site turned
     the purpose off."""

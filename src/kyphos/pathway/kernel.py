@@ -137,12 +137,6 @@ def findings_json(findings: list[Finding], overridden: bool = False) -> list[dic
     return out
 
 
-def open_stop_findings(case: Case) -> list[Finding]:
-    return [
-        Finding.from_dict(f) for f in case.findings if f["severity"] == "stop" and not f.get("overridden")
-    ]
-
-
 def raise_findings(actor: Actor, case: Case, findings: list[Finding], summary: str, reason: str = "") -> None:
     """Add findings found between moves to the case's banner, with a timeline line."""
     case.findings = [*case.findings, *findings_json(findings)]

@@ -8,9 +8,11 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from kyphos import clock
 from kyphos.pathway.models import Case, Event, Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import Role, roles_of
 from kyphos.patients.models import Language
+from kyphos.rules.findings import Finding
 from kyphos.scheduling.models import Site
 
 UPCOMING_DAYS = 14
@@ -183,3 +185,19 @@ def timeline(case: Case, limit: int = 200) -> list[Event]:
 
 def case_tasks(case: Case) -> list[Task]:
     return list(case.tasks.select_related("assignee").order_by("status", "due_end"))
+
+
+def open_stop_findings(case: Case) -> list[Finding]:
+    """The case's stop findings that nobody has overridden: what the banner shows in red."""
+    return [Finding.from_dict(f) for f in case.findings if f["severity"] == "stop" and not f.get("overridden")]
+
+
+def banner(case: Case) -> dict[str, Any]:
+    """What every case page's patient banner shows: one builder, so no page leaves out the open stop findings."""
+    return {
+        "case": case,
+        "patient": case.patient,
+        "today": clock.current().astimezone(case.site.zone).date(),
+        "allergies": list(case.patient.allergies.filter(active=True)),
+        "open_stops": open_stop_findings(case),
+    }

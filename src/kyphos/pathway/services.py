@@ -19,7 +19,7 @@ from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.pathway import kernel
+from kyphos.pathway import kernel, selectors
 from kyphos.pathway.errors import NotPermitted
 from kyphos.pathway.kernel import owns, require
 from kyphos.pathway.models import (
@@ -91,7 +91,7 @@ class ReferralDetails:
 # The kernel's names, re-exported for callers that already use them through this module.
 open_task = kernel.open_task
 close_tasks = kernel.close_tasks
-open_stop_findings = kernel.open_stop_findings
+open_stop_findings = selectors.open_stop_findings
 
 
 def _site_now_window(case: Case, days: int) -> tuple[datetime, datetime]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from django.db import models
 
+from kyphos.errors import Refused
+
 
 class Stage(models.TextChoices):
     REFERRED = "referred", "Referred"
@@ -116,7 +118,7 @@ MOVES: dict[str, Move] = {
 }
 
 
-class TransitionError(ValueError):
+class TransitionError(Refused, ValueError):
     """A move that the transition table does not allow from the case's current stage."""
 
 

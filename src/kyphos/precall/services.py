@@ -158,14 +158,36 @@ def _local(case: Case, moment: datetime) -> str:
 
 
 @transaction.atomic
+def why_call_unavailable(actor: Actor, case: Case) -> str:
+    """Why this person cannot make the case's call now ("" when they can); reads only."""
+    if case.stage != Stage.SCHEDULED or case.appointment is None:
+        return "The pre-procedure call is made for a booked case that has not had it yet."
+    task = call_task(case)
+    if task is None:
+        return "There is no open pre-procedure call for this case."
+    if task.assignee_id is not None and (actor.user_or_none is None or task.assignee_id != actor.user.pk):
+        holder = task.assignee.get_username() if task.assignee else "someone else"
+        return f"This task is already taken by {holder}."
+    return ""
+
+
+def draft_in_hand(actor: Actor, case: Case) -> PreCall | None:
+    """The draft call this person has taken, if any; reads only (opening the call is ``open_call``)."""
+    task = call_task(case)
+    if task is None or actor.user_or_none is None or task.assignee_id != actor.user.pk:
+        return None
+    return PreCall.objects.filter(case=case, status=CallStatus.DRAFT).first()
+
+
+@transaction.atomic
 def open_call(actor: Actor, case: Case) -> PreCall:
     """Take the call task (refused when another nurse holds it) and return the draft call."""
     _require_nurse(actor)
-    if case.stage != Stage.SCHEDULED or case.appointment is None:
-        raise ValidationError("The pre-procedure call is made for a booked case that has not had it yet.")
+    reason = why_call_unavailable(actor, case)
+    if reason:
+        raise ValidationError(reason)
     task = call_task(case)
-    if task is None:
-        raise ValidationError("There is no open pre-procedure call for this case.")
+    assert task is not None  # why_call_unavailable checked it
     if actor.user_or_none is not None:
         pathway.claim_task(actor, task)
     draft = PreCall.objects.filter(case=case, status=CallStatus.DRAFT).first()

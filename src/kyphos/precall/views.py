@@ -13,18 +13,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.formfields import put_errors
+from kyphos.formfields import REFUSALS, put_errors
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter
 from kyphos.pathway import selectors
-from kyphos.pathway.errors import StaleEdit
 from kyphos.pathway.models import Case, Task, TaskKind
 from kyphos.pathway.policy import may
-from kyphos.pathway.services import open_stop_findings
 from kyphos.precall import services
 from kyphos.precall.forms import AttemptForm, CallForm
 from kyphos.precall.models import CallAttempt, PreCall
@@ -63,9 +60,8 @@ def _context(request: HttpRequest, case: Case, call: PreCall, form: CallForm) ->
         "attempt_form": AttemptForm(),
         "attempts": list(CallAttempt.objects.filter(case=case).order_by("-at")),
         "medications": list(call.medications.all()),
-        "findings": call.findings, "open_stops": open_stop_findings(case),
-        "allergies": list(case.patient.allergies.filter(active=True)),
-        "today": clock.current().astimezone(case.site.zone).date(),
+        **selectors.banner(case),
+        "findings": call.findings,
         "drug_names": _drug_names(),
         "fasting": fasting, "arrival": appointment.arrival_at if appointment else None,
         "missing": services.missing_for_signature(call),
@@ -75,44 +71,59 @@ def _context(request: HttpRequest, case: Case, call: PreCall, form: CallForm) ->
     }
 
 
+def _unavailable(request: HttpRequest, actor: Actor, case: Case, reasons: list[str]) -> HttpResponse:
+    audit.record(actor, AuditAction.REFUSED, "precall", case.uuid, patient_uuid=case.patient.uuid,
+                 detail="call not opened")
+    return render(request, "precall/unavailable.html", {"case": case, "reasons": reasons}, status=409)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def call_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    """GET reads only: the call form once this nurse has taken the call, else the attempts and a "take" button."""
     _require(request, "case.complete_precall")
     case = _case(case_uuid)
     actor = Actor.from_request(request)
+    reason = services.why_call_unavailable(actor, case)
+    if reason:
+        return _unavailable(request, actor, case, [reason])
+    if request.method == "GET":
+        draft = services.draft_in_hand(actor, case)
+        audit.record(actor, AuditAction.VIEW, "precall", case.uuid, patient_uuid=case.patient.uuid,
+                     detail="call page" if draft else "call page (not taken)")
+        if draft is None:
+            return render(request, "precall/start.html", {
+                **selectors.banner(case), "task": services.call_task(case), "attempt_form": AttemptForm(),
+                "attempts": list(CallAttempt.objects.filter(case=case).order_by("-at")),
+            })
+        form = CallForm(initial=CallForm.initial_from(draft), zone=case.site.zone)
+        return render(request, "precall/call.html", _context(request, case, draft, form))
     try:
         call = services.open_call(actor, case)
     except ValidationError as exc:
-        audit.record(actor, AuditAction.REFUSED, "precall", case.uuid, patient_uuid=case.patient.uuid,
-                     detail="call not opened")
-        return render(request, "precall/unavailable.html", {"case": case, "reasons": exc.messages}, status=409)
-    audit.record(actor, AuditAction.VIEW, "precall", call.uuid, patient_uuid=case.patient.uuid, detail="call page")
-    if request.method == "POST":
-        form = CallForm(request.POST, zone=case.site.zone)
-        if form.is_valid():
-            signing = request.POST.get("action") == "sign"
-            try:
-                # One transaction: a refused signature leaves the draft exactly as it was before this post.
-                with transaction.atomic():
-                    call = services.save_call(actor, call, version=form.cleaned_data["version"],
-                                              data=form.call_input())
-                    if signing:
-                        services.sign_call(actor, call, version=call.version)
+        return _unavailable(request, actor, case, exc.messages)
+    if request.POST.get("action") == "take":
+        return redirect("precall:call", case_uuid=case.uuid)
+    form = CallForm(request.POST, zone=case.site.zone)
+    if form.is_valid():
+        signing = request.POST.get("action") == "sign"
+        try:
+            # One transaction: a refused signature leaves the draft exactly as it was before this post.
+            with transaction.atomic():
+                call = services.save_call(actor, call, version=form.cleaned_data["version"],
+                                          data=form.call_input())
                 if signing:
-                    messages.success(request, "Call signed. The patient's letter is ready to print or send.")
-                    return redirect("case_detail", case_uuid=case.uuid)
-            except StaleEdit as exc:
-                form.add_error(None, str(exc))
-            except ValidationError as exc:
-                put_errors(form, exc)
-            else:
-                messages.success(request, "Saved. The plan and findings below are up to date.")
-                return redirect("precall:call", case_uuid=case.uuid)
-        call.refresh_from_db()
-        return render(request, "precall/call.html", _context(request, case, call, form), status=400)
-    form = CallForm(initial=CallForm.initial_from(call), zone=case.site.zone)
-    return render(request, "precall/call.html", _context(request, case, call, form))
+                    services.sign_call(actor, call, version=call.version)
+            if signing:
+                messages.success(request, "Call signed. The patient's letter is ready to print or send.")
+                return redirect("case_detail", case_uuid=case.uuid)
+        except REFUSALS as exc:
+            put_errors(form, exc)
+        else:
+            messages.success(request, "Saved. The plan and findings below are up to date.")
+            return redirect("precall:call", case_uuid=case.uuid)
+    call.refresh_from_db()
+    return render(request, "precall/call.html", _context(request, case, call, form), status=400)
 
 
 @login_required

@@ -16,12 +16,11 @@ from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.formfields import put_errors
+from kyphos.formfields import REFUSALS, put_errors, refusal_text
 from kyphos.pathway import selectors
-from kyphos.pathway.errors import GuardBlocked, StaleEdit
 from kyphos.pathway.models import Case
 from kyphos.pathway.policy import may
-from kyphos.pathway.stages import Stage, TransitionError
+from kyphos.pathway.stages import Stage
 from kyphos.precall.models import CallStatus
 from kyphos.procedure import forms, services
 from kyphos.procedure.models import (
@@ -71,7 +70,7 @@ def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                 try:
                     services.admit(actor, case, version=d["version"], data_in=services.AdmissionInput(**values),
                                    override_reason=d["override_reason"])
-                except (ValidationError, StaleEdit, GuardBlocked, TransitionError, PermissionDenied) as exc:
+                except REFUSALS as exc:
                     put_errors(admission_form, exc)
                 else:
                     messages.success(request, "Admitted. Enter the labs below.")
@@ -84,7 +83,7 @@ def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                 try:
                     services.record_lab(actor, case, d["code"], value=d.get("value") or None, positive=positive,
                                         taken_at=forms.in_zone(d["taken_at"], zone))  # type: ignore[arg-type]
-                except (ValidationError, PermissionDenied) as exc:
+                except REFUSALS as exc:
                     put_errors(lab_form, exc)
                 else:
                     messages.success(request, "Lab result recorded.")
@@ -93,8 +92,7 @@ def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     audit.record(actor, AuditAction.VIEW, "admission", case.uuid, patient_uuid=case.patient.uuid, detail="admission")
     call = case.precalls.filter(status=CallStatus.SIGNED).first()
     context = {
-        "case": case, "patient": case.patient, "today": clock.current().astimezone(zone).date(),
-        "allergies": list(case.patient.allergies.filter(active=True)), "open_stops": [],
+        **selectors.banner(case),
         "admission_form": admission_form, "lab_form": lab_form,
         "admitted": getattr(case, "admission", None) if hasattr(case, "admission") else None,
         "labs": list(LabResult.objects.filter(case=case)),
@@ -181,11 +179,11 @@ def procedure_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                 if form.is_valid():
                     services.add_addendum(actor, note, form.cleaned_data["text"])
                     done = True
-        except (ValidationError, StaleEdit, GuardBlocked, TransitionError, PermissionDenied) as exc:
+        except REFUSALS as exc:
             if isinstance(exc, PermissionDenied) and not isinstance(exc, ValidationError) and form is None:
                 raise
             if form is None:
-                messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+                messages.error(request, refusal_text(exc))
             else:
                 put_errors(form, exc)
         if done:
@@ -205,8 +203,7 @@ def procedure_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         levels.append({"level": lv, "workable_until": times.workable_until, "set_at": times.set_at})
     note = ProcedureNote.objects.filter(case=case).first()
     context = {
-        "case": case, "patient": case.patient, "today": clock.current().astimezone(zone).date(),
-        "allergies": list(case.patient.allergies.filter(active=True)), "open_stops": [],
+        **selectors.banner(case),
         "readiness": services.readiness_findings(case) if case.stage in {Stage.ADMITTED, Stage.CLEARED} else [],
         "checklists": checklists, "record": record, "levels": levels, "note": note,
         "sedation": getattr(case, "sedation", None) if hasattr(case, "sedation") else None,

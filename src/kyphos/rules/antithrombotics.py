@@ -22,8 +22,10 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kyphos.errors import InvalidInput
 from kyphos.rules import data
 from kyphos.rules.medicines import Drug, Frequency, Intent, catalogue, find_drug
+from kyphos.rules.windows import EARLIEST_YEAR, LATEST_YEAR, in_plannable_range
 
 CRCL_MIN, CRCL_MAX = 1, 250
 
@@ -40,7 +42,7 @@ class Action(StrEnum):
     DECIDE = "decide"  # no guideline value: the prescriber decides
 
 
-class PlanError(ValueError):
+class PlanError(InvalidInput, ValueError):
     """Input the plan cannot use (naive time, CrCl out of range, a dose count without a dosing interval)."""
 
 
@@ -284,6 +286,10 @@ def plan_drug(
     """The plan for one medicine around a procedure starting at ``procedure_start`` (aware)."""
     if procedure_start.tzinfo is None:
         raise PlanError("The procedure time must carry its time zone.")
+    if not in_plannable_range(procedure_start):
+        raise PlanError(f"Give a procedure date from {EARLIEST_YEAR} to {LATEST_YEAR}, not {procedure_start:%Y-%m-%d}.")
+    if procedure_end is not None and not procedure_start <= procedure_end <= procedure_start + timedelta(days=1):
+        raise PlanError("The procedure must end after it starts and within 24 hours.")
     if crcl is not None and not CRCL_MIN <= crcl <= CRCL_MAX:
         raise PlanError(f"A creatinine clearance of {crcl} mL/min is not possible; enter {CRCL_MIN}–{CRCL_MAX}.")
     the_drug = drug if isinstance(drug, Drug) else find_drug(drug)

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from kyphos.errors import InvalidInput
 from kyphos.rules import data
 from kyphos.rules.levels import InvalidLevel, Region, parse_level, region
 
 ETIOLOGIES = ("osteoporosis", "steroid-induced", "myeloma", "metastasis", "other")
 
 
-class CodingError(ValueError):
+class CodingError(InvalidInput, ValueError):
     """Levels or an etiology that cannot be coded."""
 
 

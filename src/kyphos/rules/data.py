@@ -8,10 +8,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from kyphos.errors import InvalidInput
+
 CONFIDENCE_TAGS = {"P", "S", "T", "U", "S/T", "P/S", "seed", "local"}
 
 
-class DataFileError(ValueError):
+class DataFileError(InvalidInput, ValueError):
     """A clinical data file is malformed or a value lacks its source."""
 
 

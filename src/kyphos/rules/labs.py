@@ -8,6 +8,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from kyphos.errors import InvalidInput
 from kyphos.rules import data
 from kyphos.rules.findings import Finding, Severity, by_severity
 
@@ -43,7 +44,7 @@ class LabPolicy:
     hcg_required: bool = False
 
 
-class LabPolicyError(ValueError):
+class LabPolicyError(InvalidInput, ValueError):
     """A site setting outside what the guideline allows."""
 
 

@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 from enum import StrEnum
 
+from kyphos.errors import InvalidInput
+
 THORACIC = tuple(f"T{n}" for n in range(1, 13))
 LUMBAR = tuple(f"L{n}" for n in range(1, 6))
 ALL_LEVELS = THORACIC + LUMBAR
@@ -18,7 +20,7 @@ class Region(StrEnum):
     LUMBAR = "lumbar"
 
 
-class InvalidLevel(ValueError):
+class InvalidLevel(InvalidInput, ValueError):
     """A level outside T1–L5 or text that is not a level."""
 
 

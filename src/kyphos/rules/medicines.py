@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import cache
 
+from kyphos.errors import InvalidInput
 from kyphos.rules import data
 
 
@@ -78,7 +79,7 @@ class Drug:
         return f"{self.generic} ({', '.join(self.brands)})" if self.brands else self.generic
 
 
-class UnknownDrug(LookupError):
+class UnknownDrug(InvalidInput, LookupError):
     """No catalogue entry matches the name."""
 
 
@@ -141,7 +142,7 @@ UNIT_ALIASES = {"µg": "mcg", "ug": "mcg", "unit": "units", "u": "units", "iu": 
 _DOSE_RE = re.compile(r"^\s*(-?[0-9]+(?:[.,][0-9]+)?)\s*([a-zA-Zµ]+)\s*$")
 
 
-class InvalidDose(ValueError):
+class InvalidDose(InvalidInput, ValueError):
     """A dose that is not a positive amount with a known unit."""
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kyphos.errors import InvalidInput
 from kyphos.rules import data
 
 ANCHORS = {"booked", "appointment", "not_reached", "procedure", "visit", "manual"}
@@ -18,7 +19,7 @@ EDITABLE = {"enabled", "offset_hours", "offset_days", "at", "days", "calendar"} 
     f"{part}_{lang}" for part in ("text", "subject") for lang in LANGUAGES}
 
 
-class MessageSettingsError(ValueError):
+class MessageSettingsError(InvalidInput, ValueError):
     """A purpose's settings cannot be used; the message names the purpose and the field."""
 
 

@@ -24,6 +24,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from kyphos.errors import InvalidInput
+
 SCORING_URL = "https://kyphos.example/fhir/StructureDefinition/questionnaire-scoring"
 ORDINAL_URLS = ("http://hl7.org/fhir/StructureDefinition/ordinalValue",
                 "http://hl7.org/fhir/StructureDefinition/itemWeight")
@@ -35,11 +37,11 @@ SCORED_TYPES = {"boolean", "integer", "choice"}
 METHODS = {"sum", "percent"}
 
 
-class QuestionnaireError(ValueError):
+class QuestionnaireError(InvalidInput, ValueError):
     """A definition Kyphos cannot use, with the reason."""
 
 
-class AnswerError(ValueError):
+class AnswerError(InvalidInput, ValueError):
     """Answers that do not fit the questionnaire; ``errors`` maps linkId to a message."""
 
     def __init__(self, errors: dict[str, str]):
@@ -177,10 +179,54 @@ def _item(raw: dict[str, Any]) -> Item:
                 None if low is None else int(low), None if high is None else int(high))
 
 
+# The JSON types FHIR R4 gives the elements this reader uses; anything else is refused with its path.
+MAX_DEPTH = 32
+LISTS_OF_OBJECTS = frozenset({"item", "extension", "answerOption"})
+OBJECTS = frozenset({"_text", "_title", "_display", "valueCoding"})
+STRINGS = frozenset({"resourceType", "url", "version", "status", "title", "name", "linkId", "text", "type",
+                     "display", "system", "valueCode", "valueString"})
+NUMBERS = frozenset({"valueInteger", "valueDecimal"})
+
+
+def _check_shape(node: Any, path: str, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise QuestionnaireError(f"{path}: nested more than {MAX_DEPTH} levels deep.")
+    if isinstance(node, list):
+        for n, entry in enumerate(node):
+            _check_shape(entry, f"{path}[{n}]", depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        where = f"{path}.{key}"
+        if key in LISTS_OF_OBJECTS and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            raise QuestionnaireError(f"{where} must be a list of objects.")
+        if key in OBJECTS and not isinstance(value, dict):
+            raise QuestionnaireError(f"{where} must be an object.")
+        if key in STRINGS and not isinstance(value, str):
+            raise QuestionnaireError(f"{where} must be text.")
+        if key == "required" and not isinstance(value, bool):
+            raise QuestionnaireError(f"{where} must be true or false.")
+        if key in NUMBERS and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise QuestionnaireError(f"{where} must be a number.")
+        _check_shape(value, where, depth + 1)
+
+
 def parse(definition: dict[str, Any]) -> Instrument:
     """Read and check a FHIR R4 Questionnaire; raise QuestionnaireError with the first problem found."""
     if not isinstance(definition, dict) or definition.get("resourceType") != "Questionnaire":
         raise QuestionnaireError("This is not a FHIR Questionnaire (resourceType must be \"Questionnaire\").")
+    _check_shape(definition, "Questionnaire")
+    try:
+        return _parse(definition)
+    except QuestionnaireError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, ArithmeticError) as exc:
+        # A combination the shape check does not foresee: refuse it with its kind rather than fail.
+        raise QuestionnaireError(f"A value has a type or form this reader cannot use ({type(exc).__name__}).") from None
+
+
+def _parse(definition: dict[str, Any]) -> Instrument:
     url = str(definition.get("url") or "").strip()
     if not url:
         raise QuestionnaireError("The questionnaire needs a canonical url.")

@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from kyphos.errors import InvalidInput
 from kyphos.rules import data
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -31,7 +32,7 @@ WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_LOOKBACK_DAYS = 31
 
 
-class WindowError(ValueError):
+class WindowError(InvalidInput, ValueError):
     """An appointment time that cannot be placed (naive datetime, unknown zone)."""
 
 
@@ -103,9 +104,20 @@ def _wall_shift(moment: datetime, zone: ZoneInfo, days: int) -> datetime:
     return local.replace(tzinfo=zone)
 
 
+# Dates a plan can be made for: far enough from datetime's limits (years 1 and 9999) that every shift of days
+# or weeks stays representable, and wide enough for any real appointment or date of birth.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
+def in_plannable_range(moment: datetime) -> bool:
+    return EARLIEST_YEAR <= moment.year <= LATEST_YEAR
+
+
 def _require_aware(moment: datetime) -> None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise WindowError("Times must carry their time zone.")
+    if not in_plannable_range(moment):
+        raise WindowError(f"Give a date from {EARLIEST_YEAR} to {LATEST_YEAR}, not {moment:%Y-%m-%d}.")
 
 
 def _hours_as_days(hours: int) -> int:

@@ -12,8 +12,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from kyphos.rules import data as rules_data
 from kyphos.rules import messages as message_rules
 from kyphos.rules import redflags as redflag_rules
+from kyphos.rules import wording
 from kyphos.rules.data import DataFileError
 from kyphos.rules.windows import SiteCalendar, WindowError, parse_hours
 
@@ -50,6 +52,21 @@ def validate_redflag_settings(value: Any) -> None:
         raise ValidationError(str(exc)) from exc
 
 
+def validate_discharge_blocks(value: Any) -> None:
+    topics = {row["id"]: ("phone",) for row in rules_data.load("discharge")["topic"]}
+    try:
+        wording.check_blocks(value, topics, "Discharge wording")
+    except wording.WordingError as exc:
+        raise ValidationError(exc.message) from exc
+
+
+def validate_letter_blocks(value: Any) -> None:
+    try:
+        wording.check_blocks(value, {"intro": None, "closing": None}, "Letter wording")
+    except wording.WordingError as exc:
+        raise ValidationError(exc.message) from exc
+
+
 class Site(models.Model):
     class Kind(models.TextChoices):
         HOSPITAL = "hospital", "Hospital"
@@ -79,9 +96,9 @@ class Site(models.Model):
         default=5, validators=[MinValueValidator(1), MaxValueValidator(30)])
     follow_up_minutes = models.PositiveSmallIntegerField("follow-up visit length (minutes)", default=30)
     # Discharge instructions by language and topic, replacing the defaults of rules/data/discharge.toml.
-    discharge_blocks = models.JSONField(default=dict, blank=True)
+    discharge_blocks = models.JSONField(default=dict, blank=True, validators=[validate_discharge_blocks])
     # Wording blocks of the patient's letter by language, e.g. {"es": {"closing": "..."}}; empty = built-in text.
-    letter_blocks = models.JSONField(default=dict, blank=True)
+    letter_blocks = models.JSONField(default=dict, blank=True, validators=[validate_letter_blocks])
     # The patient's pages: directions in words (no maps, the pages work on the hospital network alone) and how
     # long a patient's link lives after it is issued.
     directions = models.TextField("directions for patients (in words)", blank=True)
@@ -99,6 +116,12 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The wording blocks reach every patient's letter: refuse one that cannot be used however it is saved.
+        validate_discharge_blocks(self.discharge_blocks or {})
+        validate_letter_blocks(self.letter_blocks or {})
+        super().save(*args, **kwargs)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -20,15 +20,15 @@ from kyphos.aftercare.models import CaseOutcome, DiaryEntry
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction, AuditEntry
+from kyphos.errors import KyphosError
 from kyphos.formfields import put_errors
 from kyphos.messaging import links, outbox, reminders
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter, OutboxMessage
 from kyphos.pathway import selectors, services
-from kyphos.pathway.errors import GuardBlocked, StaleEdit
 from kyphos.pathway.models import Case, Task, TaskKind
 from kyphos.pathway.policy import may
-from kyphos.pathway.stages import MOVES, Stage, TransitionError, moves_from
+from kyphos.pathway.stages import MOVES, Stage, moves_from
 from kyphos.patients.models import Patient
 from kyphos.precall.models import CallStatus, PatientChecklist
 from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Site
@@ -123,20 +123,15 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 
 def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
-    today = clock.current().astimezone(case.site.zone).date()
     moves = [m for m in moves_from(case.stage) if may(request.user, m.permission)]
     last_link, patient_link = links.latest(case)
     return {
         "patient_link": patient_link,
         "last_link": last_link,
-        "case": case,
-        "patient": case.patient,
-        "today": today,
+        **selectors.banner(case),
         "levels": list(case.levels.all()),
-        "allergies": list(case.patient.allergies.filter(active=True)),
         "events": selectors.timeline(case),
         "tasks": selectors.case_tasks(case),
-        "open_stops": services.open_stop_findings(case),
         "findings": case.findings,
         "moves": moves,
         "appointments": list(case.site.appointments.filter(case_uuid=case.uuid).select_related("room")
@@ -219,13 +214,7 @@ def _run_service(request: HttpRequest, case: Case, form: Any, call: Any) -> Http
     """Call a service; on success redirect to the case; on a refusal put the reason on the form."""
     try:
         call()
-    except StaleEdit as exc:
-        form.add_error(None, str(exc))
-    except GuardBlocked as exc:
-        form.add_error(None, str(exc))
-    except (TransitionError, PermissionDenied) as exc:
-        form.add_error(None, str(exc))
-    except ValidationError as exc:
+    except (KyphosError, PermissionDenied, ValidationError) as exc:
         put_errors(form, exc, REFERRAL_ALIASES)
     else:
         return redirect("case_detail", case_uuid=case.uuid)
@@ -469,12 +458,10 @@ def messages_not_sent(request: HttpRequest) -> HttpResponse:
         if row is None:
             raise Http404("No such message.")
         try:
-            outbox.retry(row, request.POST.get("to"))
-        except ValueError as exc:
-            messages.error(request, str(exc))
+            outbox.retry(actor_of(request), row, request.POST.get("to"))
+        except KyphosError as exc:
+            messages.error(request, exc.message)
         else:
-            audit.record(actor_of(request), AuditAction.UPDATE, "outbox", row.pk, patient_uuid=row.case.patient.uuid,
-                         detail="message sent again")
             messages.success(request, "The message is queued to go out again.")
         return redirect("messages_not_sent")
     rows = list(outbox.not_sent().order_by("-due_at")[:200])

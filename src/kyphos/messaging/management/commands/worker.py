@@ -14,15 +14,16 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils.module_loading import import_string
 
+from kyphos.commands import KyphosCommand
 from kyphos.messaging.outbox import process_one
 
 log = logging.getLogger("kyphos.worker")
 
 
-class Command(BaseCommand):
+class Command(KyphosCommand):
     help = "Send due messages from the outbox (runs until stopped; --once to drain and exit)."
 
     def add_arguments(self, parser: CommandParser) -> None:

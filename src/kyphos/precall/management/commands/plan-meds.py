@@ -7,18 +7,19 @@ An unknown drug, a CrCl outside 1–250, a bad dose or a malformed time exits wi
 from __future__ import annotations
 
 import json
-import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
-from kyphos.rules.antithrombotics import Guideline, PlanError, plan_drug
-from kyphos.rules.medicines import Frequency, Intent, InvalidDose, UnknownDrug, find_drug, parse_dose
+from kyphos.commands import KyphosCommand, bounded_int, local_time
+from kyphos.errors import InvalidInput
+from kyphos.rules.antithrombotics import Guideline, plan_drug
+from kyphos.rules.medicines import Frequency, Intent, find_drug, parse_dose
 from kyphos.scheduling.models import Site
 
 
-class Command(BaseCommand):
+class Command(KyphosCommand):
     help = "Compute the blood-thinner plan (last dose, restart, labs) for one drug before a procedure."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,34 +31,22 @@ class Command(BaseCommand):
         parser.add_argument("--intent", choices=[i.value for i in Intent])
         parser.add_argument("--crcl", type=int, help="creatinine clearance, mL/min (1–250)")
         parser.add_argument("--guideline", choices=[g.value for g in Guideline], default=Guideline.SIR2019.value)
-        parser.add_argument("--duration", type=int, help="planned minutes (default: the site's)")
+        parser.add_argument("--duration", type=bounded_int(1, 24 * 60, "--duration"),
+                            help="planned minutes, 1–1440 (default: the site's)")
         parser.add_argument("--json", action="store_true")
-
-    def _fail(self, message: str) -> None:
-        sys.stderr.write(f"kyphos plan-meds: {message}\n")
-        sys.exit(2)
 
     def handle(self, *args: Any, **options: Any) -> None:
         site = Site.objects.filter(code=options["site"]).first()
         if site is None:
-            return self._fail(f"unknown site {options['site']!r}")
-        try:
-            naive = datetime.fromisoformat(options["procedure_start"])
-        except ValueError:
-            return self._fail(f"malformed procedure start {options['procedure_start']!r}; use YYYY-MM-DDTHH:MM")
-        if naive.tzinfo is not None:
-            return self._fail("give the procedure start in the site's local time, without an offset")
-        start = naive.replace(tzinfo=site.zone)
+            raise InvalidInput(f"unknown site {options['site']!r}")
+        start = local_time(options["procedure_start"], site.zone, "procedure start")
         minutes = options["duration"] or site.default_procedure_minutes
-        try:
-            drug = find_drug(options["drug"])
-            if options["dose"]:
-                parse_dose(options["dose"])
-            plan = plan_drug(drug, start, procedure_end=start + timedelta(minutes=minutes), zone=site.zone,
-                             frequency=options["frequency"], intent=options["intent"], crcl=options["crcl"],
-                             guideline=options["guideline"])
-        except (UnknownDrug, InvalidDose, PlanError) as exc:
-            return self._fail(str(exc).strip("“”"))
+        drug = find_drug(options["drug"])
+        if options["dose"]:
+            parse_dose(options["dose"])
+        plan = plan_drug(drug, start, procedure_end=start + timedelta(minutes=minutes), zone=site.zone,
+                         frequency=options["frequency"], intent=options["intent"], crcl=options["crcl"],
+                         guideline=options["guideline"])
         result = {
             "site": site.code,
             "procedure_start": start.isoformat(),

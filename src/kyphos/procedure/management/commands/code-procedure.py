@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
-from kyphos.rules.coding import CodingError, code_procedure
+from kyphos.commands import KyphosCommand
+from kyphos.rules.coding import code_procedure
 
 
-class Command(BaseCommand):
+class Command(KyphosCommand):
     help = "Code a kyphoplasty: levels in treatment order and the fracture's etiology."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -22,11 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         levels = [part.strip() for part in options["levels"].split(",") if part.strip()]
-        try:
-            coding = code_procedure(levels, options["etiology"])
-        except CodingError as exc:
-            sys.stderr.write(f"kyphos code-procedure: {str(exc).strip('“”')}\n")
-            sys.exit(2)
+        coding = code_procedure(levels, options["etiology"])
         if options["json"]:
             self.stdout.write(json.dumps(coding.as_json(), ensure_ascii=False))
             return

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
-from datetime import datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from kyphos.commands import KyphosCommand, local_time
+from kyphos.errors import InvalidInput
 from kyphos.rules.windows import call_window, follow_up_window
 from kyphos.scheduling.models import Site
 
 
-class Command(BaseCommand):
+class Command(KyphosCommand):
     help = "Print the pre-procedure call window and the follow-up window for an appointment (site local time)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,24 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--appointment", required=True, help="start in the site's local time, 2026-12-07T08:00")
         parser.add_argument("--json", action="store_true", help="print JSON")
 
-    def _fail(self, message: str) -> None:
-        sys.stderr.write(f"kyphos windows: {message}\n")
-        sys.exit(2)
-
     def handle(self, *args: Any, **options: Any) -> None:
         site = Site.objects.filter(code=options["site"]).first()
         if site is None:
-            self._fail(f"unknown site {options['site']!r}")
-            return
-        try:
-            naive = datetime.fromisoformat(options["appointment"])
-        except ValueError:
-            self._fail(f"malformed appointment time {options['appointment']!r}; use YYYY-MM-DDTHH:MM")
-            return
-        if naive.tzinfo is not None:
-            self._fail("give the appointment in the site's local time, without an offset")
-            return
-        start = naive.replace(tzinfo=site.zone)
+            raise InvalidInput(f"unknown site {options['site']!r}")
+        start = local_time(options["appointment"], site.zone, "appointment time")
         calendar = site.calendar()
         call, follow = call_window(start, calendar), follow_up_window(start, calendar)
         result: dict[str, Any] = {

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
+from kyphos.commands import KyphosCommand
+from kyphos.errors import Refused
 from kyphos.web import demo
 
 
-class Command(BaseCommand):
+class Command(KyphosCommand):
     help = "Load the demo department (two sites, one user per role, ~60 patients). Demo data only."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,7 +23,7 @@ class Command(BaseCommand):
         if options["reset"]:
             call_command("flush", interactive=False, verbosity=0)
         elif not demo.is_empty():
-            raise CommandError("The database already holds sites or patients; use --reset to replace them.")
+            raise Refused("The database already holds sites or patients; use --reset to replace them.")
         demo.load_demo(seed=options["seed"])
         self.stdout.write(self.style.SUCCESS("Demo department loaded."))
         print_logins(self.stdout)

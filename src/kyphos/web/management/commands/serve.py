@@ -11,15 +11,16 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from kyphos.commands import KyphosCommand
 from kyphos.web import demo
 from kyphos.web.management.commands.demo import print_logins
 
 log = logging.getLogger("kyphos.serve")
 
 
-class Command(BaseCommand):
+class Command(KyphosCommand):
     help = "Prepare the database and serve Kyphos (web; later also the worker and the HL7 listener)."
 
     def add_arguments(self, parser: CommandParser) -> None:

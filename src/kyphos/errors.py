@@ -1,0 +1,56 @@
+"""One base class for every refusal a person (or another system) can act on.
+
+A ``KyphosError`` carries a stable ``code`` (for HL7 ACKs, FHIR OperationOutcomes and tests), a message a person
+reads, and, when one input is to blame, the name of that ``field``. Each edge maps it once:
+
+- the web UI puts the message next to its field, or at the top of the form (``formfields.put_errors``);
+- every ``kyphos`` command prints one line on stderr and exits with status 2 (``kyphos.commands``);
+- the coming HL7 listener answers AE/AR and the FHIR API an OperationOutcome with the same code and text.
+
+This module is pure Python so that ``rules/`` (which imports no Django) can raise these errors too.
+"""
+
+from __future__ import annotations
+
+
+class KyphosError(Exception):
+    """A refusal with a code and a message; nothing was changed."""
+
+    code = "invalid"
+
+    def __init__(self, message: str = "", *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+        self.field = field
+        if code:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(KyphosError):
+    """The input cannot be used."""
+
+    code = "invalid"
+
+
+class Refused(KyphosError):
+    """The move or change is not allowed in the case's current state."""
+
+    code = "refused"
+
+
+class Conflict(KyphosError):
+    """Someone else changed the record first."""
+
+    code = "conflict"
+
+
+class Forbidden(KyphosError):
+    """The acting person's roles do not allow this."""
+
+    code = "forbidden"
