@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 
 from kyphos.rules.levels import ALL_LEVELS
+from kyphos.rules.names import name_key
 from kyphos.rules.windows import call_window
 
 BATCH = 20_000
@@ -25,7 +26,24 @@ YEARS_OF_HISTORY = 5
 ACTIVE_STAGES = ["referred", "triaged", "scheduled", "scheduled", "scheduled", "precall_done", "postponed"]
 FAMILY = ["Garcia", "Smith", "Johnson", "Nguyen", "Brown", "Williams", "Jones", "Miller", "Davis", "Lopez",
           "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson"]
-GIVEN = ["Mary", "Patricia", "Linda", "Barbara", "Rosa", "Mai", "James", "Robert", "John", "Joan"]
+GIVEN = ["Mary", "Patricia", "Linda", "Barbara", "Rosa", "Mai", "James", "Robert", "John", "Joan", "Ana", "José",
+         "Élodie", "Siobhán", "Thị Lan", "Wei"]
+# Family names for the name search: the common ones above, a few thousand rarer ones built from syllables, and
+# names with accents ("Muñoz" must be found by "munoz").
+ACCENTED = ["Muñoz", "Núñez", "Ibáñez", "Peña", "Gómez", "Nguyễn", "Müller", "Østergaard", "O'Brien", "De la Cruz"]
+STEMS = ["Al", "Bar", "Cas", "Del", "Es", "Fer", "Gal", "Her", "Ir", "Jar", "Kel", "Lor", "Mar", "Nor", "Or",
+         "Pal", "Quin", "Ros", "Sal", "Tor", "Ul", "Val", "Wes", "Yar", "Zam"]
+ENDINGS = ["a", "ez", "ini", "son", "berg", "ford", "ley", "ton", "ova", "ski", "ard", "ens", "ham", "ida", "uez",
+           "wick", "ner", "ott", "ak", "ic"]
+
+
+def family_name(rng: random.Random, n: int) -> str:
+    draw = rng.random()
+    if draw < 0.5:
+        return FAMILY[n % len(FAMILY)]
+    if draw < 0.55:
+        return ACCENTED[n % len(ACCENTED)]
+    return f"{rng.choice(STEMS)}{rng.choice(ENDINGS)}{rng.choice(ENDINGS)}"
 
 
 class Writer:
@@ -131,9 +149,11 @@ def build_registry(total_cases: int, now: datetime, seed: int = 1) -> dict[str, 
             else:
                 stage = rng.choice(ACTIVE_STAGES)
             patient_uuid, case_uuid = uuid.UUID(int=rng.getrandbits(128)), uuid.UUID(int=rng.getrandbits(128))
+            family, given = family_name(rng, n), GIVEN[n % len(GIVEN)]
             writers["patient"].add(row("patient", {
                 "id": n, "uuid": patient_uuid, "assigning_authority": site.code, "mrn": f"B{n:08d}",
-                "family_name": FAMILY[n % len(FAMILY)], "given_name": GIVEN[n % len(GIVEN)],
+                "family_name": family, "given_name": given, "family_key": name_key(family),
+                "given_key": name_key(given),
                 "date_of_birth": date(1930 + n % 40, 1 + n % 12, 1 + n % 28), "sex": "F" if n % 4 else "M",
                 "phone_mobile": f"+1 555 {n:07d}", "phone_home": "", "email": "", "preferred_language": "en",
                 "preferred_channel": "phone", "needs_interpreter": False, "caregiver_name": "",

@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.pgrun import Server, find_bin
 
 HERE = Path(__file__).resolve().parent
-GOALS = {"worklist_nurse": 100.0, "case_page": 60.0}
+GOALS = {"worklist_nurse": 100.0, "case_page": 60.0, "case_list_name_search": 100.0}
 
 
 def run_backend(name: str, env: dict[str, str], cases: int, repeat: int, workdir: Path) -> dict[str, object]:

@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from kyphos.aftercare import followup
+from kyphos.aftercare import selectors as aftercare_selectors
 from kyphos.messaging import links, outbox, reminders
 from kyphos.messaging.models import OutboxMessage
 from kyphos.pathway import services as pathway
@@ -127,7 +128,7 @@ def test_a_missed_visit_gives_the_scheduler_a_task(make_case: Any, actors: dict[
     assert visit.status == Visit.Status.MISSED
     task = case.tasks.get(kind=TaskKind.BOOK_FOLLOW_UP, status="open")
     assert "missed" in task.note
-    rows = followup.worklist(visit.start + timedelta(hours=3))
+    rows = aftercare_selectors.worklist(visit.start + timedelta(hours=3))
     assert [r.case for r in rows["missed"]] == [case]
 
 

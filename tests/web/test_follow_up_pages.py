@@ -85,9 +85,30 @@ def test_the_visit_uses_a_site_loaded_questionnaire(make_case: Any, actors: dict
 
 def test_the_follow_up_worklist_reads_holidays_once_per_site(make_case: Any, actors: dict[str, Any],
                                                              django_assert_max_num_queries: Any) -> None:
-    from kyphos.aftercare import followup
+    from kyphos.aftercare import selectors as aftercare_selectors
 
     cases = [discharged(make_case, actors) for _ in range(3)]
     with django_assert_max_num_queries(3):  # cases, visits, the site's holidays
-        rows = followup.worklist(VISIT_DAY)
+        rows = aftercare_selectors.worklist(VISIT_DAY)
     assert {r.case for group in rows.values() for r in group} == set(cases)
+
+
+def test_the_follow_up_worklist_pages_each_group(make_case: Any, actors: dict[str, Any], client: Any,
+                                                 people: dict[str, Any], monkeypatch: Any) -> None:
+    """A department with hundreds of discharged patients pages each group instead of cutting the list."""
+    from kyphos.aftercare import followup_views
+    from kyphos.audit.models import AuditEntry
+
+    monkeypatch.setattr(followup_views, "FOLLOW_UP_PAGE", 2)
+    cases = [discharged(make_case, actors) for _ in range(3)]
+    mrns = {c.patient.mrn for c in cases}
+    with time_machine.travel(VISIT_DAY):
+        client.force_login(people["radiologist"])
+        first = client.get("/follow-up/").content.decode()
+        second = client.get("/follow-up/?booked_page=2").content.decode()
+    on_first, on_second = {m for m in mrns if m in first}, {m for m in mrns if m in second}
+    assert len(on_first) == 2 and len(on_second) == 1 and on_first | on_second == mrns
+    assert "Page 1 of 2" in first and "booked_page=2" in first and "Page 2 of 2" in second
+    # The audit names exactly the patients each page showed.
+    listed = AuditEntry.objects.filter(object_type="follow_up_list").values_list("patient_uuid", flat=True)
+    assert sorted(listed) == sorted(c.patient.uuid for c in cases)

@@ -33,7 +33,6 @@ from kyphos.pathway.policy import Role, may
 from kyphos.pathway.stages import Stage
 from kyphos.rules import questionnaires as q_rules
 from kyphos.rules.findings import Finding, Severity
-from kyphos.rules.windows import follow_up_window
 from kyphos.scheduling.models import Visit
 
 COMPLICATIONS = {
@@ -179,46 +178,6 @@ def mark_missed_visits(now: datetime | None = None) -> int:
                               note=f"Follow-up visit missed on {locked.start.astimezone(case.site.zone):%a %d-%b-%Y}")
             count += 1
     return count
-
-
-@dataclass(frozen=True)
-class FollowUpRow:
-    case: Case
-    window_start: datetime
-    window_end: datetime
-    visit: Visit | None
-    state: str  # "not booked", "booked", "missed", "overdue"
-
-
-def worklist(now: datetime | None = None, site: Any = None) -> dict[str, list[FollowUpRow]]:
-    """Discharged cases by follow-up state: due and not booked, booked, missed."""
-    now = now or clock.current()
-    query = Case.objects.filter(stage=Stage.DISCHARGED).select_related("patient", "site", "appointment")
-    if site is not None:
-        query = query.filter(site=site)
-    cases = list(query.order_by("stage_changed_at")[:500])
-    visits: dict[Any, list[Visit]] = {}
-    for v in Visit.objects.filter(case_uuid__in=[c.uuid for c in cases]).order_by("start"):
-        visits.setdefault(v.case_uuid, []).append(v)
-    out: dict[str, list[FollowUpRow]] = {"not_booked": [], "missed": [], "booked": []}
-    calendars: dict[int, Any] = {}  # one holiday query per site, not per row
-    for case in cases:
-        start = case.appointment.start if case.appointment else case.stage_changed_at
-        calendar = calendars.get(case.site_id) or calendars.setdefault(case.site_id, case.site.calendar())
-        window = follow_up_window(start, calendar)
-        mine = visits.get(case.uuid, [])
-        booked = next((v for v in mine if v.status == Visit.Status.BOOKED), None)
-        missed = next((v for v in reversed(mine) if v.status == Visit.Status.MISSED), None)
-        if booked is not None:
-            out["booked"].append(FollowUpRow(case, window.start, window.end, booked, "booked"))
-        elif missed is not None:
-            out["missed"].append(FollowUpRow(case, window.start, window.end, missed, "missed"))
-        else:
-            state = "overdue" if now > window.end else "not booked"
-            out["not_booked"].append(FollowUpRow(case, window.start, window.end, None, state))
-    out["not_booked"].sort(key=lambda r: r.window_end)
-    out["booked"].sort(key=lambda r: r.visit.start if r.visit else r.window_end)
-    return out
 
 
 def _patient_lines(case: Case) -> list[str]:

@@ -24,12 +24,14 @@ from kyphos.errors import InvalidInput
 from kyphos.formfields import REFUSALS, CleanText, put_errors, refusal_text
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter
+from kyphos.paging import CappedPaginator
 from kyphos.pathway import selectors
 from kyphos.pathway import services as pathway
 from kyphos.pathway.models import Case, Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import may
 from kyphos.scheduling.models import Site
 
+FOLLOW_UP_PAGE = 25  # rows per group and page
 DIARY_TASKS = [TaskKind.DIARY_EMERGENCY, TaskKind.DIARY_SAME_DAY, TaskKind.DIARY_REVIEW]
 
 
@@ -82,11 +84,16 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
     if not may(request.user, "case.list"):
         raise PermissionDenied("Your role does not allow this.")
     site = Site.objects.filter(code=request.GET.get("site", "")).first()
-    rows = followup.worklist(site=site)
+    now = clock.current()
+    pages, rows = {}, {}
+    for group in aftercare_selectors.WORKLIST_GROUPS:
+        page = CappedPaginator(aftercare_selectors.worklist_cases(site, group), FOLLOW_UP_PAGE).get_page(
+            request.GET.get(f"{group}_page"))
+        pages[group], rows[group] = page, aftercare_selectors.worklist_rows(page.object_list, now)
     shown = [(r.case.uuid, r.case.patient.uuid) for group in rows.values() for r in group]
     audit.record_list(Actor.from_request(request), "follow_up_list", shown, detail="follow-up worklist")
     return render(request, "aftercare/follow_up_list.html", {
-        "rows": rows, "sites": Site.objects.filter(active=True), "site": site, "now": clock.current()})
+        "rows": rows, "pages": pages, "sites": Site.objects.filter(active=True), "site": site, "now": now})
 
 
 class VisitForm(forms.Form):

@@ -6,12 +6,25 @@ through reverse accessors in templates, so each read is one place to index, pref
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.db import models
+from django.db.models import OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+
+from kyphos import clock
 from kyphos.aftercare.models import Stay
 from kyphos.pathway.models import Case
+from kyphos.pathway.stages import Stage
 from kyphos.precall.models import CallStatus, Medication
-from kyphos.scheduling.models import Visit
+from kyphos.rules.windows import follow_up_window
+from kyphos.scheduling.models import Site, Visit
+
+# The follow-up worklist's groups, in the order the page shows them.
+WORKLIST_GROUPS = ("not_booked", "missed", "booked")
 
 
 def restart_lines(case: Case) -> list[Medication]:
@@ -32,3 +45,83 @@ def length_of_stay(case: Case) -> timedelta | None:
     if admission is None or stay is None or stay.discharged_at is None:
         return None
     return stay.discharged_at - admission.arrived_at
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    case: Case
+    window_start: datetime
+    window_end: datetime
+    visit: Visit | None
+    state: str  # "not booked", "booked", "missed", "overdue"
+
+
+def worklist_cases(site: Site | None = None, group: str | None = None) -> QuerySet[Case]:
+    """Discharged cases with their follow-up group, in the order the worklist shows them (for paging).
+
+    ``group`` is "not_booked" (by window, oldest first), "missed" (by the missed visit) or "booked" (by visit).
+    The group and its sort time are computed in the database, so a page reads only its own rows.
+    """
+    first_booked = Visit.objects.filter(case_uuid=OuterRef("uuid"), status=Visit.Status.BOOKED).order_by("start")
+    last_missed = Visit.objects.filter(case_uuid=OuterRef("uuid"), status=Visit.Status.MISSED).order_by("-start")
+    query = (
+        Case.objects.filter(stage=Stage.DISCHARGED)
+        .select_related("patient", "site", "appointment")
+        .annotate(
+            booked_at=Subquery(first_booked.values("start")[:1]),
+            missed_at=Subquery(last_missed.values("start")[:1]),
+        )
+        .annotate(
+            follow_up_group=models.Case(
+                When(booked_at__isnull=False, then=Value("booked")),
+                When(missed_at__isnull=False, then=Value("missed")),
+                default=Value("not_booked"),
+            ),
+            # The window follows the procedure day, so ordering by it orders by the window's end.
+            follow_up_sort=models.Case(
+                When(booked_at__isnull=False, then="booked_at"),
+                When(missed_at__isnull=False, then="missed_at"),
+                default=Coalesce("appointment__start", "stage_changed_at"),
+            ),
+        )
+    )
+    if site is not None:
+        query = query.filter(site=site)
+    if group is not None:
+        query = query.filter(follow_up_group=group)
+    return query.order_by("follow_up_sort", "pk")
+
+
+def worklist_rows(cases: Iterable[Case], now: datetime | None = None) -> list[FollowUpRow]:
+    """Rows for ``cases`` from ``worklist_cases``: one query for their visits, one for each site's holidays."""
+    now = now or clock.current()
+    cases = list(cases)
+    visits: dict[Any, list[Visit]] = {}
+    for v in Visit.objects.filter(case_uuid__in=[c.uuid for c in cases]).order_by("start"):
+        visits.setdefault(v.case_uuid, []).append(v)
+    calendars: dict[int, Any] = {}
+    rows = []
+    for case in cases:
+        start = case.appointment.start if case.appointment else case.stage_changed_at
+        calendar = calendars.get(case.site_id) or calendars.setdefault(case.site_id, case.site.calendar())
+        window = follow_up_window(start, calendar)
+        mine = visits.get(case.uuid, [])
+        booked = next((v for v in mine if v.status == Visit.Status.BOOKED), None)
+        missed = next((v for v in reversed(mine) if v.status == Visit.Status.MISSED), None)
+        if booked is not None:
+            rows.append(FollowUpRow(case, window.start, window.end, booked, "booked"))
+        elif missed is not None:
+            rows.append(FollowUpRow(case, window.start, window.end, missed, "missed"))
+        else:
+            state = "overdue" if now > window.end else "not booked"
+            rows.append(FollowUpRow(case, window.start, window.end, None, state))
+    return rows
+
+
+def worklist(now: datetime | None = None, site: Site | None = None, limit: int = 500) -> dict[str, list[FollowUpRow]]:
+    """The first ``limit`` discharged cases by follow-up group (the page itself pages each group)."""
+    out: dict[str, list[FollowUpRow]] = {group: [] for group in WORKLIST_GROUPS}
+    cases = list(worklist_cases(site)[:limit])
+    for case, row in zip(cases, worklist_rows(cases, now), strict=True):
+        out[case.follow_up_group].append(row)  # type: ignore[attr-defined]  # annotated by worklist_cases
+    return out

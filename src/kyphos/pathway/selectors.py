@@ -13,6 +13,7 @@ from kyphos.pathway.models import Case, Event, Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import Role, roles_of
 from kyphos.patients.models import Language
 from kyphos.rules.findings import Finding
+from kyphos.rules.names import name_key, prefix_range
 from kyphos.scheduling.models import Site
 
 UPCOMING_DAYS = 14
@@ -161,13 +162,32 @@ def case_list(filters: CaseFilter) -> QuerySet[Case]:
     text = filters.text.strip()
     if text:
         if "," in text:
-            family, _, given = (part.strip() for part in text.partition(","))
-            cases = cases.filter(
-                patient__family_name__istartswith=family, patient__given_name__istartswith=given
-            )
+            family, _, given = text.partition(",")
+            cases = cases.filter(name_starts(family, given))
         else:
-            cases = cases.filter(Q(patient__mrn=text) | Q(patient__family_name__istartswith=text))
+            cases = cases.filter(Q(patient__mrn=text) | name_starts(text))
     return cases.only(*CASE_LIST_FIELDS).order_by("-referral_date", "-id")
+
+
+def _key_starts(field: str, text: str) -> Q:
+    prefix = name_key(text)
+    if not prefix:
+        return Q()
+    bounds = prefix_range(prefix)
+    if bounds is None:  # letters beyond a–z: a plain prefix test (correct, not served by the range)
+        return Q(**{f"{field}__startswith": prefix})
+    low, high = bounds
+    query = Q(**{f"{field}__gte": low, f"{field}__startswith": prefix})
+    return query & Q(**{f"{field}__lt": high}) if high is not None else query
+
+
+def name_starts(family: str, given: str = "") -> Q:
+    """Patients whose family name (and given name, if given) starts with the text, ignoring case and accents.
+
+    A range on ``patient_name_key`` on SQLite and PostgreSQL alike (see rules.names)."""
+    if not name_key(family) and not name_key(given):
+        return Q(pk__in=[])
+    return _key_starts("patient__family_key", family) & _key_starts("patient__given_key", given)
 
 
 def case_by_uuid(case_uuid: Any) -> Case | None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 from django.db import models
-from django.db.models.functions import Upper
+
+from kyphos.rules.names import name_key
 
 
 class Sex(models.TextChoices):
@@ -49,6 +51,9 @@ class Patient(models.Model):
     mrn = models.CharField("MRN", max_length=40)
     family_name = models.CharField(max_length=100)
     given_name = models.CharField(max_length=100)
+    # Search keys (rules.names): lower case, no accents, letters and digits only; kept in step by save().
+    family_key = models.CharField(max_length=100, default="", editable=False)
+    given_key = models.CharField(max_length=100, default="", editable=False)
     date_of_birth = models.DateField()
     sex = models.CharField("administrative sex", max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     phone_mobile = models.CharField(max_length=32, blank=True)
@@ -72,14 +77,21 @@ class Patient(models.Model):
             models.UniqueConstraint(fields=["assigning_authority", "mrn"], name="patient_mrn_per_authority"),
         ]
         indexes = [
-            # pathway.selectors.case_list text search by name
-            models.Index(Upper("family_name"), Upper("given_name"), name="patient_name_upper"),
+            # pathway.selectors.case_list text search by name: a range on the keys ("munoz, an")
+            models.Index(fields=["family_key", "given_key"], name="patient_name_key"),
             # pathway.selectors.case_list text search by MRN (any authority)
             models.Index(fields=["mrn"], name="patient_mrn"),
         ]
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.mrn})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.family_key, self.given_key = name_key(self.family_name)[:100], name_key(self.given_name)[:100]
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"family_name", "given_name"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "family_key", "given_key"}
+        super().save(*args, **kwargs)
 
     @property
     def display_name(self) -> str:

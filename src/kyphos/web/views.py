@@ -25,6 +25,7 @@ from kyphos.formfields import put_errors
 from kyphos.messaging import links, outbox, reminders
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter, OutboxMessage
+from kyphos.paging import CappedPaginator
 from kyphos.pathway import selectors, services
 from kyphos.pathway.models import Case, Task, TaskKind
 from kyphos.pathway.policy import may
@@ -33,7 +34,6 @@ from kyphos.patients.models import Patient
 from kyphos.precall.models import CallStatus, PatientChecklist
 from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Site
 from kyphos.web import forms
-from kyphos.web.paging import CappedPaginator
 
 
 def actor_of(request: HttpRequest) -> Actor:
