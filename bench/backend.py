@@ -97,9 +97,9 @@ def main() -> None:
 
     setup_test_environment()  # lets the test client run outside pytest
     call_command("migrate", interactive=False, verbosity=0)
-    from kyphos.web.demo import _sites
+    from kyphos.demo.department import create_sites
 
-    _sites()
+    create_sites()
     nurse = User.objects.create_user("bench_nurse", password="x")
     nurse.groups.add(Group.objects.get_or_create(name="nurse")[0])
     manager = User.objects.create_user("bench_manager", password="x")

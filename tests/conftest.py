@@ -122,6 +122,63 @@ def new_patient(mrn: str = "H100001", **overrides: Any) -> Any:
     return PatientDetails(**values)
 
 
+# --- cases at any stage, built by the demo's builder through the real services -------------------------------
+
+MONDAY = datetime(2030, 1, 7, 8, tzinfo=ZoneInfo("America/New_York"))  # the shared appointment of pathway tests
+ARRIVAL = MONDAY - timedelta(minutes=90)
+CALM = {"pain": "3", "pain_medicines": "non_opioid", "walking": "bit_worse", "activities": "bit_worse"}
+
+
+def team_of(actors: dict[str, Any]) -> Any:
+    from kyphos.demo.builder import Team
+
+    return Team(nurse=actors["nurse"], ward_nurse=actors["ward_nurse"], anesthesia=actors["anesthesia"],
+                radiologist=actors["radiologist"])
+
+
+def case_at(make_case: Any, actors: dict[str, Any], stage: str, journey: Any = None, **referral: Any) -> Any:
+    """A case booked for MONDAY 08:00 and taken to ``stage`` by ``demo.builder.advance_to``."""
+    return advance(make_case("scheduled", start=MONDAY, **referral), actors, stage, journey)
+
+
+def advance(case: Any, actors: dict[str, Any], stage: str, journey: Any = None) -> Any:
+    from kyphos.demo.builder import advance_to
+
+    return advance_to(case, stage, team_of(actors), journey)
+
+
+def planned(*levels: str) -> list[Any]:
+    """Referral levels, all acute with edema on MRI."""
+    from kyphos.pathway.services import LevelInput
+
+    return [LevelInput(level, "acute", "yes") for level in levels]
+
+
+def no_labs() -> Any:
+    from kyphos.demo.builder import Journey
+
+    return Journey(labs={})
+
+
+def patient_actor() -> Any:
+    """The patient, acting through their link (no sign-in)."""
+    from kyphos.audit.actor import Actor
+
+    return Actor(user=None, client_addr="10.0.0.5", system_name="patient link 1")
+
+
+def no_flags() -> dict[str, str]:
+    from kyphos.rules import redflags
+
+    return {key: "no" for key in redflags.flags()}
+
+
+def diary_entry(answers: dict[str, str] | None = None, **flags: str) -> Any:
+    from kyphos.aftercare import diary
+
+    return diary.DiaryInput(answers=answers or dict(CALM), flags={**no_flags(), **flags})
+
+
 def next_business_monday(calendar: Any, after: date) -> date:
     """The first Monday at least a week after ``after`` whose Monday and previous Friday are business days."""
     day = after + timedelta(days=7)

@@ -99,6 +99,8 @@ INSTALLED_APPS = [
     "kyphos.precall",
     "kyphos.procedure",
     "kyphos.aftercare",
+    "kyphos.portal",
+    "kyphos.demo",
     "kyphos.web",
 ]
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from kyphos.web import patient, views
+from kyphos.web import views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -26,16 +26,5 @@ urlpatterns = [
     path("", include("kyphos.procedure.urls")),
     path("", include("kyphos.aftercare.urls")),
     path("admin/", admin.site.urls),
-    # The patient's own pages (signed link; no sign-in)
-    path("p/<str:token>/", patient.home, name="patient_home"),
-    path("p/<str:token>/lang/<slug:lang>/", patient.language, name="patient_lang"),
-    path("p/<str:token>/checklist/", patient.checklist, name="patient_checklist"),
-    path("p/<str:token>/letter/", patient.letter, name="patient_letter"),
-    path("p/<str:token>/letter.pdf", patient.letter, {"fmt": "pdf"}, name="patient_letter_pdf"),
-    path("p/<str:token>/appointment.ics", patient.ics, {"what": "appointment"}, name="patient_ics"),
-    path("p/<str:token>/visit.ics", patient.ics, {"what": "visit"}, name="patient_visit_ics"),
-    path("p/<str:token>/diary/", patient.diary_entry, name="patient_diary"),
-    path("p/<str:token>/diary/<uuid:entry_uuid>/", patient.diary_result, name="patient_diary_result"),
-    path("p/<str:token>/questions/", patient.questions, name="patient_questions"),
-    path("p/<str:token>/questions/<int:questionnaire_id>/", patient.questions, name="patient_questionnaire"),
+    path("", include("kyphos.portal.urls")),
 ]

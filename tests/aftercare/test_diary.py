@@ -7,45 +7,25 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from kyphos.aftercare import diary, followup, services
+from kyphos.aftercare import diary, followup
 from kyphos.aftercare.models import CaseOutcome, DiaryEntry, QuestionnaireResponse
-from kyphos.aftercare.services import DISCHARGE_CRITERIA, CheckInput
-from kyphos.audit.actor import Actor
 from kyphos.pathway.models import Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import Role
-from kyphos.rules import redflags
-from tests.procedure.test_services import MONDAY, full_procedure
+from tests.conftest import CALM, MONDAY, case_at, diary_entry, no_flags, patient_actor
 
 pytestmark = pytest.mark.django_db
-PATIENT = Actor(user=None, client_addr="10.0.0.5", system_name="patient link 1")
-CALM = {"pain": "3", "pain_medicines": "non_opioid", "walking": "bit_worse", "activities": "bit_worse"}
-NO_FLAGS = {key: "no" for key in redflags.flags()}
-
-
-def discharged(make_case: Any, actors: dict[str, Any]) -> Any:
-    case = full_procedure(make_case, actors, ["T12", "L1"])
-    ok = CheckInput(legs_strength_normal=True, legs_sensation_normal=True, pain_nrs=3)
-    with time_machine.travel(MONDAY + timedelta(minutes=100)):
-        services.record_check(actors["ward_nurse"], case, ok)
-        services.admit_to_ward(actors["ward_nurse"], case)
-    with time_machine.travel(MONDAY + timedelta(hours=26)):
-        services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
-    case.refresh_from_db()
-    return case
-
-
-def entry(answers: dict[str, str] | None = None, **flags: str) -> diary.DiaryInput:
-    return diary.DiaryInput(answers=answers or dict(CALM), flags={**NO_FLAGS, **flags})
+PATIENT = patient_actor()
+NO_FLAGS = no_flags()
 
 
 @pytest.fixture
 def case(make_case: Any, actors: dict[str, Any]) -> Any:
-    return discharged(make_case, actors)
+    return case_at(make_case, actors, "discharged")
 
 
 def test_a_calm_entry_is_stored_as_a_scored_response_and_opens_no_task(case: Any) -> None:
     with time_machine.travel(MONDAY + timedelta(days=2)):
-        saved = diary.record_entry(PATIENT, case, entry())
+        saved = diary.record_entry(PATIENT, case, diary_entry())
     assert saved.pain == 3 and saved.red_flags == [] and saved.action == ""
     response = saved.response
     assert response.context == "diary" and response.score == 2  # walking 1 + activities 1
@@ -65,7 +45,7 @@ def test_each_red_flag_opens_its_task(case: Any, flag: str, kind: str, role: str
                                       within: timedelta) -> None:
     moment = MONDAY + timedelta(days=3, hours=2)
     with time_machine.travel(moment, tick=False):
-        saved = diary.record_entry(PATIENT, case, entry(**{flag: "yes"}))
+        saved = diary.record_entry(PATIENT, case, diary_entry(**{flag: "yes"}))
     task = Task.objects.get(case=case, kind=kind)
     assert (task.role, task.urgent, task.due_end - task.due_start) == (role, urgent, within)
     assert saved.red_flags == [flag]
@@ -89,9 +69,9 @@ def test_a_site_threshold_changes_what_counts_as_fever(case: Any) -> None:
 
 def test_pain_coming_back_is_caught_from_the_numbers(case: Any) -> None:
     with time_machine.travel(MONDAY + timedelta(days=2)):
-        diary.record_entry(PATIENT, case, entry({**CALM, "pain": "2"}))
+        diary.record_entry(PATIENT, case, diary_entry({**CALM, "pain": "2"}))
     with time_machine.travel(MONDAY + timedelta(days=5)):
-        saved = diary.record_entry(PATIENT, case, entry({**CALM, "pain": "6"}))
+        saved = diary.record_entry(PATIENT, case, diary_entry({**CALM, "pain": "6"}))
     assert saved.red_flags == ["pain_returns"]
     assert Task.objects.get(case=case, kind=TaskKind.DIARY_REVIEW).role == Role.RADIOLOGIST
 
@@ -122,7 +102,7 @@ def test_a_closed_case_takes_no_entry(case: Any, actors: dict[str, Any]) -> None
         case.refresh_from_db()
         case = followup.close_case(actors["radiologist"], case, version=case.version)
         with pytest.raises(ValidationError, match="diary is closed"):
-            diary.record_entry(PATIENT, case, entry(leg_weakness_or_numbness="yes"))
+            diary.record_entry(PATIENT, case, diary_entry(leg_weakness_or_numbness="yes"))
     assert not DiaryEntry.objects.exists()
     assert not Task.objects.filter(kind=TaskKind.DIARY_EMERGENCY).exists()
 
@@ -130,12 +110,12 @@ def test_a_closed_case_takes_no_entry(case: Any, actors: dict[str, Any]) -> None
 def test_before_the_procedure_the_diary_is_not_open(make_case: Any) -> None:
     case = make_case("scheduled")
     with pytest.raises(ValidationError, match="opens after your procedure"):
-        diary.record_entry(PATIENT, case, entry())
+        diary.record_entry(PATIENT, case, diary_entry())
 
 
 def test_pain_at_24_to_48_hours_is_kept_as_an_outcome(case: Any) -> None:
     # The procedure ended at MONDAY + 85 min; an entry 30 hours later is in the 24–48 h window.
     with time_machine.travel(MONDAY + timedelta(hours=31)):
-        diary.record_entry(PATIENT, case, entry({**CALM, "pain": "2"}))
+        diary.record_entry(PATIENT, case, diary_entry({**CALM, "pain": "2"}))
     outcome = CaseOutcome.objects.get(case=case)
     assert (outcome.pain_baseline, outcome.pain_24_48h) == (7, 2)

@@ -16,11 +16,11 @@ from kyphos.pathway import services as pathway
 from kyphos.pathway.errors import GuardBlocked, NotPermitted
 from kyphos.pathway.models import Task, TaskKind, TaskStatus
 from kyphos.pathway.stages import Stage
-from tests.aftercare.test_diary import PATIENT, discharged, entry
-from tests.procedure.test_services import MONDAY
+from tests.conftest import MONDAY, case_at, diary_entry, patient_actor
 from tests.rules.test_questionnaires import yes_no_instrument
 
 pytestmark = pytest.mark.django_db
+PATIENT = patient_actor()
 VISIT_DAY = MONDAY + timedelta(days=7, hours=1)
 ANSWERS = {"pain": "1", "pain_medicines": "none", "walking": "as_before", "activities": "bit_worse"}
 
@@ -33,7 +33,7 @@ def visit(**changes: Any) -> followup.VisitInput:
 
 @pytest.fixture
 def case(make_case: Any, actors: dict[str, Any]) -> Any:
-    return discharged(make_case, actors)
+    return case_at(make_case, actors, "discharged")
 
 
 def test_the_visit_with_physical_therapy_and_bone_density_referrals(case: Any, actors: dict[str, Any]) -> None:
@@ -95,7 +95,7 @@ def test_only_a_radiologist_records_the_visit(case: Any, actors: dict[str, Any])
 
 def test_closing_is_refused_while_an_urgent_task_is_open(case: Any, actors: dict[str, Any]) -> None:
     with time_machine.travel(VISIT_DAY - timedelta(days=1)):
-        diary.record_entry(PATIENT, case, entry(chest_or_breathing="yes"))
+        diary.record_entry(PATIENT, case, diary_entry(chest_or_breathing="yes"))
     with time_machine.travel(VISIT_DAY):
         followup.record_visit(actors["radiologist"], case, visit(), version=case.version)
         case.refresh_from_db()

@@ -16,8 +16,7 @@ from kyphos.messaging.letters import current_letter
 from kyphos.pathway.models import EventKind, TaskKind, TaskStatus
 from kyphos.pathway.stages import Stage
 from kyphos.scheduling.models import AppointmentStatus, Site, Visit
-from tests.conftest import NEW_YORK
-from tests.procedure.test_services import MONDAY, full_procedure
+from tests.conftest import MONDAY, NEW_YORK, case_at
 
 pytestmark = pytest.mark.django_db
 AFTER = MONDAY + timedelta(minutes=100)
@@ -26,7 +25,7 @@ OK = CheckInput(legs_strength_normal=True, legs_sensation_normal=True, pain_nrs=
 
 
 def in_recovery(make_case: Any, actors: dict[str, Any], **referral: Any) -> Any:
-    return full_procedure(make_case, actors, ["T12", "L1"], **referral)
+    return case_at(make_case, actors, "recovery", **referral)
 
 
 def test_a_worse_neuro_check_stops_and_calls_the_radiologist(make_case: Any, actors: dict[str, Any]) -> None:
@@ -169,7 +168,7 @@ def test_a_stray_brace_saved_before_the_check_never_breaks_a_discharge(
 
 
 def test_the_whole_pathway_to_closed(make_case: Any, actors: dict[str, Any]) -> None:
-    case = full_procedure(make_case, actors, ["T12", "L1"])
+    case = case_at(make_case, actors, "recovery")
     start = case.appointment.start
     with time_machine.travel(MONDAY + timedelta(minutes=100)):
         services.record_check(actors["ward_nurse"], case, OK)

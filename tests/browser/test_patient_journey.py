@@ -13,11 +13,11 @@ from kyphos.aftercare import diary
 from kyphos.messaging import links
 from kyphos.pathway.stages import Stage
 from kyphos.precall.models import PatientChecklist
-from tests.aftercare.test_diary import CALM, PATIENT, discharged, entry
 from tests.browser.test_journey import sign_in
-from tests.procedure.test_services import MONDAY
+from tests.conftest import CALM, MONDAY, case_at, diary_entry, patient_actor
 
 pytestmark = pytest.mark.browser
+PATIENT = patient_actor()
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
 PHONE = {"width": 375, "height": 740}
 
@@ -66,7 +66,7 @@ def test_before_the_procedure_on_a_phone(page: Page, live_server: Any, transacti
 def test_the_diary_emergency_reaches_the_nurse_first(page: Page, live_server: Any, transactional_db: Any,
                                                      make_case: Any, actors: dict[str, Any],
                                                      people: dict[str, Any]) -> None:
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     # Something else is long overdue for the nurse: the urgent task must still come first.
     other = make_case("scheduled", start=MONDAY + timedelta(days=1))
     with time_machine.travel(MONDAY + timedelta(days=2, hours=10), tick=True) as traveller:
@@ -119,10 +119,10 @@ def test_the_diary_emergency_reaches_the_nurse_first(page: Page, live_server: An
 
 def test_the_follow_up_visit(page: Page, live_server: Any, transactional_db: Any, make_case: Any,
                              actors: dict[str, Any], people: dict[str, Any]) -> None:
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     for day, pain in ((1, 5), (2, 4), (3, 2)):
         with time_machine.travel(MONDAY + timedelta(days=day, hours=10)):
-            diary.record_entry(PATIENT, case, entry({**CALM, "pain": str(pain)}))
+            diary.record_entry(PATIENT, case, diary_entry({**CALM, "pain": str(pain)}))
     with time_machine.travel(MONDAY + timedelta(days=7, hours=1), tick=True):
         sign_in(page, live_server.url, "t_radiologist")
         page.get_by_role("link", name="Follow-up").first.click()

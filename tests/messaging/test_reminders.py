@@ -17,9 +17,7 @@ from kyphos.pathway import services as pathway
 from kyphos.pathway.models import TaskKind
 from kyphos.pathway.policy import Role
 from kyphos.scheduling.models import Visit
-from tests.aftercare.test_diary import discharged
-from tests.conftest import NEW_YORK
-from tests.procedure.test_services import MONDAY
+from tests.conftest import MONDAY, NEW_YORK, case_at
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +97,7 @@ def test_not_reached_goes_when_the_calls_ran_out(make_case: Any) -> None:
 
 
 def test_diary_prompts_on_days_1_2_3_and_7_then_visit_messages(make_case: Any, actors: dict[str, Any]) -> None:
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     OutboxMessage.objects.all().delete()
     for day in range(0, 9):
         with time_machine.travel(datetime(2030, 1, 7, 11, tzinfo=NEW_YORK) + timedelta(days=day)):
@@ -111,7 +109,7 @@ def test_diary_prompts_on_days_1_2_3_and_7_then_visit_messages(make_case: Any, a
 
 
 def test_a_prompt_more_than_a_day_late_is_not_sent(make_case: Any, actors: dict[str, Any]) -> None:
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     OutboxMessage.objects.all().delete()
     with time_machine.travel(datetime(2030, 1, 12, 11, tzinfo=NEW_YORK)):  # day 5: days 1–3 are stale
         reminders.derive()
@@ -119,7 +117,7 @@ def test_a_prompt_more_than_a_day_late_is_not_sent(make_case: Any, actors: dict[
 
 
 def test_a_missed_visit_gives_the_scheduler_a_task(make_case: Any, actors: dict[str, Any]) -> None:
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     visit = Visit.objects.get(case_uuid=case.uuid)
     with time_machine.travel(visit.start + timedelta(hours=3)):
         assert followup.mark_missed_visits() == 1

@@ -260,7 +260,7 @@ def test_claiming_a_task_is_exclusive(make_case: Any, actors: dict[str, Any], pe
 @pytest.mark.parametrize("hour", [7, 13, 23])
 def test_demo_department_builds_every_stage_at_any_hour(db: Any, hour: int) -> None:
     """The demo opens whenever someone runs it: early morning once put a today case on top of a booking."""
-    from kyphos.web.demo import load_demo
+    from kyphos.demo.department import load_demo
 
     with time_machine.travel(datetime(2026, 12, 2, hour, 52, tzinfo=NEW_YORK), tick=False):
         load_demo(seed=3)
@@ -272,7 +272,7 @@ def test_demo_department_builds_every_stage_at_any_hour(db: Any, hour: int) -> N
 
 def test_demo_is_deterministic_for_a_seed(transactional_db: Any) -> None:
     # transactional: `demo --reset` flushes with TRUNCATE, which PostgreSQL refuses inside a test transaction
-    from kyphos.web.demo import load_demo
+    from kyphos.demo.department import load_demo
 
     with time_machine.travel(datetime(2026, 12, 2, 15, tzinfo=NEW_YORK), tick=False):
         load_demo(seed=11)

@@ -8,17 +8,15 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
+from kyphos.demo.builder import Journey
 from kyphos.pathway.errors import GuardBlocked, NotPermitted
 from kyphos.pathway.stages import Stage
-from kyphos.precall import services as precall
 from kyphos.procedure import services
 from kyphos.procedure.models import ProcedureNote, TreatedLevel
 from kyphos.procedure.services import AdmissionInput, EndInput, LevelInput
-from tests.conftest import NEW_YORK
+from tests.conftest import ARRIVAL, MONDAY, advance, case_at, no_labs, planned
 
 pytestmark = pytest.mark.django_db
-MONDAY = datetime(2030, 1, 7, 8, tzinfo=NEW_YORK)
-ARRIVAL = MONDAY - timedelta(minutes=90)
 GOOD_ADMISSION = AdmissionInput(identity_band=True, consent_signed=True, driver_confirmed=True, iv_access=True,
                                 allergies_reconfirmed=True, medicine_plan_followed=True,
                                 last_clear_liquid_at=MONDAY - timedelta(hours=3),
@@ -26,39 +24,6 @@ GOOD_ADMISSION = AdmissionInput(identity_band=True, consent_signed=True, driver_
 SIGN_IN = {key for key, _ in services.checklist_items("sign_in")}
 TIME_OUT = {key for key, _ in services.checklist_items("time_out")}
 SIGN_OUT = {key for key, _ in services.checklist_items("sign_out")}
-
-
-def called(make_case: Any, actors: dict[str, Any], **referral: Any) -> Any:
-    case = make_case("scheduled", start=MONDAY, **referral)
-    with time_machine.travel(MONDAY - timedelta(days=3)):
-        call = precall.open_call(actors["nurse"], case)
-        call = precall.save_call(actors["nurse"], call, version=call.version, data=precall.CallInput({
-            "identity_confirmed": True, "driver_status": "arranged", "driver_name": "Ana", "imaging_status": "received",
-            "pregnancy_status": "not_applicable", "fasting_given": True, "arrival_confirmed": True,
-            "no_known_allergies": True}))
-        precall.sign_call(actors["nurse"], call, version=call.version)
-    case.refresh_from_db()
-    return case
-
-
-def admitted(make_case: Any, actors: dict[str, Any], labs: bool = True, **referral: Any) -> Any:
-    case = called(make_case, actors, **referral)
-    with time_machine.travel(ARRIVAL):
-        services.admit(actors["ward_nurse"], case, version=case.version, data_in=GOOD_ADMISSION)
-        if labs:
-            services.record_lab(actors["ward_nurse"], case, "inr", value="1.3", taken_at=ARRIVAL)
-            services.record_lab(actors["ward_nurse"], case, "platelets", value="180", taken_at=ARRIVAL)
-            services.record_lab(actors["ward_nurse"], case, "hemoglobin", value="12.1", taken_at=ARRIVAL)
-    case.refresh_from_db()
-    return case
-
-
-def ready(case: Any, actors: dict[str, Any]) -> Any:
-    with time_machine.travel(MONDAY - timedelta(minutes=10)):
-        services.sign_checklist(actors["anesthesia"], case, "sign_in", SIGN_IN)
-        services.sign_checklist(actors["radiologist"], case, "time_out", TIME_OUT)
-    case.refresh_from_db()
-    return case
 
 
 def level(name: str, mixed: datetime, **overrides: Any) -> LevelInput:
@@ -81,20 +46,20 @@ def test_only_a_radiologist_may_override(make_case: Any, actors: dict[str, Any])
 
 
 def test_admission_moves_the_case_and_labs_are_recorded(make_case: Any, actors: dict[str, Any]) -> None:
-    case = admitted(make_case, actors)
+    case = case_at(make_case, actors, "admitted")
     assert case.stage == Stage.ADMITTED
     assert services.readiness_findings(case)[0].code.startswith("checklist.")
 
 
 def test_good_labs_and_checklist_leave_nothing_open(make_case: Any, actors: dict[str, Any]) -> None:
-    case = ready(admitted(make_case, actors), actors)
+    case = case_at(make_case, actors, "cleared")
     assert services.readiness_findings(case) == []
 
 
 @pytest.mark.parametrize("code,value,finding", [("inr", "1.9", "labs.inr_high"), ("platelets", "40", "labs.platelets_low")])
 def test_out_of_range_labs_stop_the_start(make_case: Any, actors: dict[str, Any], code: str, value: str,
                                           finding: str) -> None:
-    case = ready(admitted(make_case, actors), actors)
+    case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY - timedelta(minutes=5)):
         services.record_lab(actors["ward_nurse"], case, code, value=value, taken_at=MONDAY - timedelta(minutes=30))
         assert finding in {f.code for f in services.readiness_findings(case)}
@@ -105,7 +70,7 @@ def test_out_of_range_labs_stop_the_start(make_case: Any, actors: dict[str, Any]
 
 
 def test_stale_labs_stop(make_case: Any, actors: dict[str, Any]) -> None:
-    case = ready(admitted(make_case, actors, labs=False), actors)
+    case = case_at(make_case, actors, "cleared", no_labs())
     with time_machine.travel(MONDAY - timedelta(minutes=5)):
         for code, value in (("inr", "1.1"), ("platelets", "200"), ("hemoglobin", "13")):
             services.record_lab(actors["ward_nurse"], case, code, value=value, taken_at=MONDAY - timedelta(days=8))
@@ -113,14 +78,14 @@ def test_stale_labs_stop(make_case: Any, actors: dict[str, Any]) -> None:
 
 
 def test_a_positive_hcg_stops(make_case: Any, actors: dict[str, Any]) -> None:
-    case = ready(admitted(make_case, actors), actors)
+    case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY - timedelta(minutes=5)):
         services.record_lab(actors["ward_nurse"], case, "hcg", positive=True, taken_at=MONDAY - timedelta(minutes=20))
         assert "labs.hcg_positive" in {f.code for f in services.readiness_findings(case)}
 
 
 def test_missing_checklist_parts_cannot_be_overridden(make_case: Any, actors: dict[str, Any]) -> None:
-    case = admitted(make_case, actors)
+    case = case_at(make_case, actors, "admitted")
     with time_machine.travel(MONDAY), pytest.raises(ValidationError, match="Time-out"):
         services.sign_checklist(actors["anesthesia"], case, "sign_in", SIGN_IN)
         services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita",
@@ -128,7 +93,7 @@ def test_missing_checklist_parts_cannot_be_overridden(make_case: Any, actors: di
 
 
 def test_the_checklist_needs_every_item_and_its_order(make_case: Any, actors: dict[str, Any]) -> None:
-    case = admitted(make_case, actors)
+    case = case_at(make_case, actors, "admitted")
     with pytest.raises(ValidationError, match="Sign sign-in first"):
         services.sign_checklist(actors["radiologist"], case, "time_out", TIME_OUT)
     with pytest.raises(ValidationError, match="Not confirmed: Consent"):
@@ -141,44 +106,23 @@ def test_more_than_three_levels_is_a_caution_at_time_out(make_case: Any, actors:
     from kyphos.pathway.services import LevelInput as Planned
 
     many = [Planned(lv, "acute", "yes") for lv in ("T10", "T11", "T12", "L1")]
-    case = called(make_case, actors, levels=many)
+    case = case_at(make_case, actors, "precall_done", levels=many)
     with time_machine.travel(ARRIVAL):
         services.admit(actors["ward_nurse"], case, version=case.version, data_in=GOOD_ADMISSION)
     case.refresh_from_db()
-    ready(case, actors)
+    advance(case, actors, "cleared")
     assert "4 levels" in case.events.filter(summary__startswith="Time-out").get().summary
     assert "relative.too_many_levels" in {f.code for f in services.readiness_findings(case)}
 
 
 def test_a_radiologist_may_override_a_lab_stop_with_a_reason(make_case: Any, actors: dict[str, Any]) -> None:
-    case = ready(admitted(make_case, actors), actors)
+    case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY):
         services.record_lab(actors["ward_nurse"], case, "inr", value="1.7", taken_at=MONDAY - timedelta(minutes=30))
         services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita",
                                  override_reason="Vitamin K given; hematology agrees")
     case.refresh_from_db()
     assert case.stage == Stage.IN_PROCEDURE
-
-
-def full_procedure(make_case: Any, actors: dict[str, Any], levels: list[str], **referral: Any) -> Any:
-    from kyphos.pathway.services import LevelInput as Planned
-
-    case = ready(admitted(make_case, actors, levels=[Planned(lv, "acute", "yes") for lv in levels], **referral),
-                 actors)
-    with time_machine.travel(MONDAY):
-        services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
-    case.refresh_from_db()
-    for index, name in enumerate(levels):
-        moment = MONDAY + timedelta(minutes=10 + 15 * index)
-        with time_machine.travel(moment):
-            services.record_level(actors["radiologist"], case, level(name, moment - timedelta(minutes=2),
-                                                                      biopsy=case.etiology == "neoplastic"))
-    with time_machine.travel(MONDAY + timedelta(minutes=90)):
-        services.end_procedure(actors["radiologist"], case, version=case.version,
-                               data_in=EndInput(MONDAY + timedelta(minutes=85), fluoro_seconds=240,
-                                                air_kerma_mgy=Decimal("310.5"), dap_gycm2=Decimal("28.4")))
-    case.refresh_from_db()
-    return case
 
 
 @pytest.mark.parametrize("levels,cpt", [
@@ -188,13 +132,13 @@ def full_procedure(make_case: Any, actors: dict[str, Any], levels: list[str], **
 ])
 def test_coding_follows_the_treatment_order(make_case: Any, actors: dict[str, Any], levels: list[str],
                                             cpt: list[str]) -> None:
-    case = full_procedure(make_case, actors, levels)
+    case = case_at(make_case, actors, "recovery", Journey(treatment_order=tuple(levels)), levels=planned(*levels))
     assert case.stage == Stage.RECOVERY
     assert case.procedure.coding["cpt"] == cpt and case.procedure.coding["icd10cm"] == ["M80.08XA"]
 
 
 def test_the_signed_note_is_immutable_and_takes_addenda(make_case: Any, actors: dict[str, Any]) -> None:
-    case = full_procedure(make_case, actors, ["T12", "L1"])
+    case = case_at(make_case, actors, "recovery")
     with time_machine.travel(MONDAY + timedelta(minutes=95)):
         with pytest.raises(ValidationError, match="sign-out"):
             services.sign_note(actors["radiologist"], case)
@@ -221,7 +165,7 @@ def test_the_signed_note_is_immutable_and_takes_addenda(make_case: Any, actors: 
 ])
 def test_bad_level_input_changes_nothing(make_case: Any, actors: dict[str, Any], overrides: dict[str, Any],
                                          field: str) -> None:
-    case = ready(admitted(make_case, actors), actors)
+    case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY):
         services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
         case.refresh_from_db()
@@ -232,7 +176,7 @@ def test_bad_level_input_changes_nothing(make_case: Any, actors: dict[str, Any],
 
 
 def test_a_level_not_in_the_plan_with_a_reason(make_case: Any, actors: dict[str, Any]) -> None:
-    case = ready(admitted(make_case, actors), actors)
+    case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY):
         services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
         case.refresh_from_db()
@@ -242,7 +186,7 @@ def test_a_level_not_in_the_plan_with_a_reason(make_case: Any, actors: dict[str,
 
 
 def test_end_before_start_is_refused(make_case: Any, actors: dict[str, Any]) -> None:
-    case = ready(admitted(make_case, actors), actors)
+    case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY + timedelta(minutes=30)):
         services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
         case.refresh_from_db()
@@ -255,7 +199,7 @@ def test_end_before_start_is_refused(make_case: Any, actors: dict[str, Any]) -> 
 
 
 def test_neoplastic_levels_need_a_biopsy(make_case: Any, actors: dict[str, Any]) -> None:
-    case = ready(admitted(make_case, actors, etiology="neoplastic", neoplastic_kind="myeloma"), actors)
+    case = case_at(make_case, actors, "cleared", etiology="neoplastic", neoplastic_kind="myeloma")
     with time_machine.travel(MONDAY):
         services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
         case.refresh_from_db()
@@ -264,20 +208,20 @@ def test_neoplastic_levels_need_a_biopsy(make_case: Any, actors: dict[str, Any])
 
 
 def test_myeloma_coding(make_case: Any, actors: dict[str, Any]) -> None:
-    case = full_procedure(make_case, actors, ["L2"], etiology="neoplastic", neoplastic_kind="myeloma")
+    case = case_at(make_case, actors, "recovery", levels=planned("L2"), etiology="neoplastic", neoplastic_kind="myeloma")
     assert case.procedure.coding["icd10cm"] == ["M84.58XA", "C90.00"]
 
 
 @pytest.mark.parametrize("code,value", [("inr", "0"), ("inr", "45"), ("platelets", "-3"), ("hemoglobin", "abc")])
 def test_impossible_lab_values_are_refused(make_case: Any, actors: dict[str, Any], code: str, value: str) -> None:
-    case = called(make_case, actors)
+    case = case_at(make_case, actors, "precall_done")
     with pytest.raises(ValidationError):
         services.record_lab(actors["ward_nurse"], case, code, value=value, taken_at=ARRIVAL - timedelta(days=1))
     assert not case.events.filter(summary__startswith="Lab").exists()
 
 
 def test_fasting_too_close_is_a_stop_for_anesthesia(make_case: Any, actors: dict[str, Any]) -> None:
-    case = called(make_case, actors)
+    case = case_at(make_case, actors, "precall_done")
     with time_machine.travel(ARRIVAL):
         admission = services.admit(actors["ward_nurse"], case, version=case.version, data_in=AdmissionInput(
             consent_signed=True, medicine_plan_followed=True, last_light_meal_at=MONDAY - timedelta(hours=4)))

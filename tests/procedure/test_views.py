@@ -10,8 +10,7 @@ from django.urls import reverse
 
 from kyphos.pathway.stages import Stage
 from kyphos.procedure.models import LabResult, TreatedLevel
-from tests.conftest import PERSONAS
-from tests.procedure.test_services import ARRIVAL, MONDAY, admitted, called, ready
+from tests.conftest import ARRIVAL, MONDAY, PERSONAS, case_at, no_labs
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +30,7 @@ def test_day_list_roles(persona: str, people: dict[str, Any], site: Any) -> None
 
 def test_day_list_shows_the_days_cases_in_arrival_order(people: dict[str, Any], make_case: Any,
                                                         actors: dict[str, Any]) -> None:
-    case = called(make_case, actors)
+    case = case_at(make_case, actors, "precall_done")
     page = client_for(people["ward_nurse"]).get(reverse("day_list"), {"site": "HOSP", "date": "2030-01-07"})
     html = page.content.decode()
     assert "TESTWOMAN, Ada" in html and "Not arrived" in html and "06:30" in html
@@ -41,7 +40,7 @@ def test_day_list_shows_the_days_cases_in_arrival_order(people: dict[str, Any], 
 @pytest.mark.parametrize("persona", ["scheduler", "nurse", "radiologist", "anesthesia", "manager"])
 def test_only_the_ward_nurse_admits(persona: str, people: dict[str, Any], make_case: Any,
                                     actors: dict[str, Any]) -> None:
-    case = called(make_case, actors)
+    case = case_at(make_case, actors, "precall_done")
     with time_machine.travel(ARRIVAL):
         response = client_for(people[persona]).post(reverse("procedure:admission", args=[case.uuid]),
                                                     {"action": "admit", "version": case.version, "consent_signed": "on"})
@@ -53,7 +52,7 @@ def test_only_the_ward_nurse_admits(persona: str, people: dict[str, Any], make_c
 @pytest.mark.parametrize("value,message", [("0.1", "not a possible INR value"), ("abc", "is not a number")])
 def test_bad_lab_input_on_the_page(people: dict[str, Any], make_case: Any, actors: dict[str, Any], value: str,
                                    message: str) -> None:
-    case = admitted(make_case, actors, labs=False)
+    case = case_at(make_case, actors, "admitted", no_labs())
     with time_machine.travel(ARRIVAL):
         response = client_for(people["ward_nurse"]).post(
             reverse("procedure:admission", args=[case.uuid]),
@@ -66,7 +65,7 @@ def test_cement_volume_of_40_ml_is_refused_on_the_page(people: dict[str, Any], m
                                                       actors: dict[str, Any]) -> None:
     from kyphos.procedure import services
 
-    case = ready(admitted(make_case, actors), actors)
+    case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY):
         services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
     with time_machine.travel(MONDAY + timedelta(minutes=10)):
@@ -81,7 +80,7 @@ def test_cement_volume_of_40_ml_is_refused_on_the_page(people: dict[str, Any], m
 
 def test_a_scheduler_cannot_start_the_procedure(people: dict[str, Any], make_case: Any,
                                                 actors: dict[str, Any]) -> None:
-    case = ready(admitted(make_case, actors), actors)
+    case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY):
         response = client_for(people["scheduler"]).post(reverse("procedure:page", args=[case.uuid]), {
             "action": "start", "start-version": case.version, "start-operators": "Someone"})

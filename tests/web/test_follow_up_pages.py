@@ -10,18 +10,18 @@ from kyphos.aftercare import diary
 from kyphos.aftercare.models import FollowUpRecord
 from kyphos.pathway.models import Task, TaskKind
 from kyphos.pathway.stages import Stage
-from tests.aftercare.test_diary import PATIENT, discharged, entry
-from tests.procedure.test_services import MONDAY
+from tests.conftest import MONDAY, case_at, diary_entry, patient_actor
 
 pytestmark = pytest.mark.django_db
+PATIENT = patient_actor()
 VISIT_DAY = MONDAY + timedelta(days=7, hours=1)
 
 
 def test_the_nurse_answers_a_diary_red_flag(make_case: Any, actors: dict[str, Any], client: Any,
                                            people: dict[str, Any]) -> None:
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     with time_machine.travel(MONDAY + timedelta(days=3)):
-        diary.record_entry(PATIENT, case, entry(needle_site="yes"))
+        diary.record_entry(PATIENT, case, diary_entry(needle_site="yes"))
         client.force_login(people["nurse"])
         home = client.get("/").content.decode()
         assert "Diary: call the patient today" in home
@@ -39,7 +39,7 @@ def test_the_nurse_answers_a_diary_red_flag(make_case: Any, actors: dict[str, An
 
 def test_the_follow_up_worklist_and_visit(make_case: Any, actors: dict[str, Any], client: Any,
                                           people: dict[str, Any]) -> None:
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     with time_machine.travel(VISIT_DAY):
         client.force_login(people["radiologist"])
         listing = client.get("/follow-up/").content.decode()
@@ -71,7 +71,7 @@ def test_the_visit_uses_a_site_loaded_questionnaire(make_case: Any, actors: dict
     from tests.rules.test_questionnaires import yes_no_instrument
 
     loaded, _ = questionnaires.load(actors["manager"], yes_no_instrument())
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     with time_machine.travel(VISIT_DAY):
         client.force_login(people["radiologist"])
         page = client.get(f"/cases/{case.uuid}/follow-up/?questionnaire={loaded.pk}").content.decode()
@@ -87,7 +87,7 @@ def test_the_follow_up_worklist_reads_holidays_once_per_site(make_case: Any, act
                                                              django_assert_max_num_queries: Any) -> None:
     from kyphos.aftercare import selectors as aftercare_selectors
 
-    cases = [discharged(make_case, actors) for _ in range(3)]
+    cases = [case_at(make_case, actors, "discharged") for _ in range(3)]
     with django_assert_max_num_queries(3):  # cases, visits, the site's holidays
         rows = aftercare_selectors.worklist(VISIT_DAY)
     assert {r.case for group in rows.values() for r in group} == set(cases)
@@ -100,7 +100,7 @@ def test_the_follow_up_worklist_pages_each_group(make_case: Any, actors: dict[st
     from kyphos.audit.models import AuditEntry
 
     monkeypatch.setattr(followup_views, "FOLLOW_UP_PAGE", 2)
-    cases = [discharged(make_case, actors) for _ in range(3)]
+    cases = [case_at(make_case, actors, "discharged") for _ in range(3)]
     mrns = {c.patient.mrn for c in cases}
     with time_machine.travel(VISIT_DAY):
         client.force_login(people["radiologist"])

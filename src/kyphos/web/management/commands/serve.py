@@ -14,8 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandParser
 
 from kyphos.commands import KyphosCommand
-from kyphos.web import demo
-from kyphos.web.management.commands.demo import print_logins
+from kyphos.demo import department as demo
 
 log = logging.getLogger("kyphos.serve")
 
@@ -37,7 +36,8 @@ class Command(KyphosCommand):
             demo.load_demo()
         url = f"http://{options['host']}:{options['port']}"
         if User.objects.filter(username="scheduler").exists():
-            print_logins(self.stdout)
+            for line in demo.sign_in_lines():
+                self.stdout.write(line)
             self.stdout.write("Demo patients' own pages (no sign-in):")
             for label, link in demo.patient_pages(url):
                 self.stdout.write(f"  {label}: {link}")

@@ -15,10 +15,10 @@ from kyphos.messaging import links
 from kyphos.pathway.models import Task, TaskKind
 from kyphos.precall.models import PatientChecklist
 from kyphos.rules import redflags
-from tests.aftercare.test_diary import CALM, NO_FLAGS, discharged
-from tests.procedure.test_services import MONDAY
+from tests.conftest import CALM, MONDAY, case_at, no_flags
 
 pytestmark = pytest.mark.django_db
+NO_FLAGS = no_flags()
 
 
 def url_for(case: Any, actors: dict[str, Any], **kwargs: Any) -> str:
@@ -89,7 +89,7 @@ def test_an_expired_link_shows_nothing(make_case: Any, actors: dict[str, Any]) -
 
 
 def test_a_link_never_shows_another_patients_entry(make_case: Any, actors: dict[str, Any]) -> None:
-    mine, theirs = discharged(make_case, actors), discharged(make_case, actors)
+    mine, theirs = case_at(make_case, actors, "discharged"), case_at(make_case, actors, "discharged")
     with time_machine.travel(MONDAY + timedelta(days=2)):
         my_url, their_url = url_for(mine, actors), url_for(theirs, actors)
         Client().post(their_url + "diary/", diary_post(note="private words"))
@@ -114,7 +114,7 @@ def test_the_date_of_birth_gate(make_case: Any, actors: dict[str, Any]) -> None:
 
 
 def test_a_leg_weakness_entry_shows_the_emergency_message(make_case: Any, actors: dict[str, Any]) -> None:
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     with time_machine.travel(MONDAY + timedelta(days=3)):
         url = url_for(case, actors)
         response = Client().post(url + "diary/", diary_post(flag_leg_weakness_or_numbness="yes"), follow=True)
@@ -124,7 +124,7 @@ def test_a_leg_weakness_entry_shows_the_emergency_message(make_case: Any, actors
 
 
 def test_diary_pain_11_is_refused_and_nothing_is_written(make_case: Any, actors: dict[str, Any]) -> None:
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     with time_machine.travel(MONDAY + timedelta(days=3)):
         response = Client().post(url_for(case, actors) + "diary/", diary_post(pain="11", note="kept"))
     body = response.content.decode()
@@ -134,7 +134,7 @@ def test_diary_pain_11_is_refused_and_nothing_is_written(make_case: Any, actors:
 
 
 def test_a_diary_entry_for_a_closed_case_is_refused(make_case: Any, actors: dict[str, Any]) -> None:
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     with time_machine.travel(MONDAY + timedelta(days=10)):
         url = url_for(case, actors)
         followup.record_visit(actors["radiologist"], case, followup.VisitInput(1, "discharge", complications=("none",)),
@@ -147,7 +147,7 @@ def test_a_diary_entry_for_a_closed_case_is_refused(make_case: Any, actors: dict
 
 
 def test_every_red_flag_question_is_on_the_page(make_case: Any, actors: dict[str, Any]) -> None:
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     with time_machine.travel(MONDAY + timedelta(days=3)):
         body = Client().get(url_for(case, actors) + "diary/").content.decode()
     for flag in redflags.flags().values():
@@ -170,7 +170,7 @@ def test_staff_revoke_and_reissue(make_case: Any, actors: dict[str, Any], client
 
 
 def test_errors_in_spanish_for_a_spanish_speaker(make_case: Any, actors: dict[str, Any]) -> None:
-    case = discharged(make_case, actors)
+    case = case_at(make_case, actors, "discharged")
     case.patient.preferred_language = "es"
     case.patient.save()
     with time_machine.travel(MONDAY + timedelta(days=3)):

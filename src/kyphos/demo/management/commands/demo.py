@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandParser
 
 from kyphos.commands import KyphosCommand
+from kyphos.demo import department as demo
 from kyphos.errors import Refused
-from kyphos.web import demo
 
 
 class Command(KyphosCommand):
@@ -26,10 +26,6 @@ class Command(KyphosCommand):
             raise Refused("The database already holds sites or patients; use --reset to replace them.")
         demo.load_demo(seed=options["seed"])
         self.stdout.write(self.style.SUCCESS("Demo department loaded."))
-        print_logins(self.stdout)
+        for line in demo.sign_in_lines():
+            self.stdout.write(line)
 
-
-def print_logins(out: Any) -> None:
-    out.write("Demo sign-ins (username / password):")
-    for username, role, _ in demo.DEMO_USERS:
-        out.write(f"  {username:<12} {demo.demo_password(username):<22} {role.label if role else ''}")

@@ -28,10 +28,10 @@ from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter
 from kyphos.messaging.words import day_words, time_words
 from kyphos.pathway.stages import BOOKED_STAGES, Stage
+from kyphos.portal.text import TEXT, say
 from kyphos.precall import services as precall
 from kyphos.precall.models import PatientChecklist
 from kyphos.scheduling.models import Visit
-from kyphos.web.patient_text import TEXT, say
 
 AFTER = {Stage.RECOVERY, Stage.DISCHARGED, Stage.FOLLOWUP_DONE, Stage.CLOSED}
 SESSION_DOB = "kyphos_link_ok"

@@ -7,24 +7,29 @@ Demo data only: never load it into a database that holds real patients.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from kyphos import clock
-from kyphos.aftercare.followup import close_case as followup_close
+from kyphos.aftercare import diary, questionnaires
+from kyphos.aftercare.followup import VisitInput
 from kyphos.audit.actor import Actor
+from kyphos.demo.builder import PATHWAY, Journey, Team, advance_to
+from kyphos.messaging import links
 from kyphos.pathway import services
 from kyphos.pathway.models import Case
 from kyphos.pathway.policy import Role
 from kyphos.pathway.services import LevelInput, ReferralDetails
+from kyphos.pathway.stages import Stage
 from kyphos.patients.models import Patient
 from kyphos.patients.services import PatientDetails, record_allergy, record_no_known_allergies
+from kyphos.precall import services as precall
 from kyphos.precall.services import MedicationInput
+from kyphos.rules import redflags
 from kyphos.rules.holidays import us_federal_holidays
 from kyphos.rules.levels import ALL_LEVELS
 from kyphos.scheduling.models import Holiday, Room, Site, default_hours
@@ -81,12 +86,25 @@ class Department:
     def actor(self, username: str) -> Actor:
         return Actor(user=self.users[username], client_addr="127.0.0.1")
 
+    @property
+    def team(self) -> Team:
+        return Team(nurse=self.actor("nurse"), ward_nurse=self.actor("wardnurse"),
+                    anesthesia=self.actor("anesthesia"), radiologist=self.actor("radiologist"))
+
+
+def sign_in_lines() -> list[str]:
+    """The demo's sign-ins, to print when the demo is loaded (demo passwords only, never real ones)."""
+    lines = ["Demo sign-ins (username / password):"]
+    for username, role, _ in DEMO_USERS:
+        lines.append(f"  {username:<12} {demo_password(username):<22} {role.label if role else ''}")
+    return lines
+
 
 def is_empty() -> bool:
     return not Site.objects.exists() and not Patient.objects.exists()
 
 
-def _users() -> dict[str, User]:
+def create_users() -> dict[str, User]:
     users = {}
     for each_role in Role:
         Group.objects.get_or_create(name=each_role.value)
@@ -102,7 +120,7 @@ def _users() -> dict[str, User]:
     return users
 
 
-def _sites() -> list[Site]:
+def create_sites() -> list[Site]:
     specs = [
         ("HOSP", "Riverside General Hospital", Site.Kind.HOSPITAL, "America/New_York", "+1 212 555 0100",
          "100 River Road, New York, NY", ["IR Suite 1", "IR Suite 2"]),
@@ -225,85 +243,13 @@ def load_demo(seed: int = 7) -> Department:
     """Create the demo department. Call on an empty database (``is_empty()``)."""
     rng = random.Random(seed)
     real_now = clock.now()
-    department = Department(_users(), _sites())
+    department = Department(create_users(), create_sites())
     slots = _Slots(department.sites)
     plan = [stage for stage, count in STAGE_PLAN for _ in range(count)]
     for index, target in enumerate(plan):
         site = department.sites[0] if rng.random() < 0.65 else department.sites[1]
         _build_case(department, slots, rng, index, target, site, real_now)
     return department
-
-
-def _admit(dept: Department, case: Case, start: datetime) -> Case:
-    from kyphos.procedure import services as day
-
-    day.admit(dept.actor("wardnurse"), case, version=None, data_in=day.AdmissionInput(
-        identity_band=True, consent_signed=True, driver_confirmed=True, iv_access=True, allergies_reconfirmed=True,
-        medicine_plan_followed=True, weight_kg=Decimal("61.5"), bp_systolic=132, bp_diastolic=78, heart_rate=72,
-        spo2=97, last_clear_liquid_at=start - timedelta(hours=4), last_light_meal_at=start - timedelta(hours=12)))
-    taken = clock.current()
-    for code, value in (("inr", "1.1"), ("platelets", "214"), ("hemoglobin", "12.6"), ("creatinine", "0.9")):
-        day.record_lab(dept.actor("wardnurse"), case, code, value=value, taken_at=taken)
-    return case
-
-
-def _sign_in(dept: Department, case: Case, start: datetime) -> Case:
-    from kyphos.procedure import services as day
-
-    items = {key for key, _ in day.checklist_items("sign_in")}
-    day.sign_checklist(dept.actor("anesthesia"), case, "sign_in", items)
-    day.record_sedation(dept.actor("anesthesia"), case, day.SedationInput(
-        provider_name="Dr Alan Anesthesia", provider_role="anesthesiologist", asa_class=2, level="moderate",
-        started_at=start - timedelta(minutes=10), agents="Midazolam 2 mg IV; fentanyl 50 mcg IV"))
-    return case
-
-
-def _start(dept: Department, case: Case) -> Case:
-    from kyphos.procedure import services as day
-
-    case.refresh_from_db()
-    day.sign_checklist(dept.actor("radiologist"), case, "time_out", {k for k, _ in day.checklist_items("time_out")})
-    case.refresh_from_db()
-    day.start_procedure(dept.actor("radiologist"), case, version=case.version, operators="Dr Rita Radiologist",
-                        override_reason="Reviewed before the needle" if day.readiness_findings(case) else "")
-    return case
-
-
-def _treat(dept: Department, case: Case, start: datetime) -> Case:
-    from kyphos.procedure import services as day
-
-    radiologist = dept.actor("radiologist")
-    for index, name in enumerate(case.level_names):
-        mixed = start + timedelta(minutes=5 + 12 * index)
-        with _at(mixed + timedelta(minutes=2)):
-            day.record_level(radiologist, case, day.LevelInput(
-                level=name, sides="bilateral", cement_product="kyphon-hv-r", cement_lot=f"K{7700 + index}",
-                cement_mixed_at=mixed, cement_ml_left=Decimal("2.4"), cement_ml_right=Decimal("2.6"),
-                balloon_size="15 mm", balloon_ml_left=Decimal("2.5"), balloon_ml_right=Decimal("2.5"),
-                biopsy=case.etiology == "neoplastic"))
-    case.refresh_from_db()
-    day.end_procedure(radiologist, case, version=case.version, data_in=day.EndInput(
-        ended_at=clock.current() - timedelta(minutes=2), fluoro_seconds=180 + 60 * len(case.level_names),
-        air_kerma_mgy=Decimal("240.0"), dap_gycm2=Decimal("22.5")))
-    day.sign_checklist(radiologist, case, "sign_out", {k for k, _ in day.checklist_items("sign_out")})
-    day.sign_note(radiologist, case)
-    case.refresh_from_db()
-    from kyphos.aftercare import services as after
-
-    after.record_check(dept.actor("wardnurse"), case, after.CheckInput(True, True, 128, 76, 74, 97, 3))
-    return case
-
-
-def _discharge(dept: Department, case: Case, start: datetime) -> Case:
-    from kyphos.aftercare import services as after
-
-    nurse = dept.actor("wardnurse")
-    with _at(start + timedelta(hours=2)):
-        after.admit_to_ward(nurse, case, "Ward 5")
-    after.record_pain(nurse, case, 2)
-    case.refresh_from_db()
-    after.discharge(nurse, case, version=case.version, criteria=set(after.DISCHARGE_CRITERIA))
-    return case
 
 
 DEMO_CALL_MEDICINES = [
@@ -314,33 +260,6 @@ DEMO_CALL_MEDICINES = [
     [MedicationInput("Ozempic", "1 mg", "weekly"), MedicationInput("metformin", "500 mg", "twice-daily")],
     [MedicationInput("alendronate", "70 mg", "weekly")],
 ]
-
-
-def _signed_call(dept: Department, case: Case, rng: random.Random) -> Case:
-    """A complete pre-procedure call, signed, through the precall services (plan, tasks and letter)."""
-    from kyphos.precall import services as precall
-
-    nurse = dept.actor("nurse")
-    call = precall.open_call(nurse, case)
-    values = {
-        "identity_confirmed": True, "driver_status": "arranged" if rng.random() < 0.85 else "not_arranged",
-        "driver_name": rng.choice(["Ana (daughter)", "Paul (husband)", "Mark (son)"]),
-        "imaging_status": rng.choice(["bringing", "received", "none"]), "imaging_mri": True, "imaging_cd": True,
-        "imaging_source": "Mercy Imaging Center", "pregnancy_status": "not_applicable", "fasting_given": True,
-        "arrival_confirmed": True, "no_known_allergies": case.patient.allergy_status != "recorded",
-        "crcl": rng.choice([None, 45, 62, 80]), "questions": "Asked about pain afterwards; explained 24–48 h.",
-    }
-    if values["driver_status"] == "not_arranged":
-        values["driver_name"] = ""
-    # The demo's patients stopped their blood thinners a week before, as arranged when the case was booked.
-    assert case.appointment is not None
-    stopped = min(case.appointment.start - timedelta(days=7, hours=2), clock.current() - timedelta(hours=1))
-    medicines = [replace(m, last_taken=stopped) for m in rng.choice(DEMO_CALL_MEDICINES)]
-    data = precall.CallInput(values, medications=medicines)
-    call = precall.save_call(nurse, call, version=call.version, data=data)
-    precall.sign_call(nurse, call, version=call.version)
-    case.refresh_from_db()
-    return case
 
 
 PATIENT = Actor.system("patient (demo)")
@@ -356,9 +275,6 @@ def _recovery_answers(pain: int, step: int) -> dict[str, str]:
 
 def _before(case: Case, rng: random.Random, booked_at: datetime, now: datetime) -> None:
     """Some patients tick their checklist and answer the baseline questions on their own page."""
-    from kyphos.aftercare import questionnaires
-    from kyphos.precall import services as precall
-
     if rng.random() < 0.6:
         with _at(min(booked_at + timedelta(hours=rng.randint(2, 30)), now)):
             precall.tick_patient_checklist(PATIENT, case, set(rng.sample(
@@ -369,9 +285,6 @@ def _before(case: Case, rng: random.Random, booked_at: datetime, now: datetime) 
 
 def _diary(case: Case, start: datetime, now: datetime, rng: random.Random, flag: str = "") -> None:
     """Daily diary entries at 18:00 from day 1 until today; pain falls; the last entry may raise a red flag."""
-    from kyphos.aftercare import diary
-    from kyphos.rules import redflags
-
     zone = case.site.zone
     days = [d for d in range(1, 15) if datetime.combine(start.astimezone(zone).date() + timedelta(days=d),
                                                          time(18), tzinfo=zone) <= now]
@@ -384,21 +297,6 @@ def _diary(case: Case, start: datetime, now: datetime, rng: random.Random, flag:
         with _at(moment):
             diary.record_entry(PATIENT, case, diary.DiaryInput(_recovery_answers(min(pain, 10), step + 1), flags,
                                                                note="Walked to the shop." if step == 2 else ""))
-
-
-def _follow_up(dept: Department, case: Case, rng: random.Random) -> Case:
-    from kyphos.aftercare import followup, questionnaires
-
-    pain = rng.randint(0, 3)
-    followup.record_visit(
-        dept.actor("radiologist"), case,
-        followup.VisitInput(pain_today=pain, outcome="discharge", complications=("none",),
-                            pt_referral=rng.random() < 0.6, pt_note="Posture, core strengthening and walking; "
-                                                                    "no lifting over 5 kg for 6 weeks.",
-                            bmd_referral=True, note="Pain much better; walking daily."),
-        version=None, questionnaire=questionnaires.recovery(), answers=_recovery_answers(pain, 4))
-    case.refresh_from_db()
-    return case
 
 
 def _at(moment: datetime) -> Any:
@@ -461,28 +359,10 @@ def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int,
                 case = services.postpone_case(dept.actor("nurse"), case, version=None,
                                               reason=rng.choice(["anticoagulation", "illness", "no_driver"]))
         return case
-    call_at = start - timedelta(hours=30)
-    if target == "precall_done" and call_at > now:
-        call_at = now - timedelta(minutes=rng.randint(5, 120))
-    with _at(max(call_at, book_at + timedelta(minutes=10))):
-        case = _signed_call(dept, case, rng)
-    steps = [
-        ("admitted", start - timedelta(minutes=90), lambda c: _admit(dept, c, start)),
-        ("cleared", start - timedelta(minutes=20), lambda c: _sign_in(dept, c, start)),
-        ("in_procedure", start, lambda c: _start(dept, c)),
-        ("recovery", start + timedelta(minutes=50), lambda c: _treat(dept, c, start)),
-        ("discharged", start + timedelta(hours=26), lambda c: _discharge(dept, c, start)),
-        ("followup_done", start + timedelta(days=10), lambda c: _follow_up(dept, c, rng)),
-        ("closed", start + timedelta(days=10, hours=1), lambda c: followup_close(
-            dept.actor("radiologist"), c, version=None)),
-    ]
-    for stage, moment, step in steps:
-        if target == "precall_done":
-            break
-        with _at(min(moment, now)):
-            case = step(case)
-            case.refresh_from_db()
-        if stage == "discharged":
+    journey = _journey(case, rng, now)
+    for stage in PATHWAY[PATHWAY.index(Stage.PRECALL_DONE):]:
+        case = advance_to(case, stage, dept.team, journey)
+        if stage == Stage.DISCHARGED:
             flag = DIARY_FLAGS[dept.discharged % len(DIARY_FLAGS)] if target == "discharged" else ""
             dept.discharged += target == "discharged"
             _diary(case, start, min(now, start + timedelta(days=10) - timedelta(minutes=1)), rng, flag)
@@ -491,11 +371,30 @@ def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int,
     return case
 
 
+def _journey(case: Case, rng: random.Random, now: datetime) -> Journey:
+    """A believable record for one demo patient: their own call, medicines, labs and visit."""
+    call = {
+        "identity_confirmed": True, "driver_status": "arranged" if rng.random() < 0.85 else "not_arranged",
+        "driver_name": rng.choice(["Ana (daughter)", "Paul (husband)", "Mark (son)"]),
+        "imaging_status": rng.choice(["bringing", "received", "none"]), "imaging_mri": True, "imaging_cd": True,
+        "imaging_source": "Mercy Imaging Center", "pregnancy_status": "not_applicable", "fasting_given": True,
+        "arrival_confirmed": True, "no_known_allergies": case.patient.allergy_status != "recorded",
+        "crcl": rng.choice([None, 45, 62, 80]), "questions": "Asked about pain afterwards; explained 24–48 h.",
+    }
+    if call["driver_status"] == "not_arranged":
+        call["driver_name"] = ""
+    pain = rng.randint(0, 3)
+    visit = VisitInput(pain_today=pain, outcome="discharge", complications=("none",), pt_referral=rng.random() < 0.6,
+                       pt_note="Posture, core strengthening and walking; no lifting over 5 kg for 6 weeks.",
+                       bmd_referral=True, note="Pain much better; walking daily.")
+    return Journey(call=call, medicines=tuple(rng.choice(DEMO_CALL_MEDICINES)),
+                   labs={"inr": "1.1", "platelets": "214", "hemoglobin": "12.6", "creatinine": "0.9"},
+                   vitals=True, sedation=True, start_override="Reviewed before the needle", sign_out=True,
+                   ward_bed="Ward 5", visit=visit, visit_answers=_recovery_answers(pain, 4), not_after=now)
+
+
 def patient_pages(base_url: str) -> list[tuple[str, str]]:
     """Links to two demo patients' own pages (before and after the procedure), for trying the patient's side."""
-    from kyphos.messaging import links
-    from kyphos.pathway.stages import Stage
-
     out = []
     for label, stage in (("before the procedure", Stage.SCHEDULED), ("after the procedure", Stage.DISCHARGED)):
         case = Case.objects.filter(stage=stage, patient__family_name__isnull=False).order_by("id").first()
