@@ -15,14 +15,18 @@ BELOW: dict[str, set[str]] = {
     "scheduling": {"audit", "rules"},
     "pathway": {"patients", "scheduling", "audit", "rules"},
     "messaging": {"pathway", "patients", "scheduling", "audit", "rules"},
-    "precall": {"messaging", "pathway", "patients", "scheduling", "audit", "rules"},
-    "procedure": {"precall", "messaging", "pathway", "patients", "scheduling", "audit", "rules"},
-    "aftercare": {"procedure", "precall", "messaging", "pathway", "patients", "scheduling", "audit", "rules"},
+    # Lab results sit below every stage that reads them (the call's kidney function, the procedure's readiness).
+    "labs": {"pathway", "patients", "scheduling", "audit", "rules"},
+    "precall": {"labs", "messaging", "pathway", "patients", "scheduling", "audit", "rules"},
+    "procedure": {"labs", "precall", "messaging", "pathway", "patients", "scheduling", "audit", "rules"},
+    "aftercare": {"labs", "procedure", "precall", "messaging", "pathway", "patients", "scheduling", "audit",
+                  "rules"},
     # The patient's own pages read every stage; no stage room and no staff page imports them.
-    "portal": {"aftercare", "procedure", "precall", "messaging", "pathway", "patients", "scheduling", "audit",
+    "portal": {"aftercare", "procedure", "labs", "precall", "messaging", "pathway", "patients", "scheduling", "audit",
                "rules"},
     # The demo department and the builder drive the stage rooms' services, as a person would.
-    "demo": {"aftercare", "procedure", "precall", "messaging", "pathway", "patients", "scheduling", "audit", "rules"},
+    "demo": {"aftercare", "procedure", "labs", "precall", "messaging", "pathway", "patients", "scheduling", "audit",
+             "rules"},
 }
 
 

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "kyphos.scheduling",
     "kyphos.pathway",
     "kyphos.messaging",
+    "kyphos.labs",
     "kyphos.precall",
     "kyphos.procedure",
     "kyphos.aftercare",

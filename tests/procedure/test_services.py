@@ -9,6 +9,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from kyphos.demo.builder import Journey
+from kyphos.labs import services as labs
 from kyphos.pathway.errors import GuardBlocked, NotPermitted
 from kyphos.pathway.stages import Stage
 from kyphos.procedure import services
@@ -61,7 +62,7 @@ def test_out_of_range_labs_stop_the_start(make_case: Any, actors: dict[str, Any]
                                           finding: str) -> None:
     case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY - timedelta(minutes=5)):
-        services.record_lab(actors["ward_nurse"], case, code, value=value, taken_at=MONDAY - timedelta(minutes=30))
+        labs.record_lab(actors["ward_nurse"], case, code, value=value, taken_at=MONDAY - timedelta(minutes=30))
         assert finding in {f.code for f in services.readiness_findings(case)}
         with pytest.raises(GuardBlocked):
             services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
@@ -73,14 +74,14 @@ def test_stale_labs_stop(make_case: Any, actors: dict[str, Any]) -> None:
     case = case_at(make_case, actors, "cleared", no_labs())
     with time_machine.travel(MONDAY - timedelta(minutes=5)):
         for code, value in (("inr", "1.1"), ("platelets", "200"), ("hemoglobin", "13")):
-            services.record_lab(actors["ward_nurse"], case, code, value=value, taken_at=MONDAY - timedelta(days=8))
+            labs.record_lab(actors["ward_nurse"], case, code, value=value, taken_at=MONDAY - timedelta(days=8))
         assert "labs.stale.inr" in {f.code for f in services.readiness_findings(case)}
 
 
 def test_a_positive_hcg_stops(make_case: Any, actors: dict[str, Any]) -> None:
     case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY - timedelta(minutes=5)):
-        services.record_lab(actors["ward_nurse"], case, "hcg", positive=True, taken_at=MONDAY - timedelta(minutes=20))
+        labs.record_lab(actors["ward_nurse"], case, "hcg", positive=True, taken_at=MONDAY - timedelta(minutes=20))
         assert "labs.hcg_positive" in {f.code for f in services.readiness_findings(case)}
 
 
@@ -118,7 +119,7 @@ def test_more_than_three_levels_is_a_caution_at_time_out(make_case: Any, actors:
 def test_a_radiologist_may_override_a_lab_stop_with_a_reason(make_case: Any, actors: dict[str, Any]) -> None:
     case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY):
-        services.record_lab(actors["ward_nurse"], case, "inr", value="1.7", taken_at=MONDAY - timedelta(minutes=30))
+        labs.record_lab(actors["ward_nurse"], case, "inr", value="1.7", taken_at=MONDAY - timedelta(minutes=30))
         services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita",
                                  override_reason="Vitamin K given; hematology agrees")
     case.refresh_from_db()
@@ -216,7 +217,7 @@ def test_myeloma_coding(make_case: Any, actors: dict[str, Any]) -> None:
 def test_impossible_lab_values_are_refused(make_case: Any, actors: dict[str, Any], code: str, value: str) -> None:
     case = case_at(make_case, actors, "precall_done")
     with pytest.raises(ValidationError):
-        services.record_lab(actors["ward_nurse"], case, code, value=value, taken_at=ARRIVAL - timedelta(days=1))
+        labs.record_lab(actors["ward_nurse"], case, code, value=value, taken_at=ARRIVAL - timedelta(days=1))
     assert not case.events.filter(summary__startswith="Lab").exists()
 
 

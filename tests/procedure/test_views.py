@@ -8,8 +8,9 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from kyphos.labs.models import LabResult
 from kyphos.pathway.stages import Stage
-from kyphos.procedure.models import LabResult, TreatedLevel
+from kyphos.procedure.models import TreatedLevel
 from tests.conftest import ARRIVAL, MONDAY, PERSONAS, case_at, no_labs
 
 pytestmark = pytest.mark.django_db

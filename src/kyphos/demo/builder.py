@@ -18,6 +18,7 @@ from kyphos import clock
 from kyphos.aftercare import followup, questionnaires
 from kyphos.aftercare import services as aftercare
 from kyphos.audit.actor import Actor
+from kyphos.labs import services as labs
 from kyphos.pathway.models import Case
 from kyphos.pathway.stages import Stage
 from kyphos.precall import services as precall
@@ -114,7 +115,7 @@ def _admit(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
         medicine_plan_followed=True, last_clear_liquid_at=min(start - timedelta(hours=3), moment),
         last_light_meal_at=start - timedelta(hours=12), **vitals))
     for code, value in journey.labs.items():
-        procedure.record_lab(team.ward_nurse, case, code, value=value, taken_at=moment)
+        labs.record_lab(team.ward_nurse, case, code, value=value, taken_at=moment)
 
 
 def _clear(case: Case, team: Team, journey: Journey, moment: datetime) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,11 +19,12 @@ from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
+from kyphos.labs import services as labs
 from kyphos.messaging.letters import LetterContent, render_html, render_pdf
 from kyphos.pathway import kernel
 from kyphos.pathway.errors import NotPermitted
 from kyphos.pathway.kernel import owns
-from kyphos.pathway.models import Case, EventKind, Task, TaskKind, TaskStatus
+from kyphos.pathway.models import Case, EventKind, TaskKind, TaskStatus
 from kyphos.pathway.policy import may
 from kyphos.pathway.stages import Stage
 from kyphos.precall.models import CallStatus
@@ -32,7 +33,6 @@ from kyphos.procedure.models import (
     Admission,
     Checklist,
     ChecklistPart,
-    LabResult,
     ProcedureNote,
     ProcedureRecord,
     Sedation,
@@ -170,64 +170,12 @@ def _held_medicines(case: Case) -> list[Any]:
     return [m for m in call.medications.all() if m.hold] if call else []
 
 
-def _parse_value(code: str, value: Any) -> Decimal:
-    try:
-        number = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationError({"value": f"“{value}” is not a number."}) from exc
-    low, high = data.load("procedure")["lab_ranges"][code]
-    if not Decimal(str(low)) <= number <= Decimal(str(high)):
-        raise ValidationError({"value": f"{number} is not a possible {lab_rules.tests()[code].name} value "
-                                        f"({low}–{high})."})
-    return number
-
-
-@transaction.atomic
-def record_lab(actor: Actor, case: Case, code: str, *, value: Any = None, positive: bool | None = None,
-               taken_at: datetime, source: str = "manual") -> LabResult:
-    """Record one lab result (by hand today; the HL7 feed will call this same function)."""
-    if actor.user is not None and not (may(actor.user, "case.admit") or may(actor.user, "case.clear")):
-        raise NotPermitted("Your role does not allow entering lab results.")
-    tests = lab_rules.tests()
-    if code not in tests:
-        raise ValidationError({"code": "Choose a test."})
-    now = clock.current()
-    if taken_at > now + timedelta(minutes=5):
-        raise ValidationError({"taken_at": "The sample time is in the future."})
-    if taken_at < now - timedelta(days=90):
-        raise ValidationError({"taken_at": "The sample is more than 90 days old."})
-    if code == "hcg":
-        if positive is None:
-            raise ValidationError({"positive": "Say whether the pregnancy test is positive or negative."})
-        number = None
-    else:
-        number = _parse_value(code, value)
-    result = LabResult.objects.create(case=case, code=code, loinc=tests[code].loinc, value=number,
-                                      positive=positive if code == "hcg" else None, unit=tests[code].unit,
-                                      taken_at=taken_at, entered_at=now, entered_by=actor.user_or_none,
-                                      source=source)
-    if code == "hcg":
-        for task in Task.objects.select_for_update().filter(case=case, kind=TaskKind.HCG_TEST, status=TaskStatus.OPEN):
-            task.case = case
-            kernel.close_task(actor, task, TaskStatus.DONE, "positive" if positive else "negative")
-    kernel.record_event(actor, case, EventKind.NOTE, f"Lab: {tests[code].name} "
-                   f"{'positive' if positive else 'negative' if code == 'hcg' else number}")
-    audit.record(actor, AuditAction.CREATE, "lab", result.pk, patient_uuid=case.patient.uuid, detail=code)
-    return result
-
-
-def lab_policy(case: Case) -> lab_rules.LabPolicy:
-    site = case.site
-    hcg = case.tasks.filter(kind=TaskKind.HCG_TEST).exists()
-    return lab_rules.policy(site.inr_max, site.lab_freshness_days, hcg_required=hcg)
-
-
 def readiness_findings(case: Case) -> list[Finding]:
     """Everything that must be true before the needle: labs, the call's and admission's stops, > 3 levels."""
     assert case.appointment is not None
-    results = [lab_rules.LabValue(r.code, r.value, r.taken_at, r.positive) for r in LabResult.objects.filter(case=case)]
     warfarin_held = any(m.drug_id == "warfarin" for m in _held_medicines(case))
-    found = lab_rules.lab_findings(results, case.appointment.start, lab_policy(case), inr_same_day=warfarin_held)
+    found = lab_rules.lab_findings(labs.lab_values(case), case.appointment.start, labs.lab_policy(case),
+                                   inr_same_day=warfarin_held)
     admission = getattr(case, "admission", None)
     if admission is not None:
         found += [Finding.from_dict(f) for f in admission.findings]

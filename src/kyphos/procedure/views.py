@@ -17,6 +17,7 @@ from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.formfields import REFUSALS, put_errors, refusal_text
+from kyphos.labs import services as labs
 from kyphos.pathway import selectors
 from kyphos.pathway.models import Case
 from kyphos.pathway.policy import may
@@ -26,7 +27,6 @@ from kyphos.procedure import forms, services
 from kyphos.procedure.models import (
     Checklist,
     ChecklistPart,
-    LabResult,
     ProcedureNote,
     ProcedureRecord,
     TreatedLevel,
@@ -80,9 +80,11 @@ def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
             if lab_form.is_valid():
                 d = lab_form.cleaned_data
                 positive = {"pos": True, "neg": False}.get(d.get("positive") or "")
+                taken_at = forms.in_zone(d["taken_at"], zone)
+                assert taken_at is not None  # a required field
                 try:
-                    services.record_lab(actor, case, d["code"], value=d.get("value") or None, positive=positive,
-                                        taken_at=forms.in_zone(d["taken_at"], zone))  # type: ignore[arg-type]
+                    labs.record_lab(actor, case, d["code"], value=d.get("value") or None, positive=positive,
+                                    taken_at=taken_at)
                 except REFUSALS as exc:
                     put_errors(lab_form, exc)
                 else:
@@ -95,7 +97,7 @@ def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         **selectors.banner(case),
         "admission_form": admission_form, "lab_form": lab_form,
         "admitted": getattr(case, "admission", None) if hasattr(case, "admission") else None,
-        "labs": list(LabResult.objects.filter(case=case)),
+        "labs": labs.results(case),
         "held": [m for m in call.medications.all() if m.hold] if call else [],
         "readiness": services.readiness_findings(case) if case.stage not in {Stage.SCHEDULED, Stage.PRECALL_DONE}
         else [],
