@@ -210,8 +210,3 @@ KYPHOS_SMS_URL = os.environ.get("KYPHOS_SMS_URL", "")
 KYPHOS_SMS_TOKEN = os.environ.get("KYPHOS_SMS_TOKEN", "")
 # The address patients' links point at (the hospital's own host name in production).
 KYPHOS_BASE_URL = os.environ.get("KYPHOS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-# What each worker tick derives from the database before it sends from the outbox (dotted paths, in order).
-KYPHOS_WORKER_TICKS = [
-    "kyphos.messaging.reminders.derive",
-    "kyphos.aftercare.followup.mark_missed_visits",
-]

@@ -56,11 +56,11 @@ def test_an_overdue_check(make_case: Any, actors: dict[str, Any]) -> None:
     case = in_recovery(make_case, actors)
     with time_machine.travel(AFTER):
         services.record_check(actors["ward_nurse"], case, OK)
-    assert not services.check_overdue(case, AFTER + timedelta(minutes=10))
-    assert services.check_overdue(case, AFTER + timedelta(minutes=16))
+    assert not selectors.check_overdue(case, AFTER + timedelta(minutes=10))
+    assert selectors.check_overdue(case, AFTER + timedelta(minutes=16))
     with time_machine.travel(AFTER + timedelta(minutes=20)):
         services.admit_to_ward(actors["ward_nurse"], case, "Ward 5, bed 12")
-    assert not services.check_overdue(case, AFTER + timedelta(hours=3))
+    assert not selectors.check_overdue(case, AFTER + timedelta(hours=3))
 
 
 @pytest.mark.parametrize("field,value", [("pain_nrs", 11), ("spo2", 120), ("puncture_sites", "purple")])

@@ -130,6 +130,19 @@ def test_a_missed_visit_gives_the_scheduler_a_task(make_case: Any, actors: dict[
     assert [r.case for r in rows["missed"]] == [case]
 
 
+def test_the_worker_runs_the_jobs_each_room_registered(make_case: Any, actors: dict[str, Any]) -> None:
+    """aftercare/ registers its missed-visit job itself; the worker (in messaging/) runs it without importing it."""
+    from kyphos.messaging import jobs
+
+    assert [job.name for job in jobs.registered()] == ["messaging.reminders", "aftercare.missed_visits"]
+    case = case_at(make_case, actors, "discharged")
+    visit = Visit.objects.get(case_uuid=case.uuid)
+    with time_machine.travel(visit.start + timedelta(hours=3)):
+        call_command("worker", "--once")
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.MISSED and case.tasks.filter(kind=TaskKind.BOOK_FOLLOW_UP).exists()
+
+
 def test_the_worker_derives_and_sends(make_case: Any, tmp_path: Path) -> None:
     make_case("scheduled")
     call_command("worker", "--once")

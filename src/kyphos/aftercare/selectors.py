@@ -16,10 +16,11 @@ from django.db.models import OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from kyphos import clock
-from kyphos.aftercare.models import Stay
+from kyphos.aftercare.models import RecoveryCheck, Stay
 from kyphos.pathway.models import Case
 from kyphos.pathway.stages import Stage
 from kyphos.precall.models import CallStatus, Medication
+from kyphos.rules import data
 from kyphos.rules.windows import follow_up_window
 from kyphos.scheduling.models import Site, Visit
 
@@ -36,6 +37,30 @@ def restart_lines(case: Case) -> list[Medication]:
 def follow_up_visit(case: Case) -> Visit | None:
     """The booked follow-up visit, if any."""
     return Visit.objects.filter(case_uuid=case.uuid, status=Visit.Status.BOOKED).first()
+
+
+def check_interval() -> timedelta:
+    entry = data.sourced(data.load("discharge")["recovery_checks"]["interval_minutes"], "interval")
+    return timedelta(minutes=int(entry.value))
+
+
+def check_overdue(case: Case, now: datetime | None = None) -> bool:
+    """In recovery (before the ward), the next check is due one interval after the last."""
+    now = now or clock.current()
+    stay = Stay.objects.filter(case=case).first()
+    if case.stage != Stage.RECOVERY or (stay and stay.ward_admitted_at):
+        return False
+    last = RecoveryCheck.objects.filter(case=case).order_by("-at").first()
+    since = last.at if last else case.stage_changed_at
+    return now > since + check_interval()
+
+
+def recovery_state(case: Case) -> str:
+    """Where a patient in recovery is, in the words of the day list: on the ward, or in recovery (check overdue)."""
+    stay = Stay.objects.filter(case=case).first()
+    if stay and stay.ward_admitted_at:
+        return "Ward"
+    return "Recovery: check overdue" if check_overdue(case) else "Recovery"
 
 
 def length_of_stay(case: Case) -> timedelta | None:

@@ -28,7 +28,6 @@ from kyphos.pathway.kernel import owns
 from kyphos.pathway.models import Case, EventKind, TaskKind, TaskStatus
 from kyphos.pathway.policy import Role, may
 from kyphos.pathway.stages import Stage
-from kyphos.rules import data
 from kyphos.rules.findings import Finding, Severity
 from kyphos.rules.windows import follow_up_window
 from kyphos.scheduling import services as scheduling
@@ -44,11 +43,6 @@ DISCHARGE_CRITERIA = {
 def _require_ward(actor: Actor) -> None:
     if actor.user is not None and not (may(actor.user, "case.discharge")):
         raise NotPermitted("Only ward nurses and radiologists record recovery and discharge.")
-
-
-def check_interval() -> timedelta:
-    entry = data.sourced(data.load("discharge")["recovery_checks"]["interval_minutes"], "interval")
-    return timedelta(minutes=int(entry.value))
 
 
 @dataclass(frozen=True)
@@ -95,17 +89,6 @@ def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
         kernel.raise_findings(actor, case, [finding], "Recovery: neuro check worse than baseline", reason=item.note)
     audit.record(actor, AuditAction.CREATE, "recovery_check", check.pk, patient_uuid=case.patient.uuid)
     return check
-
-
-def check_overdue(case: Case, now: datetime | None = None) -> bool:
-    """In recovery (before the ward), the next check is due one interval after the last."""
-    now = now or clock.current()
-    stay = Stay.objects.filter(case=case).first()
-    if case.stage != Stage.RECOVERY or (stay and stay.ward_admitted_at):
-        return False
-    last = RecoveryCheck.objects.filter(case=case).order_by("-at").first()
-    since = last.at if last else case.stage_changed_at
-    return now > since + check_interval()
 
 
 @transaction.atomic

@@ -115,7 +115,7 @@ def recovery_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     context = {
         **selectors.banner(case),
         "checks": list(RecoveryCheck.objects.filter(case=case)), "stay": stay,
-        "overdue": services.check_overdue(case), "interval": int(services.check_interval().total_seconds() // 60),
+        "overdue": aftercare_selectors.check_overdue(case), "interval": int(aftercare_selectors.check_interval().total_seconds() // 60),
         "pain_scores": list(PainScore.objects.filter(case=case)), "check_form": check_form, "discharge_form": discharge_form,
         "held": aftercare_selectors.restart_lines(case), "visit": aftercare_selectors.follow_up_visit(case),
         "letter": current_letter(case, Letter.Kind.DISCHARGE), "los": aftercare_selectors.length_of_stay(case),

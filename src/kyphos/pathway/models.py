@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 
 from kyphos.pathway.policy import Role
-from kyphos.pathway.stages import Stage
+from kyphos.pathway.stages import CancelReason, PostponeReason, Stage
 from kyphos.patients.models import Patient
 from kyphos.rules.findings import Finding, Severity
 from kyphos.rules.levels import level_index
@@ -135,8 +135,6 @@ class Case(models.Model):
 
     @property
     def end_reason_label(self) -> str:
-        from kyphos.pathway.stages import CancelReason, PostponeReason
-
         for choices in (CancelReason, PostponeReason):
             if self.end_reason in choices.values:
                 return str(choices(self.end_reason).label)

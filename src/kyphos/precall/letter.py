@@ -13,6 +13,7 @@ from kyphos.messaging.letters import LetterContent
 from kyphos.messaging.words import DAYS, long_date, short_date
 from kyphos.precall.models import DriverStatus, ImagingStatus, PreCall
 from kyphos.rules import precall as precall_rules
+from kyphos.rules.medicines import catalogue
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -221,7 +222,5 @@ def _clock(moment: datetime, procedure: datetime, language: str) -> str:
 
 
 def _is_glp1(drug_id: str) -> bool:
-    from kyphos.rules.medicines import catalogue
-
     drug = catalogue().get(drug_id)
     return bool(drug and drug.is_glp1)

@@ -11,7 +11,7 @@ from django import forms
 from kyphos.formfields import CleanText
 from kyphos.pathway.models import Acuity, Etiology, Evidence, NeoplasticKind, SteroidDisease
 from kyphos.pathway.services import SCREEN_FLAGS, LevelInput, ReferralDetails
-from kyphos.pathway.stages import CancelReason, PostponeReason
+from kyphos.pathway.stages import CancelReason, PostponeReason, Stage
 from kyphos.patients.models import Channel, Language, Patient, Sex
 from kyphos.patients.services import PatientDetails
 from kyphos.rules.levels import InvalidLevel, parse_level
@@ -281,8 +281,6 @@ class CaseFilterForm(forms.Form):
                               error_messages={"invalid": "Enter a real date (YYYY-MM-DD)."})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from kyphos.pathway.stages import Stage
-
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["stage"]).choices = [("", "Any stage"), *Stage.choices]
         sites = [(code, name) for code, name in Site.objects.values_list("code", "name")]

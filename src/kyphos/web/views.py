@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kyphos import clock
 from kyphos.aftercare import followup
+from kyphos.aftercare import selectors as aftercare_selectors
 from kyphos.aftercare.models import CaseOutcome, DiaryEntry
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
@@ -431,12 +432,7 @@ def day_list(request: HttpRequest) -> HttpResponse:
             continue
         state = DAY_STATE.get(Stage(case.stage), case.get_stage_display())
         if case.stage == Stage.RECOVERY:
-            from kyphos.aftercare.models import Stay
-            from kyphos.aftercare.services import check_overdue
-
-            stay = Stay.objects.filter(case=case).first()
-            state = "Ward" if stay and stay.ward_admitted_at else (
-                "Recovery: check overdue" if check_overdue(case) else "Recovery")
+            state = aftercare_selectors.recovery_state(case)
         rows.append({"appointment": appointment, "case": case, "state": state, "stops": case.open_stops})
     audit.record_list(actor_of(request), "day_list", [(r["case"].uuid, r["case"].patient.uuid) for r in rows],
                       detail=f"day list {site.code} {day}")

@@ -10,6 +10,8 @@ from django import template
 from django.conf import settings
 from django.utils.html import format_html
 
+from kyphos.rules.redflags import flags
+
 register = template.Library()
 
 
@@ -83,7 +85,5 @@ def words(code: str) -> str:
 @register.filter
 def red_flag_words(ids: Any) -> str:
     """Diary red-flag ids as the questions the patient answered yes to (for staff)."""
-    from kyphos.rules.redflags import flags
-
     known = flags()
     return "; ".join(known[i].question["en"] if i in known else str(i) for i in ids or [])

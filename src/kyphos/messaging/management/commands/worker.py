@@ -1,7 +1,7 @@
 """``kyphos worker [--once] [--interval 5]``: derive due messages and tasks, send from the outbox one row at a time.
 
-Each tick first runs the derivations named in ``settings.KYPHOS_WORKER_TICKS`` (reminders, missed visits …; each
-is idempotent, so two workers may run them at once), then sends due rows until none is left. Stops cleanly on SIGTERM or SIGINT after the row in hand. Safe to run as several processes on PostgreSQL.
+Each tick first runs the jobs the rooms registered (``messaging.jobs``: reminders, missed visits …; each is
+idempotent, so two workers may run them at once), then sends due rows until none is left. Stops cleanly on SIGTERM or SIGINT after the row in hand. Safe to run as several processes on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import socket
 import time
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandParser
-from django.utils.module_loading import import_string
 
 from kyphos.commands import KyphosCommand
+from kyphos.messaging import jobs
 from kyphos.messaging.outbox import process_one
 
 log = logging.getLogger("kyphos.worker")
@@ -45,7 +44,7 @@ class Command(KyphosCommand):
         name = f"{socket.gethostname()}:{os.getpid()}"
         sent = failed = 0
         parent = options["exit_with"]
-        ticks = [import_string(path) for path in settings.KYPHOS_WORKER_TICKS]
+        ticks = jobs.registered()
         derived_at = 0.0
         while not stopping["now"] and not (parent and not _alive(parent)):
             # Deriving scans the coming weeks' appointments and visits: once a minute, not on every pass.
@@ -67,13 +66,13 @@ class Command(KyphosCommand):
         self.stdout.write(f"worker stopped: {sent} sent, {failed} not sent")
 
 
-def run_ticks(ticks: list[Any]) -> None:
-    """Run each derivation; one that fails is logged (its name and error type only) and the others still run."""
-    for tick in ticks:
+def run_ticks(ticks: list[jobs.Job]) -> None:
+    """Run each job; one that fails is logged (its name and error type only) and the others still run."""
+    for job in ticks:
         try:
-            tick()
+            job.run()
         except Exception as exc:  # noqa: BLE001 - the worker must keep sending
-            log.error("worker tick %s failed: %s", getattr(tick, "__qualname__", tick), type(exc).__name__)
+            log.error("worker job %s failed: %s", job.name, type(exc).__name__)
 
 
 def _alive(pid: int) -> bool:

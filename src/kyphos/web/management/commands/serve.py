@@ -12,9 +12,11 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandParser
+from waitress import serve
 
 from kyphos.commands import KyphosCommand
 from kyphos.demo import department as demo
+from kyphos.wsgi import application
 
 log = logging.getLogger("kyphos.serve")
 
@@ -42,10 +44,6 @@ class Command(KyphosCommand):
             for label, link in demo.patient_pages(url):
                 self.stdout.write(f"  {label}: {link}")
         self.stdout.write(self.style.SUCCESS(f"Kyphos is serving on {url}  (Ctrl-C stops it)"))
-        from waitress import serve
-
-        from kyphos.wsgi import application
-
         # The outbox worker runs as its own process beside the web server and stops with it: SIGTERM becomes a
         # normal exit so the `finally` below runs (Ctrl-C already does).
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
