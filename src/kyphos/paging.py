@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from django.core.paginator import Paginator
 
@@ -10,13 +11,21 @@ COUNT_CAP = 10_000
 
 
 class CappedPaginator(Paginator):
-    """Counts at most ``COUNT_CAP + 1`` rows; ``capped`` says whether there are more than the cap."""
+    """Counts at most ``cap + 1`` rows; ``capped`` says whether there are more than the cap."""
+
+    def __init__(self, object_list: Any, per_page: int, *, cap: int = COUNT_CAP, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
 
     @cached_property
     def count(self) -> int:
         # LIMIT inside the count: the database stops scanning after cap + 1 rows.
-        return int(self.object_list[: COUNT_CAP + 1].count())  # type: ignore[attr-defined]
+        return int(self.object_list[: self.cap + 1].count())  # type: ignore[attr-defined]
 
     @property
     def capped(self) -> bool:
-        return bool(self.count > COUNT_CAP)
+        return bool(self.count > self.cap)
+
+    @property
+    def cap_text(self) -> str:
+        return f"{self.cap:,}"

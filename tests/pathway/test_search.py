@@ -79,3 +79,20 @@ def test_the_name_search_is_served_by_the_name_index(people_by_name: dict[str, A
     for text in ("munoz", "munoz, an"):
         plan = selectors.case_list(selectors.CaseFilter(text=text)).explain()
         assert "patient_name_key" in plan, plan
+
+
+def test_a_name_search_lists_by_name_and_counts_only_so_far(people_by_name: dict[str, Any], people: dict[str, Any],
+                                                           monkeypatch: Any) -> None:
+    """Results come in name order (the index's order); a common name says "more than …" instead of counting all."""
+    from django.test import Client
+
+    from kyphos.web import views
+
+    cases = selectors.case_list(selectors.CaseFilter(text="mun")).select_related("patient")
+    assert [c.patient.given_name for c in cases] == ["Ana", "Beatriz", "Alan"]  # Muñoz, Munoz, Munro
+    monkeypatch.setattr(views, "NAME_SEARCH_CAP", 2)
+    client = Client()
+    client.force_login(people["manager"])
+    page = client.get("/cases/", {"text": "mun"}).content.decode()
+    assert "More than 2 cases" in page and "MUNRO, Alan" in page
+    assert "More than" not in client.get("/cases/", {"text": "munoz"}).content.decode()

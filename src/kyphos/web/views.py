@@ -26,7 +26,7 @@ from kyphos.formfields import put_errors
 from kyphos.messaging import links, outbox, reminders
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter, OutboxMessage
-from kyphos.paging import CappedPaginator
+from kyphos.paging import COUNT_CAP, CappedPaginator
 from kyphos.pathway import selectors, services
 from kyphos.pathway.models import Case, Task, TaskKind
 from kyphos.pathway.policy import may
@@ -62,6 +62,9 @@ def _case_or_404(case_uuid: UUID) -> Case:
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+NAME_SEARCH_CAP = 1_000
 
 
 @login_required
@@ -110,7 +113,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
             date_to=data.get("date_to"),
             text=data.get("text", ""),
         )
-        paginator = CappedPaginator(selectors.case_list(filters), 50)
+        # A name search counts no further than 1,000: a person looks for one patient, not a census.
+        paginator = CappedPaginator(selectors.case_list(filters), 50,
+                                    cap=NAME_SEARCH_CAP if filters.text.strip() else COUNT_CAP)
         page = paginator.get_page(request.GET.get("page"))
         audit.record_list(
             actor_of(request), "case", [(c.uuid, c.patient.uuid) for c in page.object_list], detail="case list"
