@@ -19,8 +19,9 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        # LIMIT inside the count: the database stops scanning after cap + 1 rows.
-        return int(self.object_list[: self.cap + 1].count())  # type: ignore[attr-defined]
+        # LIMIT inside the count, without the ORDER BY (the count does not depend on it): the database stops
+        # after cap + 1 rows instead of sorting every match first.
+        return int(self.object_list.order_by()[: self.cap + 1].count())  # type: ignore[attr-defined]
 
     @property
     def capped(self) -> bool:
