@@ -70,8 +70,8 @@ def test_cement_volume_of_40_ml_is_refused_on_the_page(people: dict[str, Any], m
     with time_machine.travel(MONDAY):
         services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
     with time_machine.travel(MONDAY + timedelta(minutes=10)):
-        response = client_for(people["radiologist"]).post(reverse("procedure:page", args=[case.uuid]), {
-            "action": "level", "lvl-level": "T12", "lvl-sides": "bilateral", "lvl-cement_product": "kyphon-hv-r",
+        response = client_for(people["radiologist"]).post(reverse("procedure:level", args=[case.uuid]), {
+            "lvl-level": "T12", "lvl-sides": "bilateral", "lvl-cement_product": "kyphon-hv-r",
             "lvl-cement_lot": "L1", "lvl-cement_mixed_at": "2030-01-07T08:08", "lvl-cement_ml_left": "2.5",
             "lvl-cement_ml_right": "40", "lvl-restoration": "partial", "lvl-leakage": "none"})
     html = response.content.decode()
@@ -83,8 +83,25 @@ def test_a_scheduler_cannot_start_the_procedure(people: dict[str, Any], make_cas
                                                 actors: dict[str, Any]) -> None:
     case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY):
-        response = client_for(people["scheduler"]).post(reverse("procedure:page", args=[case.uuid]), {
-            "action": "start", "start-version": case.version, "start-operators": "Someone"})
+        response = client_for(people["scheduler"]).post(reverse("procedure:start", args=[case.uuid]), {
+            "start-version": case.version, "start-operators": "Someone"})
     assert response.status_code == 400 and "does not allow" in response.content.decode()
     case.refresh_from_db()
     assert case.stage == Stage.CLEARED
+
+
+def test_each_procedure_action_has_its_own_address_and_takes_only_posts(people: dict[str, Any], make_case: Any,
+                                                                        actors: dict[str, Any]) -> None:
+    """One small view per action: a GET changes nothing, and a bad level or checklist part is not found."""
+    case = case_at(make_case, actors, "cleared")
+    with time_machine.travel(MONDAY):
+        radiologist = client_for(people["radiologist"])
+        for name in ("start", "level", "end", "sedation", "sign_note", "addendum"):
+            assert radiologist.get(reverse(f"procedure:{name}", args=[case.uuid])).status_code == 405, name
+        assert radiologist.post(reverse("procedure:checklist", args=[case.uuid, "lunch"])).status_code == 404
+        assert radiologist.post(reverse("procedure:cement_set", args=[case.uuid, 999999])).status_code == 404
+        started = radiologist.post(reverse("procedure:start", args=[case.uuid]), {
+            "start-version": case.version, "start-operators": "Dr Rita"})
+    assert started.status_code == 302 and started["Location"] == reverse("procedure:page", args=[case.uuid])
+    case.refresh_from_db()
+    assert case.stage == Stage.IN_PROCEDURE

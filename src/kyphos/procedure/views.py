@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kyphos import clock
 from kyphos.audit import services as audit
@@ -106,92 +107,19 @@ def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     return render(request, "procedure/admission.html", context, status=status)
 
 
-PROCEDURE_ACTIONS = {"checklist", "sedation", "start", "level", "cement_set", "end", "sign_note", "addendum"}
-
-
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_GET
 def procedure_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    """The procedure record: checklist, sedation, start, levels, end and the note. Each form posts to its own view."""
     _need(request, "case.view")
-    case = _case(case_uuid)
+    return _procedure_page(request, _case(case_uuid))
+
+
+def _procedure_page(request: HttpRequest, case: Case, bound: dict[str, Any] | None = None) -> HttpResponse:
+    """Draw the page; ``bound`` holds the one form a refused post puts back with its errors (status 400)."""
+    bound = bound or {}
     actor = Actor.from_request(request)
-    zone = case.site.zone
-    now_local = clock.current().astimezone(zone).replace(tzinfo=None)
-    bound: dict[str, Any] = {}
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        if action not in PROCEDURE_ACTIONS:
-            raise Http404("No such action.")
-        form: Any = None
-        done = False
-        try:
-            if action == "checklist":
-                part = request.POST.get("part", "")
-                if part not in ChecklistPart.values:
-                    raise Http404("No such checklist part.")
-                form = bound[f"checklist_{part}"] = forms.ChecklistForm(part, request.POST)
-                if form.is_valid():
-                    services.sign_checklist(actor, case, part, form.ticked(), form.cleaned_data["note"])
-                    done = True
-            elif action == "sedation":
-                form = bound["sedation"] = forms.SedationForm(request.POST)
-                if form.is_valid():
-                    d = dict(form.cleaned_data)
-                    d["started_at"], d["ended_at"] = forms.in_zone(d["started_at"], zone), forms.in_zone(d["ended_at"], zone)
-                    services.record_sedation(actor, case, services.SedationInput(**d))
-                    done = True
-            elif action == "start":
-                form = bound["start"] = forms.StartForm(request.POST)
-                if form.is_valid():
-                    d = form.cleaned_data
-                    services.start_procedure(actor, case, version=d["version"], operators=d["operators"],
-                                             override_reason=d["override_reason"])
-                    done = True
-            elif action == "level":
-                form = bound["level"] = forms.LevelForm(request.POST)
-                if form.is_valid():
-                    d = dict(form.cleaned_data)
-                    d["cement_mixed_at"] = forms.in_zone(d["cement_mixed_at"], zone)
-                    services.record_level(actor, case, services.LevelInput(**d))
-                    done = True
-            elif action == "cement_set":
-                level_id = request.POST.get("level_id", "")
-                treated = TreatedLevel.objects.filter(pk=int(level_id), record__case=case).first() if \
-                    level_id.isdigit() else None
-                if treated is None:
-                    raise Http404("No such level.")
-                services.declare_cement_set(actor, treated)
-                done = True
-            elif action == "end":
-                form = bound["end"] = forms.EndForm(request.POST)
-                if form.is_valid():
-                    d = dict(form.cleaned_data)
-                    version = d.pop("version")
-                    d["ended_at"] = forms.in_zone(d["ended_at"], zone)
-                    services.end_procedure(actor, case, version=version, data_in=services.EndInput(**d))
-                    done = True
-            elif action == "sign_note":
-                services.sign_note(actor, case)
-                done = True
-            elif action == "addendum":
-                form = bound["addendum"] = forms.AddendumForm(request.POST)
-                note = ProcedureNote.objects.filter(case=case).first()
-                if note is None:
-                    raise Http404("No signed note.")
-                if form.is_valid():
-                    services.add_addendum(actor, note, form.cleaned_data["text"])
-                    done = True
-        except REFUSALS as exc:
-            if isinstance(exc, PermissionDenied) and not isinstance(exc, ValidationError) and form is None:
-                raise
-            if form is None:
-                messages.error(request, refusal_text(exc))
-            else:
-                put_errors(form, exc)
-        if done:
-            messages.success(request, "Saved.")
-            return redirect("procedure:page", case_uuid=case.uuid)
-        case = _case(case_uuid)
+    now_local = clock.current().astimezone(case.site.zone).replace(tzinfo=None)
     audit.record(actor, AuditAction.VIEW, "procedure", case.uuid, patient_uuid=case.patient.uuid, detail="procedure page")
     record = ProcedureRecord.objects.filter(case=case).first()
     signed = {c.part: c for c in Checklist.objects.filter(case=case).select_related("signed_by")}
@@ -218,8 +146,124 @@ def procedure_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         "planned": ", ".join(case.levels.values_list("level", flat=True)),
         "now": clock.current(),
     }
-    return render(request, "procedure/procedure.html", context, status=400 if bound and any(
-        f.errors for f in bound.values()) else 200)
+    return render(request, "procedure/procedure.html", context, status=400 if bound else 200)
+
+
+def _submit(request: HttpRequest, case: Case, key: str, form: Any, run: Callable[[dict[str, Any]], object]) -> HttpResponse:
+    """Run ``run(cleaned_data)`` for a valid form and go back to the page; otherwise draw it with the errors."""
+    if form.is_valid():
+        try:
+            run(dict(form.cleaned_data))
+        except REFUSALS as exc:
+            put_errors(form, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("procedure:page", case_uuid=case.uuid)
+    return _procedure_page(request, _case(case.uuid), {key: form})
+
+
+def _run(request: HttpRequest, case: Case, run: Callable[[], object]) -> HttpResponse:
+    """An action without a form (a button): its refusal goes at the top of the page."""
+    try:
+        run()
+    except REFUSALS as exc:
+        messages.error(request, refusal_text(exc))
+    else:
+        messages.success(request, "Saved.")
+    return redirect("procedure:page", case_uuid=case.uuid)
+
+
+@login_required
+@require_POST
+def sign_checklist(request: HttpRequest, case_uuid: UUID, part: str) -> HttpResponse:
+    _need(request, "case.view")
+    case, actor = _case(case_uuid), Actor.from_request(request)
+    if part not in ChecklistPart.values:
+        raise Http404("No such checklist part.")
+    form = forms.ChecklistForm(part, request.POST)
+    return _submit(request, case, f"checklist_{part}", form, lambda d: services.sign_checklist(
+        actor, case, part, form.ticked(), d["note"]))
+
+
+@login_required
+@require_POST
+def record_sedation(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need(request, "case.view")
+    case, actor = _case(case_uuid), Actor.from_request(request)
+
+    def run(d: dict[str, Any]) -> object:
+        zone = case.site.zone
+        d["started_at"], d["ended_at"] = forms.in_zone(d["started_at"], zone), forms.in_zone(d["ended_at"], zone)
+        return services.record_sedation(actor, case, services.SedationInput(**d))
+
+    return _submit(request, case, "sedation", forms.SedationForm(request.POST), run)
+
+
+@login_required
+@require_POST
+def start_procedure(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need(request, "case.view")
+    case, actor = _case(case_uuid), Actor.from_request(request)
+    return _submit(request, case, "start", forms.StartForm(request.POST), lambda d: services.start_procedure(
+        actor, case, version=d["version"], operators=d["operators"], override_reason=d["override_reason"]))
+
+
+@login_required
+@require_POST
+def record_level(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need(request, "case.view")
+    case, actor = _case(case_uuid), Actor.from_request(request)
+
+    def run(d: dict[str, Any]) -> object:
+        d["cement_mixed_at"] = forms.in_zone(d["cement_mixed_at"], case.site.zone)
+        return services.record_level(actor, case, services.LevelInput(**d))
+
+    return _submit(request, case, "level", forms.LevelForm(request.POST), run)
+
+
+@login_required
+@require_POST
+def cement_set(request: HttpRequest, case_uuid: UUID, level_id: int) -> HttpResponse:
+    _need(request, "case.view")
+    case, actor = _case(case_uuid), Actor.from_request(request)
+    treated = TreatedLevel.objects.filter(pk=level_id, record__case=case).first()
+    if treated is None:
+        raise Http404("No such level.")
+    return _run(request, case, lambda: services.declare_cement_set(actor, treated))
+
+
+@login_required
+@require_POST
+def end_procedure(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need(request, "case.view")
+    case, actor = _case(case_uuid), Actor.from_request(request)
+
+    def run(d: dict[str, Any]) -> object:
+        version = d.pop("version")
+        d["ended_at"] = forms.in_zone(d["ended_at"], case.site.zone)
+        return services.end_procedure(actor, case, version=version, data_in=services.EndInput(**d))
+
+    return _submit(request, case, "end", forms.EndForm(request.POST), run)
+
+
+@login_required
+@require_POST
+def sign_note(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need(request, "case.view")
+    case, actor = _case(case_uuid), Actor.from_request(request)
+    return _run(request, case, lambda: services.sign_note(actor, case))
+
+
+@login_required
+@require_POST
+def add_addendum(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need(request, "case.view")
+    case, actor = _case(case_uuid), Actor.from_request(request)
+    note = ProcedureNote.objects.filter(case=case).first()
+    if note is None:
+        raise Http404("No signed note.")
+    return _submit(request, case, "addendum", forms.AddendumForm(request.POST),
+                   lambda d: services.add_addendum(actor, note, d["text"]))
 
 
 @login_required
