@@ -43,8 +43,8 @@ def test_only_the_ward_nurse_admits(persona: str, people: dict[str, Any], make_c
                                     actors: dict[str, Any]) -> None:
     case = case_at(make_case, actors, "precall_done")
     with time_machine.travel(ARRIVAL):
-        response = client_for(people[persona]).post(reverse("procedure:admission", args=[case.uuid]),
-                                                    {"action": "admit", "version": case.version, "consent_signed": "on"})
+        response = client_for(people[persona]).post(reverse("procedure:admit", args=[case.uuid]),
+                                                    {"version": case.version, "consent_signed": "on"})
     assert response.status_code == 403
     case.refresh_from_db()
     assert case.stage == Stage.PRECALL_DONE
@@ -56,8 +56,8 @@ def test_bad_lab_input_on_the_page(people: dict[str, Any], make_case: Any, actor
     case = case_at(make_case, actors, "admitted", no_labs())
     with time_machine.travel(ARRIVAL):
         response = client_for(people["ward_nurse"]).post(
-            reverse("procedure:admission", args=[case.uuid]),
-            {"action": "lab", "lab-code": "inr", "lab-value": value, "lab-taken_at": "2030-01-07T06:00"})
+            reverse("procedure:lab", args=[case.uuid]),
+            {"lab-code": "inr", "lab-value": value, "lab-taken_at": "2030-01-07T06:00"})
     assert response.status_code == 400 and message in response.content.decode()
     assert not LabResult.objects.exists()
 

@@ -8,10 +8,10 @@ from uuid import UUID
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_POST
 
 from kyphos.aftercare import selectors as aftercare_selectors
 from kyphos.aftercare import services
@@ -19,6 +19,7 @@ from kyphos.aftercare.models import PainScore, RecoveryCheck, Stay
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
+from kyphos.errors import InvalidInput
 from kyphos.formfields import REFUSALS, CleanText, put_errors, refusal_text
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter
@@ -65,63 +66,103 @@ def _case(case_uuid: UUID) -> Case:
 
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def recovery_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+def _need_view(request: HttpRequest) -> None:
     if not may(request.user, "case.view"):
         raise PermissionDenied("Your role does not allow this.")
-    case = _case(case_uuid)
+
+
+@login_required
+@require_GET
+def recovery_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    """Recovery and the ward: checks, pain, the move to the ward and discharge. Each form posts to its own view."""
+    _need_view(request)
+    return _recovery_page(request, _case(case_uuid))
+
+
+def _recovery_page(request: HttpRequest, case: Case, check_form: CheckForm | None = None,
+                   discharge_form: DischargeForm | None = None) -> HttpResponse:
     actor = Actor.from_request(request)
-    check_form, discharge_form = CheckForm(), DischargeForm(initial={"version": case.version})
-    failed = False
-    if request.method == "POST":
-        action = request.POST.get("action")
-        try:
-            if action == "check":
-                check_form = CheckForm(request.POST)
-                if check_form.is_valid():
-                    services.record_check(actor, case, services.CheckInput(**check_form.cleaned_data))
-                else:
-                    failed = True
-            elif action == "ward":
-                services.admit_to_ward(actor, case, request.POST.get("bed", ""))
-            elif action == "pain":
-                value = request.POST.get("nrs", "")
-                if not value.strip().isdigit():
-                    raise ValidationError({"nrs": "Enter pain as a whole number from 0 to 10."})
-                services.record_pain(actor, case, int(value))
-            elif action == "discharge":
-                discharge_form = DischargeForm(request.POST)
-                if discharge_form.is_valid():
-                    services.discharge(actor, case, version=discharge_form.cleaned_data["version"],
-                                       criteria=discharge_form.criteria(), note=discharge_form.cleaned_data["note"])
-                else:
-                    failed = True
-            else:
-                raise Http404("No such action.")
-        except REFUSALS as exc:
-            failed = True
-            target = discharge_form if action == "discharge" else check_form
-            if action in {"ward", "pain"}:
-                messages.error(request, refusal_text(exc))
-            else:
-                put_errors(target, exc)
-        if not failed:
-            messages.success(request, "Saved.")
-            return redirect("aftercare:recovery", case_uuid=case.uuid)
-        case = _case(case_uuid)
     audit.record(actor, AuditAction.VIEW, "recovery", case.uuid, patient_uuid=case.patient.uuid, detail="recovery")
     stay = Stay.objects.filter(case=case).first()
     context = {
         **selectors.banner(case),
         "checks": list(RecoveryCheck.objects.filter(case=case)), "stay": stay,
-        "overdue": aftercare_selectors.check_overdue(case), "interval": int(aftercare_selectors.check_interval().total_seconds() // 60),
-        "pain_scores": list(PainScore.objects.filter(case=case)), "check_form": check_form, "discharge_form": discharge_form,
+        "overdue": aftercare_selectors.check_overdue(case),
+        "interval": int(aftercare_selectors.check_interval().total_seconds() // 60),
+        "pain_scores": list(PainScore.objects.filter(case=case)),
+        "check_form": check_form or CheckForm(),
+        "discharge_form": discharge_form or DischargeForm(initial={"version": case.version}),
         "held": aftercare_selectors.restart_lines(case), "visit": aftercare_selectors.follow_up_visit(case),
         "letter": current_letter(case, Letter.Kind.DISCHARGE), "los": aftercare_selectors.length_of_stay(case),
         "neuro_alert": any(f.get("code") == "recovery.neuro_worse" for f in case.findings),
     }
+    failed = check_form is not None or discharge_form is not None
     return render(request, "aftercare/recovery.html", context, status=400 if failed else 200)
+
+
+def _saved(request: HttpRequest, case: Case) -> HttpResponse:
+    messages.success(request, "Saved.")
+    return redirect("aftercare:recovery", case_uuid=case.uuid)
+
+
+@login_required
+@require_POST
+def record_check(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need_view(request)
+    case, form = _case(case_uuid), CheckForm(request.POST)
+    if form.is_valid():
+        try:
+            services.record_check(Actor.from_request(request), case, services.CheckInput(**form.cleaned_data))
+        except REFUSALS as exc:
+            put_errors(form, exc)
+        else:
+            return _saved(request, case)
+    return _recovery_page(request, _case(case_uuid), check_form=form)
+
+
+@login_required
+@require_POST
+def to_ward(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need_view(request)
+    case = _case(case_uuid)
+    try:
+        services.admit_to_ward(Actor.from_request(request), case, request.POST.get("bed", "")[:40])
+    except REFUSALS as exc:
+        messages.error(request, refusal_text(exc))
+        return redirect("aftercare:recovery", case_uuid=case.uuid)
+    return _saved(request, case)
+
+
+@login_required
+@require_POST
+def record_pain(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need_view(request)
+    case = _case(case_uuid)
+    value = request.POST.get("nrs", "")
+    try:
+        if not value.strip().isdigit():
+            raise InvalidInput("Enter pain as a whole number from 0 to 10.", field="nrs")
+        services.record_pain(Actor.from_request(request), case, int(value))
+    except REFUSALS as exc:
+        messages.error(request, refusal_text(exc))
+        return redirect("aftercare:recovery", case_uuid=case.uuid)
+    return _saved(request, case)
+
+
+@login_required
+@require_POST
+def discharge(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need_view(request)
+    case, form = _case(case_uuid), DischargeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.discharge(Actor.from_request(request), case, version=form.cleaned_data["version"],
+                               criteria=form.criteria(), note=form.cleaned_data["note"])
+        except REFUSALS as exc:
+            put_errors(form, exc)
+        else:
+            return _saved(request, case)
+    return _recovery_page(request, _case(case_uuid), discharge_form=form)
 
 
 @login_required

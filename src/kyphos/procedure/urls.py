@@ -5,6 +5,8 @@ from kyphos.procedure import views
 app_name = "procedure"
 urlpatterns = [
     path("cases/<uuid:case_uuid>/admission/", views.admission, name="admission"),
+    path("cases/<uuid:case_uuid>/admission/admit/", views.admit, name="admit"),
+    path("cases/<uuid:case_uuid>/admission/labs/", views.record_lab, name="lab"),
     path("cases/<uuid:case_uuid>/procedure/", views.procedure_page, name="page"),
     path("cases/<uuid:case_uuid>/procedure/checklist/<slug:part>/", views.sign_checklist, name="checklist"),
     path("cases/<uuid:case_uuid>/procedure/sedation/", views.record_sedation, name="sedation"),

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from kyphos import clock
 from kyphos.audit import services as audit
@@ -50,61 +50,72 @@ def _need(request: HttpRequest, permission: str) -> None:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_GET
 def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    """The morning of the procedure: the admission assessment and the labs; each form posts to its own view."""
     _need(request, "case.view")
-    case = _case(case_uuid)
+    return _admission_page(request, _case(case_uuid))
+
+
+def _admission_page(request: HttpRequest, case: Case, admission_form: Any = None, lab_form: Any = None) -> HttpResponse:
     actor = Actor.from_request(request)
-    zone = case.site.zone
-    admission_form = forms.AdmissionForm(initial={"version": case.version})
-    lab_form = forms.LabForm(initial={"taken_at": clock.current().astimezone(zone).replace(tzinfo=None)})
-    if request.method == "POST":
-        action = request.POST.get("action")
-        if action == "admit":
-            _need(request, "case.admit")
-            admission_form = forms.AdmissionForm(request.POST)
-            if admission_form.is_valid():
-                d = admission_form.cleaned_data
-                values = {k: v for k, v in d.items() if k not in {"version", "override_reason"}}
-                for name in ("last_clear_liquid_at", "last_light_meal_at", "last_fatty_meal_at"):
-                    values[name] = forms.in_zone(values[name], zone)
-                try:
-                    services.admit(actor, case, version=d["version"], data_in=services.AdmissionInput(**values),
-                                   override_reason=d["override_reason"])
-                except REFUSALS as exc:
-                    put_errors(admission_form, exc)
-                else:
-                    messages.success(request, "Admitted. Enter the labs below.")
-                    return redirect("procedure:admission", case_uuid=case.uuid)
-        elif action == "lab":
-            lab_form = forms.LabForm(request.POST)
-            if lab_form.is_valid():
-                d = lab_form.cleaned_data
-                positive = {"pos": True, "neg": False}.get(d.get("positive") or "")
-                taken_at = forms.in_zone(d["taken_at"], zone)
-                assert taken_at is not None  # a required field
-                try:
-                    labs.record_lab(actor, case, d["code"], value=d.get("value") or None, positive=positive,
-                                    taken_at=taken_at)
-                except REFUSALS as exc:
-                    put_errors(lab_form, exc)
-                else:
-                    messages.success(request, "Lab result recorded.")
-                    return redirect("procedure:admission", case_uuid=case.uuid)
-        case = _case(case_uuid)
     audit.record(actor, AuditAction.VIEW, "admission", case.uuid, patient_uuid=case.patient.uuid, detail="admission")
     call = case.precalls.filter(status=CallStatus.SIGNED).first()
+    now_local = clock.current().astimezone(case.site.zone).replace(tzinfo=None)
     context = {
         **selectors.banner(case),
-        "admission_form": admission_form, "lab_form": lab_form,
+        "admission_form": admission_form or forms.AdmissionForm(initial={"version": case.version}),
+        "lab_form": lab_form or forms.LabForm(initial={"taken_at": now_local}),
         "admitted": getattr(case, "admission", None) if hasattr(case, "admission") else None,
         "labs": labs.results(case),
         "held": [m for m in call.medications.all() if m.hold] if call else [],
         "readiness": services.readiness_findings(case) if case.stage not in {Stage.SCHEDULED, Stage.PRECALL_DONE}
         else [],
     }
-    status = 400 if request.method == "POST" else 200
-    return render(request, "procedure/admission.html", context, status=status)
+    failed = admission_form is not None or lab_form is not None
+    return render(request, "procedure/admission.html", context, status=400 if failed else 200)
+
+
+@login_required
+@require_POST
+def admit(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need(request, "case.admit")
+    case, form = _case(case_uuid), forms.AdmissionForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        values = {k: v for k, v in d.items() if k not in {"version", "override_reason"}}
+        for name in ("last_clear_liquid_at", "last_light_meal_at", "last_fatty_meal_at"):
+            values[name] = forms.in_zone(values[name], case.site.zone)
+        try:
+            services.admit(Actor.from_request(request), case, version=d["version"],
+                           data_in=services.AdmissionInput(**values), override_reason=d["override_reason"])
+        except REFUSALS as exc:
+            put_errors(form, exc)
+        else:
+            messages.success(request, "Admitted. Enter the labs below.")
+            return redirect("procedure:admission", case_uuid=case.uuid)
+    return _admission_page(request, _case(case_uuid), admission_form=form)
+
+
+@login_required
+@require_POST
+def record_lab(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    _need(request, "case.view")
+    case, form = _case(case_uuid), forms.LabForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        positive = {"pos": True, "neg": False}.get(d.get("positive") or "")
+        taken_at = forms.in_zone(d["taken_at"], case.site.zone)
+        assert taken_at is not None  # a required field
+        try:
+            labs.record_lab(Actor.from_request(request), case, d["code"], value=d.get("value") or None,
+                            positive=positive, taken_at=taken_at)
+        except REFUSALS as exc:
+            put_errors(form, exc)
+        else:
+            messages.success(request, "Lab result recorded.")
+            return redirect("procedure:admission", case_uuid=case.uuid)
+    return _admission_page(request, _case(case_uuid), lab_form=form)
 
 
 @login_required
