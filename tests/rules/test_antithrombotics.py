@@ -1,5 +1,5 @@
-"""A test per row of rules/data/antithrombotics.toml. Expected times are worked out by hand from CLINICAL.md
-§1.4 (SIR 2019) and §2.2 (ASRA 2018) for a procedure on Monday 07-Dec-2026 08:00–09:00 in New York."""
+"""A test per row of rules/data/antithrombotics.toml. Expected times are worked out by hand from SIR 2019
+Part II (Patel IJ et al., JVIR 2019;30:1168-1184) and ASRA 2018 (Narouze S et al., RAPM 2018;43:225-262) for a procedure on Monday 07-Dec-2026 08:00–09:00 in New York."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo

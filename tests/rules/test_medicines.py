@@ -4,7 +4,7 @@ import pytest
 
 from kyphos.rules.medicines import InvalidDose, UnknownDrug, catalogue, find_drug, parse_dose, search
 
-# Every anticoagulant and antiplatelet named in CLINICAL.md §1.4 and §2.2 must be in the catalogue.
+# Every anticoagulant and antiplatelet in the SIR 2019 and ASRA 2018 drug tables must be in the catalogue.
 CLINICAL_ANTITHROMBOTICS = [
     "warfarin", "heparin-iv", "heparin-sc", "enoxaparin", "dalteparin", "fondaparinux", "apixaban", "rivaroxaban",
     "edoxaban", "betrixaban", "dabigatran", "argatroban", "bivalirudin", "aspirin", "aspirin-dipyridamole",

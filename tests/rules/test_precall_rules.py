@@ -80,4 +80,4 @@ def test_fasting_hours_come_with_their_sources() -> None:
     hours = fasting_hours()
     assert {k: v.value for k, v in hours.items()} == {"clear_liquids_hours": 2, "light_meal_hours": 6,
                                                       "fatty_meal_hours": 8}
-    assert all("§9.1" in v.source for v in hours.values())
+    assert all("ASA practice guidelines for preoperative fasting" in v.source for v in hours.values())

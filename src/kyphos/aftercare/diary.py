@@ -2,7 +2,7 @@
 
 An entry is Kyphos's own short questionnaire (pain, pain medicines, walking, daily activities), the red-flag
 questions of rules/data/redflags.toml, an optional temperature and free text. The strongest red flag decides
-what happens (CLINICAL.md §6.1):
+what happens (Krames/BayCare and Tri-State Brain & Spine kyphoplasty discharge sheets):
 
 - emergency: the patient sees "call emergency services now"; an urgent nurse task heads the worklist (15 min);
 - same day: the patient sees "call us today"; a nurse task due within 4 hours;

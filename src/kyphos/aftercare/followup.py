@@ -1,7 +1,7 @@
 """The follow-up visit (7–14 days after the procedure), its orders, the follow-up worklist and closing the case.
 
 Orders at the visit: physical therapy (a printable referral letter), a bone-density evaluation with referral to
-osteoporosis care (Medicare's continuum-of-care requirement, CLINICAL.md §3.2), imaging when a new fracture is
+osteoporosis care (Medicare's continuum-of-care requirement, LCD L34228), imaging when a new fracture is
 suspected (a scheduler task), and either another visit or discharge from the service. Closing the case has its own
 guard: no open urgent task (a diary red flag) may be left behind.
 """
@@ -228,7 +228,7 @@ def bmd_letter(case: Case, record: FollowUpRecord) -> LetterContent:
                   f"bone mineral density (DXA) evaluation, osteoporosis education and a prevention or treatment "
                   f"programme."),
             ("p", "This referral is part of the continuum of care that Medicare coverage of vertebral augmentation "
-                  "requires (LCD family, CLINICAL.md §3.2)."),
+                  "requires (Medicare LCD L34228 and its family)."),
             *((("h", "Notes"), ("p", record.bmd_note)) if record.bmd_note else ()),
             ("h", "Contact"),
             ("p", f"{doctor}, interventional radiology, {case.site.name}. Telephone {case.site.phone}."),

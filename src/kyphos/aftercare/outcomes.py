@@ -2,7 +2,7 @@
 
 Refreshed whenever a pain score, a diary entry, a questionnaire or the follow-up visit is recorded, and stored on
 ``CaseOutcome`` for the dashboard. Pain at 24–48 h is the last score recorded (by staff or in the diary) between
-24 and 48 hours after the procedure ended (CLINICAL.md: relief is expected within 24–48 h).
+24 and 48 hours after the procedure ended (the service's handout: relief is expected within 24–48 h).
 """
 
 from __future__ import annotations

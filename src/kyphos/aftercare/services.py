@@ -1,7 +1,8 @@
 """Recovery, the ward stay and discharge.
 
-A leg check worse than the first (baseline) check raises a stop and an urgent radiologist task (CLINICAL.md
-§6.1: new weakness or numbness after augmentation needs emergent review). Discharge checks the criteria, writes
+A leg check worse than the first (baseline) check raises a stop and an urgent radiologist task (new weakness or
+numbness after augmentation needs an emergent CT and a spine-surgery consult: RadiologyKey, post-vertebral-
+augmentation spine imaging). Discharge checks the criteria, writes
 the patient's instructions (restart times of every held medicine included) and books the follow-up visit in the
 7–14 day window; if no slot is free, the scheduler's task stays open.
 """
@@ -82,7 +83,9 @@ def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
     if worse:
         finding = Finding("recovery.neuro_worse", Severity.STOP,
                           "Leg strength or sensation is worse than at the first check: urgent radiologist review "
-                          "(emergent CT, spine surgery consult).", "CLINICAL.md §6.1 and §3.5 (RadiologyKey review)", "S")
+                          "(emergent CT, spine surgery consult).",
+                          "RadiologyKey, post-vertebral-augmentation spine imaging (new neurologic deficit: emergent CT "
+                          "and spine-surgery consult); Tri-State Brain & Spine post-kyphoplasty sheet", "S")
         now = clock.current()
         kernel.open_task(case, TaskKind.REVIEW_FLAG, Role.RADIOLOGIST, now, now + timedelta(minutes=30),
                          note=finding.message)

@@ -85,7 +85,7 @@ def lab_findings(results: list[LabValue], procedure_start: datetime, rules: LabP
     """Stops for missing, stale or out-of-range labs and a positive hCG; the latest result of each test counts.
 
     ``inr_same_day``: the patient held warfarin, so the INR must be taken on the day of the procedure
-    (CLINICAL.md §1.4: SIR 2019, INR day of procedure).
+    (SIR 2019, INR day of procedure).
     """
     latest: dict[str, LabValue] = {}
     for result in sorted(results, key=lambda r: r.taken_at):
@@ -114,7 +114,7 @@ def lab_findings(results: list[LabValue], procedure_start: datetime, rules: LabP
     if inr is not None and inr_same_day and inr.taken_at.date() != procedure_start.date():
         found.append(_finding("labs.inr_not_same_day", Severity.STOP,
                               "Warfarin was held: the INR must be taken on the day of the procedure.",
-                              "CLINICAL.md §1.4: SIR 2019 warfarin row (INR day of procedure)", "T"))
+                              "SIR 2019 warfarin row (INR day of procedure)", "T"))
     platelets = latest.get("platelets")
     if platelets is not None and platelets.value is not None and platelets.value < Decimal(
             str(limits["platelets_min"].value)):
@@ -125,7 +125,8 @@ def lab_findings(results: list[LabValue], procedure_start: datetime, rules: LabP
     if hcg is not None and hcg.positive:
         found.append(_finding("labs.hcg_positive", Severity.STOP,
                               "The pregnancy test is positive: pregnancy is an absolute contraindication.",
-                              "CLINICAL.md §3.2 and §9.2 (Medicare LCDs)", "S/T"))
+                              "Medicare LCD L34228 (pregnancy an absolute contraindication); ACR-SPR practice parameter for imaging "
+                              "pregnant or potentially pregnant patients", "S/T"))
     return by_severity(found)
 
 
