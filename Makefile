@@ -30,6 +30,7 @@ system-deps:
 
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
 
 test-sqlite: install

@@ -125,16 +125,28 @@ def main() -> None:
     manager_client.force_login(manager)
     pages = {
         "worklist_nurse": measure(nurse_client, ["/"], args.repeat),
-        "case_list_site_stage": measure(manager_client, ["/cases/?site=HOSP&stage=scheduled",
-                                                         "/cases/?site=ASC&stage=scheduled"], args.repeat),
-        "case_list_site_closed": measure(manager_client, ["/cases/?site=HOSP&stage=closed",
-                                                          "/cases/?site=ASC&stage=closed"], args.repeat),
+        "case_list_site_stage": measure(
+            manager_client,
+            ["/cases/?site=HOSP&stage=scheduled", "/cases/?site=ASC&stage=scheduled"],
+            args.repeat,
+        ),
+        "case_list_site_closed": measure(
+            manager_client, ["/cases/?site=HOSP&stage=closed", "/cases/?site=ASC&stage=closed"], args.repeat
+        ),
         "case_page": measure(nurse_client, case_urls, args.repeat),
         # Name search: accent- and case-blind prefixes, rare and common names, family and given, an MRN.
-        "case_list_name_search": measure(manager_client, ["/cases/?text=munoz", "/cases/?text=MU%C3%91OZ%2C+an",
-                                                          "/cases/?text=garc", "/cases/?text=Marfordley",
-                                                          "/cases/?text=nguyen%2C+thi", "/cases/?text=B00012345"],
-                                         args.repeat),
+        "case_list_name_search": measure(
+            manager_client,
+            [
+                "/cases/?text=munoz",
+                "/cases/?text=MU%C3%91OZ%2C+an",
+                "/cases/?text=garc",
+                "/cases/?text=Marfordley",
+                "/cases/?text=nguyen%2C+thi",
+                "/cases/?text=B00012345",
+            ],
+            args.repeat,
+        ),
     }
     result = {
         "backend": connection.vendor,

@@ -24,17 +24,109 @@ from kyphos.rules.windows import call_window
 BATCH = 20_000
 YEARS_OF_HISTORY = 5
 ACTIVE_STAGES = ["referred", "triaged", "scheduled", "scheduled", "scheduled", "precall_done", "postponed"]
-FAMILY = ["Garcia", "Smith", "Johnson", "Nguyen", "Brown", "Williams", "Jones", "Miller", "Davis", "Lopez",
-          "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson"]
-GIVEN = ["Mary", "Patricia", "Linda", "Barbara", "Rosa", "Mai", "James", "Robert", "John", "Joan", "Ana", "José",
-         "Élodie", "Siobhán", "Thị Lan", "Wei"]
+FAMILY = [
+    "Garcia",
+    "Smith",
+    "Johnson",
+    "Nguyen",
+    "Brown",
+    "Williams",
+    "Jones",
+    "Miller",
+    "Davis",
+    "Lopez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+]
+GIVEN = [
+    "Mary",
+    "Patricia",
+    "Linda",
+    "Barbara",
+    "Rosa",
+    "Mai",
+    "James",
+    "Robert",
+    "John",
+    "Joan",
+    "Ana",
+    "José",
+    "Élodie",
+    "Siobhán",
+    "Thị Lan",
+    "Wei",
+]
 # Family names for the name search: the common ones above, a few thousand rarer ones built from syllables, and
 # names with accents ("Muñoz" must be found by "munoz").
-ACCENTED = ["Muñoz", "Núñez", "Ibáñez", "Peña", "Gómez", "Nguyễn", "Müller", "Østergaard", "O'Brien", "De la Cruz"]
-STEMS = ["Al", "Bar", "Cas", "Del", "Es", "Fer", "Gal", "Her", "Ir", "Jar", "Kel", "Lor", "Mar", "Nor", "Or",
-         "Pal", "Quin", "Ros", "Sal", "Tor", "Ul", "Val", "Wes", "Yar", "Zam"]
-ENDINGS = ["a", "ez", "ini", "son", "berg", "ford", "ley", "ton", "ova", "ski", "ard", "ens", "ham", "ida", "uez",
-           "wick", "ner", "ott", "ak", "ic"]
+ACCENTED = [
+    "Muñoz",
+    "Núñez",
+    "Ibáñez",
+    "Peña",
+    "Gómez",
+    "Nguyễn",
+    "Müller",
+    "Østergaard",
+    "O'Brien",
+    "De la Cruz",
+]
+STEMS = [
+    "Al",
+    "Bar",
+    "Cas",
+    "Del",
+    "Es",
+    "Fer",
+    "Gal",
+    "Her",
+    "Ir",
+    "Jar",
+    "Kel",
+    "Lor",
+    "Mar",
+    "Nor",
+    "Or",
+    "Pal",
+    "Quin",
+    "Ros",
+    "Sal",
+    "Tor",
+    "Ul",
+    "Val",
+    "Wes",
+    "Yar",
+    "Zam",
+]
+ENDINGS = [
+    "a",
+    "ez",
+    "ini",
+    "son",
+    "berg",
+    "ford",
+    "ley",
+    "ton",
+    "ova",
+    "ski",
+    "ard",
+    "ens",
+    "ham",
+    "ida",
+    "uez",
+    "wick",
+    "ner",
+    "ott",
+    "ak",
+    "ic",
+]
 
 
 def family_name(rng: random.Random, n: int) -> str:
@@ -150,16 +242,36 @@ def build_registry(total_cases: int, now: datetime, seed: int = 1) -> dict[str, 
                 stage = rng.choice(ACTIVE_STAGES)
             patient_uuid, case_uuid = uuid.UUID(int=rng.getrandbits(128)), uuid.UUID(int=rng.getrandbits(128))
             family, given = family_name(rng, n), GIVEN[n % len(GIVEN)]
-            writers["patient"].add(row("patient", {
-                "id": n, "uuid": patient_uuid, "assigning_authority": site.code, "mrn": f"B{n:08d}",
-                "family_name": family, "given_name": given, "family_key": name_key(family),
-                "given_key": name_key(given),
-                "date_of_birth": date(1930 + n % 40, 1 + n % 12, 1 + n % 28), "sex": "F" if n % 4 else "M",
-                "phone_mobile": f"+1 555 {n:07d}", "phone_home": "", "email": "", "preferred_language": "en",
-                "preferred_channel": "phone", "needs_interpreter": False, "caregiver_name": "",
-                "caregiver_relationship": "", "caregiver_phone": "", "allergy_status": "not_recorded", "version": 1,
-                "created_at": referred_at, "updated_at": referred_at,
-            }))
+            writers["patient"].add(
+                row(
+                    "patient",
+                    {
+                        "id": n,
+                        "uuid": patient_uuid,
+                        "assigning_authority": site.code,
+                        "mrn": f"B{n:08d}",
+                        "family_name": family,
+                        "given_name": given,
+                        "family_key": name_key(family),
+                        "given_key": name_key(given),
+                        "date_of_birth": date(1930 + n % 40, 1 + n % 12, 1 + n % 28),
+                        "sex": "F" if n % 4 else "M",
+                        "phone_mobile": f"+1 555 {n:07d}",
+                        "phone_home": "",
+                        "email": "",
+                        "preferred_language": "en",
+                        "preferred_channel": "phone",
+                        "needs_interpreter": False,
+                        "caregiver_name": "",
+                        "caregiver_relationship": "",
+                        "caregiver_phone": "",
+                        "allergy_status": "not_recorded",
+                        "version": 1,
+                        "created_at": referred_at,
+                        "updated_at": referred_at,
+                    },
+                )
+            )
             appointment_pk = None
             appointment_start = None
             if stage in {"scheduled", "precall_done"}:
@@ -179,79 +291,208 @@ def build_registry(total_cases: int, now: datetime, seed: int = 1) -> dict[str, 
             if appointment_start is not None:
                 appointment_id += 1
                 appointment_pk = appointment_id
-                writers["appointment"].add(row("appointment", {
-                    "id": appointment_pk, "uuid": uuid.UUID(int=rng.getrandbits(128)), "case_uuid": case_uuid,
-                    "site_id": site.pk, "room_id": room.pk, "start": appointment_start,
-                    "end": appointment_start + timedelta(minutes=60),
-                    "arrival_at": appointment_start - timedelta(minutes=90), "status": "booked",
-                    "replaces_id": None, "status_reason": "", "created_at": referred_at, "updated_at": referred_at,
-                }))
+                writers["appointment"].add(
+                    row(
+                        "appointment",
+                        {
+                            "id": appointment_pk,
+                            "uuid": uuid.UUID(int=rng.getrandbits(128)),
+                            "case_uuid": case_uuid,
+                            "site_id": site.pk,
+                            "room_id": room.pk,
+                            "start": appointment_start,
+                            "end": appointment_start + timedelta(minutes=60),
+                            "arrival_at": appointment_start - timedelta(minutes=90),
+                            "status": "booked",
+                            "replaces_id": None,
+                            "status_reason": "",
+                            "created_at": referred_at,
+                            "updated_at": referred_at,
+                        },
+                    )
+                )
             changed_at = referred_at + timedelta(days=min(age_days, 14))
-            writers["case"].add(row("case", {
-                "id": n, "uuid": case_uuid, "patient_id": n, "site_id": site.pk, "stage": stage,
-                "stage_changed_at": changed_at, "referral_date": referred_at.astimezone(zone).date(),
-                "referring_clinician": "Dr Okafor", "referring_contact": "", "etiology": "osteoporosis",
-                "steroid_disease": "", "neoplastic_kind": "", "etiology_note": "", "pain_nrs": 7,
-                "hospitalized": False, "months_conservative_care": 2, "rdq": None, "medications_note": "",
-                "clinical_note": "", "infection": False, "pregnant": False, "pain_not_from_fracture": False,
-                "cement_allergy": False, "contrast_allergy": False, "uncorrected_coagulopathy": False,
-                "retropulsion": False, "neuro_deficit": False, "spinal_instability": False,
-                "eligibility": "pending" if stage == "referred" else "eligible", "eligibility_reason": "",
-                "triaged_by_id": None, "triaged_at": None, "appointment_id": appointment_pk,
-                "findings": empty_json, "open_stops": 0, "end_reason": "", "end_note": "", "version": 3,
-                "created_at": referred_at, "updated_at": changed_at,
-            }))
+            writers["case"].add(
+                row(
+                    "case",
+                    {
+                        "id": n,
+                        "uuid": case_uuid,
+                        "patient_id": n,
+                        "site_id": site.pk,
+                        "stage": stage,
+                        "stage_changed_at": changed_at,
+                        "referral_date": referred_at.astimezone(zone).date(),
+                        "referring_clinician": "Dr Okafor",
+                        "referring_contact": "",
+                        "etiology": "osteoporosis",
+                        "steroid_disease": "",
+                        "neoplastic_kind": "",
+                        "etiology_note": "",
+                        "pain_nrs": 7,
+                        "hospitalized": False,
+                        "months_conservative_care": 2,
+                        "rdq": None,
+                        "medications_note": "",
+                        "clinical_note": "",
+                        "infection": False,
+                        "pregnant": False,
+                        "pain_not_from_fracture": False,
+                        "cement_allergy": False,
+                        "contrast_allergy": False,
+                        "uncorrected_coagulopathy": False,
+                        "retropulsion": False,
+                        "neuro_deficit": False,
+                        "spinal_instability": False,
+                        "eligibility": "pending" if stage == "referred" else "eligible",
+                        "eligibility_reason": "",
+                        "triaged_by_id": None,
+                        "triaged_at": None,
+                        "appointment_id": appointment_pk,
+                        "findings": empty_json,
+                        "open_stops": 0,
+                        "end_reason": "",
+                        "end_note": "",
+                        "version": 3,
+                        "created_at": referred_at,
+                        "updated_at": changed_at,
+                    },
+                )
+            )
             top = rng.randint(5, len(ALL_LEVELS) - 2)
             for k in range(1 + (n % 3 == 0)):
                 level_id += 1
-                writers["level"].add(row("level", {
-                    "id": level_id, "case_id": n, "level": ALL_LEVELS[top + k], "position": top + k,
-                    "acuity": "acute", "edema": "yes", "height_loss_percent": 25,
-                }))
-            for kind, to_stage, offset in (("referred", "referred", 0), ("transition", "triaged", 1),
-                                           ("transition", stage, 2)):
+                writers["level"].add(
+                    row(
+                        "level",
+                        {
+                            "id": level_id,
+                            "case_id": n,
+                            "level": ALL_LEVELS[top + k],
+                            "position": top + k,
+                            "acuity": "acute",
+                            "edema": "yes",
+                            "height_loss_percent": 25,
+                        },
+                    )
+                )
+            for kind, to_stage, offset in (
+                ("referred", "referred", 0),
+                ("transition", "triaged", 1),
+                ("transition", stage, 2),
+            ):
                 if kind == "transition" and stage == "referred":
                     break
                 event_id += 1
-                writers["event"].add(row("event", {
-                    "id": event_id, "case_id": n, "at": referred_at + timedelta(hours=offset),
-                    "actor_id": None, "actor_name": "bench", "kind": kind, "from_stage": "", "to_stage": to_stage,
-                    "summary": f"to {to_stage}", "reason": "", "data": empty_obj,
-                }))
+                writers["event"].add(
+                    row(
+                        "event",
+                        {
+                            "id": event_id,
+                            "case_id": n,
+                            "at": referred_at + timedelta(hours=offset),
+                            "actor_id": None,
+                            "actor_name": "bench",
+                            "kind": kind,
+                            "from_stage": "",
+                            "to_stage": to_stage,
+                            "summary": f"to {to_stage}",
+                            "reason": "",
+                            "data": empty_obj,
+                        },
+                    )
+                )
             tasks: list[dict[str, Any]] = []
             if stage == "referred":
-                tasks.append({"kind": "triage", "role": "radiologist", "status": "open",
-                              "due_start": referred_at, "due_end": referred_at + timedelta(days=2)})
+                tasks.append(
+                    {
+                        "kind": "triage",
+                        "role": "radiologist",
+                        "status": "open",
+                        "due_start": referred_at,
+                        "due_end": referred_at + timedelta(days=2),
+                    }
+                )
             else:
-                tasks.append({"kind": "triage", "role": "radiologist", "status": "done",
-                              "due_start": referred_at, "due_end": referred_at + timedelta(days=2)})
+                tasks.append(
+                    {
+                        "kind": "triage",
+                        "role": "radiologist",
+                        "status": "done",
+                        "due_start": referred_at,
+                        "due_end": referred_at + timedelta(days=2),
+                    }
+                )
             if stage == "triaged":
-                tasks.append({"kind": "book", "role": scheduler_role, "status": "open",
-                              "due_start": referred_at, "due_end": referred_at + timedelta(days=5)})
+                tasks.append(
+                    {
+                        "kind": "book",
+                        "role": scheduler_role,
+                        "status": "open",
+                        "due_start": referred_at,
+                        "due_end": referred_at + timedelta(days=5),
+                    }
+                )
             if appointment_start is not None:
                 window = call_window(appointment_start, calendars[site.pk])
-                tasks.append({"kind": "precall", "role": nurse_role,
-                              "status": "open" if stage == "scheduled" else "done",
-                              "due_start": window.start, "due_end": window.end})
+                tasks.append(
+                    {
+                        "kind": "precall",
+                        "role": nurse_role,
+                        "status": "open" if stage == "scheduled" else "done",
+                        "due_start": window.start,
+                        "due_end": window.end,
+                    }
+                )
             if stage in {"closed", "discharged", "followup_done"}:
-                tasks.append({"kind": "precall", "role": nurse_role, "status": "done",
-                              "due_start": referred_at + timedelta(days=5), "due_end": referred_at + timedelta(days=6)})
+                tasks.append(
+                    {
+                        "kind": "precall",
+                        "role": nurse_role,
+                        "status": "done",
+                        "due_start": referred_at + timedelta(days=5),
+                        "due_end": referred_at + timedelta(days=6),
+                    }
+                )
             if stage == "discharged" and rng.random() < 0.001:
                 # A few diary red flags: urgent nurse tasks that head the worklist (issue 5).
                 flagged = referred_at + timedelta(days=20)
-                tasks.append({"kind": "diary_emergency", "role": nurse_role, "status": "open", "urgent": True,
-                              "due_start": flagged, "due_end": flagged + timedelta(minutes=15)})
+                tasks.append(
+                    {
+                        "kind": "diary_emergency",
+                        "role": nurse_role,
+                        "status": "open",
+                        "urgent": True,
+                        "due_start": flagged,
+                        "due_end": flagged + timedelta(minutes=15),
+                    }
+                )
             for task in tasks:
                 task_id += 1
                 closed = task["status"] != "open"
-                writers["task"].add(row("task", {
-                    "id": task_id, "uuid": uuid.UUID(int=rng.getrandbits(128)), "case_id": n,
-                    "kind": task["kind"], "role": task["role"], "due_start": task["due_start"],
-                    "due_end": task["due_end"], "status": task["status"], "assignee_id": None,
-                    "appointment_start": appointment_start if task["kind"] == "precall" else None,
-                    "note": "", "outcome": "", "created_at": referred_at, "urgent": task.get("urgent", False),
-                    "closed_at": task["due_end"] if closed else None, "closed_by_id": None,
-                }))
+                writers["task"].add(
+                    row(
+                        "task",
+                        {
+                            "id": task_id,
+                            "uuid": uuid.UUID(int=rng.getrandbits(128)),
+                            "case_id": n,
+                            "kind": task["kind"],
+                            "role": task["role"],
+                            "due_start": task["due_start"],
+                            "due_end": task["due_end"],
+                            "status": task["status"],
+                            "assignee_id": None,
+                            "appointment_start": appointment_start if task["kind"] == "precall" else None,
+                            "note": "",
+                            "outcome": "",
+                            "created_at": referred_at,
+                            "urgent": task.get("urgent", False),
+                            "closed_at": task["due_end"] if closed else None,
+                            "closed_by_id": None,
+                        },
+                    )
+                )
         # Parents before children: the foreign keys are checked at commit (PostgreSQL) or per row (SQLite).
         for name in ("patient", "appointment", "case", "level", "event", "task"):
             writers[name].flush()

@@ -24,8 +24,21 @@ GOALS = {"worklist_nurse": 100.0, "case_page": 60.0, "case_list_name_search": 10
 def run_backend(name: str, env: dict[str, str], cases: int, repeat: int, workdir: Path) -> dict[str, object]:
     out = workdir / f"{name}.json"
     print(f"{name}: building {cases:,} cases…", flush=True)
-    subprocess.run([sys.executable, "-m", "bench.backend", "--cases", str(cases), "--repeat", str(repeat),
-                    "--out", str(out)], env=env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.backend",
+            "--cases",
+            str(cases),
+            "--repeat",
+            str(repeat),
+            "--out",
+            str(out),
+        ],
+        env=env,
+        check=True,
+    )
     return dict(json.loads(out.read_text()))
 
 
@@ -54,18 +67,36 @@ def main() -> int:
                 server = Server(bindir, durable=True)
                 url = server.start()
                 try:
-                    subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
-                                    "-c", "CREATE DATABASE kyphos"], check=True)
-                    results.append(run_backend("postgresql", dict(base_env, DATABASE_URL=url), args.cases,
-                                               args.repeat, workdir))
+                    subprocess.run(
+                        [
+                            "psql",
+                            "-q",
+                            "-h",
+                            "127.0.0.1",
+                            "-p",
+                            str(server.port),
+                            "-U",
+                            "postgres",
+                            "-c",
+                            "CREATE DATABASE kyphos",
+                        ],
+                        check=True,
+                    )
+                    results.append(
+                        run_backend("postgresql", dict(base_env, DATABASE_URL=url), args.cases, args.repeat, workdir)
+                    )
                 finally:
                     server.stop()
 
     report = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "what": "server time of whole requests (middleware, session auth, audit write, rendering) via Django's "
-                "test client in-process; sql_floor = the same statements replayed alone in one transaction",
+        "test client in-process; sql_floor = the same statements replayed alone in one transaction",
         "goals_p95_ms": GOALS,
         "results": results,
     }
@@ -76,9 +107,11 @@ def main() -> int:
         for page, figures in result["pages"].items():  # type: ignore[attr-defined]
             goal = GOALS.get(page)
             mark = "" if goal is None else ("  ok" if figures["p95_ms"] <= goal else f"  over {goal:.0f} ms goal")
-            print(f"{result['backend']:<11} {page:<22} {figures['p50_ms']:>8} {figures['p95_ms']:>8} "
-                  f"{figures['sql_floor_p50_ms']:>8} {figures['sql_floor_p95_ms']:>8} "
-                  f"{figures['queries_per_request']:>8}{mark}")
+            print(
+                f"{result['backend']:<11} {page:<22} {figures['p50_ms']:>8} {figures['p95_ms']:>8} "
+                f"{figures['sql_floor_p50_ms']:>8} {figures['sql_floor_p95_ms']:>8} "
+                f"{figures['queries_per_request']:>8}{mark}"
+            )
     print(f"\nwritten to {args.out}")
     return 0
 

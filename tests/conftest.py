@@ -72,8 +72,9 @@ def site(db: Any) -> Any:
     from kyphos.rules.holidays import us_federal_holidays
     from kyphos.scheduling.models import Holiday, Room, Site
 
-    hosp = Site.objects.create(code="HOSP", name="Riverside General", time_zone="America/New_York",
-                               phone="+1 212 555 0100")
+    hosp = Site.objects.create(
+        code="HOSP", name="Riverside General", time_zone="America/New_York", phone="+1 212 555 0100"
+    )
     Room.objects.create(site=hosp, name="IR Suite 1")
     Room.objects.create(site=hosp, name="IR Suite 2")
     for year in (2026, 2027, 2028):
@@ -86,8 +87,13 @@ def site(db: Any) -> Any:
 def other_site(db: Any) -> Any:
     from kyphos.scheduling.models import Room, Site
 
-    asc = Site.objects.create(code="ASC", name="Lakeshore ASC", time_zone="America/Chicago", phone="+1 312 555 0199",
-                              kind=Site.Kind.SURGERY_CENTER)
+    asc = Site.objects.create(
+        code="ASC",
+        name="Lakeshore ASC",
+        time_zone="America/Chicago",
+        phone="+1 312 555 0199",
+        kind=Site.Kind.SURGERY_CENTER,
+    )
     Room.objects.create(site=asc, name="Procedure Room A")
     return asc
 
@@ -115,8 +121,13 @@ def new_patient(mrn: str = "H100001", **overrides: Any) -> Any:
     from kyphos.patients.services import PatientDetails
 
     values: dict[str, Any] = {
-        "assigning_authority": "HOSP", "mrn": mrn, "family_name": "Testwoman", "given_name": "Ada",
-        "date_of_birth": date(1948, 3, 14), "sex": "F", "phone_mobile": "+1 555 0100 1234",
+        "assigning_authority": "HOSP",
+        "mrn": mrn,
+        "family_name": "Testwoman",
+        "given_name": "Ada",
+        "date_of_birth": date(1948, 3, 14),
+        "sex": "F",
+        "phone_mobile": "+1 555 0100 1234",
     }
     values.update(overrides)
     return PatientDetails(**values)
@@ -132,8 +143,12 @@ CALM = {"pain": "3", "pain_medicines": "non_opioid", "walking": "bit_worse", "ac
 def team_of(actors: dict[str, Any]) -> Any:
     from kyphos.demo.builder import Team
 
-    return Team(nurse=actors["nurse"], ward_nurse=actors["ward_nurse"], anesthesia=actors["anesthesia"],
-                radiologist=actors["radiologist"])
+    return Team(
+        nurse=actors["nurse"],
+        ward_nurse=actors["ward_nurse"],
+        anesthesia=actors["anesthesia"],
+        radiologist=actors["radiologist"],
+    )
 
 
 def case_at(make_case: Any, actors: dict[str, Any], stage: str, journey: Any = None, **referral: Any) -> Any:
@@ -198,12 +213,21 @@ def make_case(site: Any, actors: dict[str, Any]) -> Any:
 
     def build(stage: str = "referred", *, start: datetime | None = None, **referral_overrides: Any) -> Any:
         counter["n"] += 1
-        case = services.refer_patient(actors["scheduler"], site=site, details=referral(**referral_overrides),
-                                      new_patient=new_patient(f"H9{counter['n']:05d}"))
+        case = services.refer_patient(
+            actors["scheduler"],
+            site=site,
+            details=referral(**referral_overrides),
+            new_patient=new_patient(f"H9{counter['n']:05d}"),
+        )
         if stage == "referred":
             return case
-        case = services.triage_case(actors["radiologist"], case, version=case.version, reason="ok",
-                                    override_reason="reviewed" if case.open_stops else "")
+        case = services.triage_case(
+            actors["radiologist"],
+            case,
+            version=case.version,
+            reason="ok",
+            override_reason="reviewed" if case.open_stops else "",
+        )
         if stage == "triaged":
             return case
         monday = next_business_monday(site.calendar(), clock.current().astimezone(NEW_YORK).date())
@@ -226,8 +250,15 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-quic"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-quic",
+        ],
     }
 
 

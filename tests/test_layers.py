@@ -19,16 +19,44 @@ BELOW: dict[str, set[str]] = {
     "labs": {"pathway", "patients", "scheduling", "audit", "rules"},
     "precall": {"labs", "messaging", "pathway", "patients", "scheduling", "audit", "rules"},
     "procedure": {"labs", "precall", "messaging", "pathway", "patients", "scheduling", "audit", "rules"},
-    "aftercare": {"labs", "procedure", "precall", "messaging", "pathway", "patients", "scheduling", "audit",
-                  "rules"},
+    "aftercare": {
+        "labs",
+        "procedure",
+        "precall",
+        "messaging",
+        "pathway",
+        "patients",
+        "scheduling",
+        "audit",
+        "rules",
+    },
     # The patient's own pages read every stage; no stage room and no staff page imports them.
-    "portal": {"aftercare", "procedure", "labs", "precall", "messaging", "pathway", "patients", "scheduling", "audit",
-               "rules"},
+    "portal": {
+        "aftercare",
+        "procedure",
+        "labs",
+        "precall",
+        "messaging",
+        "pathway",
+        "patients",
+        "scheduling",
+        "audit",
+        "rules",
+    },
     # The demo department and the builder drive the stage rooms' services, as a person would.
-    "demo": {"aftercare", "procedure", "labs", "precall", "messaging", "pathway", "patients", "scheduling", "audit",
-             "rules"},
+    "demo": {
+        "aftercare",
+        "procedure",
+        "labs",
+        "precall",
+        "messaging",
+        "pathway",
+        "patients",
+        "scheduling",
+        "audit",
+        "rules",
+    },
 }
-
 
 
 def imports_of(path: Path) -> set[str]:
@@ -54,4 +82,3 @@ def test_rooms_import_only_downwards(room: str) -> None:
                 assert target in allowed, f"{path.relative_to(SRC)} imports {name} ({room} may not import {target})"
             if room == "rules":
                 assert not name.startswith("django"), f"{path.relative_to(SRC)} imports Django"
-

@@ -189,7 +189,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     # django.request would log every 4xx with its path; server errors are still logged.
-    "loggers": {"django.request": {"level": "ERROR"}, "kyphos": {"level": os.environ.get("KYPHOS_LOG_LEVEL", "INFO"), "propagate": True}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "kyphos": {"level": os.environ.get("KYPHOS_LOG_LEVEL", "INFO"), "propagate": True},
+    },
 }
 
 KYPHOS_PAGE_SIZE = 50

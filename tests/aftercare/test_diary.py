@@ -29,20 +29,27 @@ def test_a_calm_entry_is_stored_as_a_scored_response_and_opens_no_task(case: Any
     assert saved.pain == 3 and saved.red_flags == [] and saved.action == ""
     response = saved.response
     assert response.context == "diary" and response.score == 2  # walking 1 + activities 1
-    assert response.answer("walking") == {"code": "bit_worse", "display": "A little worse than before the fracture"}
+    assert response.answer("walking") == {
+        "code": "bit_worse",
+        "display": "A little worse than before the fracture",
+    }
     assert not Task.objects.filter(case=case, kind__startswith="diary", status=TaskStatus.OPEN).exists()
 
 
-@pytest.mark.parametrize("flag,kind,role,urgent,within", [
-    ("chest_or_breathing", TaskKind.DIARY_EMERGENCY, Role.NURSE, True, timedelta(minutes=15)),
-    ("leg_weakness_or_numbness", TaskKind.DIARY_EMERGENCY, Role.NURSE, True, timedelta(minutes=15)),
-    ("bladder_bowel_or_saddle", TaskKind.DIARY_EMERGENCY, Role.NURSE, True, timedelta(minutes=15)),
-    ("fever", TaskKind.DIARY_SAME_DAY, Role.NURSE, False, timedelta(hours=4)),
-    ("needle_site", TaskKind.DIARY_SAME_DAY, Role.NURSE, False, timedelta(hours=4)),
-    ("pain_returns", TaskKind.DIARY_REVIEW, Role.RADIOLOGIST, False, timedelta(days=2)),
-])
-def test_each_red_flag_opens_its_task(case: Any, flag: str, kind: str, role: str, urgent: bool,
-                                      within: timedelta) -> None:
+@pytest.mark.parametrize(
+    "flag,kind,role,urgent,within",
+    [
+        ("chest_or_breathing", TaskKind.DIARY_EMERGENCY, Role.NURSE, True, timedelta(minutes=15)),
+        ("leg_weakness_or_numbness", TaskKind.DIARY_EMERGENCY, Role.NURSE, True, timedelta(minutes=15)),
+        ("bladder_bowel_or_saddle", TaskKind.DIARY_EMERGENCY, Role.NURSE, True, timedelta(minutes=15)),
+        ("fever", TaskKind.DIARY_SAME_DAY, Role.NURSE, False, timedelta(hours=4)),
+        ("needle_site", TaskKind.DIARY_SAME_DAY, Role.NURSE, False, timedelta(hours=4)),
+        ("pain_returns", TaskKind.DIARY_REVIEW, Role.RADIOLOGIST, False, timedelta(days=2)),
+    ],
+)
+def test_each_red_flag_opens_its_task(
+    case: Any, flag: str, kind: str, role: str, urgent: bool, within: timedelta
+) -> None:
     moment = MONDAY + timedelta(days=3, hours=2)
     with time_machine.travel(moment, tick=False):
         saved = diary.record_entry(PATIENT, case, diary_entry(**{flag: "yes"}))
@@ -59,8 +66,9 @@ def test_a_measured_fever_raises_the_flag_even_when_the_box_says_no(case: Any) -
 
 
 def test_a_site_threshold_changes_what_counts_as_fever(case: Any) -> None:
-    case.site.redflag_settings = {"fever_celsius": {"value": 38.0, "source": "Infection control policy 12",
-                                                    "confidence": "local"}}
+    case.site.redflag_settings = {
+        "fever_celsius": {"value": 38.0, "source": "Infection control policy 12", "confidence": "local"}
+    }
     case.site.save()
     with time_machine.travel(MONDAY + timedelta(days=2)):
         saved = diary.record_entry(PATIENT, case, diary.DiaryInput(CALM, NO_FLAGS, temperature="38.1"))
@@ -76,18 +84,22 @@ def test_pain_coming_back_is_caught_from_the_numbers(case: Any) -> None:
     assert Task.objects.get(case=case, kind=TaskKind.DIARY_REVIEW).role == Role.RADIOLOGIST
 
 
-@pytest.mark.parametrize("answers,flags,temperature,field", [
-    ({**CALM, "pain": "11"}, NO_FLAGS, "", "pain"),
-    ({**CALM, "pain": "-1"}, NO_FLAGS, "", "pain"),
-    ({**CALM, "walking": "flying"}, NO_FLAGS, "", "walking"),
-    ({k: v for k, v in CALM.items() if k != "activities"}, NO_FLAGS, "", "activities"),
-    (CALM, {k: v for k, v in NO_FLAGS.items() if k != "fever"}, "", "flag_fever"),
-    (CALM, {**NO_FLAGS, "chest_or_breathing": "maybe"}, "", "flag_chest_or_breathing"),
-    (CALM, NO_FLAGS, "hot", "temperature"),
-    (CALM, NO_FLAGS, "45", "temperature"),
-])
-def test_bad_input_is_refused_and_nothing_is_written(case: Any, answers: dict[str, str], flags: dict[str, str],
-                                                     temperature: str, field: str) -> None:
+@pytest.mark.parametrize(
+    "answers,flags,temperature,field",
+    [
+        ({**CALM, "pain": "11"}, NO_FLAGS, "", "pain"),
+        ({**CALM, "pain": "-1"}, NO_FLAGS, "", "pain"),
+        ({**CALM, "walking": "flying"}, NO_FLAGS, "", "walking"),
+        ({k: v for k, v in CALM.items() if k != "activities"}, NO_FLAGS, "", "activities"),
+        (CALM, {k: v for k, v in NO_FLAGS.items() if k != "fever"}, "", "flag_fever"),
+        (CALM, {**NO_FLAGS, "chest_or_breathing": "maybe"}, "", "flag_chest_or_breathing"),
+        (CALM, NO_FLAGS, "hot", "temperature"),
+        (CALM, NO_FLAGS, "45", "temperature"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_written(
+    case: Any, answers: dict[str, str], flags: dict[str, str], temperature: str, field: str
+) -> None:
     with time_machine.travel(MONDAY + timedelta(days=2)), pytest.raises(ValidationError) as caught:
         diary.record_entry(PATIENT, case, diary.DiaryInput(answers, flags, temperature=temperature))
     assert field in caught.value.message_dict
@@ -97,8 +109,12 @@ def test_bad_input_is_refused_and_nothing_is_written(case: Any, answers: dict[st
 
 def test_a_closed_case_takes_no_entry(case: Any, actors: dict[str, Any]) -> None:
     with time_machine.travel(MONDAY + timedelta(days=10)):
-        followup.record_visit(actors["radiologist"], case, followup.VisitInput(1, "discharge", complications=("none",)),
-                              version=case.version)
+        followup.record_visit(
+            actors["radiologist"],
+            case,
+            followup.VisitInput(1, "discharge", complications=("none",)),
+            version=case.version,
+        )
         case.refresh_from_db()
         case = followup.close_case(actors["radiologist"], case, version=case.version)
         with pytest.raises(ValidationError, match="diary is closed"):

@@ -39,9 +39,13 @@ def case(make_case: Any, actors: dict[str, Any]) -> Any:
 def test_the_visit_with_physical_therapy_and_bone_density_referrals(case: Any, actors: dict[str, Any]) -> None:
     with time_machine.travel(VISIT_DAY):
         record = followup.record_visit(
-            actors["radiologist"], case, visit(pt_referral=True, pt_note="Core strengthening; no lifting > 5 kg",
-                                               bmd_referral=True),
-            version=case.version, questionnaire=questionnaires.recovery(), answers=ANSWERS)
+            actors["radiologist"],
+            case,
+            visit(pt_referral=True, pt_note="Core strengthening; no lifting > 5 kg", bmd_referral=True),
+            version=case.version,
+            questionnaire=questionnaires.recovery(),
+            answers=ANSWERS,
+        )
     case.refresh_from_db()
     assert case.stage == Stage.FOLLOWUP_DONE and record.pain_today == 1
     pt = current_letter(case, "pt_referral")
@@ -53,35 +57,52 @@ def test_the_visit_with_physical_therapy_and_bone_density_referrals(case: Any, a
 
 def test_a_suspected_new_fracture_gives_the_scheduler_an_imaging_task(case: Any, actors: dict[str, Any]) -> None:
     with time_machine.travel(VISIT_DAY):
-        followup.record_visit(actors["radiologist"], case,
-                              visit(complications=("pain_new_level",), new_fracture_suspected=True,
-                                    outcome="further"), version=case.version)
+        followup.record_visit(
+            actors["radiologist"],
+            case,
+            visit(complications=("pain_new_level",), new_fracture_suspected=True, outcome="further"),
+            version=case.version,
+        )
     case.refresh_from_db()
     assert case.stage == Stage.DISCHARGED  # another visit, not yet done
     assert case.tasks.get(kind=TaskKind.IMAGING).role == "scheduler"
     assert case.tasks.filter(kind=TaskKind.BOOK_FOLLOW_UP, status=TaskStatus.OPEN).exists()
 
 
-@pytest.mark.parametrize("changes,field", [
-    ({"pain_today": 11}, "pain_today"),
-    ({"outcome": "maybe"}, "outcome"),
-    ({"complications": ("none", "fever")}, "complications"),
-    ({"complications": ("other",)}, "complication_note"),
-    ({"pt_referral": True}, "pt_note"),
-])
-def test_bad_visit_input_writes_nothing(case: Any, actors: dict[str, Any], changes: dict[str, Any],
-                                        field: str) -> None:
+@pytest.mark.parametrize(
+    "changes,field",
+    [
+        ({"pain_today": 11}, "pain_today"),
+        ({"outcome": "maybe"}, "outcome"),
+        ({"complications": ("none", "fever")}, "complications"),
+        ({"complications": ("other",)}, "complication_note"),
+        ({"pt_referral": True}, "pt_note"),
+    ],
+)
+def test_bad_visit_input_writes_nothing(case: Any, actors: dict[str, Any], changes: dict[str, Any], field: str) -> None:
     with time_machine.travel(VISIT_DAY), pytest.raises(ValidationError) as caught:
-        followup.record_visit(actors["radiologist"], case, visit(**changes), version=case.version,
-                              questionnaire=questionnaires.recovery(), answers=ANSWERS)
+        followup.record_visit(
+            actors["radiologist"],
+            case,
+            visit(**changes),
+            version=case.version,
+            questionnaire=questionnaires.recovery(),
+            answers=ANSWERS,
+        )
     assert field in caught.value.message_dict
     assert not FollowUpRecord.objects.exists() and not QuestionnaireResponse.objects.exists()
 
 
 def test_a_bad_questionnaire_answer_writes_nothing(case: Any, actors: dict[str, Any]) -> None:
     with time_machine.travel(VISIT_DAY), pytest.raises(ValidationError) as caught:
-        followup.record_visit(actors["radiologist"], case, visit(), version=case.version,
-                              questionnaire=questionnaires.recovery(), answers={**ANSWERS, "pain": "12"})
+        followup.record_visit(
+            actors["radiologist"],
+            case,
+            visit(),
+            version=case.version,
+            questionnaire=questionnaires.recovery(),
+            answers={**ANSWERS, "pain": "12"},
+        )
     assert "q_pain" in caught.value.message_dict
     assert not FollowUpRecord.objects.exists()
     case.refresh_from_db()
@@ -155,5 +176,7 @@ def test_a_questionnaire_file_that_cannot_be_used_is_one_line_and_status_2(
         call_command("load-questionnaire", str(path))
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and message in err and err.count("\n") == 1
-    assert err.startswith("kyphos load-questionnaire: ") and not Questionnaire.objects.exclude(
-        url__startswith="https://kyphos").exists()
+    assert (
+        err.startswith("kyphos load-questionnaire: ")
+        and not Questionnaire.objects.exclude(url__startswith="https://kyphos").exists()
+    )

@@ -32,8 +32,9 @@ def test_a_worse_neuro_check_stops_and_calls_the_radiologist(make_case: Any, act
     case = in_recovery(make_case, actors)
     with time_machine.travel(AFTER):
         services.record_check(actors["ward_nurse"], case, OK)
-        services.record_check(actors["ward_nurse"], case, CheckInput(legs_strength_normal=False,
-                                                                     legs_sensation_normal=True))
+        services.record_check(
+            actors["ward_nurse"], case, CheckInput(legs_strength_normal=False, legs_sensation_normal=True)
+        )
     case.refresh_from_db()
     assert case.open_stops == 1
     task = case.tasks.get(kind=TaskKind.REVIEW_FLAG, status=TaskStatus.OPEN)
@@ -44,11 +45,17 @@ def test_a_worse_neuro_check_stops_and_calls_the_radiologist(make_case: Any, act
     with time_machine.travel(NEXT_DAY):
         staff = Client()
         staff.force_login(actors["radiologist"].user)
-        for name in ("aftercare:recovery", "procedure:page", "procedure:admission", "aftercare:follow_up", "case_detail"):
+        for name in (
+            "aftercare:recovery",
+            "procedure:page",
+            "procedure:admission",
+            "aftercare:follow_up",
+            "case_detail",
+        ):
             response = staff.get(reverse(name, args=[case.uuid]))
             html = response.content.decode()
             assert response.status_code == 200, (name, response.status_code)
-            banner = html[html.index('class="banner"'):html.index("</section>", html.index('class="banner"'))]
+            banner = html[html.index('class="banner"') : html.index("</section>", html.index('class="banner"'))]
             assert "Leg strength or sensation is worse" in banner, name
 
 
@@ -74,14 +81,16 @@ def test_impossible_check_values(make_case: Any, actors: dict[str, Any], field: 
 def test_discharge_needs_every_criterion(make_case: Any, actors: dict[str, Any]) -> None:
     case = in_recovery(make_case, actors)
     with time_machine.travel(NEXT_DAY), pytest.raises(ValidationError, match="Passing urine"):
-        services.discharge(actors["ward_nurse"], case, version=case.version,
-                           criteria=set(DISCHARGE_CRITERIA) - {"voiding"})
+        services.discharge(
+            actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA) - {"voiding"}
+        )
     case.refresh_from_db()
     assert case.stage == Stage.RECOVERY
 
 
-def test_discharge_books_the_follow_up_in_the_window_and_writes_the_letter(make_case: Any,
-                                                                            actors: dict[str, Any]) -> None:
+def test_discharge_books_the_follow_up_in_the_window_and_writes_the_letter(
+    make_case: Any, actors: dict[str, Any]
+) -> None:
     case = in_recovery(make_case, actors)
     with time_machine.travel(AFTER):
         services.record_check(actors["ward_nurse"], case, OK)
@@ -107,8 +116,13 @@ def test_no_free_slot_leaves_the_scheduler_task_open(make_case: Any, actors: dic
     site.business_hours = {"mon": [["07:00", "07:30"]]}  # one 30-minute clinic slot a week
     site.save()
     for monday in (datetime(2030, 1, 14, 7, tzinfo=NEW_YORK), datetime(2030, 1, 21, 7, tzinfo=NEW_YORK)):
-        Visit.objects.create(case_uuid=case.patient.uuid, site=site, start=monday,
-                             end=monday + timedelta(minutes=30), created_at=monday)
+        Visit.objects.create(
+            case_uuid=case.patient.uuid,
+            site=site,
+            start=monday,
+            end=monday + timedelta(minutes=30),
+            created_at=monday,
+        )
     with time_machine.travel(NEXT_DAY):
         services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
     assert not Visit.objects.filter(case_uuid=case.uuid).exists()
@@ -137,14 +151,17 @@ def test_site_wording_replaces_a_topic(make_case: Any, actors: dict[str, Any], s
     assert "No driving for 2 weeks" in html and "Do not drive for 2 days" not in html
 
 
-@pytest.mark.parametrize("blocks,message", [
-    ({"en": {"emergency": "Call {phone or 911"}}, "single { or }"),
-    ({"en": {"emergency": "Call {pager}"}}, "{pager}, which is not a placeholder"),
-    ({"en": {"sleeping": "Sleep well."}}, "not a topic"),
-    ({"fr": {"driving": "Pas de conduite."}}, "not a language"),
-    ({"en": {"driving": 14}}, "must be text"),
-    (["driving"], "must look like"),
-])
+@pytest.mark.parametrize(
+    "blocks,message",
+    [
+        ({"en": {"emergency": "Call {phone or 911"}}, "single { or }"),
+        ({"en": {"emergency": "Call {pager}"}}, "{pager}, which is not a placeholder"),
+        ({"en": {"sleeping": "Sleep well."}}, "not a topic"),
+        ({"fr": {"driving": "Pas de conduite."}}, "not a language"),
+        ({"en": {"driving": 14}}, "must be text"),
+        (["driving"], "must look like"),
+    ],
+)
 def test_site_wording_that_cannot_be_used_is_refused_when_saved(site: Any, blocks: Any, message: str) -> None:
     site.discharge_blocks = blocks
     with pytest.raises(ValidationError, match=re.escape(message)):
@@ -178,13 +195,27 @@ def test_the_whole_pathway_to_closed(make_case: Any, actors: dict[str, Any]) -> 
     follow = case.tasks.get(kind=TaskKind.BOOK_FOLLOW_UP)
     assert follow.due_end.astimezone(NEW_YORK).date() == (start + timedelta(days=7)).date()
     with time_machine.travel(start + timedelta(days=10)):
-        followup.record_visit(actors["radiologist"], case, followup.VisitInput(1, "discharge", complications=("none",)),
-                              version=case.version)
+        followup.record_visit(
+            actors["radiologist"],
+            case,
+            followup.VisitInput(1, "discharge", complications=("none",)),
+            version=case.version,
+        )
         case.refresh_from_db()
         case = followup.close_case(actors["radiologist"], case, version=case.version)
     assert case.stage == Stage.CLOSED
     assert case.appointment.status == AppointmentStatus.COMPLETED
     stages = list(case.events.filter(kind=EventKind.TRANSITION).order_by("at", "id").values_list("to_stage", flat=True))
-    assert stages == ["triaged", "scheduled", "precall_done", "admitted", "cleared", "in_procedure", "recovery",
-                      "discharged", "followup_done", "closed"]
+    assert stages == [
+        "triaged",
+        "scheduled",
+        "precall_done",
+        "admitted",
+        "cleared",
+        "in_procedure",
+        "recovery",
+        "discharged",
+        "followup_done",
+        "closed",
+    ]
     assert not case.tasks.filter(status=TaskStatus.OPEN).exists()

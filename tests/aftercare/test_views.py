@@ -21,8 +21,9 @@ def nurse_client(people: dict[str, Any]) -> Client:
     return client
 
 
-def test_recovery_actions_only_take_posts_and_refuse_bad_input_on_the_page(make_case: Any, actors: dict[str, Any],
-                                                                          people: dict[str, Any]) -> None:
+def test_recovery_actions_only_take_posts_and_refuse_bad_input_on_the_page(
+    make_case: Any, actors: dict[str, Any], people: dict[str, Any]
+) -> None:
     case = case_at(make_case, actors, "recovery")
     with time_machine.travel(AFTER):
         nurse = nurse_client(people)
@@ -30,8 +31,10 @@ def test_recovery_actions_only_take_posts_and_refuse_bad_input_on_the_page(make_
             assert nurse.get(reverse(f"aftercare:{name}", args=[case.uuid])).status_code == 405, name
         pain = nurse.post(reverse("aftercare:pain", args=[case.uuid]), {"nrs": "a lot"}, follow=True)
         assert "whole number from 0 to 10" in pain.content.decode()
-        check = nurse.post(reverse("aftercare:check", args=[case.uuid]), {"legs_strength_normal": "on", "spo2": "120",
-                                                                            "puncture_sites": "dry"})
+        check = nurse.post(
+            reverse("aftercare:check", args=[case.uuid]),
+            {"legs_strength_normal": "on", "spo2": "120", "puncture_sites": "dry"},
+        )
         assert check.status_code == 400 and 'id="check-form"' in check.content.decode()
         assert not PainScore.objects.filter(case=case).exists() and not RecoveryCheck.objects.filter(case=case).exists()
         saved = nurse.post(reverse("aftercare:pain", args=[case.uuid]), {"nrs": "4"})

@@ -28,8 +28,9 @@ def sign_out(page: Page) -> None:
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
-def test_referral_to_call_worklist(page: Page, live_server: Any, transactional_db: Any, people: dict[str, Any],
-                                   site: Any) -> None:
+def test_referral_to_call_worklist(
+    page: Page, live_server: Any, transactional_db: Any, people: dict[str, Any], site: Any
+) -> None:
     base = live_server.url
     monday = next_business_monday(site.calendar(), clock.now().astimezone(NEW_YORK).date())
     wednesday = datetime.combine(monday - timedelta(days=5), time(10, 0), tzinfo=NEW_YORK)
@@ -103,8 +104,9 @@ def test_referral_to_call_worklist(page: Page, live_server: Any, transactional_d
         expect(row).not_to_contain_text("Overdue")
 
 
-def test_worklist_sorts_by_column_from_the_keyboard(page: Page, live_server: Any, transactional_db: Any,
-                                                    people: dict[str, Any], site: Any, make_case: Any) -> None:
+def test_worklist_sorts_by_column_from_the_keyboard(
+    page: Page, live_server: Any, transactional_db: Any, people: dict[str, Any], site: Any, make_case: Any
+) -> None:
     monday = next_business_monday(site.calendar(), clock.now().astimezone(NEW_YORK).date())
     early = make_case("scheduled", start=datetime.combine(monday, time(8), tzinfo=NEW_YORK))
     late = make_case("scheduled", start=datetime.combine(monday, time(13), tzinfo=NEW_YORK))

@@ -27,12 +27,21 @@ def serious_violations(page: Page) -> list[str]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("""async () => await axe.run(document, {
         runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""")
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes: {v['nodes'][0]['target']})"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes: {v['nodes'][0]['target']})"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
-def test_before_the_procedure_on_a_phone(page: Page, live_server: Any, transactional_db: Any, make_case: Any,
-                                         actors: dict[str, Any], tmp_path: Path) -> None:
+def test_before_the_procedure_on_a_phone(
+    page: Page,
+    live_server: Any,
+    transactional_db: Any,
+    make_case: Any,
+    actors: dict[str, Any],
+    tmp_path: Path,
+) -> None:
     case = make_case("scheduled")
     url = live_server.url + links.path_for(links.issue(actors["scheduler"], case))
     page.set_viewport_size(PHONE)
@@ -63,9 +72,14 @@ def test_before_the_procedure_on_a_phone(page: Page, live_server: Any, transacti
     assert serious_violations(page) == []
 
 
-def test_the_diary_emergency_reaches_the_nurse_first(page: Page, live_server: Any, transactional_db: Any,
-                                                     make_case: Any, actors: dict[str, Any],
-                                                     people: dict[str, Any]) -> None:
+def test_the_diary_emergency_reaches_the_nurse_first(
+    page: Page,
+    live_server: Any,
+    transactional_db: Any,
+    make_case: Any,
+    actors: dict[str, Any],
+    people: dict[str, Any],
+) -> None:
     case = case_at(make_case, actors, "discharged")
     # Something else is long overdue for the nurse: the urgent task must still come first.
     other = make_case("scheduled", start=MONDAY + timedelta(days=1))
@@ -117,8 +131,14 @@ def test_the_diary_emergency_reaches_the_nurse_first(page: Page, live_server: An
         expect(page.locator("#pain-table")).to_contain_text("Are your legs newly weak or numb?")
 
 
-def test_the_follow_up_visit(page: Page, live_server: Any, transactional_db: Any, make_case: Any,
-                             actors: dict[str, Any], people: dict[str, Any]) -> None:
+def test_the_follow_up_visit(
+    page: Page,
+    live_server: Any,
+    transactional_db: Any,
+    make_case: Any,
+    actors: dict[str, Any],
+    people: dict[str, Any],
+) -> None:
     case = case_at(make_case, actors, "discharged")
     for day, pain in ((1, 5), (2, 4), (3, 2)):
         with time_machine.travel(MONDAY + timedelta(days=day, hours=10)):

@@ -16,8 +16,9 @@ from tests.conftest import NEW_YORK, next_business_monday
 pytestmark = pytest.mark.browser
 
 
-def test_the_nurse_makes_the_call(page: Page, live_server: Any, transactional_db: Any, people: dict[str, Any],
-                                  site: Any, make_case: Any) -> None:
+def test_the_nurse_makes_the_call(
+    page: Page, live_server: Any, transactional_db: Any, people: dict[str, Any], site: Any, make_case: Any
+) -> None:
     monday = next_business_monday(site.calendar(), clock.now().astimezone(NEW_YORK).date())
     case = make_case("scheduled", start=datetime.combine(monday, time(8), tzinfo=NEW_YORK))
     case.patient.preferred_language = "es"

@@ -21,17 +21,37 @@ def tick_all(page: Page, part: str) -> None:
         box.check()
 
 
-def test_the_procedure_day(page: Page, live_server: Any, transactional_db: Any, people: dict[str, Any], site: Any,
-                           make_case: Any, actors: dict[str, Any]) -> None:
+def test_the_procedure_day(
+    page: Page,
+    live_server: Any,
+    transactional_db: Any,
+    people: dict[str, Any],
+    site: Any,
+    make_case: Any,
+    actors: dict[str, Any],
+) -> None:
     monday = next_business_monday(site.calendar(), clock.now().astimezone(NEW_YORK).date())
     start = datetime.combine(monday, time(8), tzinfo=NEW_YORK)
     case = make_case("scheduled", start=start)
     with time_machine.travel(start - timedelta(days=3)):
         call = precall.open_call(actors["nurse"], case)
-        call = precall.save_call(actors["nurse"], call, version=call.version, data=precall.CallInput({
-            "identity_confirmed": True, "driver_status": "arranged", "driver_name": "Ana", "imaging_status": "received",
-            "pregnancy_status": "not_applicable", "fasting_given": True, "arrival_confirmed": True,
-            "no_known_allergies": True}))
+        call = precall.save_call(
+            actors["nurse"],
+            call,
+            version=call.version,
+            data=precall.CallInput(
+                {
+                    "identity_confirmed": True,
+                    "driver_status": "arranged",
+                    "driver_name": "Ana",
+                    "imaging_status": "received",
+                    "pregnancy_status": "not_applicable",
+                    "fasting_given": True,
+                    "arrival_confirmed": True,
+                    "no_known_allergies": True,
+                }
+            ),
+        )
         precall.sign_call(actors["nurse"], call, version=call.version)
     base = live_server.url
 
@@ -42,9 +62,14 @@ def test_the_procedure_day(page: Page, live_server: Any, transactional_db: Any, 
         row = page.locator("#day tr", has_text="TESTWOMAN, Ada")
         expect(row).to_contain_text("Not arrived")
         row.get_by_role("link", name="Admission").click()
-        for label in ("Identity band on and checked", "Consent signed", "Allergies re-confirmed",
-                      "Driver confirmed today", "IV access in place",
-                      "Medicine plan followed (last doses checked against the plan)"):
+        for label in (
+            "Identity band on and checked",
+            "Consent signed",
+            "Allergies re-confirmed",
+            "Driver confirmed today",
+            "IV access in place",
+            "Medicine plan followed (last doses checked against the plan)",
+        ):
             page.get_by_label(label).check()
         page.get_by_label("Last clear drink").fill((start - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
         page.get_by_role("button", name="Admit").click()
@@ -76,7 +101,9 @@ def test_the_procedure_day(page: Page, live_server: Any, transactional_db: Any, 
             form = page.locator("#level-form")
             form.locator("#id_lvl-level").fill(name)
             form.get_by_label("Cement lot").fill("LOT-7781")
-            form.get_by_label("Cement mixed at").fill((start + timedelta(minutes=minutes - 1)).strftime("%Y-%m-%dT%H:%M"))
+            form.get_by_label("Cement mixed at").fill(
+                (start + timedelta(minutes=minutes - 1)).strftime("%Y-%m-%dT%H:%M")
+            )
             form.get_by_label("Cement left (mL)").fill("2.4")
             form.get_by_label("Cement right (mL)").fill("2.6")
             form.get_by_role("button", name="Record this level").click()
@@ -128,8 +155,12 @@ def test_the_procedure_day(page: Page, live_server: Any, transactional_db: Any, 
         page.goto(f"{base}/cases/{case.uuid}/recovery/")
         page.get_by_label("Pain now (0–10)").fill("2")
         page.get_by_role("button", name="Record pain").click()
-        for label in ("Walking safely", "Pain controlled on oral medicine", "Passing urine",
-                      "Legs: strength and sensation as before"):
+        for label in (
+            "Walking safely",
+            "Pain controlled on oral medicine",
+            "Passing urine",
+            "Legs: strength and sensation as before",
+        ):
             page.get_by_label(label).check()
         page.get_by_role("button", name="Discharge").click()
         expect(page.locator("h1 .stage")).to_have_text("Discharged")

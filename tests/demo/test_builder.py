@@ -13,12 +13,23 @@ from tests.conftest import ARRIVAL, MONDAY, advance, case_at
 pytestmark = pytest.mark.django_db
 
 
-def test_a_case_walks_to_closed_with_every_move_on_its_timeline_at_its_moment(make_case: Any,
-                                                                              actors: dict[str, Any]) -> None:
+def test_a_case_walks_to_closed_with_every_move_on_its_timeline_at_its_moment(
+    make_case: Any, actors: dict[str, Any]
+) -> None:
     case = case_at(make_case, actors, "closed")
     moves = {e.to_stage: e.at for e in case.events.filter(kind=EventKind.TRANSITION)}
-    passed = {Stage.TRIAGED, Stage.SCHEDULED, Stage.PRECALL_DONE, Stage.ADMITTED, Stage.CLEARED, Stage.IN_PROCEDURE,
-              Stage.RECOVERY, Stage.DISCHARGED, Stage.FOLLOWUP_DONE, Stage.CLOSED}
+    passed = {
+        Stage.TRIAGED,
+        Stage.SCHEDULED,
+        Stage.PRECALL_DONE,
+        Stage.ADMITTED,
+        Stage.CLEARED,
+        Stage.IN_PROCEDURE,
+        Stage.RECOVERY,
+        Stage.DISCHARGED,
+        Stage.FOLLOWUP_DONE,
+        Stage.CLOSED,
+    }
     assert case.stage == Stage.CLOSED and set(moves) == passed
     assert moves[Stage.PRECALL_DONE] == MONDAY - timedelta(days=3)  # Friday 08:00, inside the call window
     assert moves[Stage.ADMITTED] == ARRIVAL and moves[Stage.IN_PROCEDURE] == MONDAY

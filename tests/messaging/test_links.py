@@ -56,8 +56,10 @@ def test_a_link_expires_after_the_sites_number_of_days(make_case: Any, actors: d
     token = links.token_for(links.issue(actors["nurse"], case))
     with time_machine.travel(clock.current() + timedelta(days=9, hours=23)):
         assert links.open_token(token).case == case
-    with time_machine.travel(clock.current() + timedelta(days=10, minutes=1)), \
-            pytest.raises(links.LinkError, match="expired"):
+    with (
+        time_machine.travel(clock.current() + timedelta(days=10, minutes=1)),
+        pytest.raises(links.LinkError, match="expired"),
+    ):
         links.open_token(token)
 
 

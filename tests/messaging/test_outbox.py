@@ -42,8 +42,14 @@ def test_a_message_is_queued_once_per_case_purpose_and_channel(make_case: Any) -
 def test_it_sends_each_due_message_once(make_case: Any) -> None:
     case = make_case()
     outbox.enqueue(case, "booking", "email", to="ada@example.org", subject="Your booking", body="See you")
-    outbox.enqueue(case, "reminder", "email", to="ada@example.org", body="Tomorrow",
-                   due_at=clock.current() + timedelta(days=1))
+    outbox.enqueue(
+        case,
+        "reminder",
+        "email",
+        to="ada@example.org",
+        body="Tomorrow",
+        due_at=clock.current() + timedelta(days=1),
+    )
     assert outbox.process_one().status == "sent"
     assert outbox.process_one() is None  # the reminder is not due yet
     assert len(mail.outbox) == 1 and mail.outbox[0].subject == "Your booking"
@@ -97,12 +103,20 @@ def test_file_gateway_writes_atomically(tmp_path: Path) -> None:
 
 
 def test_the_worker_command_stops_on_sigterm(tmp_path: Path) -> None:
-    env = dict(os.environ, KYPHOS_SQLITE=str(tmp_path / "w.sqlite3"), KYPHOS_VAR_DIR=str(tmp_path),
-               KYPHOS_SECRET_KEY="x")
+    env = dict(
+        os.environ,
+        KYPHOS_SQLITE=str(tmp_path / "w.sqlite3"),
+        KYPHOS_VAR_DIR=str(tmp_path),
+        KYPHOS_SECRET_KEY="x",
+    )
     env.pop("DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "kyphos", "migrate", "-v0"], env=env, check=True)
-    worker = subprocess.Popen([sys.executable, "-m", "kyphos", "worker", "--interval", "0.2"], env=env,
-                              stdout=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "kyphos", "worker", "--interval", "0.2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(2)
     worker.send_signal(signal.SIGTERM)
     out, _ = worker.communicate(timeout=10)
@@ -110,13 +124,21 @@ def test_the_worker_command_stops_on_sigterm(tmp_path: Path) -> None:
 
 
 def test_the_worker_ends_with_its_parent(tmp_path: Path) -> None:
-    env = dict(os.environ, KYPHOS_SQLITE=str(tmp_path / "w.sqlite3"), KYPHOS_VAR_DIR=str(tmp_path),
-               KYPHOS_SECRET_KEY="x")
+    env = dict(
+        os.environ,
+        KYPHOS_SQLITE=str(tmp_path / "w.sqlite3"),
+        KYPHOS_VAR_DIR=str(tmp_path),
+        KYPHOS_SECRET_KEY="x",
+    )
     env.pop("DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "kyphos", "migrate", "-v0"], env=env, check=True)
     parent = subprocess.Popen(["sleep", "1"])
-    worker = subprocess.Popen([sys.executable, "-m", "kyphos", "worker", "--exit-with", str(parent.pid)], env=env,
-                              stdout=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "kyphos", "worker", "--exit-with", str(parent.pid)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     parent.wait()
     out, _ = worker.communicate(timeout=15)
     assert worker.returncode == 0 and "worker stopped" in out
@@ -146,8 +168,9 @@ def test_staff_correct_the_address_and_send_again(make_case: Any, people: dict[s
     assert retried.count() == 1
 
 
-def test_a_crash_after_sending_but_before_the_commit_repeats_with_the_same_key(make_case: Any, tmp_path: Path,
-                                                                               settings: Any) -> None:
+def test_a_crash_after_sending_but_before_the_commit_repeats_with_the_same_key(
+    make_case: Any, tmp_path: Path, settings: Any
+) -> None:
     case = make_case()
     outbox.enqueue(case, "reminder", "sms", to="+15550123", body="Tomorrow")
     outbox.enqueue(case, "reminder", "email", to="ada@example.org", body="Tomorrow")
@@ -216,8 +239,7 @@ class _Provider:
                 import json
 
                 length = int(self.headers["Content-Length"])
-                provider.requests.append({"headers": dict(self.headers),
-                                          "json": json.loads(self.rfile.read(length))})
+                provider.requests.append({"headers": dict(self.headers), "json": json.loads(self.rfile.read(length))})
                 self.send_response(status)
                 self.end_headers()
 

@@ -89,8 +89,13 @@ def test_not_reached_goes_when_the_calls_ran_out(make_case: Any) -> None:
     case = make_case("scheduled")
     reminders.derive()
     assert "not_reached" not in purposes(case)
-    pathway.open_task(case, TaskKind.CALL_ESCALATION, Role.RADIOLOGIST, case.appointment.start - timedelta(days=1),
-                      case.appointment.start)
+    pathway.open_task(
+        case,
+        TaskKind.CALL_ESCALATION,
+        Role.RADIOLOGIST,
+        case.appointment.start - timedelta(days=1),
+        case.appointment.start,
+    )
     with time_machine.travel(case.appointment.start - timedelta(hours=20)):
         reminders.derive()
     assert "not_reached" in purposes(case)
@@ -102,8 +107,9 @@ def test_diary_prompts_on_days_1_2_3_and_7_then_visit_messages(make_case: Any, a
     for day in range(0, 9):
         with time_machine.travel(datetime(2030, 1, 7, 11, tzinfo=NEW_YORK) + timedelta(days=day)):
             reminders.derive()
-    assert sorted(OutboxMessage.objects.filter(case=case, purpose="diary_prompt").values_list("key", flat=True)) \
-        == sorted(f"{case.uuid}:diary_prompt:sms:d{d}" for d in (1, 2, 3, 7))
+    assert sorted(
+        OutboxMessage.objects.filter(case=case, purpose="diary_prompt").values_list("key", flat=True)
+    ) == sorted(f"{case.uuid}:diary_prompt:sms:d{d}" for d in (1, 2, 3, 7))
     # The visit was booked on day 7 (Monday 14 January, 07:00): reminder 3 days before, questions 2, diary 1.
     assert {"follow_up_reminder", "previsit_questionnaire", "diary_prompt_before_visit"} <= set(purposes(case))
 

@@ -56,4 +56,3 @@ def test_a_function_cannot_claim_a_move_it_does_not_own() -> None:
         kernel.owns("admit")(admit)
     with pytest.raises(kernel.MoveOwnerError, match="unknown move"):
         kernel.owns("teleport")(admit)
-

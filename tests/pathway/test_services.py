@@ -38,8 +38,12 @@ def test_a_bad_level_writes_nothing(site: Any, actors: dict[str, Any]) -> None:
     from kyphos.pathway.services import LevelInput
 
     with pytest.raises(ValidationError, match="L6"):
-        services.refer_patient(actors["scheduler"], site=site, new_patient=new_patient(),
-                               details=referral(levels=[LevelInput("L6", "acute", "yes")]))
+        services.refer_patient(
+            actors["scheduler"],
+            site=site,
+            new_patient=new_patient(),
+            details=referral(levels=[LevelInput("L6", "acute", "yes")]),
+        )
     assert not Patient.objects.exists() and not Case.objects.exists() and not AuditEntry.objects.exists()
 
 
@@ -75,8 +79,12 @@ def test_a_stop_finding_blocks_triage_without_an_override(make_case: Any, actors
 
 def test_a_radiologist_overrides_a_stop_with_a_reason(make_case: Any, actors: dict[str, Any]) -> None:
     case = make_case(screen={"infection": True})
-    case = services.triage_case(actors["radiologist"], case, version=case.version,
-                                override_reason="Treated; CRP normal; ID consult agrees")
+    case = services.triage_case(
+        actors["radiologist"],
+        case,
+        version=case.version,
+        override_reason="Treated; CRP normal; ID consult agrees",
+    )
     assert case.stage == Stage.TRIAGED and case.open_stops == 0
     override = case.events.get(kind=EventKind.OVERRIDE)
     assert "absolute.infection" in override.summary and "CRP" in override.reason
@@ -108,8 +116,10 @@ def test_booking_opens_the_call_task_in_the_call_window(make_case: Any, actors: 
     assert case.stage == Stage.SCHEDULED and case.appointment.start == monday
     assert case.appointment.arrival_at == monday - timedelta(minutes=90)
     call = case.tasks.get(kind=TaskKind.PRECALL)
-    assert (call.due_start, call.due_end) == (datetime(2030, 1, 4, 7, tzinfo=NEW_YORK),
-                                              datetime(2030, 1, 4, 17, tzinfo=NEW_YORK))
+    assert (call.due_start, call.due_end) == (
+        datetime(2030, 1, 4, 7, tzinfo=NEW_YORK),
+        datetime(2030, 1, 4, 17, tzinfo=NEW_YORK),
+    )
     assert call.role == "nurse" and call.appointment_start == monday
     assert case.tasks.get(kind=TaskKind.BOOK).status == TaskStatus.DONE
 
@@ -117,8 +127,14 @@ def test_booking_opens_the_call_task_in_the_call_window(make_case: Any, actors: 
 def test_a_booking_in_the_past_is_refused(make_case: Any, actors: dict[str, Any], room: Any) -> None:
     case = make_case("triaged")
     with pytest.raises(ValidationError, match="past"):
-        services.book_case(actors["scheduler"], case, version=case.version, room=room,
-                           start=datetime(2020, 1, 6, 8, tzinfo=NEW_YORK), minutes=60)
+        services.book_case(
+            actors["scheduler"],
+            case,
+            version=case.version,
+            room=room,
+            start=datetime(2020, 1, 6, 8, tzinfo=NEW_YORK),
+            minutes=60,
+        )
     case.refresh_from_db()
     assert case.stage == Stage.TRIAGED and not Appointment.objects.exists()
 
@@ -128,28 +144,53 @@ def test_a_double_booking_of_the_room_is_refused(make_case: Any, actors: dict[st
     start = datetime(2030, 1, 7, 8, tzinfo=NEW_YORK)
     services.book_case(actors["scheduler"], first, version=first.version, room=room, start=start, minutes=60)
     with pytest.raises(ValidationError, match="already booked"):
-        services.book_case(actors["scheduler"], second, version=second.version, room=room,
-                           start=start + timedelta(minutes=30), minutes=60)
+        services.book_case(
+            actors["scheduler"],
+            second,
+            version=second.version,
+            room=room,
+            start=start + timedelta(minutes=30),
+            minutes=60,
+        )
     second.refresh_from_db()
     assert second.stage == Stage.TRIAGED and Appointment.objects.count() == 1
     # Back-to-back is fine, and so is the same time in the other room.
-    services.book_case(actors["scheduler"], second, version=second.version, room=room,
-                       start=start + timedelta(minutes=60), minutes=60)
+    services.book_case(
+        actors["scheduler"],
+        second,
+        version=second.version,
+        room=room,
+        start=start + timedelta(minutes=60),
+        minutes=60,
+    )
 
 
 def test_an_ineligible_case_cannot_be_booked(make_case: Any, actors: dict[str, Any], room: Any) -> None:
     case = make_case()
     with pytest.raises(TransitionError):
-        services.book_case(actors["scheduler"], case, version=case.version, room=room,
-                           start=datetime(2030, 1, 7, 8, tzinfo=NEW_YORK), minutes=60)
+        services.book_case(
+            actors["scheduler"],
+            case,
+            version=case.version,
+            room=room,
+            start=datetime(2030, 1, 7, 8, tzinfo=NEW_YORK),
+            minutes=60,
+        )
 
 
 def test_reschedule_keeps_the_old_booking_and_moves_the_call(make_case: Any, actors: dict[str, Any]) -> None:
     case = make_case("scheduled")
     old = case.appointment
     new_start = datetime(2031, 3, 12, 10, tzinfo=NEW_YORK)  # a Wednesday
-    case = services.reschedule_case(actors["scheduler"], case, version=case.version, room=old.room,
-                                    start=new_start, minutes=45, reason="Patient asked")
+    case = services.reschedule_case(
+        actors["scheduler"],
+        case,
+        version=case.version,
+        room=old.room,
+        start=new_start,
+        minutes=45,
+        reason="Patient asked",
+    )
     old.refresh_from_db()
     assert old.status == AppointmentStatus.RESCHEDULED and case.appointment.replaces == old
     calls = case.tasks.filter(kind=TaskKind.PRECALL)
@@ -168,8 +209,14 @@ def test_postpone_releases_the_room_and_asks_for_a_rebook(make_case: Any, actors
     assert appointment.status == AppointmentStatus.CANCELLED
     assert open_tasks(case) == {TaskKind.REBOOK}
     # Rebooking from postponed goes back to scheduled, into the freed slot.
-    case = services.book_case(actors["scheduler"], case, version=case.version, room=appointment.room,
-                              start=appointment.start, minutes=60)
+    case = services.book_case(
+        actors["scheduler"],
+        case,
+        version=case.version,
+        room=appointment.room,
+        start=appointment.start,
+        minutes=60,
+    )
     assert case.stage == Stage.SCHEDULED and open_tasks(case) == {TaskKind.PRECALL}
 
 
@@ -189,8 +236,14 @@ def test_cancel_keeps_the_history(make_case: Any, actors: dict[str, Any]) -> Non
     assert closed.summary == "Pre-procedure call: cancelled" and closed.reason == "case cancelled"
     assert case.appointment.status == AppointmentStatus.CANCELLED
     with pytest.raises(TransitionError):
-        services.book_case(actors["scheduler"], case, version=case.version, room=case.appointment.room,
-                           start=datetime(2031, 1, 6, 8, tzinfo=NEW_YORK), minutes=60)
+        services.book_case(
+            actors["scheduler"],
+            case,
+            version=case.version,
+            room=case.appointment.room,
+            start=datetime(2031, 1, 6, 8, tzinfo=NEW_YORK),
+            minutes=60,
+        )
 
 
 def test_a_stale_version_is_refused_and_changes_nothing(make_case: Any, actors: dict[str, Any]) -> None:
@@ -212,9 +265,17 @@ def test_roles_are_enforced_by_the_services(make_case: Any, actors: dict[str, An
         services.refer_patient(actors["nurse"], site=case.site, details=referral(), new_patient=new_patient("X1"))
 
 
-@pytest.mark.parametrize("stage,action", [(Stage.REFERRED, "book"), (Stage.SCHEDULED, "triage"),
-                                          (Stage.CLOSED, "cancel"), (Stage.RECOVERY, "postpone"),
-                                          (Stage.CANCELLED, "book"), (Stage.REFERRED, "discharge")])
+@pytest.mark.parametrize(
+    "stage,action",
+    [
+        (Stage.REFERRED, "book"),
+        (Stage.SCHEDULED, "triage"),
+        (Stage.CLOSED, "cancel"),
+        (Stage.RECOVERY, "postpone"),
+        (Stage.CANCELLED, "book"),
+        (Stage.REFERRED, "discharge"),
+    ],
+)
 def test_the_transition_table_refuses_moves_it_does_not_list(stage: Stage, action: str) -> None:
     with pytest.raises(TransitionError):
         check_move(stage, action)
@@ -283,8 +344,9 @@ def test_demo_is_deterministic_for_a_seed(transactional_db: Any) -> None:
     call_command("flush", interactive=False, verbosity=0)
     with time_machine.travel(datetime(2026, 12, 2, 15, tzinfo=NEW_YORK), tick=False):
         load_demo(seed=11)
-    assert first == list(Patient.objects.order_by("mrn").values_list("mrn", "family_name", "given_name",
-                                                                       "date_of_birth"))
+    assert first == list(
+        Patient.objects.order_by("mrn").values_list("mrn", "family_name", "given_name", "date_of_birth")
+    )
     assert levels == list(Case.objects.order_by("patient__mrn").values_list("patient__mrn", "stage", "etiology"))
 
 

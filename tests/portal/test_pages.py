@@ -37,8 +37,9 @@ def test_the_page_shows_the_appointment_and_keeps_the_link_to_itself(make_case: 
     assert "Hello Ada" in body and "Please arrive at" in body and case.site.phone in body
     assert case.patient.mrn not in body  # nothing the patient does not need
     assert response["Referrer-Policy"] == "same-origin" and response["Cache-Control"] == "no-store"
-    assert AuditEntry.objects.filter(object_type="patient_page", patient_uuid=case.patient.uuid,
-                                     username__startswith="patient link").exists()
+    assert AuditEntry.objects.filter(
+        object_type="patient_page", patient_uuid=case.patient.uuid, username__startswith="patient link"
+    ).exists()
 
 
 def test_spanish_for_a_spanish_speaker(make_case: Any, actors: dict[str, Any]) -> None:
@@ -49,8 +50,9 @@ def test_spanish_for_a_spanish_speaker(make_case: Any, actors: dict[str, Any]) -
     assert 'lang="es"' in body and "Hola Ada" in body and "Por favor llegue a las" in body
 
 
-def test_ticking_the_checklist_is_seen_by_staff(make_case: Any, actors: dict[str, Any], client: Any,
-                                                 people: dict[str, Any]) -> None:
+def test_ticking_the_checklist_is_seen_by_staff(
+    make_case: Any, actors: dict[str, Any], client: Any, people: dict[str, Any]
+) -> None:
     case = make_case("scheduled")
     base = url_for(case, actors)
     response = Client().post(base + "checklist/", {"driver": "on", "fasting": "on"})
@@ -137,8 +139,12 @@ def test_a_diary_entry_for_a_closed_case_is_refused(make_case: Any, actors: dict
     case = case_at(make_case, actors, "discharged")
     with time_machine.travel(MONDAY + timedelta(days=10)):
         url = url_for(case, actors)
-        followup.record_visit(actors["radiologist"], case, followup.VisitInput(1, "discharge", complications=("none",)),
-                              version=case.version)
+        followup.record_visit(
+            actors["radiologist"],
+            case,
+            followup.VisitInput(1, "discharge", complications=("none",)),
+            version=case.version,
+        )
         case.refresh_from_db()
         followup.close_case(actors["radiologist"], case, version=case.version)
         response = Client().post(url + "diary/", diary_post())

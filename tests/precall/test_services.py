@@ -23,9 +23,16 @@ FRIDAY_MORNING = datetime(2030, 1, 4, 7, 30, tzinfo=NEW_YORK)  # before apixaban
 
 def complete_values(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "identity_confirmed": True, "driver_status": "arranged", "driver_name": "Ana (daughter)",
-        "imaging_status": "bringing", "imaging_mri": True, "imaging_cd": True, "imaging_source": "Mercy Imaging",
-        "pregnancy_status": "not_applicable", "fasting_given": True, "arrival_confirmed": True,
+        "identity_confirmed": True,
+        "driver_status": "arranged",
+        "driver_name": "Ana (daughter)",
+        "imaging_status": "bringing",
+        "imaging_mri": True,
+        "imaging_cd": True,
+        "imaging_source": "Mercy Imaging",
+        "pregnancy_status": "not_applicable",
+        "fasting_given": True,
+        "arrival_confirmed": True,
         "no_known_allergies": True,
     }
     values.update(overrides)
@@ -44,8 +51,14 @@ def open_and_save(actors: dict[str, Any], case: Any, data: CallInput) -> PreCall
 
 def test_apixaban_plan_with_reduced_kidney_function(booked: Any, actors: dict[str, Any]) -> None:
     with time_machine.travel(FRIDAY_MORNING):
-        call = open_and_save(actors, booked, CallInput(complete_values(crcl=45), medications=[
-            MedicationInput("Eliquis", "5 mg", "twice-daily", "af", "Dr Patel", "+1 555 0199")]))
+        call = open_and_save(
+            actors,
+            booked,
+            CallInput(
+                complete_values(crcl=45),
+                medications=[MedicationInput("Eliquis", "5 mg", "twice-daily", "af", "Dr Patel", "+1 555 0199")],
+            ),
+        )
     [med] = call.medications.all()
     assert med.name == "apixaban" and med.hold is True
     assert med.last_dose == MONDAY - timedelta(days=3)  # 6 doses at twice daily (SIR 2019, CrCl < 50)
@@ -56,11 +69,18 @@ def test_apixaban_plan_with_reduced_kidney_function(booked: Any, actors: dict[st
 
 def test_signing_opens_the_tasks_and_moves_the_case(booked: Any, actors: dict[str, Any]) -> None:
     with time_machine.travel(FRIDAY_MORNING):
-        call = open_and_save(actors, booked, CallInput(
-            complete_values(crcl=45, driver_status="not_arranged", driver_name="", no_known_allergies=False),
-            medications=[MedicationInput("apixaban", "5 mg", "twice-daily", "af", "Dr Patel", "+1 555 0199"),
-                         MedicationInput("oxycodone", "5 mg", "four-times-daily")],
-            allergies=[AllergyInput("latex", "Latex gloves", "rash", "mild")]))
+        call = open_and_save(
+            actors,
+            booked,
+            CallInput(
+                complete_values(crcl=45, driver_status="not_arranged", driver_name="", no_known_allergies=False),
+                medications=[
+                    MedicationInput("apixaban", "5 mg", "twice-daily", "af", "Dr Patel", "+1 555 0199"),
+                    MedicationInput("oxycodone", "5 mg", "four-times-daily"),
+                ],
+                allergies=[AllergyInput("latex", "Latex gloves", "rash", "mild")],
+            ),
+        )
         call = services.sign_call(actors["nurse"], call, version=call.version)
     booked.refresh_from_db()
     assert booked.stage == Stage.PRECALL_DONE and call.status == CallStatus.SIGNED
@@ -79,8 +99,14 @@ def test_signing_opens_the_tasks_and_moves_the_case(booked: Any, actors: dict[st
 
 def test_agreeing_the_plan_closes_the_prescriber_task(booked: Any, actors: dict[str, Any]) -> None:
     with time_machine.travel(FRIDAY_MORNING):
-        call = open_and_save(actors, booked, CallInput(complete_values(crcl=80), medications=[
-            MedicationInput("warfarin", "5 mg", "once-daily", "mechanical_valve", "Dr Lee")]))
+        call = open_and_save(
+            actors,
+            booked,
+            CallInput(
+                complete_values(crcl=80),
+                medications=[MedicationInput("warfarin", "5 mg", "once-daily", "mechanical_valve", "Dr Lee")],
+            ),
+        )
         services.sign_call(actors["nurse"], call, version=call.version)
         task = booked.tasks.get(kind=TaskKind.CONTACT_PRESCRIBER)
         med = services.agree_medication_plan(actors["nurse"], task, "Dr Lee agrees; no bridging")
@@ -103,14 +129,18 @@ def test_a_stop_finding_needs_radiologist_review(booked: Any, actors: dict[str, 
     assert {TaskKind.REVIEW_FLAG, TaskKind.HCG_TEST} <= kinds
 
 
-@pytest.mark.parametrize("values,message", [
-    ({"identity_confirmed": False}, "name and date of birth"),
-    ({"driver_status": ""}, "driver"),
-    ({"fasting_given": False}, "fasting"),
-    ({"no_known_allergies": False}, "allergies"),
-])
-def test_an_incomplete_call_cannot_be_signed(booked: Any, actors: dict[str, Any], values: dict[str, Any],
-                                             message: str) -> None:
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ({"identity_confirmed": False}, "name and date of birth"),
+        ({"driver_status": ""}, "driver"),
+        ({"fasting_given": False}, "fasting"),
+        ({"no_known_allergies": False}, "allergies"),
+    ],
+)
+def test_an_incomplete_call_cannot_be_signed(
+    booked: Any, actors: dict[str, Any], values: dict[str, Any], message: str
+) -> None:
     with time_machine.travel(FRIDAY_MORNING):
         call = open_and_save(actors, booked, CallInput(complete_values(**values)))
         with pytest.raises(ValidationError, match=message):
@@ -143,8 +173,12 @@ def test_impossible_doses_change_nothing(booked: Any, actors: dict[str, Any], do
     with time_machine.travel(FRIDAY_MORNING):
         call = services.open_call(actors["nurse"], booked)
         with pytest.raises(ValidationError):
-            services.save_call(actors["nurse"], call, version=call.version, data=CallInput(
-                complete_values(), medications=[MedicationInput("apixaban", dose, "twice-daily")]))
+            services.save_call(
+                actors["nurse"],
+                call,
+                version=call.version,
+                data=CallInput(complete_values(), medications=[MedicationInput("apixaban", dose, "twice-daily")]),
+            )
     assert not call.medications.exists()
 
 
@@ -202,8 +236,9 @@ def test_call_back_at_a_time(booked: Any, actors: dict[str, Any]) -> None:
     with time_machine.travel(FRIDAY_MORNING):
         with pytest.raises(ValidationError):
             services.record_attempt(actors["nurse"], booked, "call_back")
-        services.record_attempt(actors["nurse"], booked, "call_back",
-                                call_back_at=datetime(2030, 1, 4, 15, 30, tzinfo=NEW_YORK))
+        services.record_attempt(
+            actors["nurse"], booked, "call_back", call_back_at=datetime(2030, 1, 4, 15, 30, tzinfo=NEW_YORK)
+        )
     task.refresh_from_db()
     assert task.due_start == datetime(2030, 1, 4, 15, 30, tzinfo=NEW_YORK)
 
@@ -212,8 +247,14 @@ def test_the_spanish_letter(booked: Any, actors: dict[str, Any]) -> None:
     booked.patient.preferred_language = "es"
     booked.patient.save()
     with time_machine.travel(FRIDAY_MORNING):
-        call = open_and_save(actors, booked, CallInput(complete_values(crcl=45), medications=[
-            MedicationInput("apixaban", "5 mg", "twice-daily", "af", "Dr Patel")]))
+        call = open_and_save(
+            actors,
+            booked,
+            CallInput(
+                complete_values(crcl=45),
+                medications=[MedicationInput("apixaban", "5 mg", "twice-daily", "af", "Dr Patel")],
+            ),
+        )
         services.sign_call(actors["nurse"], call, version=call.version)
     letter = current_letter(booked, "pre_procedure")
     assert letter.language == "es"
@@ -223,8 +264,14 @@ def test_the_spanish_letter(booked: Any, actors: dict[str, Any]) -> None:
 
 
 def _warfarin_call(actors: dict[str, Any], case: Any, last_taken: datetime | None) -> PreCall:
-    return open_and_save(actors, case, CallInput(complete_values(), medications=[
-        MedicationInput("warfarin", "5 mg", "once-daily", "af", "Dr Lee", last_taken=last_taken)]))
+    return open_and_save(
+        actors,
+        case,
+        CallInput(
+            complete_values(),
+            medications=[MedicationInput("warfarin", "5 mg", "once-daily", "af", "Dr Lee", last_taken=last_taken)],
+        ),
+    )
 
 
 def test_a_dose_taken_after_the_deadline_stops_for_review(booked: Any, actors: dict[str, Any]) -> None:

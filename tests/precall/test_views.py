@@ -26,9 +26,18 @@ def client_for(user: Any) -> Client:
 
 
 def form_data(version: int, **overrides: Any) -> dict[str, Any]:
-    data = {"version": version, "identity_confirmed": "on", "driver_status": "arranged", "driver_name": "Ana",
-            "imaging_status": "received", "pregnancy_status": "not_applicable", "fasting_given": "on",
-            "arrival_confirmed": "on", "no_known_allergies": "on", "action": "save"}
+    data = {
+        "version": version,
+        "identity_confirmed": "on",
+        "driver_status": "arranged",
+        "driver_name": "Ana",
+        "imaging_status": "received",
+        "pregnancy_status": "not_applicable",
+        "fasting_given": "on",
+        "arrival_confirmed": "on",
+        "no_known_allergies": "on",
+        "action": "save",
+    }
     data.update(overrides)
     return data
 
@@ -71,24 +80,34 @@ def test_save_then_sign_through_the_page(people: dict[str, Any], booked: Any) ->
     with time_machine.travel(FRIDAY):
         nurse = client_for(people["nurse"])
         nurse.get(reverse("precall:call", args=[booked.uuid]))
-        response = nurse.post(reverse("precall:call", args=[booked.uuid]), form_data(
-            1, med_name_0="Xarelto", med_dose_0="20 mg", med_frequency_0="once-daily", crcl="60"))
+        response = nurse.post(
+            reverse("precall:call", args=[booked.uuid]),
+            form_data(1, med_name_0="Xarelto", med_dose_0="20 mg", med_frequency_0="once-daily", crcl="60"),
+        )
         assert response.status_code == 302
         page = nurse.get(reverse("precall:call", args=[booked.uuid])).content.decode()
         assert "Sat 05-Jan-2030 08:00" in page  # rivaroxaban, 2 daily doses before Monday 08:00
-        response = nurse.post(reverse("precall:call", args=[booked.uuid]), form_data(2, med_name_0="Xarelto",
-                                                                                      action="sign", crcl="60"))
+        response = nurse.post(
+            reverse("precall:call", args=[booked.uuid]),
+            form_data(2, med_name_0="Xarelto", action="sign", crcl="60"),
+        )
         assert response.status_code == 302 and response["Location"] == reverse("case_detail", args=[booked.uuid])
     booked.refresh_from_db()
     assert booked.stage == Stage.PRECALL_DONE
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("crcl", "-3", "not possible"), ("crcl", "900", "not possible"),
-    ("med_dose_0", "0 mg", "more than zero"), ("med_dose_0", "5000000 mg", "not a possible single dose"),
-])
-def test_bad_input_shows_a_message_and_changes_nothing(people: dict[str, Any], booked: Any, field: str, value: str,
-                                                       message: str) -> None:
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("crcl", "-3", "not possible"),
+        ("crcl", "900", "not possible"),
+        ("med_dose_0", "0 mg", "more than zero"),
+        ("med_dose_0", "5000000 mg", "not a possible single dose"),
+    ],
+)
+def test_bad_input_shows_a_message_and_changes_nothing(
+    people: dict[str, Any], booked: Any, field: str, value: str, message: str
+) -> None:
     with time_machine.travel(FRIDAY):
         nurse = client_for(people["nurse"])
         nurse.get(reverse("precall:call", args=[booked.uuid]))
@@ -103,8 +122,10 @@ def test_a_refused_signature_keeps_the_draft_unchanged(people: dict[str, Any], b
     with time_machine.travel(FRIDAY):
         nurse = client_for(people["nurse"])
         nurse.get(reverse("precall:call", args=[booked.uuid]))
-        response = nurse.post(reverse("precall:call", args=[booked.uuid]),
-                              form_data(1, identity_confirmed="", action="sign", questions="typed before signing"))
+        response = nurse.post(
+            reverse("precall:call", args=[booked.uuid]),
+            form_data(1, identity_confirmed="", action="sign", questions="typed before signing"),
+        )
     html = response.content.decode()
     assert response.status_code == 400 and "Confirm the patient&#x27;s name and date of birth" in html
     assert "typed before signing" in html  # nothing the nurse typed is lost
@@ -149,8 +170,11 @@ def test_a_stale_save_is_refused_on_the_page(people: dict[str, Any], booked: Any
 def test_attempt_with_a_malformed_call_back_time(people: dict[str, Any], booked: Any) -> None:
     with time_machine.travel(FRIDAY):
         nurse = client_for(people["nurse"])
-        response = nurse.post(reverse("precall:attempt", args=[booked.uuid]),
-                              {"outcome": "call_back", "call_back_at": "tomorrow-ish"}, follow=True)
+        response = nurse.post(
+            reverse("precall:attempt", args=[booked.uuid]),
+            {"outcome": "call_back", "call_back_at": "tomorrow-ish"},
+            follow=True,
+        )
     assert "YYYY-MM-DD HH:MM" in response.content.decode()
     assert not booked.call_attempts.exists()
 
@@ -184,8 +208,12 @@ def test_the_letter_is_for_staff_only(people: dict[str, Any], booked: Any) -> No
 
 
 def test_site_wording_blocks_appear_in_the_letter(people: dict[str, Any], booked: Any) -> None:
-    booked.site.letter_blocks = {"en": {"intro": "Welcome to Riverside's spine service.",
-                                        "closing": "Parking is free in the River Road garage."}}
+    booked.site.letter_blocks = {
+        "en": {
+            "intro": "Welcome to Riverside's spine service.",
+            "closing": "Parking is free in the River Road garage.",
+        }
+    }
     booked.site.save()
     signed(people, booked)
     html = client_for(people["nurse"]).get(reverse("precall:letter", args=[booked.uuid])).content.decode()

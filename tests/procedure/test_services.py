@@ -18,19 +18,31 @@ from kyphos.procedure.services import AdmissionInput, EndInput, LevelInput
 from tests.conftest import ARRIVAL, MONDAY, advance, case_at, no_labs, planned
 
 pytestmark = pytest.mark.django_db
-GOOD_ADMISSION = AdmissionInput(identity_band=True, consent_signed=True, driver_confirmed=True, iv_access=True,
-                                allergies_reconfirmed=True, medicine_plan_followed=True,
-                                last_clear_liquid_at=MONDAY - timedelta(hours=3),
-                                last_light_meal_at=MONDAY - timedelta(hours=12))
+GOOD_ADMISSION = AdmissionInput(
+    identity_band=True,
+    consent_signed=True,
+    driver_confirmed=True,
+    iv_access=True,
+    allergies_reconfirmed=True,
+    medicine_plan_followed=True,
+    last_clear_liquid_at=MONDAY - timedelta(hours=3),
+    last_light_meal_at=MONDAY - timedelta(hours=12),
+)
 SIGN_IN = {key for key, _ in services.checklist_items("sign_in")}
 TIME_OUT = {key for key, _ in services.checklist_items("time_out")}
 SIGN_OUT = {key for key, _ in services.checklist_items("sign_out")}
 
 
 def level(name: str, mixed: datetime, **overrides: Any) -> LevelInput:
-    values: dict[str, Any] = {"level": name, "sides": "bilateral", "cement_product": "kyphon-hv-r",
-                              "cement_lot": "LOT-42", "cement_mixed_at": mixed, "cement_ml_left": Decimal("2.4"),
-                              "cement_ml_right": Decimal("2.6")}
+    values: dict[str, Any] = {
+        "level": name,
+        "sides": "bilateral",
+        "cement_product": "kyphon-hv-r",
+        "cement_lot": "LOT-42",
+        "cement_mixed_at": mixed,
+        "cement_ml_left": Decimal("2.4"),
+        "cement_ml_right": Decimal("2.6"),
+    }
     values.update(overrides)
     return LevelInput(**values)
 
@@ -40,8 +52,13 @@ def test_only_a_radiologist_may_override(make_case: Any, actors: dict[str, Any])
     # Admission without the pre-call is a stop; the ward nurse may not override it, the radiologist cannot admit.
     with time_machine.travel(ARRIVAL):
         with pytest.raises(GuardBlocked, match="Only a radiologist"):
-            services.admit(actors["ward_nurse"], case, version=case.version, data_in=GOOD_ADMISSION,
-                           override_reason="urgent")
+            services.admit(
+                actors["ward_nurse"],
+                case,
+                version=case.version,
+                data_in=GOOD_ADMISSION,
+                override_reason="urgent",
+            )
         with pytest.raises(GuardBlocked, match="pre-procedure call"):
             services.admit(actors["ward_nurse"], case, version=case.version, data_in=GOOD_ADMISSION)
 
@@ -57,9 +74,12 @@ def test_good_labs_and_checklist_leave_nothing_open(make_case: Any, actors: dict
     assert services.readiness_findings(case) == []
 
 
-@pytest.mark.parametrize("code,value,finding", [("inr", "1.9", "labs.inr_high"), ("platelets", "40", "labs.platelets_low")])
-def test_out_of_range_labs_stop_the_start(make_case: Any, actors: dict[str, Any], code: str, value: str,
-                                          finding: str) -> None:
+@pytest.mark.parametrize(
+    "code,value,finding", [("inr", "1.9", "labs.inr_high"), ("platelets", "40", "labs.platelets_low")]
+)
+def test_out_of_range_labs_stop_the_start(
+    make_case: Any, actors: dict[str, Any], code: str, value: str, finding: str
+) -> None:
     case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY - timedelta(minutes=5)):
         labs.record_lab(actors["ward_nurse"], case, code, value=value, taken_at=MONDAY - timedelta(minutes=30))
@@ -89,8 +109,13 @@ def test_missing_checklist_parts_cannot_be_overridden(make_case: Any, actors: di
     case = case_at(make_case, actors, "admitted")
     with time_machine.travel(MONDAY), pytest.raises(ValidationError, match="Time-out"):
         services.sign_checklist(actors["anesthesia"], case, "sign_in", SIGN_IN)
-        services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita",
-                                 override_reason="in a hurry")
+        services.start_procedure(
+            actors["radiologist"],
+            case,
+            version=case.version,
+            operators="Dr Rita",
+            override_reason="in a hurry",
+        )
 
 
 def test_the_checklist_needs_every_item_and_its_order(make_case: Any, actors: dict[str, Any]) -> None:
@@ -120,19 +145,30 @@ def test_a_radiologist_may_override_a_lab_stop_with_a_reason(make_case: Any, act
     case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY):
         labs.record_lab(actors["ward_nurse"], case, "inr", value="1.7", taken_at=MONDAY - timedelta(minutes=30))
-        services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita",
-                                 override_reason="Vitamin K given; hematology agrees")
+        services.start_procedure(
+            actors["radiologist"],
+            case,
+            version=case.version,
+            operators="Dr Rita",
+            override_reason="Vitamin K given; hematology agrees",
+        )
     case.refresh_from_db()
     assert case.stage == Stage.IN_PROCEDURE
 
 
-@pytest.mark.parametrize("levels,cpt", [
-    (["T12"], ["22513"]), (["L3"], ["22514"]), (["T12", "L1"], ["22513", "22515"]),
-    (["L1", "T12"], ["22514", "22515"]),
-    (["T10", "T11", "T12", "L1", "L2"], ["22513", "22515", "22515", "22515", "22515"]),
-])
-def test_coding_follows_the_treatment_order(make_case: Any, actors: dict[str, Any], levels: list[str],
-                                            cpt: list[str]) -> None:
+@pytest.mark.parametrize(
+    "levels,cpt",
+    [
+        (["T12"], ["22513"]),
+        (["L3"], ["22514"]),
+        (["T12", "L1"], ["22513", "22515"]),
+        (["L1", "T12"], ["22514", "22515"]),
+        (["T10", "T11", "T12", "L1", "L2"], ["22513", "22515", "22515", "22515", "22515"]),
+    ],
+)
+def test_coding_follows_the_treatment_order(
+    make_case: Any, actors: dict[str, Any], levels: list[str], cpt: list[str]
+) -> None:
     case = case_at(make_case, actors, "recovery", Journey(treatment_order=tuple(levels)), levels=planned(*levels))
     assert case.stage == Stage.RECOVERY
     assert case.procedure.coding["cpt"] == cpt and case.procedure.coding["icd10cm"] == ["M80.08XA"]
@@ -156,16 +192,20 @@ def test_the_signed_note_is_immutable_and_takes_addenda(make_case: Any, actors: 
     assert "22513 + 22515" in ProcedureNote.objects.get(case=case).html
 
 
-@pytest.mark.parametrize("overrides,field", [
-    ({"cement_ml_left": Decimal("0")}, "cement_ml_left"),
-    ({"cement_ml_right": Decimal("40")}, "cement_ml_right"),
-    ({"level": "L4"}, "off_plan_reason"),
-    ({"level": "L6"}, "level"),
-    ({"sides": "left", "cement_ml_right": Decimal("2")}, "cement_ml_right"),
-    ({"leakage": "symptomatic"}, "leakage_location"),
-])
-def test_bad_level_input_changes_nothing(make_case: Any, actors: dict[str, Any], overrides: dict[str, Any],
-                                         field: str) -> None:
+@pytest.mark.parametrize(
+    "overrides,field",
+    [
+        ({"cement_ml_left": Decimal("0")}, "cement_ml_left"),
+        ({"cement_ml_right": Decimal("40")}, "cement_ml_right"),
+        ({"level": "L4"}, "off_plan_reason"),
+        ({"level": "L6"}, "level"),
+        ({"sides": "left", "cement_ml_right": Decimal("2")}, "cement_ml_right"),
+        ({"leakage": "symptomatic"}, "leakage_location"),
+    ],
+)
+def test_bad_level_input_changes_nothing(
+    make_case: Any, actors: dict[str, Any], overrides: dict[str, Any], field: str
+) -> None:
     case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY):
         services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
@@ -181,8 +221,11 @@ def test_a_level_not_in_the_plan_with_a_reason(make_case: Any, actors: dict[str,
     with time_machine.travel(MONDAY):
         services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
         case.refresh_from_db()
-        treated = services.record_level(actors["radiologist"], case, level(
-            "L4", MONDAY, off_plan_reason="New fracture seen on fluoroscopy"))
+        treated = services.record_level(
+            actors["radiologist"],
+            case,
+            level("L4", MONDAY, off_plan_reason="New fracture seen on fluoroscopy"),
+        )
     assert treated.off_plan_reason
 
 
@@ -193,8 +236,7 @@ def test_end_before_start_is_refused(make_case: Any, actors: dict[str, Any]) -> 
         case.refresh_from_db()
         services.record_level(actors["radiologist"], case, level("T12", MONDAY + timedelta(minutes=25)))
         with pytest.raises(ValidationError, match="before the start"):
-            services.end_procedure(actors["radiologist"], case, version=case.version,
-                                   data_in=EndInput(MONDAY))
+            services.end_procedure(actors["radiologist"], case, version=case.version, data_in=EndInput(MONDAY))
     case.refresh_from_db()
     assert case.stage == Stage.IN_PROCEDURE
 
@@ -209,7 +251,9 @@ def test_neoplastic_levels_need_a_biopsy(make_case: Any, actors: dict[str, Any])
 
 
 def test_myeloma_coding(make_case: Any, actors: dict[str, Any]) -> None:
-    case = case_at(make_case, actors, "recovery", levels=planned("L2"), etiology="neoplastic", neoplastic_kind="myeloma")
+    case = case_at(
+        make_case, actors, "recovery", levels=planned("L2"), etiology="neoplastic", neoplastic_kind="myeloma"
+    )
     assert case.procedure.coding["icd10cm"] == ["M84.58XA", "C90.00"]
 
 
@@ -224,6 +268,14 @@ def test_impossible_lab_values_are_refused(make_case: Any, actors: dict[str, Any
 def test_fasting_too_close_is_a_stop_for_anesthesia(make_case: Any, actors: dict[str, Any]) -> None:
     case = case_at(make_case, actors, "precall_done")
     with time_machine.travel(ARRIVAL):
-        admission = services.admit(actors["ward_nurse"], case, version=case.version, data_in=AdmissionInput(
-            consent_signed=True, medicine_plan_followed=True, last_light_meal_at=MONDAY - timedelta(hours=4)))
+        admission = services.admit(
+            actors["ward_nurse"],
+            case,
+            version=case.version,
+            data_in=AdmissionInput(
+                consent_signed=True,
+                medicine_plan_followed=True,
+                last_light_meal_at=MONDAY - timedelta(hours=4),
+            ),
+        )
     assert "fasting.light_meal_hours" in {f["code"] for f in admission.findings}

@@ -29,8 +29,9 @@ def test_day_list_roles(persona: str, people: dict[str, Any], site: Any) -> None
     assert response.status_code == (200 if allowed else 403)
 
 
-def test_day_list_shows_the_days_cases_in_arrival_order(people: dict[str, Any], make_case: Any,
-                                                        actors: dict[str, Any]) -> None:
+def test_day_list_shows_the_days_cases_in_arrival_order(
+    people: dict[str, Any], make_case: Any, actors: dict[str, Any]
+) -> None:
     case = case_at(make_case, actors, "precall_done")
     page = client_for(people["ward_nurse"]).get(reverse("day_list"), {"site": "HOSP", "date": "2030-01-07"})
     html = page.content.decode()
@@ -39,59 +40,76 @@ def test_day_list_shows_the_days_cases_in_arrival_order(people: dict[str, Any], 
 
 
 @pytest.mark.parametrize("persona", ["scheduler", "nurse", "radiologist", "anesthesia", "manager"])
-def test_only_the_ward_nurse_admits(persona: str, people: dict[str, Any], make_case: Any,
-                                    actors: dict[str, Any]) -> None:
+def test_only_the_ward_nurse_admits(
+    persona: str, people: dict[str, Any], make_case: Any, actors: dict[str, Any]
+) -> None:
     case = case_at(make_case, actors, "precall_done")
     with time_machine.travel(ARRIVAL):
-        response = client_for(people[persona]).post(reverse("procedure:admit", args=[case.uuid]),
-                                                    {"version": case.version, "consent_signed": "on"})
+        response = client_for(people[persona]).post(
+            reverse("procedure:admit", args=[case.uuid]), {"version": case.version, "consent_signed": "on"}
+        )
     assert response.status_code == 403
     case.refresh_from_db()
     assert case.stage == Stage.PRECALL_DONE
 
 
 @pytest.mark.parametrize("value,message", [("0.1", "not a possible INR value"), ("abc", "is not a number")])
-def test_bad_lab_input_on_the_page(people: dict[str, Any], make_case: Any, actors: dict[str, Any], value: str,
-                                   message: str) -> None:
+def test_bad_lab_input_on_the_page(
+    people: dict[str, Any], make_case: Any, actors: dict[str, Any], value: str, message: str
+) -> None:
     case = case_at(make_case, actors, "admitted", no_labs())
     with time_machine.travel(ARRIVAL):
         response = client_for(people["ward_nurse"]).post(
             reverse("procedure:lab", args=[case.uuid]),
-            {"lab-code": "inr", "lab-value": value, "lab-taken_at": "2030-01-07T06:00"})
+            {"lab-code": "inr", "lab-value": value, "lab-taken_at": "2030-01-07T06:00"},
+        )
     assert response.status_code == 400 and message in response.content.decode()
     assert not LabResult.objects.exists()
 
 
-def test_cement_volume_of_40_ml_is_refused_on_the_page(people: dict[str, Any], make_case: Any,
-                                                      actors: dict[str, Any]) -> None:
+def test_cement_volume_of_40_ml_is_refused_on_the_page(
+    people: dict[str, Any], make_case: Any, actors: dict[str, Any]
+) -> None:
     from kyphos.procedure import services
 
     case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY):
         services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
     with time_machine.travel(MONDAY + timedelta(minutes=10)):
-        response = client_for(people["radiologist"]).post(reverse("procedure:level", args=[case.uuid]), {
-            "lvl-level": "T12", "lvl-sides": "bilateral", "lvl-cement_product": "kyphon-hv-r",
-            "lvl-cement_lot": "L1", "lvl-cement_mixed_at": "2030-01-07T08:08", "lvl-cement_ml_left": "2.5",
-            "lvl-cement_ml_right": "40", "lvl-restoration": "partial", "lvl-leakage": "none"})
+        response = client_for(people["radiologist"]).post(
+            reverse("procedure:level", args=[case.uuid]),
+            {
+                "lvl-level": "T12",
+                "lvl-sides": "bilateral",
+                "lvl-cement_product": "kyphon-hv-r",
+                "lvl-cement_lot": "L1",
+                "lvl-cement_mixed_at": "2030-01-07T08:08",
+                "lvl-cement_ml_left": "2.5",
+                "lvl-cement_ml_right": "40",
+                "lvl-restoration": "partial",
+                "lvl-leakage": "none",
+            },
+        )
     html = response.content.decode()
     assert response.status_code == 400 and "Cement volume (right) must be more than 0 and at most 10 mL" in html
     assert not TreatedLevel.objects.exists()
 
 
-def test_a_scheduler_cannot_start_the_procedure(people: dict[str, Any], make_case: Any,
-                                                actors: dict[str, Any]) -> None:
+def test_a_scheduler_cannot_start_the_procedure(people: dict[str, Any], make_case: Any, actors: dict[str, Any]) -> None:
     case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY):
-        response = client_for(people["scheduler"]).post(reverse("procedure:start", args=[case.uuid]), {
-            "start-version": case.version, "start-operators": "Someone"})
+        response = client_for(people["scheduler"]).post(
+            reverse("procedure:start", args=[case.uuid]),
+            {"start-version": case.version, "start-operators": "Someone"},
+        )
     assert response.status_code == 400 and "does not allow" in response.content.decode()
     case.refresh_from_db()
     assert case.stage == Stage.CLEARED
 
 
-def test_each_procedure_action_has_its_own_address_and_takes_only_posts(people: dict[str, Any], make_case: Any,
-                                                                        actors: dict[str, Any]) -> None:
+def test_each_procedure_action_has_its_own_address_and_takes_only_posts(
+    people: dict[str, Any], make_case: Any, actors: dict[str, Any]
+) -> None:
     """One small view per action: a GET changes nothing, and a bad level or checklist part is not found."""
     case = case_at(make_case, actors, "cleared")
     with time_machine.travel(MONDAY):
@@ -100,8 +118,10 @@ def test_each_procedure_action_has_its_own_address_and_takes_only_posts(people: 
             assert radiologist.get(reverse(f"procedure:{name}", args=[case.uuid])).status_code == 405, name
         assert radiologist.post(reverse("procedure:checklist", args=[case.uuid, "lunch"])).status_code == 404
         assert radiologist.post(reverse("procedure:cement_set", args=[case.uuid, 999999])).status_code == 404
-        started = radiologist.post(reverse("procedure:start", args=[case.uuid]), {
-            "start-version": case.version, "start-operators": "Dr Rita"})
+        started = radiologist.post(
+            reverse("procedure:start", args=[case.uuid]),
+            {"start-version": case.version, "start-operators": "Dr Rita"},
+        )
     assert started.status_code == 302 and started["Location"] == reverse("procedure:page", args=[case.uuid])
     case.refresh_from_db()
     assert case.stage == Stage.IN_PROCEDURE

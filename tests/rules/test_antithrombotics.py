@@ -1,5 +1,6 @@
 """A test per row of rules/data/antithrombotics.toml. Expected times are worked out by hand from SIR 2019
-Part II (Patel IJ et al., JVIR 2019;30:1168-1184) and ASRA 2018 (Narouze S et al., RAPM 2018;43:225-262) for a procedure on Monday 07-Dec-2026 08:00–09:00 in New York."""
+Part II (Patel IJ et al., JVIR 2019;30:1168-1184) and ASRA 2018 (Narouze S et al., RAPM 2018;43:225-262) for a
+procedure on Monday 07-Dec-2026 08:00–09:00 in New York."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -79,22 +80,46 @@ ROWS: list[tuple[str, str, str, int | None, str, object, object]] = [
 
 
 def plan(guideline: str, drug: str, intent: str = "", crcl: int | None = None, frequency: str = "") -> at.DrugPlan:
-    return at.plan_drug(drug, START, procedure_end=END, zone=NY, guideline=guideline, intent=intent or None,
-                        crcl=crcl, frequency=frequency or None)
+    return at.plan_drug(
+        drug,
+        START,
+        procedure_end=END,
+        zone=NY,
+        guideline=guideline,
+        intent=intent or None,
+        crcl=crcl,
+        frequency=frequency or None,
+    )
 
 
 def test_every_row_of_the_table_is_tested_here() -> None:
     assert len(ROWS) == len(at.rules())
     for rule in at.rules():
-        matches = [r for r in ROWS if r[0] == rule.guideline and r[1] == rule.drug and r[2] in ("", rule.intent)
-                   and (r[3] is None or rule.covers(r[3]))]
+        matches = [
+            r
+            for r in ROWS
+            if r[0] == rule.guideline
+            and r[1] == rule.drug
+            and r[2] in ("", rule.intent)
+            and (r[3] is None or rule.covers(r[3]))
+        ]
         assert matches, f"no test row for {rule.guideline} {rule.drug} {rule.intent} {rule.crcl_min}-{rule.crcl_max}"
 
 
-@pytest.mark.parametrize("guideline,drug,intent,crcl,frequency,last_dose,restart", ROWS,
-                         ids=[f"{r[0]}-{r[1]}-{r[2] or 'usual'}-{r[3] or 'nocrcl'}" for r in ROWS])
-def test_each_row(guideline: str, drug: str, intent: str, crcl: int | None, frequency: str, last_dose: object,
-                  restart: object) -> None:
+@pytest.mark.parametrize(
+    "guideline,drug,intent,crcl,frequency,last_dose,restart",
+    ROWS,
+    ids=[f"{r[0]}-{r[1]}-{r[2] or 'usual'}-{r[3] or 'nocrcl'}" for r in ROWS],
+)
+def test_each_row(
+    guideline: str,
+    drug: str,
+    intent: str,
+    crcl: int | None,
+    frequency: str,
+    last_dose: object,
+    restart: object,
+) -> None:
     result = plan(guideline, drug, intent, crcl, frequency)
     if last_dose == "continue":
         assert result.hold is False and result.last_dose is None
@@ -133,16 +158,26 @@ def test_band_edges() -> None:
     assert plan("sir2019", "rivaroxaban", crcl=15).last_dose == t(4, 8)
 
 
-@pytest.mark.parametrize("drug,intent,last_dose,restart,hold_from", [
-    ("clopidogrel", "", t(30, 8, month=11), t(8, 9), "asra2018"),  # SIR 5 d vs ASRA 7 d; restart 6 h vs 24 h
-    ("warfarin", "", t(2, 8), t(8, 9), "sir2019"),  # both 5 d; SIR restarts later (24 h vs 6 h)
-    ("aspirin", "prophylactic", t(1, 8), t(8, 9), "asra2018"),  # 5 d vs 6 d
-    ("cilostazol", "", t(5, 8), t(8, 9), "asra2018"),  # SIR continues, ASRA holds 2 d
-    ("aspirin", "therapeutic", t(2, 8), t(8, 9), "sir2019"),  # ASRA has no value: SIR's hold stands
-    ("heparin-sc", "", t(6, 8), t(7, 17), "asra2018"),  # 6 h vs 24 h
-])
-def test_strictest_takes_the_earlier_stop_and_the_later_restart(drug: str, intent: str, last_dose: datetime,
-                                                                  restart: datetime, hold_from: str) -> None:
+@pytest.mark.parametrize(
+    "drug,intent,last_dose,restart,hold_from",
+    [
+        (
+            "clopidogrel",
+            "",
+            t(30, 8, month=11),
+            t(8, 9),
+            "asra2018",
+        ),  # SIR 5 d vs ASRA 7 d; restart 6 h vs 24 h
+        ("warfarin", "", t(2, 8), t(8, 9), "sir2019"),  # both 5 d; SIR restarts later (24 h vs 6 h)
+        ("aspirin", "prophylactic", t(1, 8), t(8, 9), "asra2018"),  # 5 d vs 6 d
+        ("cilostazol", "", t(5, 8), t(8, 9), "asra2018"),  # SIR continues, ASRA holds 2 d
+        ("aspirin", "therapeutic", t(2, 8), t(8, 9), "sir2019"),  # ASRA has no value: SIR's hold stands
+        ("heparin-sc", "", t(6, 8), t(7, 17), "asra2018"),  # 6 h vs 24 h
+    ],
+)
+def test_strictest_takes_the_earlier_stop_and_the_later_restart(
+    drug: str, intent: str, last_dose: datetime, restart: datetime, hold_from: str
+) -> None:
     result = plan("strictest", drug, intent)
     assert result.hold is True and result.last_dose == last_dose and result.restart_after == restart
     assert result.guideline.startswith(f"strictest ({hold_from} hold")

@@ -7,24 +7,30 @@ import pytest
 from kyphos.rules.coding import ETIOLOGIES, CodingError, code_procedure
 
 
-@pytest.mark.parametrize("levels,cpt", [
-    (["T12"], ["22513"]),
-    (["L2"], ["22514"]),
-    (["T12", "L1"], ["22513", "22515"]),
-    (["L1", "T12"], ["22514", "22515"]),  # the primary code follows the first level treated
-    (["T10", "T11", "T12", "L1", "L2"], ["22513", "22515", "22515", "22515", "22515"]),
-])
+@pytest.mark.parametrize(
+    "levels,cpt",
+    [
+        (["T12"], ["22513"]),
+        (["L2"], ["22514"]),
+        (["T12", "L1"], ["22513", "22515"]),
+        (["L1", "T12"], ["22514", "22515"]),  # the primary code follows the first level treated
+        (["T10", "T11", "T12", "L1", "L2"], ["22513", "22515", "22515", "22515", "22515"]),
+    ],
+)
 def test_cpt_follows_the_first_level_treated(levels: list[str], cpt: list[str]) -> None:
     assert list(code_procedure(levels, "osteoporosis").cpt) == cpt
 
 
-@pytest.mark.parametrize("etiology,codes", [
-    ("osteoporosis", ["M80.08XA"]),
-    ("steroid-induced", ["M80.88XA", "T38.0X5A"]),
-    ("myeloma", ["M84.58XA", "C90.00"]),
-    ("metastasis", ["M84.58XA", "C79.51"]),
-    ("other", []),
-])
+@pytest.mark.parametrize(
+    "etiology,codes",
+    [
+        ("osteoporosis", ["M80.08XA"]),
+        ("steroid-induced", ["M80.88XA", "T38.0X5A"]),
+        ("myeloma", ["M84.58XA", "C90.00"]),
+        ("metastasis", ["M84.58XA", "C79.51"]),
+        ("other", []),
+    ],
+)
 def test_icd10cm_by_etiology(etiology: str, codes: list[str]) -> None:
     coding = code_procedure(["L1"], etiology)
     assert list(coding.icd10cm) == codes
@@ -41,8 +47,10 @@ def test_steroid_codes_are_flagged_for_verification() -> None:
     assert not code_procedure(["L1"], "osteoporosis").verify
 
 
-@pytest.mark.parametrize("levels,etiology", [(["L6"], "osteoporosis"), (["T12", "T12"], "osteoporosis"),
-                                             ([], "osteoporosis"), (["T12"], "trauma")])
+@pytest.mark.parametrize(
+    "levels,etiology",
+    [(["L6"], "osteoporosis"), (["T12", "T12"], "osteoporosis"), ([], "osteoporosis"), (["T12"], "trauma")],
+)
 def test_refusals(levels: list[str], etiology: str) -> None:
     with pytest.raises(CodingError):
         code_procedure(levels, etiology)
@@ -50,13 +58,36 @@ def test_refusals(levels: list[str], etiology: str) -> None:
 
 def test_the_command_line_contract() -> None:
     env = {"KYPHOS_SECRET_KEY": "x", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "kyphos", "code-procedure", "--levels", "T12,L1", "--etiology",
-                          "osteoporosis", "--json"], capture_output=True, text=True, env=env, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kyphos",
+            "code-procedure",
+            "--levels",
+            "T12,L1",
+            "--etiology",
+            "osteoporosis",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
     result = json.loads(out)
     assert result["cpt"] == ["22513", "22515"] and result["icd10cm"] == ["M80.08XA"]
-    bad = subprocess.run([sys.executable, "-m", "kyphos", "code-procedure", "--levels", "T13", "--etiology",
-                          "osteoporosis"], capture_output=True, text=True, env=env)
+    bad = subprocess.run(
+        [sys.executable, "-m", "kyphos", "code-procedure", "--levels", "T13", "--etiology", "osteoporosis"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "T13" in bad.stderr
-    bad = subprocess.run([sys.executable, "-m", "kyphos", "code-procedure", "--levels", "T12", "--etiology",
-                          "bad-luck"], capture_output=True, text=True, env=env)
+    bad = subprocess.run(
+        [sys.executable, "-m", "kyphos", "code-procedure", "--levels", "T12", "--etiology", "bad-luck"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert bad.returncode == 2 and "Unknown etiology" in bad.stderr

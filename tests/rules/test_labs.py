@@ -29,12 +29,20 @@ def test_good_labs_find_nothing() -> None:
 
 def test_loinc_codes() -> None:
     assert {t.code: t.loinc for t in labs.tests().values()} == {
-        "inr": "6301-6", "pt": "5902-2", "platelets": "777-3", "hemoglobin": "718-7", "creatinine": "2160-0",
-        "egfr": "98979-8", "crcl": "35591-7", "hcg": "2106-3"}
+        "inr": "6301-6",
+        "pt": "5902-2",
+        "platelets": "777-3",
+        "hemoglobin": "718-7",
+        "creatinine": "2160-0",
+        "egfr": "98979-8",
+        "crcl": "35591-7",
+        "hcg": "2106-3",
+    }
 
 
-@pytest.mark.parametrize("inr,limit,stops", [("1.5", None, False), ("1.6", None, True), ("1.6", 1.8, False),
-                                             ("1.81", 1.8, True)])
+@pytest.mark.parametrize(
+    "inr,limit,stops", [("1.5", None, False), ("1.6", None, True), ("1.6", 1.8, False), ("1.81", 1.8, True)]
+)
 def test_inr_against_the_site_limit(inr: str, limit: float | None, stops: bool) -> None:
     assert ("labs.inr_high" in codes(good(inr=Decimal(inr)), inr_max=limit)) is stops
 

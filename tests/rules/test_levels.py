@@ -11,8 +11,10 @@ from kyphos.rules.levels import (
 )
 
 
-@pytest.mark.parametrize("text,expected", [("T12", "T12"), ("t12", "T12"), ("T-12", "T12"), (" l 1 ", "L1"),
-                                           ("T01", "T1"), ("L5", "L5")])
+@pytest.mark.parametrize(
+    "text,expected",
+    [("T12", "T12"), ("t12", "T12"), ("T-12", "T12"), (" l 1 ", "L1"), ("T01", "T1"), ("L5", "L5")],
+)
 def test_it_reads_levels_as_staff_type_them(text: str, expected: str) -> None:
     assert parse_level(text) == expected
 

@@ -6,10 +6,30 @@ from kyphos.rules.medicines import InvalidDose, UnknownDrug, catalogue, find_dru
 
 # Every anticoagulant and antiplatelet in the SIR 2019 and ASRA 2018 drug tables must be in the catalogue.
 CLINICAL_ANTITHROMBOTICS = [
-    "warfarin", "heparin-iv", "heparin-sc", "enoxaparin", "dalteparin", "fondaparinux", "apixaban", "rivaroxaban",
-    "edoxaban", "betrixaban", "dabigatran", "argatroban", "bivalirudin", "aspirin", "aspirin-dipyridamole",
-    "dipyridamole", "clopidogrel", "prasugrel", "ticagrelor", "cangrelor", "abciximab", "eptifibatide",
-    "tirofiban", "cilostazol",
+    "warfarin",
+    "heparin-iv",
+    "heparin-sc",
+    "enoxaparin",
+    "dalteparin",
+    "fondaparinux",
+    "apixaban",
+    "rivaroxaban",
+    "edoxaban",
+    "betrixaban",
+    "dabigatran",
+    "argatroban",
+    "bivalirudin",
+    "aspirin",
+    "aspirin-dipyridamole",
+    "dipyridamole",
+    "clopidogrel",
+    "prasugrel",
+    "ticagrelor",
+    "cangrelor",
+    "abciximab",
+    "eptifibatide",
+    "tirofiban",
+    "cilostazol",
 ]
 
 
@@ -20,9 +40,18 @@ def test_the_catalogue_covers_the_clinical_tables() -> None:
     assert {"nsaid", "opioid", "insulin", "oral_diabetes", "glp1"} <= classes
 
 
-@pytest.mark.parametrize("text,drug_id", [("Eliquis", "apixaban"), ("eliquis", "apixaban"), ("XARELTO", "rivaroxaban"),
-                                          ("Plavix", "clopidogrel"), ("Ozempic", "semaglutide"),
-                                          ("Percocet", "oxycodone-acetaminophen"), ("warfarin", "warfarin")])
+@pytest.mark.parametrize(
+    "text,drug_id",
+    [
+        ("Eliquis", "apixaban"),
+        ("eliquis", "apixaban"),
+        ("XARELTO", "rivaroxaban"),
+        ("Plavix", "clopidogrel"),
+        ("Ozempic", "semaglutide"),
+        ("Percocet", "oxycodone-acetaminophen"),
+        ("warfarin", "warfarin"),
+    ],
+)
 def test_brand_and_generic_names(text: str, drug_id: str) -> None:
     assert find_drug(text).id == drug_id
 
@@ -40,8 +69,15 @@ def test_search_matches_as_the_nurse_types() -> None:
     assert len(ids) >= 5 and all(i.startswith("insulin") for i in ids)
 
 
-@pytest.mark.parametrize("text,amount,unit", [("5 mg", Decimal(5), "mg"), ("2.5mg", Decimal("2.5"), "mg"),
-                                              ("40 Units", Decimal(40), "units"), ("0,5 mg", Decimal("0.5"), "mg")])
+@pytest.mark.parametrize(
+    "text,amount,unit",
+    [
+        ("5 mg", Decimal(5), "mg"),
+        ("2.5mg", Decimal("2.5"), "mg"),
+        ("40 Units", Decimal(40), "units"),
+        ("0,5 mg", Decimal("0.5"), "mg"),
+    ],
+)
 def test_parse_dose(text: str, amount: Decimal, unit: str) -> None:
     assert parse_dose(text) == (amount, unit)
 

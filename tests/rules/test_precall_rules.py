@@ -22,9 +22,12 @@ TRIGGERS = {
     "allergy.latex": replace(CLEAN, allergy_categories=frozenset({"latex"})),
     "allergy.sedative": replace(CLEAN, allergy_categories=frozenset({"sedative"})),
     "medicine.hold_to_agree": replace(CLEAN, medicines=(APIXABAN,)),
-    "medicine.taken_too_late": replace(CLEAN, medicines=(replace(APIXABAN, deadline_passed=True,
-                                                                 last_taken_text="Fri 04-Dec 20:00",
-                                                                 taken_after_deadline=True),)),
+    "medicine.taken_too_late": replace(
+        CLEAN,
+        medicines=(
+            replace(APIXABAN, deadline_passed=True, last_taken_text="Fri 04-Dec 20:00", taken_after_deadline=True),
+        ),
+    ),
     "medicine.ask_last_taken": replace(CLEAN, medicines=(replace(APIXABAN, deadline_passed=True),)),
     "medicine.no_guideline_value": replace(CLEAN, medicines=(replace(APIXABAN, name="ibuprofen", hold=None),)),
     "medicine.thrombotic_risk": replace(CLEAN, medicines=(replace(APIXABAN, indication="mechanical_valve"),)),
@@ -60,8 +63,16 @@ def test_each_finding(code: str) -> None:
         assert finding.source and finding.confidence in data.CONFIDENCE_TAGS
 
 
-@pytest.mark.parametrize("code", ["history.fever_or_infection", "history.new_neuro_symptoms", "pregnancy.possible",
-                                  "pregnancy.confirmed", "medicine.taken_too_late"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "history.fever_or_infection",
+        "history.new_neuro_symptoms",
+        "pregnancy.possible",
+        "pregnancy.confirmed",
+        "medicine.taken_too_late",
+    ],
+)
 def test_these_stop(code: str) -> None:
     [finding] = [f for f in call_findings(TRIGGERS[code]) if f.code == code]
     assert finding.severity is Severity.STOP
@@ -78,6 +89,9 @@ def test_the_message_names_the_drug_and_the_last_dose() -> None:
 
 def test_fasting_hours_come_with_their_sources() -> None:
     hours = fasting_hours()
-    assert {k: v.value for k, v in hours.items()} == {"clear_liquids_hours": 2, "light_meal_hours": 6,
-                                                      "fatty_meal_hours": 8}
+    assert {k: v.value for k, v in hours.items()} == {
+        "clear_liquids_hours": 2,
+        "light_meal_hours": 6,
+        "fatty_meal_hours": 8,
+    }
     assert all("ASA practice guidelines for preoperative fasting" in v.source for v in hours.values())

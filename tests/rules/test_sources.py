@@ -11,8 +11,11 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "kyphos"
 DATA = SRC / "rules" / "data"
 # A citation names a guideline, article, code system, product document or address, not a section of a note.
-CITES = re.compile(r"(\d{4}|https?://|LCD|CPT|ICD-10|LOINC|RxNorm|IFU|instructions|patent|sheet|handout|Local|local"
-                   r"|site|Kyphos|pathway|policy)", re.IGNORECASE)
+CITES = re.compile(
+    r"(\d{4}|https?://|LCD|CPT|ICD-10|LOINC|RxNorm|IFU|instructions|patent|sheet|handout|Local|local"
+    r"|site|Kyphos|pathway|policy)",
+    re.IGNORECASE,
+)
 
 
 def sourced_entries(node: Any, where: str) -> Iterator[tuple[str, Any, str]]:
@@ -27,8 +30,11 @@ def sourced_entries(node: Any, where: str) -> Iterator[tuple[str, Any, str]]:
             yield from sourced_entries(child, f"{where}[{n}]")
 
 
-ENTRIES = [entry for path in sorted(DATA.glob("*.toml"))
-           for entry in sourced_entries(tomllib.loads(path.read_text(encoding="utf-8")), path.stem)]
+ENTRIES = [
+    entry
+    for path in sorted(DATA.glob("*.toml"))
+    for entry in sourced_entries(tomllib.loads(path.read_text(encoding="utf-8")), path.stem)
+]
 
 
 def test_the_rule_data_has_sourced_values() -> None:
@@ -43,6 +49,9 @@ def test_each_value_cites_its_primary_source(where: str, value: Any, source: str
 
 
 def test_no_code_or_data_cites_a_file_outside_the_repository() -> None:
-    offenders = [str(path.relative_to(SRC)) for path in SRC.rglob("*")
-                 if path.suffix in {".py", ".toml", ".json", ".html"} and "CLINICAL.md" in path.read_text("utf-8")]
+    offenders = [
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*")
+        if path.suffix in {".py", ".toml", ".json", ".html"} and "CLINICAL.md" in path.read_text("utf-8")
+    ]
     assert offenders == []

@@ -29,8 +29,9 @@ TRIGGERS = {
     "absolute.infection": replace(CLEAN, infection=True),
     "absolute.pregnancy": replace(CLEAN, pregnant=True),
     "absolute.pain_not_from_fracture": replace(CLEAN, pain_not_from_fracture=True),
-    "relative.too_many_levels": replace(CLEAN, levels=tuple(
-        LevelFacts(lv, Acuity.ACUTE, Evidence.YES) for lv in ("T10", "T11", "T12", "L1"))),
+    "relative.too_many_levels": replace(
+        CLEAN, levels=tuple(LevelFacts(lv, Acuity.ACUTE, Evidence.YES) for lv in ("T10", "T11", "T12", "L1"))
+    ),
     "relative.cement_allergy": replace(CLEAN, cement_allergy=True),
     "relative.contrast_allergy": replace(CLEAN, contrast_allergy=True),
     "relative.coagulopathy": replace(CLEAN, uncorrected_coagulopathy=True),
@@ -78,8 +79,9 @@ def test_absolute_contraindications_stop(flag: str) -> None:
 def test_pain_thresholds_come_from_the_data_file() -> None:
     assert "pain.below_threshold_hospitalized" not in codes(replace(CLEAN, hospitalized=True, pain_nrs=8))
     assert "pain.below_threshold_outpatient" not in codes(replace(CLEAN, pain_nrs=5))
-    assert "relative.too_many_levels" not in codes(replace(CLEAN, levels=tuple(
-        LevelFacts(lv, Acuity.ACUTE, Evidence.YES) for lv in ("T11", "T12", "L1"))))
+    assert "relative.too_many_levels" not in codes(
+        replace(CLEAN, levels=tuple(LevelFacts(lv, Acuity.ACUTE, Evidence.YES) for lv in ("T11", "T12", "L1")))
+    )
 
 
 def test_every_finding_names_its_source_and_confidence() -> None:

@@ -80,8 +80,15 @@ def test_parse_hours_refuses_nonsense() -> None:
 
 # --- properties over many dates, zones and holiday sets ------------------------------------------------
 
-ZONES = ["America/New_York", "America/Chicago", "America/Phoenix", "Europe/London", "Australia/Sydney",
-         "Pacific/Auckland", "UTC"]
+ZONES = [
+    "America/New_York",
+    "America/Chicago",
+    "America/Phoenix",
+    "Europe/London",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "UTC",
+]
 
 
 @st.composite
@@ -92,17 +99,22 @@ def calendars(draw: st.DrawFn) -> SiteCalendar:
     closes = time(draw(st.integers(14, 20)))
     base = draw(st.dates(date(2026, 1, 1), date(2028, 12, 31)))
     holidays = draw(st.sets(st.integers(-12, 0), max_size=5))
-    return SiteCalendar(zone, {d: ((opens, closes),) for d in days},
-                        frozenset(base + timedelta(days=k) for k in holidays))
+    return SiteCalendar(
+        zone, {d: ((opens, closes),) for d in days}, frozenset(base + timedelta(days=k) for k in holidays)
+    )
 
 
 @st.composite
 def appointments(draw: st.DrawFn, calendar: SiteCalendar) -> datetime:
-    day = max(calendar.holidays) + timedelta(days=draw(st.integers(0, 3))) if calendar.holidays else draw(
-        st.dates(date(2026, 1, 1), date(2028, 12, 31)))
+    day = (
+        max(calendar.holidays) + timedelta(days=draw(st.integers(0, 3)))
+        if calendar.holidays
+        else draw(st.dates(date(2026, 1, 1), date(2028, 12, 31)))
+    )
     # Procedures happen by day; times between 05:00 and 21:45 keep clear of the 01:00–03:00 DST changes.
-    return datetime.combine(day, time(draw(st.integers(5, 21)), draw(st.sampled_from([0, 15, 30, 45]))),
-                            tzinfo=calendar.zone)
+    return datetime.combine(
+        day, time(draw(st.integers(5, 21)), draw(st.sampled_from([0, 15, 30, 45]))), tzinfo=calendar.zone
+    )
 
 
 @st.composite
@@ -113,7 +125,9 @@ def cases(draw: st.DrawFn) -> tuple[SiteCalendar, datetime]:
 
 @settings(max_examples=400, deadline=None)
 @given(cases())
-def test_property_window_is_before_the_appointment_and_on_business_days(case: tuple[SiteCalendar, datetime]) -> None:
+def test_property_window_is_before_the_appointment_and_on_business_days(
+    case: tuple[SiteCalendar, datetime],
+) -> None:
     calendar, start = case
     window = call_window(start, calendar)
     assert window.start < window.end <= start
@@ -160,7 +174,9 @@ def test_property_windows_do_not_depend_on_daylight_saving(case: tuple[SiteCalen
 
 @settings(max_examples=300, deadline=None)
 @given(cases())
-def test_property_follow_up_is_on_business_days_7_to_14_days_later(case: tuple[SiteCalendar, datetime]) -> None:
+def test_property_follow_up_is_on_business_days_7_to_14_days_later(
+    case: tuple[SiteCalendar, datetime],
+) -> None:
     calendar, start = case
     window = follow_up_window(start, calendar)
     first = window.start.astimezone(calendar.zone).date()

@@ -17,8 +17,9 @@ PATIENT = patient_actor()
 VISIT_DAY = MONDAY + timedelta(days=7, hours=1)
 
 
-def test_the_nurse_answers_a_diary_red_flag(make_case: Any, actors: dict[str, Any], client: Any,
-                                           people: dict[str, Any]) -> None:
+def test_the_nurse_answers_a_diary_red_flag(
+    make_case: Any, actors: dict[str, Any], client: Any, people: dict[str, Any]
+) -> None:
     case = case_at(make_case, actors, "discharged")
     with time_machine.travel(MONDAY + timedelta(days=3)):
         diary.record_entry(PATIENT, case, diary_entry(needle_site="yes"))
@@ -37,8 +38,9 @@ def test_the_nurse_answers_a_diary_red_flag(make_case: Any, actors: dict[str, An
         assert task.status == "done" and task.outcome == "Seen in clinic, no infection"
 
 
-def test_the_follow_up_worklist_and_visit(make_case: Any, actors: dict[str, Any], client: Any,
-                                          people: dict[str, Any]) -> None:
+def test_the_follow_up_worklist_and_visit(
+    make_case: Any, actors: dict[str, Any], client: Any, people: dict[str, Any]
+) -> None:
     case = case_at(make_case, actors, "discharged")
     with time_machine.travel(VISIT_DAY):
         client.force_login(people["radiologist"])
@@ -46,9 +48,18 @@ def test_the_follow_up_worklist_and_visit(make_case: Any, actors: dict[str, Any]
         assert case.patient.mrn in listing and "Open the visit" in listing
         page = client.get(f"/cases/{case.uuid}/follow-up/")
         assert page.status_code == 200 and "Pain from baseline to today" in page.content.decode()
-        form = {"version": case.version, "pain_today": "2", "complications": ["none"], "outcome": "discharge",
-                "pt_referral": "on", "pt_note": "Posture and walking", "q_pain": "2",
-                "q_pain_medicines": "none", "q_walking": "as_before", "q_activities": "as_before"}
+        form = {
+            "version": case.version,
+            "pain_today": "2",
+            "complications": ["none"],
+            "outcome": "discharge",
+            "pt_referral": "on",
+            "pt_note": "Posture and walking",
+            "q_pain": "2",
+            "q_pain_medicines": "none",
+            "q_walking": "as_before",
+            "q_activities": "as_before",
+        }
         bad = client.post(f"/cases/{case.uuid}/follow-up/", {**form, "q_walking": ""})
         assert bad.status_code == 400 and "Please answer this question." in bad.content.decode()
         assert not FollowUpRecord.objects.exists()
@@ -64,8 +75,9 @@ def test_the_follow_up_worklist_and_visit(make_case: Any, actors: dict[str, Any]
     assert case.stage == Stage.CLOSED
 
 
-def test_the_visit_uses_a_site_loaded_questionnaire(make_case: Any, actors: dict[str, Any], client: Any,
-                                                    people: dict[str, Any]) -> None:
+def test_the_visit_uses_a_site_loaded_questionnaire(
+    make_case: Any, actors: dict[str, Any], client: Any, people: dict[str, Any]
+) -> None:
     from kyphos.aftercare import questionnaires
     from kyphos.aftercare.models import QuestionnaireResponse
     from tests.rules.test_questionnaires import yes_no_instrument
@@ -76,15 +88,25 @@ def test_the_visit_uses_a_site_loaded_questionnaire(make_case: Any, actors: dict
         client.force_login(people["radiologist"])
         page = client.get(f"/cases/{case.uuid}/follow-up/?questionnaire={loaded.pk}").content.decode()
         assert "Test statement 1" in page and "Test yes/no check" in page
-        form = {"version": case.version, "pain_today": "2", "complications": ["none"], "outcome": "discharge",
-                "questionnaire": loaded.pk, "q_q1": "yes", "q_q2": "yes", "q_q3": "no", "q_q4": "yes"}
+        form = {
+            "version": case.version,
+            "pain_today": "2",
+            "complications": ["none"],
+            "outcome": "discharge",
+            "questionnaire": loaded.pk,
+            "q_q1": "yes",
+            "q_q2": "yes",
+            "q_q3": "no",
+            "q_q4": "yes",
+        }
         assert client.post(f"/cases/{case.uuid}/follow-up/", form).status_code == 302
     response = QuestionnaireResponse.objects.get(case=case, context="follow_up")
     assert response.questionnaire == loaded and response.score == 3
 
 
-def test_the_follow_up_worklist_reads_holidays_once_per_site(make_case: Any, actors: dict[str, Any],
-                                                             django_assert_max_num_queries: Any) -> None:
+def test_the_follow_up_worklist_reads_holidays_once_per_site(
+    make_case: Any, actors: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
     from kyphos.aftercare import selectors as aftercare_selectors
 
     cases = [case_at(make_case, actors, "discharged") for _ in range(3)]
@@ -93,8 +115,9 @@ def test_the_follow_up_worklist_reads_holidays_once_per_site(make_case: Any, act
     assert {r.case for group in rows.values() for r in group} == set(cases)
 
 
-def test_the_follow_up_worklist_pages_each_group(make_case: Any, actors: dict[str, Any], client: Any,
-                                                 people: dict[str, Any], monkeypatch: Any) -> None:
+def test_the_follow_up_worklist_pages_each_group(
+    make_case: Any, actors: dict[str, Any], client: Any, people: dict[str, Any], monkeypatch: Any
+) -> None:
     """A department with hundreds of discharged patients pages each group instead of cutting the list."""
     from kyphos.aftercare import followup_views
     from kyphos.audit.models import AuditEntry

@@ -13,8 +13,19 @@ def plan_meds(capsys: Any, *args: str) -> dict[str, Any]:
 
 
 def test_apixaban_with_reduced_kidney_function(site: Any, capsys: Any) -> None:
-    result = plan_meds(capsys, "--site", "HOSP", "--procedure-start", "2026-12-07T08:00", "--drug", "apixaban",
-                       "--dose", "5 mg", "--crcl", "45")
+    result = plan_meds(
+        capsys,
+        "--site",
+        "HOSP",
+        "--procedure-start",
+        "2026-12-07T08:00",
+        "--drug",
+        "apixaban",
+        "--dose",
+        "5 mg",
+        "--crcl",
+        "45",
+    )
     assert result["procedure_start"] == "2026-12-07T08:00:00-05:00"
     [drug] = result["drugs"]
     assert drug["drug"] == "apixaban" and drug["hold"] is True
@@ -30,26 +41,38 @@ def test_a_continued_drug_has_no_last_dose(site: Any, capsys: Any) -> None:
 
 
 def test_guideline_choice_and_site_zone(other_site: Any, capsys: Any) -> None:
-    [drug] = plan_meds(capsys, "--site", "ASC", "--procedure-start", "2026-12-07T08:00", "--drug", "clopidogrel",
-                       "--guideline", "strictest")["drugs"]
+    [drug] = plan_meds(
+        capsys,
+        "--site",
+        "ASC",
+        "--procedure-start",
+        "2026-12-07T08:00",
+        "--drug",
+        "clopidogrel",
+        "--guideline",
+        "strictest",
+    )["drugs"]
     assert drug["last_dose"] == "2026-11-30T08:00:00-06:00"  # ASRA's 7 days beats SIR's 5
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--drug", "unobtainium"], "not in the medicine catalogue"),
-    (["--drug", "apixaban", "--crcl", "-3"], "not possible"),
-    (["--drug", "apixaban", "--crcl", "900"], "not possible"),
-    (["--drug", "apixaban", "--dose", "0 mg"], "more than zero"),
-    (["--drug", "apixaban", "--procedure-start", "7 Dec 8am"], "malformed procedure start"),
-    # A negative planned duration once printed a plan that ended before it began.
-    (["--drug", "apixaban", "--duration", "-600"], "--duration must be from 1 to 1440"),
-    # A huge one overflowed the date arithmetic (OverflowError traceback).
-    (["--drug", "apixaban", "--duration", "99999999999999"], "--duration must be from 1 to 1440"),
-    (["--drug", "apixaban", "--duration", "an hour"], "--duration must be a whole number"),
-    (["--drug", "apixaban", "--procedure-start", "0001-01-01T08:00"], "from 1900 to 2999"),
-    (["--drug", "apixaban", "--procedure-start", "9999-12-31T08:00"], "from 1900 to 2999"),
-    (["--drug", "apixaban", "--guideline", "whim"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--drug", "unobtainium"], "not in the medicine catalogue"),
+        (["--drug", "apixaban", "--crcl", "-3"], "not possible"),
+        (["--drug", "apixaban", "--crcl", "900"], "not possible"),
+        (["--drug", "apixaban", "--dose", "0 mg"], "more than zero"),
+        (["--drug", "apixaban", "--procedure-start", "7 Dec 8am"], "malformed procedure start"),
+        # A negative planned duration once printed a plan that ended before it began.
+        (["--drug", "apixaban", "--duration", "-600"], "--duration must be from 1 to 1440"),
+        # A huge one overflowed the date arithmetic (OverflowError traceback).
+        (["--drug", "apixaban", "--duration", "99999999999999"], "--duration must be from 1 to 1440"),
+        (["--drug", "apixaban", "--duration", "an hour"], "--duration must be a whole number"),
+        (["--drug", "apixaban", "--procedure-start", "0001-01-01T08:00"], "from 1900 to 2999"),
+        (["--drug", "apixaban", "--procedure-start", "9999-12-31T08:00"], "from 1900 to 2999"),
+        (["--drug", "apixaban", "--guideline", "whim"], "invalid choice"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(site: Any, capsys: Any, args: list[str], message: str) -> None:
     base = ["--site", "HOSP", "--procedure-start", "2026-12-07T08:00"]
     if "--procedure-start" in args:

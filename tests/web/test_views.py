@@ -84,14 +84,29 @@ def test_only_the_radiologist_can_triage(persona: str, people: dict[str, Any], m
 
 # --- referral and booking through the pages ---------------------------------------------------------------
 
+
 def referral_post(site: Any, **overrides: Any) -> dict[str, Any]:
     data = {
-        "patient_mode": "new", "mrn": "H555001", "family_name": "Okonkwo", "given_name": "Grace",
-        "date_of_birth": "1944-02-29", "sex": "F", "preferred_language": "en", "preferred_channel": "phone",
-        "site": site.pk, "referring_clinician": "Dr Chen", "etiology": "osteoporosis", "pain_nrs": "7",
+        "patient_mode": "new",
+        "mrn": "H555001",
+        "family_name": "Okonkwo",
+        "given_name": "Grace",
+        "date_of_birth": "1944-02-29",
+        "sex": "F",
+        "preferred_language": "en",
+        "preferred_channel": "phone",
+        "site": site.pk,
+        "referring_clinician": "Dr Chen",
+        "etiology": "osteoporosis",
+        "pain_nrs": "7",
         "months_conservative_care": "2",
-        "level_0": "T12", "acuity_0": "acute", "edema_0": "yes", "height_0": "30",
-        "level_1": "L1", "acuity_1": "subacute", "edema_1": "yes",
+        "level_0": "T12",
+        "acuity_0": "acute",
+        "edema_0": "yes",
+        "height_0": "30",
+        "level_1": "L1",
+        "acuity_1": "subacute",
+        "edema_1": "yes",
     }
     for i in range(2, 5):
         data |= {f"acuity_{i}": "acute", f"edema_{i}": "unknown"}
@@ -106,15 +121,18 @@ def test_a_scheduler_enters_a_referral(people: dict[str, Any], site: Any) -> Non
     assert case.level_names == ["T12", "L1"] and case.patient.family_name == "Okonkwo"
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("level_1", "L6", "L6 is outside the levels"),
-    ("level_1", "X9", "not a vertebral level"),
-    ("level_1", "T12", "already listed"),
-    ("date_of_birth", "1944-02-30", "real date"),
-    ("pain_nrs", "11", "less than or equal to 10"),
-    ("family_name", "", "Enter the family name"),
-    ("level_0", "", "at least one vertebral level"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("level_1", "L6", "L6 is outside the levels"),
+        ("level_1", "X9", "not a vertebral level"),
+        ("level_1", "T12", "already listed"),
+        ("date_of_birth", "1944-02-30", "real date"),
+        ("pain_nrs", "11", "less than or equal to 10"),
+        ("family_name", "", "Enter the family name"),
+        ("level_0", "", "at least one vertebral level"),
+    ],
+)
 def test_bad_referral_input_shows_a_message_and_writes_nothing(
     people: dict[str, Any], site: Any, field: str, value: str, message: str
 ) -> None:
@@ -130,14 +148,21 @@ def test_bad_referral_input_shows_a_message_and_writes_nothing(
 
 
 def booking_post(case: Any, day: str, at: str, **extra: Any) -> dict[str, Any]:
-    return {"version": case.version, "room": case.site.rooms.order_by("name").first().pk, "day": day,
-            "start_time": at, "minutes": "60", **extra}
+    return {
+        "version": case.version,
+        "room": case.site.rooms.order_by("name").first().pk,
+        "day": day,
+        "start_time": at,
+        "minutes": "60",
+        **extra,
+    }
 
 
 def test_a_scheduler_books_and_the_call_task_opens(people: dict[str, Any], make_case: Any) -> None:
     case = make_case("triaged")
-    response = client_for(people["scheduler"]).post(reverse("case_book", args=[case.uuid]),
-                                                    booking_post(case, "2030-01-07", "08:00"))
+    response = client_for(people["scheduler"]).post(
+        reverse("case_book", args=[case.uuid]), booking_post(case, "2030-01-07", "08:00")
+    )
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.stage == Stage.SCHEDULED
@@ -145,18 +170,20 @@ def test_a_scheduler_books_and_the_call_task_opens(people: dict[str, Any], make_
     assert case.tasks.filter(kind=TaskKind.PRECALL).exists()
 
 
-@pytest.mark.parametrize("day,at,message", [
-    ("2020-01-06", "08:00", "in the past"),
-    ("2030-02-30", "08:00", "real date"),
-    ("2030-01-07", "25:00", "HH:MM"),
-    ("2030-03-10", "02:30", "does not exist on that day"),  # the clocks spring forward
-])
+@pytest.mark.parametrize(
+    "day,at,message",
+    [
+        ("2020-01-06", "08:00", "in the past"),
+        ("2030-02-30", "08:00", "real date"),
+        ("2030-01-07", "25:00", "HH:MM"),
+        ("2030-03-10", "02:30", "does not exist on that day"),  # the clocks spring forward
+    ],
+)
 def test_bad_booking_input_shows_a_message_and_writes_nothing(
     people: dict[str, Any], make_case: Any, day: str, at: str, message: str
 ) -> None:
     case = make_case("triaged")
-    response = client_for(people["scheduler"]).post(reverse("case_book", args=[case.uuid]),
-                                                    booking_post(case, day, at))
+    response = client_for(people["scheduler"]).post(reverse("case_book", args=[case.uuid]), booking_post(case, day, at))
     assert response.status_code == 400 and message in response.content.decode()
     case.refresh_from_db()
     assert case.stage == Stage.TRIAGED and not Appointment.objects.exists()
@@ -178,8 +205,10 @@ def test_a_stale_form_is_refused_with_a_clear_message(people: dict[str, Any], ma
     stale = case.version
     radiologist = client_for(people["radiologist"])
     radiologist.post(reverse("case_action", args=[case.uuid, "triage"]), {"version": stale, "decision": "eligible"})
-    response = radiologist.post(reverse("case_action", args=[case.uuid, "triage"]),
-                                {"version": stale, "decision": "ineligible", "reason": "changed my mind"})
+    response = radiologist.post(
+        reverse("case_action", args=[case.uuid, "triage"]),
+        {"version": stale, "decision": "ineligible", "reason": "changed my mind"},
+    )
     assert response.status_code == 409
     assert "changed by someone else" in response.content.decode()
     case.refresh_from_db()
@@ -191,8 +220,10 @@ def test_a_stop_finding_is_shown_on_the_banner_and_blocks_triage(people: dict[st
     client = client_for(people["radiologist"])
     page = client.get(reverse("case_detail", args=[case.uuid])).content.decode()
     assert "banner-stops" in page and "Pregnancy is an absolute contraindication" in page
-    response = client.post(reverse("case_action", args=[case.uuid, "triage"]),
-                           {"version": case.version, "decision": "eligible", "screen_pregnant": "on"})
+    response = client.post(
+        reverse("case_action", args=[case.uuid, "triage"]),
+        {"version": case.version, "decision": "eligible", "screen_pregnant": "on"},
+    )
     assert response.status_code == 409 and "A stop finding blocks this step" in response.content.decode()
 
 
@@ -204,6 +235,7 @@ def test_the_banner_says_allergies_not_recorded(people: dict[str, Any], make_cas
 
 
 # --- worklists and lists ----------------------------------------------------------------------------------
+
 
 def test_the_call_appears_in_the_nurse_worklist_only_when_due(people: dict[str, Any], make_case: Any) -> None:
     import time_machine
@@ -244,6 +276,7 @@ def test_case_list_filters_and_pages(people: dict[str, Any], make_case: Any, oth
 
 # --- audit ------------------------------------------------------------------------------------------------
 
+
 def test_every_read_and_change_is_audited(people: dict[str, Any], make_case: Any) -> None:
     case = make_case()
     AuditEntry.objects.all()  # entries from set-up are fine; count from here
@@ -252,7 +285,11 @@ def test_every_read_and_change_is_audited(people: dict[str, Any], make_case: Any
     client.get(reverse("case_detail", args=[case.uuid]))
     view = AuditEntry.objects.order_by("-id").first()
     assert (view.action, view.patient_uuid, view.username, view.client_addr) == (
-        AuditAction.VIEW, case.patient.uuid, "t_radiologist", "10.1.2.3")
+        AuditAction.VIEW,
+        case.patient.uuid,
+        "t_radiologist",
+        "10.1.2.3",
+    )
     client.get("/cases/")
     listed = AuditEntry.objects.filter(action=AuditAction.LIST, object_type="case")
     assert listed.filter(patient_uuid=case.patient.uuid).exists()

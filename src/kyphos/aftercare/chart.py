@@ -64,8 +64,9 @@ def _place(found: list[Point], day0: date | None, today: date) -> list[Point]:
 
     placed = [Point(found[0].day, found[0].label, found[0].pain, found[0].source, (), LEFT, y(found[0].pain))]
     for p in found[1:]:
-        placed.append(Point(p.day, p.label, p.pain, p.source, p.flags, LEFT + step * (1 + (p.day - day0).days),
-                            y(p.pain)))
+        placed.append(
+            Point(p.day, p.label, p.pain, p.source, p.flags, LEFT + step * (1 + (p.day - day0).days), y(p.pain))
+        )
     return placed
 
 

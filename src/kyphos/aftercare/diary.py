@@ -115,8 +115,9 @@ def record_entry(actor: Actor, case: Case, entry: DiaryInput) -> DiaryEntry:
         errors.update(exc.errors)
     if errors:
         raise ValidationError({key: [message] for key, message in errors.items()})
-    response = questionnaires.record(actor, case, recovery, ResponseContext.DIARY, entry.answers, author="patient",
-                                     refresh_outcome=False)
+    response = questionnaires.record(
+        actor, case, recovery, ResponseContext.DIARY, entry.answers, author="patient", refresh_outcome=False
+    )
     pain = int(response.answer("pain"))
     site_flags = case.site.redflags()
     raised = list(redflags.evaluate(flag_answers, temperature, site_flags).flags)
@@ -129,17 +130,42 @@ def record_entry(actor: Actor, case: Case, entry: DiaryInput) -> DiaryEntry:
     action = max((f.action for f in raised), key=lambda a: a.rank) if raised else None
     now = clock.current()
     diary = DiaryEntry.objects.create(
-        case=case, day=now.astimezone(case.site.zone).date(), at=now, response=response, pain=pain,
-        red_flags=[f.id for f in raised], answers=flag_answers, temperature_c=temperature,
-        action=action.value if action else "", note=note)
+        case=case,
+        day=now.astimezone(case.site.zone).date(),
+        at=now,
+        response=response,
+        pain=pain,
+        red_flags=[f.id for f in raised],
+        answers=flag_answers,
+        temperature_c=temperature,
+        action=action.value if action else "",
+        note=note,
+    )
     if action is not None:
         kind, role, within, urgent = TASKS[action]
-        kernel.open_task(case, kind, role, now, now + within, urgent=urgent,
-                          note="Diary: " + "; ".join(f.question["en"] for f in raised))
-        kernel.record_event(actor, case, EventKind.NOTE, f"Diary red flag ({action.value.replace('_', ' ')}): "
-                       + ", ".join(f.id for f in raised))
-    audit.record(actor, AuditAction.CREATE, "diary_entry", diary.uuid, patient_uuid=case.patient.uuid,
-                 detail=f"pain {pain}" + (f", {action.value}" if action else ""))
+        kernel.open_task(
+            case,
+            kind,
+            role,
+            now,
+            now + within,
+            urgent=urgent,
+            note="Diary: " + "; ".join(f.question["en"] for f in raised),
+        )
+        kernel.record_event(
+            actor,
+            case,
+            EventKind.NOTE,
+            f"Diary red flag ({action.value.replace('_', ' ')}): " + ", ".join(f.id for f in raised),
+        )
+    audit.record(
+        actor,
+        AuditAction.CREATE,
+        "diary_entry",
+        diary.uuid,
+        patient_uuid=case.patient.uuid,
+        detail=f"pain {pain}" + (f", {action.value}" if action else ""),
+    )
     refresh(case)
     return diary
 

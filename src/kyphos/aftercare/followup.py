@@ -85,16 +85,24 @@ def _validate(item: VisitInput) -> dict[str, list[str]]:
 
 @owns("complete_followup")
 @transaction.atomic
-def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | None,
-                 questionnaire: Questionnaire | None = None, answers: dict[str, Any] | None = None) -> FollowUpRecord:
+def record_visit(
+    actor: Actor,
+    case: Case,
+    item: VisitInput,
+    *,
+    version: int | None,
+    questionnaire: Questionnaire | None = None,
+    answers: dict[str, Any] | None = None,
+) -> FollowUpRecord:
     """Record the follow-up visit, its questionnaire and its orders; discharge from the service moves the case to
     follow-up done. Any error (a visit field or a questionnaire answer) writes nothing."""
     if actor.user is not None and not may(actor.user, "case.complete_followup"):
         raise NotPermitted("Only a radiologist records the follow-up visit.")
     locked = kernel.lock_case(case, version)
     if locked.stage != Stage.DISCHARGED:
-        raise ValidationError(f"The follow-up visit is recorded after discharge (the case is "
-                              f"{Stage(locked.stage).label.lower()}).")
+        raise ValidationError(
+            f"The follow-up visit is recorded after discharge (the case is {Stage(locked.stage).label.lower()})."
+        )
     errors = _validate(item)
     if questionnaire is not None:
         try:
@@ -105,33 +113,67 @@ def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | N
         raise ValidationError(errors)
     now = clock.current()
     if questionnaire is not None:
-        questionnaires.record(actor, locked, questionnaire, ResponseContext.FOLLOW_UP, answers or {},
-                              refresh_outcome=False)
+        questionnaires.record(
+            actor, locked, questionnaire, ResponseContext.FOLLOW_UP, answers or {}, refresh_outcome=False
+        )
     record = FollowUpRecord.objects.create(
-        case=locked, at=now, by=actor.user, pain_today=item.pain_today,
-        medicines_restarted=item.medicines_restarted, complications=list(item.complications),
-        complication_note=item.complication_note.strip(), new_fracture_suspected=item.new_fracture_suspected,
-        pt_referral=item.pt_referral, pt_note=item.pt_note.strip(), bmd_referral=item.bmd_referral,
-        bmd_note=item.bmd_note.strip(), outcome=item.outcome, note=item.note.strip())
+        case=locked,
+        at=now,
+        by=actor.user,
+        pain_today=item.pain_today,
+        medicines_restarted=item.medicines_restarted,
+        complications=list(item.complications),
+        complication_note=item.complication_note.strip(),
+        new_fracture_suspected=item.new_fracture_suspected,
+        pt_referral=item.pt_referral,
+        pt_note=item.pt_note.strip(),
+        bmd_referral=item.bmd_referral,
+        bmd_note=item.bmd_note.strip(),
+        outcome=item.outcome,
+        note=item.note.strip(),
+    )
     visit = Visit.objects.filter(case_uuid=locked.uuid, status=Visit.Status.BOOKED).order_by("start").first()
     if visit is not None:
         visit.status = Visit.Status.COMPLETED
         visit.save(update_fields=["status"])
     if item.new_fracture_suspected:
-        kernel.open_task(locked, TaskKind.IMAGING, Role.SCHEDULER, now, now + timedelta(days=2),
-                          note="New fracture suspected at follow-up: book imaging as ordered")
+        kernel.open_task(
+            locked,
+            TaskKind.IMAGING,
+            Role.SCHEDULER,
+            now,
+            now + timedelta(days=2),
+            note="New fracture suspected at follow-up: book imaging as ordered",
+        )
     if item.pt_referral:
         issue_letter(actor, locked, Letter.Kind.PT_REFERRAL, pt_letter(locked, record))
     if item.bmd_referral:
         issue_letter(actor, locked, Letter.Kind.BMD_REFERRAL, bmd_letter(locked, record))
-    orders = [label for flag, label in ((item.pt_referral, "physical therapy"), (item.bmd_referral, "bone density"),
-                                        (item.new_fracture_suspected, "imaging")) if flag]
-    kernel.record_event(actor, locked, EventKind.NOTE, f"Follow-up visit: pain {item.pain_today}/10"
-                   + (f"; ordered {', '.join(orders)}" if orders else ""))
+    orders = [
+        label
+        for flag, label in (
+            (item.pt_referral, "physical therapy"),
+            (item.bmd_referral, "bone density"),
+            (item.new_fracture_suspected, "imaging"),
+        )
+        if flag
+    ]
+    kernel.record_event(
+        actor,
+        locked,
+        EventKind.NOTE,
+        f"Follow-up visit: pain {item.pain_today}/10" + (f"; ordered {', '.join(orders)}" if orders else ""),
+    )
     audit.record(actor, AuditAction.CREATE, "follow_up", record.uuid, patient_uuid=locked.patient.uuid)
     if item.outcome == FollowUpRecord.Outcome.FURTHER:
-        kernel.open_task(locked, TaskKind.BOOK_FOLLOW_UP, Role.SCHEDULER, now, now + timedelta(days=3),
-                          note="Further follow-up visit requested by the radiologist")
+        kernel.open_task(
+            locked,
+            TaskKind.BOOK_FOLLOW_UP,
+            Role.SCHEDULER,
+            now,
+            now + timedelta(days=3),
+            note="Further follow-up visit requested by the radiologist",
+        )
     else:
         note = "Discharged from the service at follow-up"
         locked, _ = kernel.move(actor, locked, "complete_followup", version=None, reason=note, already_locked=True)
@@ -143,9 +185,15 @@ def record_visit(actor: Actor, case: Case, item: VisitInput, *, version: int | N
 def close_findings(case: Case) -> list[Finding]:
     open_urgent = Task.objects.filter(Q(kind__in=URGENT_KINDS) | Q(urgent=True), case=case, status=TaskStatus.OPEN)
     labels = sorted({TaskKind(kind).label for kind in open_urgent.values_list("kind", flat=True)})
-    return [Finding("close.urgent_task_open", Severity.STOP,
-                    f"An urgent task is still open: {label}. Deal with it before closing the case.",
-                    "Issue 5: closing the case needs no open urgent task") for label in labels]
+    return [
+        Finding(
+            "close.urgent_task_open",
+            Severity.STOP,
+            f"An urgent task is still open: {label}. Deal with it before closing the case.",
+            "Issue 5: closing the case needs no open urgent task",
+        )
+        for label in labels
+    ]
 
 
 @owns("close")
@@ -174,16 +222,25 @@ def mark_missed_visits(now: datetime | None = None) -> int:
             case = Case.objects.filter(uuid=locked.case_uuid).select_related("site").first()
             if case is None or case.stage != Stage.DISCHARGED:
                 continue
-            kernel.open_task(case, TaskKind.BOOK_FOLLOW_UP, Role.SCHEDULER, now, now + timedelta(days=1),
-                              note=f"Follow-up visit missed on {locked.start.astimezone(case.site.zone):%a %d-%b-%Y}")
+            kernel.open_task(
+                case,
+                TaskKind.BOOK_FOLLOW_UP,
+                Role.SCHEDULER,
+                now,
+                now + timedelta(days=1),
+                note=f"Follow-up visit missed on {locked.start.astimezone(case.site.zone):%a %d-%b-%Y}",
+            )
             count += 1
     return count
 
 
 def _patient_lines(case: Case) -> list[str]:
     p = case.patient
-    return [f"Patient: {p.family_name.upper()}, {p.given_name}", f"Date of birth: {p.date_of_birth:%d-%b-%Y}",
-            f"MRN: {p.mrn}"]
+    return [
+        f"Patient: {p.family_name.upper()}, {p.given_name}",
+        f"Date of birth: {p.date_of_birth:%d-%b-%Y}",
+        f"MRN: {p.mrn}",
+    ]
 
 
 def _procedure_line(case: Case) -> str:
@@ -191,7 +248,8 @@ def _procedure_line(case: Case) -> str:
     levels = ", ".join(lvl.level for lvl in record.levels.all()) if record is not None else ""
     when = record.started_at.astimezone(case.site.zone) if record is not None else None
     return (f"Balloon kyphoplasty {when:%d-%b-%Y}" if when else "Balloon kyphoplasty") + (
-        f", levels {levels}" if levels else "")
+        f", levels {levels}" if levels else ""
+    )
 
 
 def pt_letter(case: Case, record: FollowUpRecord) -> LetterContent:
@@ -203,9 +261,12 @@ def pt_letter(case: Case, record: FollowUpRecord) -> LetterContent:
         blocks=(
             ("ul", _patient_lines(case)),
             ("h", "Reason"),
-            ("p", f"{_procedure_line(case)} for a painful vertebral compression fracture "
-                  f"({case.get_etiology_display().lower()}). Pain today {record.pain_today}/10 "
-                  f"(before the procedure {case.pain_nrs}/10)."),
+            (
+                "p",
+                f"{_procedure_line(case)} for a painful vertebral compression fracture "
+                f"({case.get_etiology_display().lower()}). Pain today {record.pain_today}/10 "
+                f"(before the procedure {case.pain_nrs}/10).",
+            ),
             ("h", "Please"),
             ("p", record.pt_note),
             ("h", "Contact"),
@@ -223,12 +284,18 @@ def bmd_letter(case: Case, record: FollowUpRecord) -> LetterContent:
         blocks=(
             ("ul", _patient_lines(case)),
             ("h", "Reason"),
-            ("p", f"{_procedure_line(case)} for a vertebral compression fracture "
-                  f"({case.get_etiology_display().lower()}). A fragility fracture of the spine calls for a "
-                  f"bone mineral density (DXA) evaluation, osteoporosis education and a prevention or treatment "
-                  f"programme."),
-            ("p", "This referral is part of the continuum of care that Medicare coverage of vertebral augmentation "
-                  "requires (Medicare LCD L34228 and its family)."),
+            (
+                "p",
+                f"{_procedure_line(case)} for a vertebral compression fracture "
+                f"({case.get_etiology_display().lower()}). A fragility fracture of the spine calls for a "
+                f"bone mineral density (DXA) evaluation, osteoporosis education and a prevention or treatment "
+                f"programme.",
+            ),
+            (
+                "p",
+                "This referral is part of the continuum of care that Medicare coverage of vertebral augmentation "
+                "requires (Medicare LCD L34228 and its family).",
+            ),
             *((("h", "Notes"), ("p", record.bmd_note)) if record.bmd_note else ()),
             ("h", "Contact"),
             ("p", f"{doctor}, interventional radiology, {case.site.name}. Telephone {case.site.phone}."),

@@ -50,8 +50,15 @@ def _banner(case: Case) -> dict[str, Any]:
 
 def _chart(case: Case) -> dict[str, Any]:
     found = chart.points(case)
-    return {"points": found, "line": chart.polyline(found), "grid": chart.grid(), "width": chart.WIDTH,
-            "height": chart.HEIGHT, "left": chart.LEFT, "baseline_y": chart.HEIGHT - chart.BOTTOM + 20}
+    return {
+        "points": found,
+        "line": chart.polyline(found),
+        "grid": chart.grid(),
+        "width": chart.WIDTH,
+        "height": chart.HEIGHT,
+        "left": chart.LEFT,
+        "baseline_y": chart.HEIGHT - chart.BOTTOM + 20,
+    }
 
 
 @login_required
@@ -72,10 +79,17 @@ def diary_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
             messages.success(request, "Task done.")
         return redirect("aftercare:diary", case_uuid=case.uuid)
     audit.record(actor, AuditAction.VIEW, "diary", case.uuid, patient_uuid=case.patient.uuid)
-    return render(request, "aftercare/diary.html", {
-        **_banner(case), **_chart(case), "entries": diary.entries(case)[::-1],
-        "tasks": list(Task.objects.filter(case=case, kind__in=DIARY_TASKS).order_by("-created_at")),
-        "flags": case.site.redflags().flags})
+    return render(
+        request,
+        "aftercare/diary.html",
+        {
+            **_banner(case),
+            **_chart(case),
+            "entries": diary.entries(case)[::-1],
+            "tasks": list(Task.objects.filter(case=case, kind__in=DIARY_TASKS).order_by("-created_at")),
+            "flags": case.site.redflags().flags,
+        },
+    )
 
 
 @login_required
@@ -88,26 +102,37 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
     pages, rows = {}, {}
     for group in aftercare_selectors.WORKLIST_GROUPS:
         page = CappedPaginator(aftercare_selectors.worklist_cases(site, group), FOLLOW_UP_PAGE).get_page(
-            request.GET.get(f"{group}_page"))
+            request.GET.get(f"{group}_page")
+        )
         pages[group], rows[group] = page, aftercare_selectors.worklist_rows(page.object_list, now)
     shown = [(r.case.uuid, r.case.patient.uuid) for group in rows.values() for r in group]
     audit.record_list(Actor.from_request(request), "follow_up_list", shown, detail="follow-up worklist")
-    return render(request, "aftercare/follow_up_list.html", {
-        "rows": rows, "pages": pages, "sites": Site.objects.filter(active=True), "site": site, "now": now})
+    return render(
+        request,
+        "aftercare/follow_up_list.html",
+        {"rows": rows, "pages": pages, "sites": Site.objects.filter(active=True), "site": site, "now": now},
+    )
 
 
 class VisitForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     pain_today = forms.IntegerField(label="Pain today (0–10)", min_value=0, max_value=10)
-    complications = forms.MultipleChoiceField(label="Complications since discharge", required=True,
-                                              choices=list(followup.COMPLICATIONS.items()),
-                                              widget=forms.CheckboxSelectMultiple)
-    complication_note = CleanText(label="Complication details", required=False,
-                                  widget=forms.Textarea(attrs={"rows": 2}))
+    complications = forms.MultipleChoiceField(
+        label="Complications since discharge",
+        required=True,
+        choices=list(followup.COMPLICATIONS.items()),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    complication_note = CleanText(
+        label="Complication details", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     new_fracture_suspected = forms.BooleanField(label="New fracture suspected: order imaging", required=False)
     pt_referral = forms.BooleanField(label="Refer to physical therapy", required=False)
-    pt_note = CleanText(label="Physical therapy: goals and precautions", required=False,
-                        widget=forms.Textarea(attrs={"rows": 2}))
+    pt_note = CleanText(
+        label="Physical therapy: goals and precautions",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     bmd_referral = forms.BooleanField(label="Refer for bone density (DXA) and osteoporosis care", required=False)
     bmd_note = CleanText(label="Bone health notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     outcome = forms.ChoiceField(label="Next", choices=FollowUpRecord.Outcome.choices, widget=forms.RadioSelect)
@@ -118,18 +143,26 @@ class VisitForm(forms.Form):
         self.held = held or []
         for med in self.held:
             self.fields[f"med_{med.pk}"] = forms.ChoiceField(
-                label=f"{med.name}: restarted?", choices=list(followup.RESTART_CHOICES.items()),
-                widget=forms.RadioSelect)
+                label=f"{med.name}: restarted?",
+                choices=list(followup.RESTART_CHOICES.items()),
+                widget=forms.RadioSelect,
+            )
 
     def visit_input(self) -> followup.VisitInput:
         data = self.cleaned_data
         return followup.VisitInput(
-            pain_today=data["pain_today"], outcome=data["outcome"],
+            pain_today=data["pain_today"],
+            outcome=data["outcome"],
             medicines_restarted={med.name: data[f"med_{med.pk}"] for med in self.held},
-            complications=tuple(data["complications"]), complication_note=data["complication_note"],
-            new_fracture_suspected=data["new_fracture_suspected"], pt_referral=data["pt_referral"],
-            pt_note=data["pt_note"], bmd_referral=data["bmd_referral"], bmd_note=data["bmd_note"],
-            note=data["note"])
+            complications=tuple(data["complications"]),
+            complication_note=data["complication_note"],
+            new_fracture_suspected=data["new_fracture_suspected"],
+            pt_referral=data["pt_referral"],
+            pt_note=data["pt_note"],
+            bmd_referral=data["bmd_referral"],
+            bmd_note=data["bmd_note"],
+            note=data["note"],
+        )
 
 
 @login_required
@@ -147,12 +180,19 @@ def follow_up_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     q_errors: dict[str, Any] = {}
     if request.method == "POST":
         form = VisitForm(request.POST, held=held)
-        answers = {item.link_id: request.POST.get(f"q_{item.link_id}", "")
-                   for item in questionnaires.instrument(chosen).items}
+        answers = {
+            item.link_id: request.POST.get(f"q_{item.link_id}", "") for item in questionnaires.instrument(chosen).items
+        }
         if form.is_valid():
             try:
-                followup.record_visit(actor, case, form.visit_input(), version=form.cleaned_data["version"],
-                                      questionnaire=chosen, answers=answers)
+                followup.record_visit(
+                    actor,
+                    case,
+                    form.visit_input(),
+                    version=form.cleaned_data["version"],
+                    questionnaire=chosen,
+                    answers=answers,
+                )
             except ValidationError as exc:
                 found = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
                 q_errors = {k: v for k, v in found.items() if k.startswith("q_")}
@@ -164,21 +204,35 @@ def follow_up_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                 messages.success(request, "Follow-up visit recorded.")
                 return redirect("aftercare:follow_up", case_uuid=case.uuid)
     audit.record(actor, AuditAction.VIEW, "follow_up", case.uuid, patient_uuid=case.patient.uuid)
-    previsit = QuestionnaireResponse.objects.filter(case=case, context__in=["baseline", "previsit"]) \
-        .select_related("questionnaire")
-    return render(request, "aftercare/follow_up.html", {
-        **_banner(case), **_chart(case), "form": form, "held": held,
-        "records": list(FollowUpRecord.objects.filter(case=case)), "questionnaires": available,
-        "chosen": chosen, "questions": questionnaires.question_rows(questionnaires.instrument(chosen), "en", answers,
-                                                              q_errors, prefix="q_"), "q_errors": q_errors,
-        "responses": list(previsit), "outcome": CaseOutcome.objects.filter(case=case).first(),
-        "pt_letter": current_letter(case, Letter.Kind.PT_REFERRAL),
-        "bmd_letter": current_letter(case, Letter.Kind.BMD_REFERRAL),
-        "can_record": may(request.user, "case.complete_followup") and case.stage == "discharged",
-        "can_close": may(request.user, "case.close") and case.stage == "followup_done",
-        "close_findings": followup.close_findings(case) if case.stage == "followup_done" else [],
-        "diary_tasks": Task.objects.filter(case=case, kind__in=DIARY_TASKS, status=TaskStatus.OPEN).count(),
-    }, status=400 if form.errors or q_errors else 200)
+    previsit = QuestionnaireResponse.objects.filter(case=case, context__in=["baseline", "previsit"]).select_related(
+        "questionnaire"
+    )
+    return render(
+        request,
+        "aftercare/follow_up.html",
+        {
+            **_banner(case),
+            **_chart(case),
+            "form": form,
+            "held": held,
+            "records": list(FollowUpRecord.objects.filter(case=case)),
+            "questionnaires": available,
+            "chosen": chosen,
+            "questions": questionnaires.question_rows(
+                questionnaires.instrument(chosen), "en", answers, q_errors, prefix="q_"
+            ),
+            "q_errors": q_errors,
+            "responses": list(previsit),
+            "outcome": CaseOutcome.objects.filter(case=case).first(),
+            "pt_letter": current_letter(case, Letter.Kind.PT_REFERRAL),
+            "bmd_letter": current_letter(case, Letter.Kind.BMD_REFERRAL),
+            "can_record": may(request.user, "case.complete_followup") and case.stage == "discharged",
+            "can_close": may(request.user, "case.close") and case.stage == "followup_done",
+            "close_findings": followup.close_findings(case) if case.stage == "followup_done" else [],
+            "diary_tasks": Task.objects.filter(case=case, kind__in=DIARY_TASKS, status=TaskStatus.OPEN).count(),
+        },
+        status=400 if form.errors or q_errors else 200,
+    )
 
 
 @login_required
@@ -190,8 +244,14 @@ def referral_letter(request: HttpRequest, case_uuid: UUID, kind: str, fmt: str) 
     letter = current_letter(case, kind)
     if letter is None:
         raise Http404("No such letter yet.")
-    audit.record(Actor.from_request(request), AuditAction.VIEW, "letter", letter.uuid,
-                 patient_uuid=case.patient.uuid, detail=f"{kind} {fmt}")
+    audit.record(
+        Actor.from_request(request),
+        AuditAction.VIEW,
+        "letter",
+        letter.uuid,
+        patient_uuid=case.patient.uuid,
+        detail=f"{kind} {fmt}",
+    )
     if fmt == "pdf":
         response = HttpResponse(bytes(letter.pdf), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="kyphos-{kind}-{letter.uuid}.pdf"'
@@ -207,8 +267,9 @@ def close_case(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     try:
         if not version.isdigit():
             raise InvalidInput("The form was incomplete; reload the page and try again.")
-        followup.close_case(Actor.from_request(request), case, version=int(version),
-                            note=request.POST.get("note", "")[:2000])
+        followup.close_case(
+            Actor.from_request(request), case, version=int(version), note=request.POST.get("note", "")[:2000]
+        )
     except REFUSALS as exc:
         messages.error(request, refusal_text(exc))
         return redirect("aftercare:follow_up", case_uuid=case.uuid)

@@ -25,7 +25,8 @@ def pain_points(case: Case) -> list[tuple[datetime, int, str, tuple[str, ...]]]:
     """Every pain score of the case, oldest first: (when, 0–10, where from, diary red flags). The outcomes and
     the follow-up chart both read this."""
     points: list[tuple[datetime, int, str, tuple[str, ...]]] = [
-        (datetime.combine(case.referral_date, time(12), tzinfo=case.site.zone), case.pain_nrs, "referral", ())]
+        (datetime.combine(case.referral_date, time(12), tzinfo=case.site.zone), case.pain_nrs, "referral", ())
+    ]
     points += [(p.at, p.nrs, "ward", ()) for p in PainScore.objects.filter(case=case)]
     points += [(d.at, d.pain, "diary", tuple(d.red_flags)) for d in DiaryEntry.objects.filter(case=case)]
     points += [(f.at, f.pain_today, "follow-up", ()) for f in FollowUpRecord.objects.filter(case=case)]
@@ -42,12 +43,20 @@ def refresh(case: Case) -> CaseOutcome:
     responses = QuestionnaireResponse.objects.filter(case=case).select_related("questionnaire")
     after = [r for r in responses if r.context in ("follow_up", "previsit") and r.score is not None]
     before = [r for r in responses if r.context == "baseline" and r.score is not None]
-    chosen = (after[-1] if after else before[0] if before else None)
+    chosen = after[-1] if after else before[0] if before else None
     canonical = chosen.questionnaire.canonical if chosen else ""
     baseline = next((r.score for r in before if r.questionnaire.canonical == canonical), None)
     follow_up = next((r.score for r in reversed(after) if r.questionnaire.canonical == canonical), None)
-    outcome, _ = CaseOutcome.objects.update_or_create(case=case, defaults={
-        "pain_baseline": case.pain_nrs, "pain_24_48h": in_window,
-        "pain_follow_up": last_visit.pain_today if last_visit else None, "questionnaire": canonical,
-        "score_baseline": baseline, "score_follow_up": follow_up, "updated_at": clock.current()})
+    outcome, _ = CaseOutcome.objects.update_or_create(
+        case=case,
+        defaults={
+            "pain_baseline": case.pain_nrs,
+            "pain_24_48h": in_window,
+            "pain_follow_up": last_visit.pain_today if last_visit else None,
+            "questionnaire": canonical,
+            "score_baseline": baseline,
+            "score_follow_up": follow_up,
+            "updated_at": clock.current(),
+        },
+    )
     return outcome

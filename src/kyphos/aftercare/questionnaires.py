@@ -29,9 +29,16 @@ def ensure_shipped() -> None:
     for definition in rules.shipped():
         instrument = rules.parse(definition)
         Questionnaire.objects.get_or_create(
-            url=instrument.url, version=instrument.version,
-            defaults={"title": instrument.title["en"], "definition": definition, "scoring": instrument.method or "",
-                      "shipped": True, "loaded_at": clock.current()})
+            url=instrument.url,
+            version=instrument.version,
+            defaults={
+                "title": instrument.title["en"],
+                "definition": definition,
+                "scoring": instrument.method or "",
+                "shipped": True,
+                "loaded_at": clock.current(),
+            },
+        )
 
 
 @transaction.atomic
@@ -58,12 +65,20 @@ def load(actor: Actor, definition: Any) -> tuple[Questionnaire, bool]:
     existing = Questionnaire.objects.filter(url=instrument.url, version=instrument.version).first()
     if existing is not None:
         if existing.definition != definition:
-            raise ValidationError(f"{instrument.canonical} is already loaded with different content. "
-                                  f"Give the changed questionnaire a new version.")
+            raise ValidationError(
+                f"{instrument.canonical} is already loaded with different content. "
+                f"Give the changed questionnaire a new version."
+            )
         return existing, False
     stored = Questionnaire.objects.create(
-        url=instrument.url, version=instrument.version, title=instrument.title["en"], definition=definition,
-        scoring=instrument.method or "", loaded_at=clock.current(), loaded_by=actor.user_or_none)
+        url=instrument.url,
+        version=instrument.version,
+        title=instrument.title["en"],
+        definition=definition,
+        scoring=instrument.method or "",
+        loaded_at=clock.current(),
+        loaded_by=actor.user_or_none,
+    )
     audit.record(actor, AuditAction.CREATE, "questionnaire", stored.pk, detail=instrument.canonical)
     return stored, True
 
@@ -89,8 +104,16 @@ def available() -> list[Questionnaire]:
 
 
 @transaction.atomic
-def record(actor: Actor, case: Case, questionnaire: Questionnaire, context: str, answers: dict[str, Any],
-           *, author: str = "", refresh_outcome: bool = True) -> QuestionnaireResponse:
+def record(
+    actor: Actor,
+    case: Case,
+    questionnaire: Questionnaire,
+    context: str,
+    answers: dict[str, Any],
+    *,
+    author: str = "",
+    refresh_outcome: bool = True,
+) -> QuestionnaireResponse:
     """Check and score the answers and store them; raise ValidationError keyed by linkId when they do not fit.
     A caller that records more (a diary entry, a visit) refreshes the outcome itself, once, at its end."""
     if context not in ResponseContext.values:
@@ -100,10 +123,23 @@ def record(actor: Actor, case: Case, questionnaire: Questionnaire, context: str,
     except rules.AnswerError as exc:
         raise ValidationError({key: [message] for key, message in exc.errors.items()}) from None
     response = QuestionnaireResponse.objects.create(
-        case=case, questionnaire=questionnaire, context=context, authored_at=clock.current(),
-        author=author or actor.name, by=actor.user_or_none, items=result.items, score=result.score)
-    audit.record(actor, AuditAction.CREATE, "questionnaire_response", response.uuid,
-                 patient_uuid=case.patient.uuid, detail=f"{context} {questionnaire.canonical}")
+        case=case,
+        questionnaire=questionnaire,
+        context=context,
+        authored_at=clock.current(),
+        author=author or actor.name,
+        by=actor.user_or_none,
+        items=result.items,
+        score=result.score,
+    )
+    audit.record(
+        actor,
+        AuditAction.CREATE,
+        "questionnaire_response",
+        response.uuid,
+        patient_uuid=case.patient.uuid,
+        detail=f"{context} {questionnaire.canonical}",
+    )
     if refresh_outcome:
         refresh(case)
     return response
@@ -113,12 +149,20 @@ def as_fhir(response: QuestionnaireResponse) -> dict[str, Any]:
     return rules.response_resource(
         instrument(response.questionnaire),
         rules.Scored(response.items, response.score, {}),
-        authored=response.authored_at.isoformat(), subject_ref=f"Patient/{response.case.patient.uuid}",
-        author=response.author)
+        authored=response.authored_at.isoformat(),
+        subject_ref=f"Patient/{response.case.patient.uuid}",
+        author=response.author,
+    )
 
 
-def question_rows(instrument: rules.Instrument, language: str, values: dict[str, Any], errors: dict[str, Any],
-                  *, prefix: str = "") -> list[dict[str, Any]]:
+def question_rows(
+    instrument: rules.Instrument,
+    language: str,
+    values: dict[str, Any],
+    errors: dict[str, Any],
+    *,
+    prefix: str = "",
+) -> list[dict[str, Any]]:
     """What a form needs to show each question (the patient's pages and the follow-up visit share it): the field
     name (``prefix`` + linkId), label and options in the language, a 0–10 style scale for short number ranges,
     the value typed so far and the first error."""
@@ -127,13 +171,23 @@ def question_rows(instrument: rules.Instrument, language: str, values: dict[str,
         if item.type == "display":
             continue
         low, high = item.minimum, item.maximum
-        scale = list(range(low, high + 1)) if item.type == "integer" and low is not None and high is not None \
-            and high - low <= 10 else []
-        rows.append({"id": prefix + item.link_id, "type": item.type, "label": item.label(language),
-                     "required": item.required,
-                     "options": [(o.code, o.display.get(language) or o.display["en"]) for o in item.options],
-                     "min": item.minimum, "max": item.maximum,
-                     "scale": scale,
-                     "value": str(values.get(item.link_id, "")),
-                     "error": (errors.get(prefix + item.link_id) or [""])[0]})
+        scale = (
+            list(range(low, high + 1))
+            if item.type == "integer" and low is not None and high is not None and high - low <= 10
+            else []
+        )
+        rows.append(
+            {
+                "id": prefix + item.link_id,
+                "type": item.type,
+                "label": item.label(language),
+                "required": item.required,
+                "options": [(o.code, o.display.get(language) or o.display["en"]) for o in item.options],
+                "min": item.minimum,
+                "max": item.maximum,
+                "scale": scale,
+                "value": str(values.get(item.link_id, "")),
+                "error": (errors.get(prefix + item.link_id) or [""])[0],
+            }
+        )
     return rows

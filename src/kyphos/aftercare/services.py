@@ -65,8 +65,13 @@ def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
     if case.stage != Stage.RECOVERY:
         raise ValidationError("Recovery checks are recorded while the patient is in recovery or on the ward.")
     errors = {}
-    for name, low, high in (("bp_systolic", 50, 260), ("bp_diastolic", 20, 160), ("heart_rate", 20, 220),
-                            ("spo2", 50, 100), ("pain_nrs", 0, 10)):
+    for name, low, high in (
+        ("bp_systolic", 50, 260),
+        ("bp_diastolic", 20, 160),
+        ("heart_rate", 20, 220),
+        ("spo2", 50, 100),
+        ("pain_nrs", 0, 10),
+    ):
         value = getattr(item, name)
         if value is not None and not low <= value <= high:
             errors[name] = f"{value} is not a possible value ({low}–{high})."
@@ -75,20 +80,35 @@ def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
     if errors:
         raise ValidationError(errors)
     baseline = RecoveryCheck.objects.filter(case=case).first()
-    check = RecoveryCheck.objects.create(case=case, at=clock.current(), by=actor.user_or_none,
-                                         **{k: getattr(item, k) for k in CheckInput.__dataclass_fields__})
+    check = RecoveryCheck.objects.create(
+        case=case,
+        at=clock.current(),
+        by=actor.user_or_none,
+        **{k: getattr(item, k) for k in CheckInput.__dataclass_fields__},
+    )
     worse = baseline is not None and (
         (baseline.legs_strength_normal and not item.legs_strength_normal)
-        or (baseline.legs_sensation_normal and not item.legs_sensation_normal))
+        or (baseline.legs_sensation_normal and not item.legs_sensation_normal)
+    )
     if worse:
-        finding = Finding("recovery.neuro_worse", Severity.STOP,
-                          "Leg strength or sensation is worse than at the first check: urgent radiologist review "
-                          "(emergent CT, spine surgery consult).",
-                          "RadiologyKey, post-vertebral-augmentation spine imaging (new neurologic deficit: emergent CT "
-                          "and spine-surgery consult); Tri-State Brain & Spine post-kyphoplasty sheet", "S")
+        finding = Finding(
+            "recovery.neuro_worse",
+            Severity.STOP,
+            "Leg strength or sensation is worse than at the first check: urgent radiologist review "
+            "(emergent CT, spine surgery consult).",
+            "RadiologyKey, post-vertebral-augmentation spine imaging (new neurologic deficit: emergent CT "
+            "and spine-surgery consult); Tri-State Brain & Spine post-kyphoplasty sheet",
+            "S",
+        )
         now = clock.current()
-        kernel.open_task(case, TaskKind.REVIEW_FLAG, Role.RADIOLOGIST, now, now + timedelta(minutes=30),
-                         note=finding.message)
+        kernel.open_task(
+            case,
+            TaskKind.REVIEW_FLAG,
+            Role.RADIOLOGIST,
+            now,
+            now + timedelta(minutes=30),
+            note=finding.message,
+        )
         kernel.raise_findings(actor, case, [finding], "Recovery: neuro check worse than baseline", reason=item.note)
     audit.record(actor, AuditAction.CREATE, "recovery_check", check.pk, patient_uuid=case.patient.uuid)
     return check
@@ -126,8 +146,9 @@ def discharge(actor: Actor, case: Case, *, version: int | None, criteria: set[st
     missing = [label for key, label in DISCHARGE_CRITERIA.items() if key not in criteria]
     if missing:
         raise ValidationError([f"Not met: {label}." for label in missing])
-    if case.open_stops and any(f.get("code") == "recovery.neuro_worse" and not f.get("overridden")
-                               for f in case.findings):
+    if case.open_stops and any(
+        f.get("code") == "recovery.neuro_worse" and not f.get("overridden") for f in case.findings
+    ):
         raise ValidationError("A worse neuro check is open: the radiologist must review before discharge.")
     locked, _ = kernel.move(actor, case, "discharge", version=version, reason=note)
     stay, _ = Stay.objects.get_or_create(case=locked)
@@ -137,13 +158,23 @@ def discharge(actor: Actor, case: Case, *, version: int | None, criteria: set[st
     start = locked.appointment.start if locked.appointment else clock.current()
     window = follow_up_window(start, locked.site.calendar())
     # The scheduler's task stays open when no slot in the window is free.
-    kernel.open_task(locked, TaskKind.BOOK_FOLLOW_UP, Role.SCHEDULER, clock.current(), window.start,
-                     note=f"Visit due {_site_time(locked, window.start)} – {_site_time(locked, window.end)}")
+    kernel.open_task(
+        locked,
+        TaskKind.BOOK_FOLLOW_UP,
+        Role.SCHEDULER,
+        clock.current(),
+        window.start,
+        note=f"Visit due {_site_time(locked, window.start)} – {_site_time(locked, window.end)}",
+    )
     visit = scheduling.book_follow_up(locked.uuid, locked.site, window.start, window.end)
     if visit is not None:
         kernel.close_tasks(actor, locked, [TaskKind.BOOK_FOLLOW_UP], TaskStatus.DONE, "follow-up booked at discharge")
-        kernel.record_event(actor, locked, EventKind.NOTE,
-                       f"Follow-up visit booked {visit.start.astimezone(locked.site.zone):%a %d-%b-%Y %H:%M}")
+        kernel.record_event(
+            actor,
+            locked,
+            EventKind.NOTE,
+            f"Follow-up visit booked {visit.start.astimezone(locked.site.zone):%a %d-%b-%Y %H:%M}",
+        )
     issue_letter(actor, locked, Letter.Kind.DISCHARGE, discharge_letter(locked, visit))
     return stay
 

@@ -62,10 +62,6 @@ def _case(case_uuid: UUID) -> Case:
     return case
 
 
-
-
-
-
 def _need_view(request: HttpRequest) -> None:
     if not may(request.user, "case.view"):
         raise PermissionDenied("Your role does not allow this.")
@@ -79,21 +75,28 @@ def recovery_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     return _recovery_page(request, _case(case_uuid))
 
 
-def _recovery_page(request: HttpRequest, case: Case, check_form: CheckForm | None = None,
-                   discharge_form: DischargeForm | None = None) -> HttpResponse:
+def _recovery_page(
+    request: HttpRequest,
+    case: Case,
+    check_form: CheckForm | None = None,
+    discharge_form: DischargeForm | None = None,
+) -> HttpResponse:
     actor = Actor.from_request(request)
     audit.record(actor, AuditAction.VIEW, "recovery", case.uuid, patient_uuid=case.patient.uuid, detail="recovery")
     stay = Stay.objects.filter(case=case).first()
     context = {
         **selectors.banner(case),
-        "checks": list(RecoveryCheck.objects.filter(case=case)), "stay": stay,
+        "checks": list(RecoveryCheck.objects.filter(case=case)),
+        "stay": stay,
         "overdue": aftercare_selectors.check_overdue(case),
         "interval": int(aftercare_selectors.check_interval().total_seconds() // 60),
         "pain_scores": list(PainScore.objects.filter(case=case)),
         "check_form": check_form or CheckForm(),
         "discharge_form": discharge_form or DischargeForm(initial={"version": case.version}),
-        "held": aftercare_selectors.restart_lines(case), "visit": aftercare_selectors.follow_up_visit(case),
-        "letter": current_letter(case, Letter.Kind.DISCHARGE), "los": aftercare_selectors.length_of_stay(case),
+        "held": aftercare_selectors.restart_lines(case),
+        "visit": aftercare_selectors.follow_up_visit(case),
+        "letter": current_letter(case, Letter.Kind.DISCHARGE),
+        "los": aftercare_selectors.length_of_stay(case),
         "neuro_alert": any(f.get("code") == "recovery.neuro_worse" for f in case.findings),
     }
     failed = check_form is not None or discharge_form is not None
@@ -156,8 +159,13 @@ def discharge(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     case, form = _case(case_uuid), DischargeForm(request.POST)
     if form.is_valid():
         try:
-            services.discharge(Actor.from_request(request), case, version=form.cleaned_data["version"],
-                               criteria=form.criteria(), note=form.cleaned_data["note"])
+            services.discharge(
+                Actor.from_request(request),
+                case,
+                version=form.cleaned_data["version"],
+                criteria=form.criteria(),
+                note=form.cleaned_data["note"],
+            )
         except REFUSALS as exc:
             put_errors(form, exc)
         else:
@@ -174,8 +182,14 @@ def discharge_letter(request: HttpRequest, case_uuid: UUID, fmt: str) -> HttpRes
     letter = current_letter(case, Letter.Kind.DISCHARGE)
     if letter is None:
         raise Http404("No discharge letter yet.")
-    audit.record(Actor.from_request(request), AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid,
-                 detail=f"discharge {fmt}")
+    audit.record(
+        Actor.from_request(request),
+        AuditAction.VIEW,
+        "letter",
+        letter.uuid,
+        patient_uuid=case.patient.uuid,
+        detail=f"discharge {fmt}",
+    )
     if fmt == "pdf":
         return HttpResponse(bytes(letter.pdf), content_type="application/pdf")
     return HttpResponse(letter.html, content_type="text/html; charset=utf-8")

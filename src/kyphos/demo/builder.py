@@ -26,14 +26,34 @@ from kyphos.procedure import services as procedure
 from kyphos.rules.windows import call_window
 
 # The stages a case passes through on an uneventful pathway, in order.
-PATHWAY = [Stage.SCHEDULED, Stage.PRECALL_DONE, Stage.ADMITTED, Stage.CLEARED, Stage.IN_PROCEDURE, Stage.RECOVERY,
-           Stage.DISCHARGED, Stage.FOLLOWUP_DONE, Stage.CLOSED]
+PATHWAY = [
+    Stage.SCHEDULED,
+    Stage.PRECALL_DONE,
+    Stage.ADMITTED,
+    Stage.CLEARED,
+    Stage.IN_PROCEDURE,
+    Stage.RECOVERY,
+    Stage.DISCHARGED,
+    Stage.FOLLOWUP_DONE,
+    Stage.CLOSED,
+]
 ROUTINE_LABS = {"inr": "1.3", "platelets": "180", "hemoglobin": "12.1"}
 ROUTINE_CALL: dict[str, Any] = {
-    "identity_confirmed": True, "driver_status": "arranged", "driver_name": "Ana", "imaging_status": "received",
-    "pregnancy_status": "not_applicable", "fasting_given": True, "arrival_confirmed": True, "no_known_allergies": True,
+    "identity_confirmed": True,
+    "driver_status": "arranged",
+    "driver_name": "Ana",
+    "imaging_status": "received",
+    "pregnancy_status": "not_applicable",
+    "fasting_given": True,
+    "arrival_confirmed": True,
+    "no_known_allergies": True,
 }
-RECOVERY_ANSWERS = {"pain": "2", "pain_medicines": "non_opioid", "walking": "bit_worse", "activities": "bit_worse"}
+RECOVERY_ANSWERS = {
+    "pain": "2",
+    "pain_medicines": "non_opioid",
+    "walking": "bit_worse",
+    "activities": "bit_worse",
+}
 
 
 @dataclass(frozen=True)
@@ -59,8 +79,14 @@ class Journey:
     treatment_order: tuple[str, ...] = ()  # levels in the order treated (coding depends on it); default: planned
     sign_out: bool = False  # sign-out checklist and the signed note after the end
     ward_bed: str = ""
-    visit: followup.VisitInput = field(default_factory=lambda: followup.VisitInput(
-        pain_today=2, outcome="discharge", complications=("none",), note="Pain much better; walking daily."))
+    visit: followup.VisitInput = field(
+        default_factory=lambda: followup.VisitInput(
+            pain_today=2,
+            outcome="discharge",
+            complications=("none",),
+            note="Pain much better; walking daily.",
+        )
+    )
     visit_answers: dict[str, str] = field(default_factory=lambda: dict(RECOVERY_ANSWERS))
     not_after: datetime | None = None
 
@@ -98,22 +124,44 @@ def _call_moment(case: Case) -> datetime:
 def _call(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
     call = precall.open_call(team.nurse, case)
     # Medicines stopped as arranged a week before, unless the journey says when they were last taken.
-    medicines = [m if m.last_taken else replace(m, last_taken=min(_start(case) - timedelta(days=7, hours=2),
-                                                                   moment - timedelta(hours=1)))
-                 for m in journey.medicines]
-    call = precall.save_call(team.nurse, call, version=call.version,
-                             data=precall.CallInput(dict(journey.call), medications=medicines))
+    medicines = [
+        m
+        if m.last_taken
+        else replace(m, last_taken=min(_start(case) - timedelta(days=7, hours=2), moment - timedelta(hours=1)))
+        for m in journey.medicines
+    ]
+    call = precall.save_call(
+        team.nurse,
+        call,
+        version=call.version,
+        data=precall.CallInput(dict(journey.call), medications=medicines),
+    )
     precall.sign_call(team.nurse, call, version=call.version)
 
 
 def _admit(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
     start = _start(case)
-    vitals: dict[str, Any] = {"weight_kg": Decimal("61.5"), "bp_systolic": 132, "bp_diastolic": 78, "heart_rate": 72,
-                              "spo2": 97} if journey.vitals else {}
-    procedure.admit(team.ward_nurse, case, version=case.version, data_in=procedure.AdmissionInput(
-        identity_band=True, consent_signed=True, driver_confirmed=True, iv_access=True, allergies_reconfirmed=True,
-        medicine_plan_followed=True, last_clear_liquid_at=min(start - timedelta(hours=3), moment),
-        last_light_meal_at=start - timedelta(hours=12), **vitals))
+    vitals: dict[str, Any] = (
+        {"weight_kg": Decimal("61.5"), "bp_systolic": 132, "bp_diastolic": 78, "heart_rate": 72, "spo2": 97}
+        if journey.vitals
+        else {}
+    )
+    procedure.admit(
+        team.ward_nurse,
+        case,
+        version=case.version,
+        data_in=procedure.AdmissionInput(
+            identity_band=True,
+            consent_signed=True,
+            driver_confirmed=True,
+            iv_access=True,
+            allergies_reconfirmed=True,
+            medicine_plan_followed=True,
+            last_clear_liquid_at=min(start - timedelta(hours=3), moment),
+            last_light_meal_at=start - timedelta(hours=12),
+            **vitals,
+        ),
+    )
     for code, value in journey.labs.items():
         labs.record_lab(team.ward_nurse, case, code, value=value, taken_at=moment)
 
@@ -121,15 +169,29 @@ def _admit(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
 def _clear(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
     procedure.sign_checklist(team.anesthesia, case, "sign_in", _items("sign_in"))
     if journey.sedation:
-        procedure.record_sedation(team.anesthesia, case, procedure.SedationInput(
-            provider_name="Dr Alan Anesthesia", provider_role="anesthesiologist", asa_class=2, level="moderate",
-            started_at=moment - timedelta(minutes=5), agents="Midazolam 2 mg IV; fentanyl 50 mcg IV"))
+        procedure.record_sedation(
+            team.anesthesia,
+            case,
+            procedure.SedationInput(
+                provider_name="Dr Alan Anesthesia",
+                provider_role="anesthesiologist",
+                asa_class=2,
+                level="moderate",
+                started_at=moment - timedelta(minutes=5),
+                agents="Midazolam 2 mg IV; fentanyl 50 mcg IV",
+            ),
+        )
     procedure.sign_checklist(team.radiologist, case, "time_out", _items("time_out"))
 
 
 def _begin(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
-    procedure.start_procedure(team.radiologist, case, version=case.version, operators="Dr Rita Radiologist",
-                              override_reason=journey.start_override)
+    procedure.start_procedure(
+        team.radiologist,
+        case,
+        version=case.version,
+        operators="Dr Rita Radiologist",
+        override_reason=journey.start_override,
+    )
 
 
 def _treat(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
@@ -137,17 +199,37 @@ def _treat(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
         done = moment + timedelta(minutes=10 + 15 * index)
         with clock.frozen_at(min(done, journey.not_after or done)):
             mixed = clock.current() - timedelta(minutes=2)
-            procedure.record_level(team.radiologist, case, procedure.LevelInput(
-                level=name, sides="bilateral", cement_product="kyphon-hv-r", cement_lot=f"K{7700 + index}",
-                cement_mixed_at=mixed, cement_ml_left=Decimal("2.4"), cement_ml_right=Decimal("2.6"),
-                balloon_size="15 mm", balloon_ml_left=Decimal("2.5"), balloon_ml_right=Decimal("2.5"),
-                biopsy=case.etiology == "neoplastic"))
+            procedure.record_level(
+                team.radiologist,
+                case,
+                procedure.LevelInput(
+                    level=name,
+                    sides="bilateral",
+                    cement_product="kyphon-hv-r",
+                    cement_lot=f"K{7700 + index}",
+                    cement_mixed_at=mixed,
+                    cement_ml_left=Decimal("2.4"),
+                    cement_ml_right=Decimal("2.6"),
+                    balloon_size="15 mm",
+                    balloon_ml_left=Decimal("2.5"),
+                    balloon_ml_right=Decimal("2.5"),
+                    biopsy=case.etiology == "neoplastic",
+                ),
+            )
     ended = moment + timedelta(minutes=90)
     with clock.frozen_at(min(ended, journey.not_after or ended)):
         case.refresh_from_db()
-        procedure.end_procedure(team.radiologist, case, version=case.version, data_in=procedure.EndInput(
-            clock.current() - timedelta(minutes=5), fluoro_seconds=240, air_kerma_mgy=Decimal("310.5"),
-            dap_gycm2=Decimal("28.4")))
+        procedure.end_procedure(
+            team.radiologist,
+            case,
+            version=case.version,
+            data_in=procedure.EndInput(
+                clock.current() - timedelta(minutes=5),
+                fluoro_seconds=240,
+                air_kerma_mgy=Decimal("310.5"),
+                dap_gycm2=Decimal("28.4"),
+            ),
+        )
         if journey.sign_out:
             procedure.sign_checklist(team.radiologist, case, "sign_out", _items("sign_out"))
             procedure.sign_note(team.radiologist, case)
@@ -156,17 +238,33 @@ def _treat(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
 def _discharge(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
     checked = min(_start(case) + timedelta(minutes=100), moment)
     with clock.frozen_at(checked):
-        aftercare.record_check(team.ward_nurse, case, aftercare.CheckInput(
-            legs_strength_normal=True, legs_sensation_normal=True, bp_systolic=128, bp_diastolic=76,
-            heart_rate=74, spo2=97, pain_nrs=3))
+        aftercare.record_check(
+            team.ward_nurse,
+            case,
+            aftercare.CheckInput(
+                legs_strength_normal=True,
+                legs_sensation_normal=True,
+                bp_systolic=128,
+                bp_diastolic=76,
+                heart_rate=74,
+                spo2=97,
+                pain_nrs=3,
+            ),
+        )
         aftercare.admit_to_ward(team.ward_nurse, case, journey.ward_bed)
     case.refresh_from_db()
     aftercare.discharge(team.ward_nurse, case, version=case.version, criteria=set(aftercare.DISCHARGE_CRITERIA))
 
 
 def _follow_up(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
-    followup.record_visit(team.radiologist, case, journey.visit, version=case.version,
-                          questionnaire=questionnaires.recovery(), answers=dict(journey.visit_answers))
+    followup.record_visit(
+        team.radiologist,
+        case,
+        journey.visit,
+        version=case.version,
+        questionnaire=questionnaires.recovery(),
+        answers=dict(journey.visit_answers),
+    )
 
 
 def _close(case: Case, team: Team, journey: Journey, moment: datetime) -> None:

@@ -45,30 +45,130 @@ DEMO_USERS: list[tuple[str, Role | None, str]] = [
     ("admin", Role.ADMIN, "Ada Admin"),
 ]
 
-FAMILY = ["Garcia", "Smith", "Johnson", "Nguyen", "Brown", "Williams", "Jones", "Miller", "Davis", "Lopez",
-          "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson",
-          "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen",
-          "King", "Wright", "Scott", "Torres", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker"]
-GIVEN_F = ["Mary", "Patricia", "Linda", "Barbara", "Elizabeth", "Dorothy", "Margaret", "Ruth", "Helen", "Carmen",
-           "Rosa", "Mai", "Joan", "Evelyn", "Shirley", "Betty", "Lan", "Gloria", "Frances", "Alice"]
-GIVEN_M = ["James", "Robert", "John", "William", "Richard", "Joseph", "Charles", "Thomas", "Jose", "Minh",
-           "George", "Harold", "Walter", "Frank"]
-REFERRERS = ["Dr Okafor (Primary care)", "Dr Lindqvist (Orthopedics)", "Dr Patel (Oncology)",
-             "Dr Chen (Rheumatology)", "Dr Alvarez (Emergency)", "Dr Brooks (Geriatrics)"]
+FAMILY = [
+    "Garcia",
+    "Smith",
+    "Johnson",
+    "Nguyen",
+    "Brown",
+    "Williams",
+    "Jones",
+    "Miller",
+    "Davis",
+    "Lopez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+]
+GIVEN_F = [
+    "Mary",
+    "Patricia",
+    "Linda",
+    "Barbara",
+    "Elizabeth",
+    "Dorothy",
+    "Margaret",
+    "Ruth",
+    "Helen",
+    "Carmen",
+    "Rosa",
+    "Mai",
+    "Joan",
+    "Evelyn",
+    "Shirley",
+    "Betty",
+    "Lan",
+    "Gloria",
+    "Frances",
+    "Alice",
+]
+GIVEN_M = [
+    "James",
+    "Robert",
+    "John",
+    "William",
+    "Richard",
+    "Joseph",
+    "Charles",
+    "Thomas",
+    "Jose",
+    "Minh",
+    "George",
+    "Harold",
+    "Walter",
+    "Frank",
+]
+REFERRERS = [
+    "Dr Okafor (Primary care)",
+    "Dr Lindqvist (Orthopedics)",
+    "Dr Patel (Oncology)",
+    "Dr Chen (Rheumatology)",
+    "Dr Alvarez (Emergency)",
+    "Dr Brooks (Geriatrics)",
+]
 MEDICINES = [
-    "Apixaban 5 mg twice daily (atrial fibrillation)", "Aspirin 81 mg daily (primary prevention)",
-    "Clopidogrel 75 mg daily (coronary stent 2024)", "Warfarin per INR clinic (mechanical mitral valve)",
-    "Rivaroxaban 20 mg daily (DVT 2025)", "Oxycodone 5 mg every 6 h as needed",
-    "Acetaminophen 1 g three times daily", "Alendronate 70 mg weekly", "Prednisone 10 mg daily",
-    "Semaglutide 1 mg weekly", "Metformin 500 mg twice daily", "Insulin glargine 20 units at night",
-    "Ibuprofen 400 mg as needed", "Gabapentin 300 mg three times daily", "Tramadol 50 mg as needed",
-    "Denosumab 60 mg every 6 months", "Calcium and vitamin D daily", "Lisinopril 10 mg daily",
+    "Apixaban 5 mg twice daily (atrial fibrillation)",
+    "Aspirin 81 mg daily (primary prevention)",
+    "Clopidogrel 75 mg daily (coronary stent 2024)",
+    "Warfarin per INR clinic (mechanical mitral valve)",
+    "Rivaroxaban 20 mg daily (DVT 2025)",
+    "Oxycodone 5 mg every 6 h as needed",
+    "Acetaminophen 1 g three times daily",
+    "Alendronate 70 mg weekly",
+    "Prednisone 10 mg daily",
+    "Semaglutide 1 mg weekly",
+    "Metformin 500 mg twice daily",
+    "Insulin glargine 20 units at night",
+    "Ibuprofen 400 mg as needed",
+    "Gabapentin 300 mg three times daily",
+    "Tramadol 50 mg as needed",
+    "Denosumab 60 mg every 6 months",
+    "Calcium and vitamin D daily",
+    "Lisinopril 10 mg daily",
 ]
 # How the ~60 demo cases spread over the pathway (target stage → count).
 STAGE_PLAN = [
-    ("referred", 6), ("triaged", 5), ("scheduled", 12), ("precall_done", 6), ("admitted", 2), ("cleared", 1),
-    ("in_procedure", 1), ("recovery", 2), ("discharged", 8), ("followup_done", 4), ("closed", 5),
-    ("declined", 2), ("postponed", 3), ("cancelled", 3),
+    ("referred", 6),
+    ("triaged", 5),
+    ("scheduled", 12),
+    ("precall_done", 6),
+    ("admitted", 2),
+    ("cleared", 1),
+    ("in_procedure", 1),
+    ("recovery", 2),
+    ("discharged", 8),
+    ("followup_done", 4),
+    ("closed", 5),
+    ("declined", 2),
+    ("postponed", 3),
+    ("cancelled", 3),
 ]
 SLOT_TIMES = [time(8, 0), time(9, 30), time(11, 0), time(13, 0), time(14, 30)]
 
@@ -88,8 +188,12 @@ class Department:
 
     @property
     def team(self) -> Team:
-        return Team(nurse=self.actor("nurse"), ward_nurse=self.actor("wardnurse"),
-                    anesthesia=self.actor("anesthesia"), radiologist=self.actor("radiologist"))
+        return Team(
+            nurse=self.actor("nurse"),
+            ward_nurse=self.actor("wardnurse"),
+            anesthesia=self.actor("anesthesia"),
+            radiologist=self.actor("radiologist"),
+        )
 
 
 def sign_in_lines() -> list[str]:
@@ -122,17 +226,37 @@ def create_users() -> dict[str, User]:
 
 def create_sites() -> list[Site]:
     specs = [
-        ("HOSP", "Riverside General Hospital", Site.Kind.HOSPITAL, "America/New_York", "+1 212 555 0100",
-         "100 River Road, New York, NY", ["IR Suite 1", "IR Suite 2"]),
-        ("ASC", "Lakeshore Spine Surgery Center", Site.Kind.SURGERY_CENTER, "America/Chicago", "+1 312 555 0199",
-         "40 Lakeshore Drive, Chicago, IL", ["Procedure Room A"]),
+        (
+            "HOSP",
+            "Riverside General Hospital",
+            Site.Kind.HOSPITAL,
+            "America/New_York",
+            "+1 212 555 0100",
+            "100 River Road, New York, NY",
+            ["IR Suite 1", "IR Suite 2"],
+        ),
+        (
+            "ASC",
+            "Lakeshore Spine Surgery Center",
+            Site.Kind.SURGERY_CENTER,
+            "America/Chicago",
+            "+1 312 555 0199",
+            "40 Lakeshore Drive, Chicago, IL",
+            ["Procedure Room A"],
+        ),
     ]
     sites = []
     for code, name, kind, zone, phone, address, rooms in specs:
         site, _ = Site.objects.get_or_create(
             code=code,
-            defaults={"name": name, "kind": kind, "time_zone": zone, "phone": phone, "address": address,
-                      "business_hours": default_hours()},
+            defaults={
+                "name": name,
+                "kind": kind,
+                "time_zone": zone,
+                "phone": phone,
+                "address": address,
+                "business_hours": default_hours(),
+            },
         )
         for room in rooms:
             Room.objects.get_or_create(site=site, name=room)
@@ -189,8 +313,12 @@ def _referral(rng: random.Random, index: int) -> tuple[ReferralDetails, str]:
     count = rng.choices([1, 2, 3, 4], weights=[55, 30, 12, 3])[0]
     top = rng.randint(ALL_LEVELS.index("T6"), len(ALL_LEVELS) - count)
     levels = [
-        LevelInput(ALL_LEVELS[top + k], rng.choices(["acute", "subacute", "chronic"], weights=[70, 25, 5])[0],
-                   rng.choices(["yes", "unknown", "no"], weights=[75, 20, 5])[0], rng.choice([15, 20, 25, 30, 35, 45]))
+        LevelInput(
+            ALL_LEVELS[top + k],
+            rng.choices(["acute", "subacute", "chronic"], weights=[70, 25, 5])[0],
+            rng.choices(["yes", "unknown", "no"], weights=[75, 20, 5])[0],
+            rng.choice([15, 20, 25, 30, 35, 45]),
+        )
         for k in range(count)
     ]
     hospitalized = rng.random() < 0.2
@@ -203,7 +331,9 @@ def _referral(rng: random.Random, index: int) -> tuple[ReferralDetails, str]:
         referring_clinician=rng.choice(REFERRERS),
         referring_contact=f"+1 555 01{index:02d}",
         etiology=etiology,
-        steroid_disease=rng.choice(["asthma", "lupus", "rheumatoid_arthritis", "other"]) if etiology == "steroid" else "",
+        steroid_disease=rng.choice(["asthma", "lupus", "rheumatoid_arthritis", "other"])
+        if etiology == "steroid"
+        else "",
         neoplastic_kind=rng.choice(["myeloma", "metastasis"]) if etiology == "neoplastic" else "",
         pain_nrs=rng.randint(8, 10) if hospitalized else rng.randint(5, 9),
         hospitalized=hospitalized,
@@ -256,7 +386,10 @@ DEMO_CALL_MEDICINES = [
     [MedicationInput("Eliquis", "5 mg", "twice-daily", "af", "Dr Okafor", "+1 555 0170")],
     [MedicationInput("aspirin", "81 mg", "once-daily", "primary_prevention", "Dr Brooks")],
     [MedicationInput("Plavix", "75 mg", "once-daily", "recent_stent", "Dr Lindqvist", "+1 555 0171")],
-    [MedicationInput("oxycodone", "5 mg", "four-times-daily"), MedicationInput("acetaminophen", "1 g", "three-times-daily")],
+    [
+        MedicationInput("oxycodone", "5 mg", "four-times-daily"),
+        MedicationInput("acetaminophen", "1 g", "three-times-daily"),
+    ],
     [MedicationInput("Ozempic", "1 mg", "weekly"), MedicationInput("metformin", "500 mg", "twice-daily")],
     [MedicationInput("alendronate", "70 mg", "weekly")],
 ]
@@ -269,47 +402,72 @@ WALK = ["cannot", "much_worse", "bit_worse", "bit_worse", "as_before"]
 
 
 def _recovery_answers(pain: int, step: int) -> dict[str, str]:
-    return {"pain": str(pain), "pain_medicines": "opioid" if pain >= 6 else "non_opioid" if pain >= 2 else "none",
-            "walking": WALK[min(step, 4)], "activities": WALK[min(step, 4)]}
+    return {
+        "pain": str(pain),
+        "pain_medicines": "opioid" if pain >= 6 else "non_opioid" if pain >= 2 else "none",
+        "walking": WALK[min(step, 4)],
+        "activities": WALK[min(step, 4)],
+    }
 
 
 def _before(case: Case, rng: random.Random, booked_at: datetime, now: datetime) -> None:
     """Some patients tick their checklist and answer the baseline questions on their own page."""
     if rng.random() < 0.6:
         with _at(min(booked_at + timedelta(hours=rng.randint(2, 30)), now)):
-            precall.tick_patient_checklist(PATIENT, case, set(rng.sample(
-                ["driver", "imaging", "medicines", "fasting"], rng.randint(1, 4))))
-            questionnaires.record(PATIENT, case, questionnaires.recovery(), "baseline",
-                                  _recovery_answers(case.pain_nrs, 1), author="patient")
+            precall.tick_patient_checklist(
+                PATIENT,
+                case,
+                set(rng.sample(["driver", "imaging", "medicines", "fasting"], rng.randint(1, 4))),
+            )
+            questionnaires.record(
+                PATIENT,
+                case,
+                questionnaires.recovery(),
+                "baseline",
+                _recovery_answers(case.pain_nrs, 1),
+                author="patient",
+            )
 
 
 def _diary(case: Case, start: datetime, now: datetime, rng: random.Random, flag: str = "") -> None:
     """Daily diary entries at 18:00 from day 1 until today; pain falls; the last entry may raise a red flag."""
     zone = case.site.zone
-    days = [d for d in range(1, 15) if datetime.combine(start.astimezone(zone).date() + timedelta(days=d),
-                                                         time(18), tzinfo=zone) <= now]
+    days = [
+        d
+        for d in range(1, 15)
+        if datetime.combine(start.astimezone(zone).date() + timedelta(days=d), time(18), tzinfo=zone) <= now
+    ]
     for step, day in enumerate(days[:8]):
         moment = datetime.combine(start.astimezone(zone).date() + timedelta(days=day), time(18), tzinfo=zone)
         last = step == len(days[:8]) - 1
         pain = max(1, min(case.pain_nrs - 3 - step, 6)) + (4 if last and flag == "pain_returns" else 0)
-        flags = {key: "yes" if (last and key == flag and flag != "pain_returns") else "no"
-                 for key in redflags.flags()}
+        flags = {key: "yes" if (last and key == flag and flag != "pain_returns") else "no" for key in redflags.flags()}
         with _at(moment):
-            diary.record_entry(PATIENT, case, diary.DiaryInput(_recovery_answers(min(pain, 10), step + 1), flags,
-                                                               note="Walked to the shop." if step == 2 else ""))
+            diary.record_entry(
+                PATIENT,
+                case,
+                diary.DiaryInput(
+                    _recovery_answers(min(pain, 10), step + 1),
+                    flags,
+                    note="Walked to the shop." if step == 2 else "",
+                ),
+            )
 
 
 def _at(moment: datetime) -> Any:
     return clock.frozen_at(moment)
 
 
-def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int, target: str, site: Site,
-                now: datetime) -> Case:
+def _build_case(
+    dept: Department, slots: _Slots, rng: random.Random, index: int, target: str, site: Site, now: datetime
+) -> Case:
     today = now.astimezone(site.zone).date()
     past_stages = {"discharged", "followup_done", "closed"}
     today_stages = {"admitted", "cleared", "in_procedure", "recovery"}
     if target in past_stages:
-        room, start = slots.take(site, today - timedelta(days=rng.randint(12 if target != "discharged" else 2, 20)), rng)
+        room, start = slots.take(
+            site, today - timedelta(days=rng.randint(12 if target != "discharged" else 2, 20)), rng
+        )
         referred_at = start - timedelta(days=rng.randint(8, 14))
     elif target in today_stages:
         slot = datetime.combine(today, rng.choice(SLOT_TIMES), tzinfo=site.zone)
@@ -325,8 +483,9 @@ def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int,
         referred_at = now - timedelta(days=rng.randint(1, 20), hours=rng.randint(0, 8))
     details, _ = _referral(rng, index)
     with _at(referred_at):
-        case = services.refer_patient(dept.actor("scheduler"), site=site, details=details,
-                                      new_patient=_patient(rng, index, site, today))
+        case = services.refer_patient(
+            dept.actor("scheduler"), site=site, details=details, new_patient=_patient(rng, index, site, today)
+        )
         patient = case.patient
         if rng.random() < 0.5:
             record_no_known_allergies(dept.actor("scheduler"), patient)
@@ -337,11 +496,19 @@ def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int,
     triage_at = referred_at + timedelta(hours=3)
     with _at(triage_at):
         if target == "declined":
-            return services.decline_case(dept.actor("radiologist"), case, version=None,
-                                         reason="Pain is from facet arthropathy, not the old fracture.")
-        case = services.triage_case(dept.actor("radiologist"), case, version=None,
-                                    reason="Acute fracture with edema; pain despite analgesia.",
-                                    override_reason="Reviewed" if case.open_stops else "")
+            return services.decline_case(
+                dept.actor("radiologist"),
+                case,
+                version=None,
+                reason="Pain is from facet arthropathy, not the old fracture.",
+            )
+        case = services.triage_case(
+            dept.actor("radiologist"),
+            case,
+            version=None,
+            reason="Acute fracture with edema; pain despite analgesia.",
+            override_reason="Reviewed" if case.open_stops else "",
+        )
     if target == "triaged":
         return case
     book_at = min(triage_at + timedelta(hours=20), start - timedelta(hours=60))
@@ -352,15 +519,23 @@ def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int,
     if target in {"scheduled", "cancelled", "postponed"}:
         if target == "cancelled":
             with _at(book_at + timedelta(hours=2)):
-                case = services.cancel_case(dept.actor("scheduler"), case, version=None,
-                                            reason=rng.choice(["patient_declined", "pain_resolved"]))
+                case = services.cancel_case(
+                    dept.actor("scheduler"),
+                    case,
+                    version=None,
+                    reason=rng.choice(["patient_declined", "pain_resolved"]),
+                )
         elif target == "postponed":
             with _at(book_at + timedelta(hours=3)):
-                case = services.postpone_case(dept.actor("nurse"), case, version=None,
-                                              reason=rng.choice(["anticoagulation", "illness", "no_driver"]))
+                case = services.postpone_case(
+                    dept.actor("nurse"),
+                    case,
+                    version=None,
+                    reason=rng.choice(["anticoagulation", "illness", "no_driver"]),
+                )
         return case
     journey = _journey(case, rng, now)
-    for stage in PATHWAY[PATHWAY.index(Stage.PRECALL_DONE):]:
+    for stage in PATHWAY[PATHWAY.index(Stage.PRECALL_DONE) :]:
         case = advance_to(case, stage, dept.team, journey)
         if stage == Stage.DISCHARGED:
             flag = DIARY_FLAGS[dept.discharged % len(DIARY_FLAGS)] if target == "discharged" else ""
@@ -374,29 +549,54 @@ def _build_case(dept: Department, slots: _Slots, rng: random.Random, index: int,
 def _journey(case: Case, rng: random.Random, now: datetime) -> Journey:
     """A believable record for one demo patient: their own call, medicines, labs and visit."""
     call = {
-        "identity_confirmed": True, "driver_status": "arranged" if rng.random() < 0.85 else "not_arranged",
+        "identity_confirmed": True,
+        "driver_status": "arranged" if rng.random() < 0.85 else "not_arranged",
         "driver_name": rng.choice(["Ana (daughter)", "Paul (husband)", "Mark (son)"]),
-        "imaging_status": rng.choice(["bringing", "received", "none"]), "imaging_mri": True, "imaging_cd": True,
-        "imaging_source": "Mercy Imaging Center", "pregnancy_status": "not_applicable", "fasting_given": True,
-        "arrival_confirmed": True, "no_known_allergies": case.patient.allergy_status != "recorded",
-        "crcl": rng.choice([None, 45, 62, 80]), "questions": "Asked about pain afterwards; explained 24–48 h.",
+        "imaging_status": rng.choice(["bringing", "received", "none"]),
+        "imaging_mri": True,
+        "imaging_cd": True,
+        "imaging_source": "Mercy Imaging Center",
+        "pregnancy_status": "not_applicable",
+        "fasting_given": True,
+        "arrival_confirmed": True,
+        "no_known_allergies": case.patient.allergy_status != "recorded",
+        "crcl": rng.choice([None, 45, 62, 80]),
+        "questions": "Asked about pain afterwards; explained 24–48 h.",
     }
     if call["driver_status"] == "not_arranged":
         call["driver_name"] = ""
     pain = rng.randint(0, 3)
-    visit = VisitInput(pain_today=pain, outcome="discharge", complications=("none",), pt_referral=rng.random() < 0.6,
-                       pt_note="Posture, core strengthening and walking; no lifting over 5 kg for 6 weeks.",
-                       bmd_referral=True, note="Pain much better; walking daily.")
-    return Journey(call=call, medicines=tuple(rng.choice(DEMO_CALL_MEDICINES)),
-                   labs={"inr": "1.1", "platelets": "214", "hemoglobin": "12.6", "creatinine": "0.9"},
-                   vitals=True, sedation=True, start_override="Reviewed before the needle", sign_out=True,
-                   ward_bed="Ward 5", visit=visit, visit_answers=_recovery_answers(pain, 4), not_after=now)
+    visit = VisitInput(
+        pain_today=pain,
+        outcome="discharge",
+        complications=("none",),
+        pt_referral=rng.random() < 0.6,
+        pt_note="Posture, core strengthening and walking; no lifting over 5 kg for 6 weeks.",
+        bmd_referral=True,
+        note="Pain much better; walking daily.",
+    )
+    return Journey(
+        call=call,
+        medicines=tuple(rng.choice(DEMO_CALL_MEDICINES)),
+        labs={"inr": "1.1", "platelets": "214", "hemoglobin": "12.6", "creatinine": "0.9"},
+        vitals=True,
+        sedation=True,
+        start_override="Reviewed before the needle",
+        sign_out=True,
+        ward_bed="Ward 5",
+        visit=visit,
+        visit_answers=_recovery_answers(pain, 4),
+        not_after=now,
+    )
 
 
 def patient_pages(base_url: str) -> list[tuple[str, str]]:
     """Links to two demo patients' own pages (before and after the procedure), for trying the patient's side."""
     out = []
-    for label, stage in (("before the procedure", Stage.SCHEDULED), ("after the procedure", Stage.DISCHARGED)):
+    for label, stage in (
+        ("before the procedure", Stage.SCHEDULED),
+        ("after the procedure", Stage.DISCHARGED),
+    ):
         case = Case.objects.filter(stage=stage, patient__family_name__isnull=False).order_by("id").first()
         if case is not None:
             link = links.ensure(Actor.system("demo"), case)

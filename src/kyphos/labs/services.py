@@ -37,14 +37,23 @@ def _parse_value(code: str, value: Any) -> Decimal:
         raise ValidationError({"value": f"“{value}” is not a number."}) from exc
     low, high = data.load("procedure")["lab_ranges"][code]
     if not Decimal(str(low)) <= number <= Decimal(str(high)):
-        raise ValidationError({"value": f"{number} is not a possible {lab_rules.tests()[code].name} value "
-                                        f"({low}–{high})."})
+        raise ValidationError(
+            {"value": f"{number} is not a possible {lab_rules.tests()[code].name} value ({low}–{high})."}
+        )
     return number
 
 
 @transaction.atomic
-def record_lab(actor: Actor, case: Case, code: str, *, value: Any = None, positive: bool | None = None,
-               taken_at: datetime, source: str = "manual") -> LabResult:
+def record_lab(
+    actor: Actor,
+    case: Case,
+    code: str,
+    *,
+    value: Any = None,
+    positive: bool | None = None,
+    taken_at: datetime,
+    source: str = "manual",
+) -> LabResult:
     """Record one lab result (by hand today; the HL7 feed will call this same function)."""
     if actor.user is not None and not (may(actor.user, "case.admit") or may(actor.user, "case.clear")):
         raise NotPermitted("Your role does not allow entering lab results.")
@@ -64,16 +73,28 @@ def record_lab(actor: Actor, case: Case, code: str, *, value: Any = None, positi
         number = None
     else:
         number = _parse_value(code, value)
-    result = LabResult.objects.create(case=case, code=code, loinc=tests[code].loinc, value=number,
-                                      positive=positive if code == "hcg" else None, unit=tests[code].unit,
-                                      taken_at=taken_at, entered_at=now, entered_by=actor.user_or_none,
-                                      source=source)
+    result = LabResult.objects.create(
+        case=case,
+        code=code,
+        loinc=tests[code].loinc,
+        value=number,
+        positive=positive if code == "hcg" else None,
+        unit=tests[code].unit,
+        taken_at=taken_at,
+        entered_at=now,
+        entered_by=actor.user_or_none,
+        source=source,
+    )
     if code == "hcg":
         for task in Task.objects.select_for_update().filter(case=case, kind=TaskKind.HCG_TEST, status=TaskStatus.OPEN):
             task.case = case
             kernel.close_task(actor, task, TaskStatus.DONE, "positive" if positive else "negative")
-    kernel.record_event(actor, case, EventKind.NOTE, f"Lab: {tests[code].name} "
-                   f"{'positive' if positive else 'negative' if code == 'hcg' else number}")
+    kernel.record_event(
+        actor,
+        case,
+        EventKind.NOTE,
+        f"Lab: {tests[code].name} {'positive' if positive else 'negative' if code == 'hcg' else number}",
+    )
     audit.record(actor, AuditAction.CREATE, "lab", result.pk, patient_uuid=case.patient.uuid, detail=code)
     return result
 

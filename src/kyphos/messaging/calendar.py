@@ -11,23 +11,44 @@ from datetime import datetime, timedelta
 from icalendar import Alarm, Calendar, Event
 
 from kyphos import clock
+from kyphos.scheduling.models import Site
 
 PRODID = "-//Kyphos//Patient appointments//EN"
 TEXT = {
-    "en": {"procedure": "Kyphoplasty at {site}", "visit": "Follow-up visit at {site}",
-           "arrive": "Please arrive at {arrival}. Questions: {phone}.", "visit_desc": "Questions: {phone}."},
-    "es": {"procedure": "Cifoplastia en {site}", "visit": "Visita de seguimiento en {site}",
-           "arrive": "Por favor llegue a las {arrival}. Preguntas: {phone}.", "visit_desc": "Preguntas: {phone}."},
+    "en": {
+        "procedure": "Kyphoplasty at {site}",
+        "visit": "Follow-up visit at {site}",
+        "arrive": "Please arrive at {arrival}. Questions: {phone}.",
+        "visit_desc": "Questions: {phone}.",
+    },
+    "es": {
+        "procedure": "Cifoplastia en {site}",
+        "visit": "Visita de seguimiento en {site}",
+        "arrive": "Por favor llegue a las {arrival}. Preguntas: {phone}.",
+        "visit_desc": "Preguntas: {phone}.",
+    },
 }
 
 
-def invitation(*, uid: str, kind: str, start: datetime, end: datetime, site: object, arrival: datetime | None,
-               language: str = "en", method: str = "PUBLISH") -> str:
+def invitation(
+    *,
+    uid: str,
+    kind: str,
+    start: datetime,
+    end: datetime,
+    site: Site,
+    arrival: datetime | None,
+    language: str = "en",
+    method: str = "PUBLISH",
+) -> str:
     """An iCalendar file with one event and a reminder the evening before (18 hours before the start)."""
     words = TEXT.get(language, TEXT["en"])
-    zone = site.zone  # type: ignore[attr-defined]
-    values = {"site": site.name, "phone": site.phone,  # type: ignore[attr-defined]
-              "arrival": arrival.astimezone(zone).strftime("%H:%M") if arrival else ""}
+    zone = site.zone
+    values = {
+        "site": site.name,
+        "phone": site.phone,
+        "arrival": arrival.astimezone(zone).strftime("%H:%M") if arrival else "",
+    }
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

@@ -58,9 +58,15 @@ class HttpSmsGateway:
     def send(self, to: str, body: str, key: str) -> None:
         reference = _safe(key)
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-            self.url, method="POST", data=json.dumps({"to": to, "body": body, "reference": reference}).encode(),
-            headers={"Content-Type": "application/json", "Idempotency-Key": reference,
-                     **({"Authorization": f"Bearer {self.token}"} if self.token else {})})
+            self.url,
+            method="POST",
+            data=json.dumps({"to": to, "body": body, "reference": reference}).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Idempotency-Key": reference,
+                **({"Authorization": f"Bearer {self.token}"} if self.token else {}),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 status = response.status
@@ -82,8 +88,7 @@ def sms_gateway() -> SmsGateway:
 
 
 def send_email(to: str, subject: str, body: str, key: str, calendar: str = "") -> None:
-    message = EmailMessage(subject=subject, body=body, to=[to],
-                           headers={"Message-ID": f"<{_safe(key)}@kyphos>"})
+    message = EmailMessage(subject=subject, body=body, to=[to], headers={"Message-ID": f"<{_safe(key)}@kyphos>"})
     if calendar:
         # An invitation the patient's phone offers to add (RFC 6047: text/calendar as an attachment).
         message.attach("appointment.ics", calendar, "text/calendar")

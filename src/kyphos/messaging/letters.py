@@ -23,8 +23,21 @@ from kyphos.messaging.models import Letter
 Block = tuple[str, Any]
 
 # The PDF's built-in font covers Latin-1 (English, Spanish); a few typographic marks are mapped to it.
-_PDF_MAP = str.maketrans({"–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "…": "...", "≤": "<=",
-                          "≥": ">=", "→": "->", "•": "-"})
+_PDF_MAP = str.maketrans(
+    {
+        "–": "-",
+        "—": "-",
+        "’": "'",
+        "‘": "'",
+        "“": '"',
+        "”": '"',
+        "…": "...",
+        "≤": "<=",
+        "≥": ">=",
+        "→": "->",
+        "•": "-",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -83,8 +96,13 @@ def issue_letter(actor: Actor, case: Any, kind: str, content: LetterContent) -> 
     moment = clock.current()
     Letter.objects.filter(case=case, kind=kind, superseded=False).update(superseded=True)
     letter = Letter.objects.create(
-        case=case, kind=kind, language=content.language, html=render_html(content),
-        pdf=render_pdf(content, moment), created_at=moment, created_by=actor.user_or_none,
+        case=case,
+        kind=kind,
+        language=content.language,
+        html=render_html(content),
+        pdf=render_pdf(content, moment),
+        created_at=moment,
+        created_by=actor.user_or_none,
     )
     audit.record(actor, AuditAction.CREATE, "letter", letter.uuid, patient_uuid=case.patient.uuid, detail=kind)
     return letter

@@ -53,8 +53,11 @@ def latest(case: Any) -> tuple[PatientLink | None, PatientLink | None]:
 
 def current_link(case: Any) -> PatientLink | None:
     now = clock.current()
-    return (PatientLink.objects.filter(case=case, revoked_at__isnull=True, expires_at__gt=now)
-            .order_by("-created_at", "-id").first())
+    return (
+        PatientLink.objects.filter(case=case, revoked_at__isnull=True, expires_at__gt=now)
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 @transaction.atomic
@@ -64,10 +67,21 @@ def issue(actor: Actor, case: Any, *, require_dob: bool = False, days: int | Non
     for old in PatientLink.objects.select_for_update().filter(case=case, revoked_at__isnull=True):
         _revoke(actor, old, "replaced by a new link")
     link = PatientLink.objects.create(
-        case=case, nonce=secrets.token_urlsafe(18), created_at=now, created_by=actor.user_or_none,
-        expires_at=now + timedelta(days=days or case.site.patient_link_days), require_dob=require_dob)
-    audit.record(actor, AuditAction.CREATE, "patient_link", link.pk, patient_uuid=case.patient.uuid,
-                 detail=f"issued, expires {link.expires_at:%Y-%m-%d}" + (", asks date of birth" if require_dob else ""))
+        case=case,
+        nonce=secrets.token_urlsafe(18),
+        created_at=now,
+        created_by=actor.user_or_none,
+        expires_at=now + timedelta(days=days or case.site.patient_link_days),
+        require_dob=require_dob,
+    )
+    audit.record(
+        actor,
+        AuditAction.CREATE,
+        "patient_link",
+        link.pk,
+        patient_uuid=case.patient.uuid,
+        detail=f"issued, expires {link.expires_at:%Y-%m-%d}" + (", asks date of birth" if require_dob else ""),
+    )
     return link
 
 
@@ -79,8 +93,14 @@ def ensure(actor: Actor, case: Any) -> PatientLink:
 def _revoke(actor: Actor, link: PatientLink, reason: str) -> None:
     link.revoked_at, link.revoked_by, link.revoke_reason = clock.current(), actor.user_or_none, reason[:200]
     link.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
-    audit.record(actor, AuditAction.UPDATE, "patient_link", link.pk, patient_uuid=link.case.patient.uuid,
-                 detail=f"revoked: {reason[:100]}")
+    audit.record(
+        actor,
+        AuditAction.UPDATE,
+        "patient_link",
+        link.pk,
+        patient_uuid=link.case.patient.uuid,
+        detail=f"revoked: {reason[:100]}",
+    )
 
 
 @transaction.atomic
@@ -137,8 +157,14 @@ def _check_dob(link: PatientLink, answer: date | None, client_addr: str | None) 
         return "ok"
     locked.failed_dob += 1
     locked.save(update_fields=["failed_dob"])
-    audit.record(actor, AuditAction.REFUSED, "patient_link", locked.pk, patient_uuid=locked.case.patient.uuid,
-                 detail=f"date of birth did not match ({locked.failed_dob})")
+    audit.record(
+        actor,
+        AuditAction.REFUSED,
+        "patient_link",
+        locked.pk,
+        patient_uuid=locked.case.patient.uuid,
+        detail=f"date of birth did not match ({locked.failed_dob})",
+    )
     if locked.failed_dob >= MAX_DOB_FAILURES:
         _revoke(actor, locked, "too many wrong dates of birth")
         return "locked"

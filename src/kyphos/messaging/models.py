@@ -72,8 +72,7 @@ class OutboxMessage(models.Model):
         ordering = ["due_at", "id"]
         indexes = [
             # messaging.outbox.claim_next: the due rows still to send (partial: pending and sending only)
-            models.Index(fields=["due_at"], name="outbox_due",
-                         condition=models.Q(status__in=["pending", "sending"])),
+            models.Index(fields=["due_at"], name="outbox_due", condition=models.Q(status__in=["pending", "sending"])),
         ]
 
     def __str__(self) -> str:
@@ -86,14 +85,16 @@ class PatientLink(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="patient_links")
     nonce = models.CharField(max_length=40, unique=True)
     created_at = models.DateTimeField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     expires_at = models.DateTimeField()
     require_dob = models.BooleanField("ask for the date of birth", default=False)
     failed_dob = models.PositiveSmallIntegerField(default=0)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     revoke_reason = models.CharField(max_length=200, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

@@ -32,18 +32,37 @@ def message_key(case: Any, purpose: str, channel: str, occurrence: str = "") -> 
     return f"{case.uuid}:{purpose}:{channel}" + (f":{occurrence}" if occurrence else "")
 
 
-def enqueue(case: Any, purpose: str, channel: str, *, to: str, body: str, subject: str = "",
-            due_at: datetime | None = None, language: str = "en", occurrence: str = "",
-            calendar: str = "") -> tuple[OutboxMessage, bool]:
+def enqueue(
+    case: Any,
+    purpose: str,
+    channel: str,
+    *,
+    to: str,
+    body: str,
+    subject: str = "",
+    due_at: datetime | None = None,
+    language: str = "en",
+    occurrence: str = "",
+    calendar: str = "",
+) -> tuple[OutboxMessage, bool]:
     """Queue a message unless one with the same key exists; return it and whether it is new."""
     if channel not in OutboxMessage.Channel.values:
         raise ValueError(f"Unknown channel {channel!r}")
     now = clock.current()
     return OutboxMessage.objects.get_or_create(
         key=message_key(case, purpose, channel, occurrence),
-        defaults={"case": case, "purpose": purpose, "channel": channel, "to_address": to.strip(), "body": body,
-                  "subject": subject, "due_at": due_at or now, "language": language, "created_at": now,
-                  "calendar": calendar},
+        defaults={
+            "case": case,
+            "purpose": purpose,
+            "channel": channel,
+            "to_address": to.strip(),
+            "body": body,
+            "subject": subject,
+            "due_at": due_at or now,
+            "language": language,
+            "created_at": now,
+            "calendar": calendar,
+        },
     )
 
 
@@ -52,8 +71,10 @@ def claim_next(worker: str, now: datetime | None = None) -> OutboxMessage | None
     with transaction.atomic():
         row = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(Q(status=OutboxMessage.Status.PENDING, due_at__lte=now)
-                    | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - LEASE))
+            .filter(
+                Q(status=OutboxMessage.Status.PENDING, due_at__lte=now)
+                | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - LEASE)
+            )
             .order_by("due_at", "id")
             .first()
         )
@@ -109,8 +130,19 @@ def retry(actor: Actor, row: OutboxMessage, to: str | None = None) -> OutboxMess
         if not to or "\x00" in to or len(to) > 200:
             raise InvalidInput("Enter the address to send to.", field="to")
         row.to_address = to
-    row.status, row.due_at, row.attempts, row.last_error = OutboxMessage.Status.PENDING, clock.current(), 0, ""
+    row.status, row.due_at, row.attempts, row.last_error = (
+        OutboxMessage.Status.PENDING,
+        clock.current(),
+        0,
+        "",
+    )
     row.save(update_fields=["to_address", "status", "due_at", "attempts", "last_error"])
-    audit.record(actor, AuditAction.UPDATE, "outbox", row.pk, patient_uuid=row.case.patient.uuid,
-                 detail="message sent again")
+    audit.record(
+        actor,
+        AuditAction.UPDATE,
+        "outbox",
+        row.pk,
+        patient_uuid=row.case.patient.uuid,
+        detail="message sent again",
+    )
     return row

@@ -60,9 +60,9 @@ def channel_and_address(patient: Any) -> tuple[str, str]:
 
 
 def _appointments(now: datetime) -> Iterator[tuple[Case, Appointment]]:
-    cases = (Case.objects.filter(stage__in=BOOKED_STAGES, appointment__start__gt=now,
-                                 appointment__start__lte=now + LOOKAHEAD)
-             .select_related("patient", "site", "appointment"))
+    cases = Case.objects.filter(
+        stage__in=BOOKED_STAGES, appointment__start__gt=now, appointment__start__lte=now + LOOKAHEAD
+    ).select_related("patient", "site", "appointment")
     for case in cases:
         assert case.appointment is not None
         yield case, case.appointment
@@ -74,38 +74,77 @@ def _candidates(site_purposes: dict[int, dict[str, message_rules.Purpose]], now:
         for name, anchor in (("booking_confirmation", appt.created_at), ("appointment_reminder", appt.start)):
             purpose = purposes[name]
             due = purpose.due_at(anchor, case.site.zone)
-            yield Due(case, purpose, str(appt.uuid), max(due, appt.created_at), appt.start, appt.end,
-                      appt.arrival_at, calendar_kind="procedure" if purpose.calendar else "")
-    escalations = (Task.objects.filter(kind=TaskKind.CALL_ESCALATION, status=TaskStatus.OPEN,
-                                       case__stage__in=BOOKED_STAGES, case__appointment__start__gt=now)
-                   .select_related("case__patient", "case__site", "case__appointment"))
+            yield Due(
+                case,
+                purpose,
+                str(appt.uuid),
+                max(due, appt.created_at),
+                appt.start,
+                appt.end,
+                appt.arrival_at,
+                calendar_kind="procedure" if purpose.calendar else "",
+            )
+    escalations = Task.objects.filter(
+        kind=TaskKind.CALL_ESCALATION,
+        status=TaskStatus.OPEN,
+        case__stage__in=BOOKED_STAGES,
+        case__appointment__start__gt=now,
+    ).select_related("case__patient", "case__site", "case__appointment")
     for task in escalations:
         case = task.case
         purpose = site_purposes[case.site_id]["not_reached"]
         booking = case.appointment
-        yield Due(case, purpose, str(task.uuid), purpose.due_at(task.created_at, case.site.zone),
-                  booking.start if booking else None, booking.end if booking else None,
-                  booking.arrival_at if booking else None)
-    recent = (Case.objects.filter(stage__in=[Stage.RECOVERY, Stage.DISCHARGED],
-                                  appointment__start__gte=now - LOOKAHEAD, appointment__start__lte=now)
-              .select_related("patient", "site", "appointment"))
+        yield Due(
+            case,
+            purpose,
+            str(task.uuid),
+            purpose.due_at(task.created_at, case.site.zone),
+            booking.start if booking else None,
+            booking.end if booking else None,
+            booking.arrival_at if booking else None,
+        )
+    recent = Case.objects.filter(
+        stage__in=[Stage.RECOVERY, Stage.DISCHARGED],
+        appointment__start__gte=now - LOOKAHEAD,
+        appointment__start__lte=now,
+    ).select_related("patient", "site", "appointment")
     for case in recent:
         purpose = site_purposes[case.site_id]["diary_prompt"]
         assert case.appointment is not None
         for day in purpose.days:
-            yield Due(case, purpose, f"d{day}", purpose.due_at(case.appointment.start, case.site.zone, day),
-                      None, None, None, day=day)
+            yield Due(
+                case,
+                purpose,
+                f"d{day}",
+                purpose.due_at(case.appointment.start, case.site.zone, day),
+                None,
+                None,
+                None,
+                day=day,
+            )
     visits = Visit.objects.filter(status=Visit.Status.BOOKED, start__gt=now, start__lte=now + LOOKAHEAD)
-    by_uuid = {c.uuid: c for c in Case.objects.filter(uuid__in=[v.case_uuid for v in visits],
-                                                        stage=Stage.DISCHARGED).select_related("patient", "site")}
+    by_uuid = {
+        c.uuid: c
+        for c in Case.objects.filter(uuid__in=[v.case_uuid for v in visits], stage=Stage.DISCHARGED).select_related(
+            "patient", "site"
+        )
+    }
     for visit in visits:
         visit_case = by_uuid.get(visit.case_uuid)
         if visit_case is None:
             continue
         for name in ("diary_prompt_before_visit", "follow_up_reminder", "previsit_questionnaire"):
             purpose = site_purposes[visit_case.site_id][name]
-            yield Due(visit_case, purpose, str(visit.uuid), purpose.due_at(visit.start, visit_case.site.zone),
-                      visit.start, visit.end, None, calendar_kind="visit" if purpose.calendar else "")
+            yield Due(
+                visit_case,
+                purpose,
+                str(visit.uuid),
+                purpose.due_at(visit.start, visit_case.site.zone),
+                visit.start,
+                visit.end,
+                None,
+                calendar_kind="visit" if purpose.calendar else "",
+            )
 
 
 def _still_useful(item: Due, now: datetime) -> bool:
@@ -120,15 +159,27 @@ def _render(item: Due, channel: str, link_url: str) -> tuple[str, str, str]:
     case, site = item.case, item.case.site
     language = case.patient.preferred_language
     zone = site.zone
-    values = {"site": site.name, "phone": site.phone, "link": link_url, "day": item.day or "",
-              "date": day_words(item.start.astimezone(zone).date(), language) if item.start else "",
-              "time": time_words(item.start.astimezone(zone)) if item.start else "",
-              "arrival": time_words(item.arrival.astimezone(zone)) if item.arrival else ""}
+    values = {
+        "site": site.name,
+        "phone": site.phone,
+        "link": link_url,
+        "day": item.day or "",
+        "date": day_words(item.start.astimezone(zone).date(), language) if item.start else "",
+        "time": time_words(item.start.astimezone(zone)) if item.start else "",
+        "arrival": time_words(item.arrival.astimezone(zone)) if item.arrival else "",
+    }
     subject, body = item.purpose.render(language, values)
     ics = ""
     if item.calendar_kind and channel == OutboxMessage.Channel.EMAIL and item.start and item.end:
-        ics = calendar.invitation(uid=item.occurrence, kind=item.calendar_kind, start=item.start, end=item.end,
-                                  site=site, arrival=item.arrival, language=language)
+        ics = calendar.invitation(
+            uid=item.occurrence,
+            kind=item.calendar_kind,
+            start=item.start,
+            end=item.end,
+            site=site,
+            arrival=item.arrival,
+            language=language,
+        )
     return subject, body, ics
 
 
@@ -148,13 +199,28 @@ def derive(now: datetime | None = None) -> int:
             url = settings.KYPHOS_BASE_URL + links.path_for(links.ensure(WORKER, item.case))
         subject, body, ics = _render(item, channel, url)
         with transaction.atomic():  # each message and its audit row together
-            row, created = enqueue(item.case, item.purpose.name, channel, to=address, body=body, subject=subject,
-                                   due_at=now, language=item.case.patient.preferred_language,
-                                   occurrence=item.occurrence, calendar=ics)
+            row, created = enqueue(
+                item.case,
+                item.purpose.name,
+                channel,
+                to=address,
+                body=body,
+                subject=subject,
+                due_at=now,
+                language=item.case.patient.preferred_language,
+                occurrence=item.occurrence,
+                calendar=ics,
+            )
             if created:
                 # The worker read the patient's contact details and wrote them into a message: audited too.
-                audit.record(WORKER, AuditAction.CREATE, "outbox_message", row.pk,
-                             patient_uuid=item.case.patient.uuid, detail=item.purpose.name)
+                audit.record(
+                    WORKER,
+                    AuditAction.CREATE,
+                    "outbox_message",
+                    row.pk,
+                    patient_uuid=item.case.patient.uuid,
+                    detail=item.purpose.name,
+                )
         queued += int(created)
     return queued
 
@@ -174,9 +240,23 @@ def send_new_link(case: Case, link: Any) -> OutboxMessage | None:
     channel, address = channel_and_address(case.patient)
     url = settings.KYPHOS_BASE_URL + links.path_for(link)
     subject, body, _ = _render(Due(case, purpose, f"link{link.pk}", clock.current(), None, None, None), channel, url)
-    row, created = enqueue(case, purpose.name, channel, to=address, body=body, subject=subject,
-                           language=case.patient.preferred_language, occurrence=f"link{link.pk}")
+    row, created = enqueue(
+        case,
+        purpose.name,
+        channel,
+        to=address,
+        body=body,
+        subject=subject,
+        language=case.patient.preferred_language,
+        occurrence=f"link{link.pk}",
+    )
     if created:
-        audit.record(WORKER, AuditAction.CREATE, "outbox_message", row.pk, patient_uuid=case.patient.uuid,
-                     detail=purpose.name)
+        audit.record(
+            WORKER,
+            AuditAction.CREATE,
+            "outbox_message",
+            row.pk,
+            patient_uuid=case.patient.uuid,
+            detail=purpose.name,
+        )
     return row

@@ -82,9 +82,7 @@ def require(actor: Actor, permission: str) -> None:
 def lock_case(case: Case, version: int | None) -> Case:
     """Lock the case row for this transaction; refuse when it is no longer the version the user saw."""
     locked = (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("patient", "site", "appointment")
-        .get(pk=case.pk)
+        Case.objects.select_for_update(of=("self",)).select_related("patient", "site", "appointment").get(pk=case.pk)
     )
     if version is not None and locked.version != version:
         last = locked.events.order_by("-at", "-id").first()
@@ -142,9 +140,7 @@ def raise_findings(actor: Actor, case: Case, findings: list[Finding], summary: s
     case.findings = [*case.findings, *findings_json(findings)]
     case.open_stops = case.open_stops + sum(1 for f in findings if f.severity is Severity.STOP)
     save_case(case, "findings", "open_stops")
-    record_event(
-        actor, case, EventKind.NOTE, summary, reason=reason, data={"findings": [f.code for f in findings]}
-    )
+    record_event(actor, case, EventKind.NOTE, summary, reason=reason, data={"findings": [f.code for f in findings]})
 
 
 def _enforce(actor: Actor, findings: list[Finding], override_reason: str) -> bool:
@@ -153,9 +149,7 @@ def _enforce(actor: Actor, findings: list[Finding], override_reason: str) -> boo
     if not stops:
         return False
     if not override_reason.strip():
-        raise GuardBlocked(
-            findings, "A stop finding blocks this step: " + "; ".join(f.message for f in stops)
-        )
+        raise GuardBlocked(findings, "A stop finding blocks this step: " + "; ".join(f.message for f in stops))
     if actor.user is not None and not may(actor.user, "finding.override"):
         raise GuardBlocked(findings, "Only a radiologist may override a stop finding.")
     return True

@@ -96,9 +96,7 @@ class Case(models.Model):
     )
     triaged_at = models.DateTimeField(null=True, blank=True)
 
-    appointment = models.ForeignKey(
-        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # The findings of the last guard that ran, shown on the banner while a stop is open.
     findings = models.JSONField(default=list, blank=True)
     open_stops = models.PositiveSmallIntegerField(default=0)

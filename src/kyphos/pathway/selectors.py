@@ -90,9 +90,7 @@ def _items(tasks: QuerySet[Task]) -> list[WorkItem]:
     return [WorkItem(**dict(zip(names, row, strict=True))) for row in tasks.values_list(*lookups)]
 
 
-def worklist_due(
-    user: Any, now: datetime, *, kind: str = "", limit: int = 50, offset: int = 0
-) -> list[WorkItem]:
+def worklist_due(user: Any, now: datetime, *, kind: str = "", limit: int = 50, offset: int = 0) -> list[WorkItem]:
     """Open tasks of my roles (unassigned or mine) whose window has opened: urgent ones (a diary red flag) first,
     then overdue, then by deadline. The due rows are few, so the sort after the index scan stays cheap."""
     tasks = _my_open_tasks(user).filter(due_start__lte=now)
@@ -170,8 +168,9 @@ def case_list(filters: CaseFilter) -> QuerySet[Case]:
             is_mrn = Patient.objects.filter(mrn=text).exists()
             cases = cases.filter(patient__mrn=text) if is_mrn else cases.filter(name_starts(text))
         # In the order of the name index, so a common name's first page is read without sorting every match.
-        return cases.only(*CASE_LIST_FIELDS).order_by("patient__family_key", "patient__given_key", "-referral_date",
-                                                      "-id")
+        return cases.only(*CASE_LIST_FIELDS).order_by(
+            "patient__family_key", "patient__given_key", "-referral_date", "-id"
+        )
     return cases.only(*CASE_LIST_FIELDS).order_by("-referral_date", "-id")
 
 

@@ -320,9 +320,7 @@ def _open_call_task(case: Case) -> Task:
 
 @owns("book")
 @transaction.atomic
-def book_case(
-    actor: Actor, case: Case, *, version: int | None, room: Room, start: datetime, minutes: int
-) -> Case:
+def book_case(actor: Actor, case: Case, *, version: int | None, room: Room, start: datetime, minutes: int) -> Case:
     """Book the procedure in a room; the call task opens with the 24–48 h call window."""
     require(actor, "case.book")
     locked = kernel.lock_case(case, version)
@@ -393,9 +391,7 @@ def postpone_case(actor: Actor, case: Case, *, version: int | None, reason: str,
         actor, case, "postpone", version=version, reason=f"{PostponeReason(reason).label}. {note}".strip()
     )
     if locked.appointment is not None:
-        booking.set_appointment_status(
-            locked.appointment, AppointmentStatus.CANCELLED, f"postponed: {reason}"
-        )
+        booking.set_appointment_status(locked.appointment, AppointmentStatus.CANCELLED, f"postponed: {reason}")
     locked.appointment = None
     locked.end_reason = reason
     locked.end_note = note
@@ -450,16 +446,12 @@ def claim_task(actor: Actor, task: Task) -> Task:
         raise NotPermitted("Sign in to take a task.")
     if not may(actor.user, "worklist.view") or task.role not in {r.value for r in roles_of(actor.user)}:
         raise NotPermitted("This task belongs to another role.")
-    claimed = Task.objects.filter(pk=task.pk, status=TaskStatus.OPEN, assignee__isnull=True).update(
-        assignee=actor.user
-    )
+    claimed = Task.objects.filter(pk=task.pk, status=TaskStatus.OPEN, assignee__isnull=True).update(assignee=actor.user)
     task.refresh_from_db()
     if not claimed and task.assignee_id != actor.user.pk:
         holder = task.assignee.get_username() if task.assignee else "nobody (closed)"
         raise ValidationError(f"This task is already taken by {holder}.")
-    audit.record(
-        actor, AuditAction.UPDATE, "task", task.uuid, patient_uuid=task.case.patient.uuid, detail="claimed"
-    )
+    audit.record(actor, AuditAction.UPDATE, "task", task.uuid, patient_uuid=task.case.patient.uuid, detail="claimed")
     return task
 
 
@@ -470,9 +462,7 @@ def release_task(actor: Actor, task: Task) -> Task:
         raise ValidationError("Only the person who took this task can release it.")
     Task.objects.filter(pk=task.pk, assignee=actor.user).update(assignee=None)
     task.refresh_from_db()
-    audit.record(
-        actor, AuditAction.UPDATE, "task", task.uuid, patient_uuid=task.case.patient.uuid, detail="released"
-    )
+    audit.record(actor, AuditAction.UPDATE, "task", task.uuid, patient_uuid=task.case.patient.uuid, detail="released")
     return task
 
 

@@ -65,9 +65,7 @@ class Patient(models.Model):
     caregiver_name = models.CharField(max_length=200, blank=True)
     caregiver_relationship = models.CharField(max_length=60, blank=True)
     caregiver_phone = models.CharField(max_length=32, blank=True)
-    allergy_status = models.CharField(
-        max_length=16, choices=AllergyStatus.choices, default=AllergyStatus.NOT_RECORDED
-    )
+    allergy_status = models.CharField(max_length=16, choices=AllergyStatus.choices, default=AllergyStatus.NOT_RECORDED)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -119,7 +117,8 @@ class Allergy(models.Model):
     substance = models.CharField(max_length=120)
     reaction = models.CharField(max_length=200, blank=True)
     severity = models.CharField(
-        max_length=10, blank=True,
+        max_length=10,
+        blank=True,
         choices=[("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe (anaphylaxis)")],
     )
     recorded_at = models.DateTimeField()

@@ -95,7 +95,11 @@ def register_patient(actor: Actor, details: PatientDetails) -> Patient:
 @transaction.atomic
 def record_allergy(actor: Actor, patient: Patient, category: str, substance: str, reaction: str = "") -> Allergy:
     allergy = Allergy.objects.create(
-        patient=patient, category=category, substance=substance, reaction=reaction, recorded_at=clock.current()
+        patient=patient,
+        category=category,
+        substance=substance,
+        reaction=reaction,
+        recorded_at=clock.current(),
     )
     Patient.objects.filter(pk=patient.pk).update(allergy_status=AllergyStatus.RECORDED, updated_at=clock.current())
     patient.allergy_status = AllergyStatus.RECORDED
@@ -109,4 +113,11 @@ def record_no_known_allergies(actor: Actor, patient: Patient) -> None:
         raise ValidationError("Active allergies are recorded; remove them before recording no known allergies.")
     Patient.objects.filter(pk=patient.pk).update(allergy_status=AllergyStatus.NONE_KNOWN, updated_at=clock.current())
     patient.allergy_status = AllergyStatus.NONE_KNOWN
-    audit.record(actor, AuditAction.UPDATE, "patient", patient.uuid, patient_uuid=patient.uuid, detail="no known allergies")
+    audit.record(
+        actor,
+        AuditAction.UPDATE,
+        "patient",
+        patient.uuid,
+        patient_uuid=patient.uuid,
+        detail="no known allergies",
+    )

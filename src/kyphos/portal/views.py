@@ -56,8 +56,12 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 def _invalid(request: HttpRequest, message: str) -> HttpResponse:
     lang = "es" if request.session.get(SESSION_LANG) == "es" else "en"
-    response = render(request, "patient/invalid.html",
-                      {"t": TEXT[lang], "lang": lang, "message": say(message, lang)}, status=404)
+    response = render(
+        request,
+        "patient/invalid.html",
+        {"t": TEXT[lang], "lang": lang, "message": say(message, lang)},
+        status=404,
+    )
     return _no_store(response)
 
 
@@ -69,16 +73,33 @@ def patient_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         except links.LinkError as exc:
             return _invalid(request, str(exc))
         link, case = opened.link, opened.case
-        actor = Actor(user=None, client_addr=getattr(request, "client_addr", None),
-                      system_name=f"patient link {link.pk}")
+        actor = Actor(
+            user=None,
+            client_addr=getattr(request, "client_addr", None),
+            system_name=f"patient link {link.pk}",
+        )
         lang = _language(request, case)
-        ctx = {"t": TEXT[lang], "lang": lang, "case": case, "site": case.site, "token": token,
-               "base": f"/p/{token}/", "actor": actor, "link": link}
+        ctx = {
+            "t": TEXT[lang],
+            "lang": lang,
+            "case": case,
+            "site": case.site,
+            "token": token,
+            "base": f"/p/{token}/",
+            "actor": actor,
+            "link": link,
+        }
         if link.require_dob and link.pk not in request.session.get(SESSION_DOB, []):
             return _no_store(_dob(request, ctx))
         links.touch(link)
-        audit.record(actor, AuditAction.VIEW, "patient_page", case.uuid, patient_uuid=case.patient.uuid,
-                     detail=view.__name__)
+        audit.record(
+            actor,
+            AuditAction.VIEW,
+            "patient_page",
+            case.uuid,
+            patient_uuid=case.patient.uuid,
+            detail=view.__name__,
+        )
         return _no_store(view(request, ctx, *args, **kwargs))
 
     return wrapper
@@ -101,8 +122,12 @@ def _dob(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
             # Only a page of this same link: never an address given from outside.
             return redirect(wanted if wanted.startswith(ctx["base"]) and "//" not in wanted else ctx["base"])
         error = ctx["t"]["dob_wrong"]
-    return render(request, "patient/dob.html", {**ctx, "error": error, "next": request.POST.get("next") or request.path},
-                  status=200 if not error else 400)
+    return render(
+        request,
+        "patient/dob.html",
+        {**ctx, "error": error, "next": request.POST.get("next") or request.path},
+        status=200 if not error else 400,
+    )
 
 
 def _appointment(ctx: dict[str, Any]) -> dict[str, Any] | None:
@@ -133,14 +158,22 @@ def home(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
         local = visit.start.astimezone(case.site.zone)
         visit_words = {"date": day_words(local.date(), lang), "time": time_words(local)}
     ticked = _checklist(case).ticked()
-    return render(request, "patient/home.html", {
-        **ctx, "appointment": _appointment(ctx), "after": case.stage in AFTER, "visit": visit_words,
-        "hello": ctx["t"]["hello"].format(name=case.patient.given_name),
-        "checklist_done": ctx["t"]["checklist_done"].format(n=sum(ticked.values()), total=len(ticked)),
-        "letter": current_letter(case, Letter.Kind.DISCHARGE if case.stage in AFTER else Letter.Kind.PRE_PROCEDURE),
-        "diary_closed": diary.closed_message(case), "entries": diary.entries(case)[-7:],
-        "questions": case.stage == Stage.DISCHARGED and visit is not None,
-    })
+    return render(
+        request,
+        "patient/home.html",
+        {
+            **ctx,
+            "appointment": _appointment(ctx),
+            "after": case.stage in AFTER,
+            "visit": visit_words,
+            "hello": ctx["t"]["hello"].format(name=case.patient.given_name),
+            "checklist_done": ctx["t"]["checklist_done"].format(n=sum(ticked.values()), total=len(ticked)),
+            "letter": current_letter(case, Letter.Kind.DISCHARGE if case.stage in AFTER else Letter.Kind.PRE_PROCEDURE),
+            "diary_closed": diary.closed_message(case),
+            "entries": diary.entries(case)[-7:],
+            "questions": case.stage == Stage.DISCHARGED and visit is not None,
+        },
+    )
 
 
 @require_http_methods(["GET"])
@@ -160,14 +193,22 @@ def checklist(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
     if request.method == "POST":
         try:
             current = precall.tick_patient_checklist(
-                ctx["actor"], case, {key for key in PatientChecklist.ITEMS if request.POST.get(key) == "on"})
+                ctx["actor"], case, {key for key in PatientChecklist.ITEMS if request.POST.get(key) == "on"}
+            )
         except ValidationError as exc:
-            return render(request, "patient/message.html",
-                          {**ctx, "message": " ".join(say(m, ctx["lang"]) for m in exc.messages)}, status=409)
+            return render(
+                request,
+                "patient/message.html",
+                {**ctx, "message": " ".join(say(m, ctx["lang"]) for m in exc.messages)},
+                status=409,
+            )
         saved = True
     items = [(key, ctx["t"][f"ck_{key}"], value) for key, value in current.ticked().items()]
-    return render(request, "patient/checklist.html", {**ctx, "items": items, "saved": saved,
-                                                      "editable": case.stage in BOOKED_STAGES})
+    return render(
+        request,
+        "patient/checklist.html",
+        {**ctx, "items": items, "saved": saved, "editable": case.stage in BOOKED_STAGES},
+    )
 
 
 @require_http_methods(["GET"])
@@ -193,14 +234,28 @@ def ics(request: HttpRequest, ctx: dict[str, Any], what: str) -> HttpResponse:
         appt = case.appointment
         if appt is None or case.stage not in BOOKED_STAGES:
             raise Http404("No appointment.")
-        body = calendar.invitation(uid=str(appt.uuid), kind="procedure", start=appt.start, end=appt.end,
-                                   site=case.site, arrival=appt.arrival_at, language=lang)
+        body = calendar.invitation(
+            uid=str(appt.uuid),
+            kind="procedure",
+            start=appt.start,
+            end=appt.end,
+            site=case.site,
+            arrival=appt.arrival_at,
+            language=lang,
+        )
     else:
         visit = _visit(case)
         if visit is None:
             raise Http404("No visit.")
-        body = calendar.invitation(uid=str(visit.uuid), kind="visit", start=visit.start, end=visit.end,
-                                   site=case.site, arrival=None, language=lang)
+        body = calendar.invitation(
+            uid=str(visit.uuid),
+            kind="visit",
+            start=visit.start,
+            end=visit.end,
+            site=case.site,
+            arrival=None,
+            language=lang,
+        )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="kyphos-{what}.ics"'
     return response
@@ -223,27 +278,54 @@ def diary_entry(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
     if request.method == "POST":
         answers = {item.link_id: request.POST.get(item.link_id, "") for item in instrument.items}
         flags = {key: request.POST.get(f"flag_{key}", "") for key in site_flags.flags}
-        values = {**answers, **{f"flag_{k}": v for k, v in flags.items()},
-                  "temperature": request.POST.get("temperature", ""), "note": request.POST.get("note", "")}
+        values = {
+            **answers,
+            **{f"flag_{k}": v for k, v in flags.items()},
+            "temperature": request.POST.get("temperature", ""),
+            "note": request.POST.get("note", ""),
+        }
         try:
-            entry = diary.record_entry(ctx["actor"], case, diary.DiaryInput(
-                answers=answers, flags=flags, temperature=values["temperature"], note=values["note"]))
+            entry = diary.record_entry(
+                ctx["actor"],
+                case,
+                diary.DiaryInput(answers=answers, flags=flags, temperature=values["temperature"], note=values["note"]),
+            )
         except ValidationError as exc:
             if not hasattr(exc, "error_dict"):
-                return render(request, "patient/message.html",
-                              {**ctx, "message": " ".join(say(m, lang) for m in exc.messages)}, status=409)
+                return render(
+                    request,
+                    "patient/message.html",
+                    {**ctx, "message": " ".join(say(m, lang) for m in exc.messages)},
+                    status=409,
+                )
             errors = {key: [say(m, lang) for m in found] for key, found in exc.message_dict.items()}
         else:
             return redirect(f"{ctx['base']}diary/{entry.uuid}/")
     if refusal:
         return render(request, "patient/message.html", {**ctx, "message": say(refusal, lang)}, status=409)
-    flag_rows = [{"id": f"flag_{key}", "label": flag.question.get(lang) or flag.question["en"],
-                  "value": values.get(f"flag_{key}", ""), "error": (errors.get(f"flag_{key}") or [""])[0]}
-                 for key, flag in site_flags.flags.items()]
-    return render(request, "patient/diary.html", {
-        **ctx, "questions": _questions(instrument, lang, values, errors), "flags": flag_rows, "values": values,
-        "errors": errors, "temperature_error": (errors.get("temperature") or [""])[0],
-        "note_error": (errors.get("note") or [""])[0]}, status=400 if errors else 200)
+    flag_rows = [
+        {
+            "id": f"flag_{key}",
+            "label": flag.question.get(lang) or flag.question["en"],
+            "value": values.get(f"flag_{key}", ""),
+            "error": (errors.get(f"flag_{key}") or [""])[0],
+        }
+        for key, flag in site_flags.flags.items()
+    ]
+    return render(
+        request,
+        "patient/diary.html",
+        {
+            **ctx,
+            "questions": _questions(instrument, lang, values, errors),
+            "flags": flag_rows,
+            "values": values,
+            "errors": errors,
+            "temperature_error": (errors.get("temperature") or [""])[0],
+            "note_error": (errors.get("note") or [""])[0],
+        },
+        status=400 if errors else 200,
+    )
 
 
 @require_http_methods(["GET"])
@@ -255,12 +337,21 @@ def diary_result(request: HttpRequest, ctx: dict[str, Any], entry_uuid: Any) -> 
         raise Http404("No such entry.")
     number = str(ctx["site"].redflags().emergency_phone.value)
     t, phone = ctx["t"], ctx["site"].phone
-    return render(request, "patient/diary_result.html", {
-        **ctx, "entry": entry, "number": number, "emergency_h": t["emergency_h"].format(number=number),
-        "emergency_body": t["emergency_body"].format(number=number),
-        "emergency_call": t["emergency_call"].format(number=number),
-        "emergency_after": t["emergency_after"].format(phone=phone),
-        "same_day_body": t["same_day_body"].format(phone=phone), "review_body": t["review_body"].format(phone=phone)})
+    return render(
+        request,
+        "patient/diary_result.html",
+        {
+            **ctx,
+            "entry": entry,
+            "number": number,
+            "emergency_h": t["emergency_h"].format(number=number),
+            "emergency_body": t["emergency_body"].format(number=number),
+            "emergency_call": t["emergency_call"].format(number=number),
+            "emergency_after": t["emergency_after"].format(phone=phone),
+            "same_day_body": t["same_day_body"].format(phone=phone),
+            "review_body": t["review_body"].format(phone=phone),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -275,13 +366,17 @@ def questions(request: HttpRequest, ctx: dict[str, Any], questionnaire_id: int |
     else:
         return render(request, "patient/message.html", {**ctx, "message": ctx["t"]["diary_closed"]}, status=409)
     available = questionnaires.available()
-    answered = set(QuestionnaireResponse.objects.filter(case=case, context=context)
-                   .values_list("questionnaire_id", flat=True))
+    answered = set(
+        QuestionnaireResponse.objects.filter(case=case, context=context).values_list("questionnaire_id", flat=True)
+    )
     if questionnaire_id is None:
         todo = [(q.pk, questionnaires.instrument(q).title_in(lang)) for q in available if q.pk not in answered]
         heading = ctx["t"]["baseline_h" if context == ResponseContext.BASELINE else "questions_h"]
-        return render(request, "patient/questions_list.html", {**ctx, "todo": todo, "done": not todo,
-                                                               "heading": heading})
+        return render(
+            request,
+            "patient/questions_list.html",
+            {**ctx, "todo": todo, "done": not todo, "heading": heading},
+        )
     chosen: Questionnaire | None = next((q for q in available if q.pk == questionnaire_id), None)
     if chosen is None:
         raise Http404("No such questionnaire.")
@@ -296,7 +391,15 @@ def questions(request: HttpRequest, ctx: dict[str, Any], questionnaire_id: int |
             errors = {key: [say(m, lang) for m in found] for key, found in exc.message_dict.items()}
         else:
             return redirect(f"{ctx['base']}questions/")
-    return render(request, "patient/questions.html", {
-        **ctx, "questionnaire": chosen, "title": instrument.title_in(lang),
-        "questions": _questions(instrument, lang, values, errors), "errors": errors},
-        status=400 if errors else 200)
+    return render(
+        request,
+        "patient/questions.html",
+        {
+            **ctx,
+            "questionnaire": chosen,
+            "title": instrument.title_in(lang),
+            "questions": _questions(instrument, lang, values, errors),
+            "errors": errors,
+        },
+        status=400 if errors else 200,
+    )

@@ -23,15 +23,30 @@ MED_ROWS = 8
 ALLERGY_ROWS = 4
 FREQUENCIES = [("", "usual")] + [(f.value, f.label) for f in Frequency]
 SEVERITIES = [("", "—"), ("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe (anaphylaxis)")]
-HISTORY = ["sleep_apnea", "heart_failure", "ckd", "insulin_diabetes", "prior_spine_surgery", "fever_or_infection",
-           "new_neuro_symptoms"]
-IMAGING_FLAGS = ["imaging_mri", "imaging_ct", "imaging_xray", "imaging_films", "imaging_reports", "imaging_cd"]
+HISTORY = [
+    "sleep_apnea",
+    "heart_failure",
+    "ckd",
+    "insulin_diabetes",
+    "prior_spine_surgery",
+    "fever_or_infection",
+    "new_neuro_symptoms",
+]
+IMAGING_FLAGS = [
+    "imaging_mri",
+    "imaging_ct",
+    "imaging_xray",
+    "imaging_films",
+    "imaging_reports",
+    "imaging_cd",
+]
 
 
 class AttemptForm(forms.Form):
     outcome = forms.ChoiceField(label="Outcome of this try", choices=AttemptOutcome.choices)
     call_back_at = forms.DateTimeField(
-        label="Call back at (site time)", required=False,
+        label="Call back at (site time)",
+        required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         error_messages={"invalid": "Enter the date and time as YYYY-MM-DD HH:MM."},
@@ -42,8 +57,11 @@ class AttemptForm(forms.Form):
 class CallForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     identity_confirmed = forms.BooleanField(label="Name and date of birth confirmed with the patient", required=False)
-    crcl = forms.IntegerField(label="Creatinine clearance (mL/min), if known", required=False,
-                              widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+    crcl = forms.IntegerField(
+        label="Creatinine clearance (mL/min), if known",
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
     guideline = forms.CharField(widget=forms.HiddenInput, required=False)
     pain_notes = CleanText(label="Pain medicines: notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     no_known_allergies = forms.BooleanField(label="No known allergies", required=False)
@@ -55,12 +73,14 @@ class CallForm(forms.Form):
     fever_or_infection = forms.BooleanField(label="Fever or infection now", required=False)
     new_neuro_symptoms = forms.BooleanField(label="New weakness, numbness, or bowel or bladder change", required=False)
     history_note = CleanText(label="History: notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    driver_status = forms.ChoiceField(label="Driver", choices=DriverStatus.choices, required=False,
-                                      widget=forms.RadioSelect)
+    driver_status = forms.ChoiceField(
+        label="Driver", choices=DriverStatus.choices, required=False, widget=forms.RadioSelect
+    )
     driver_name = CleanText(label="Driver's name", required=False, max_length=120)
     driver_phone = CleanText(label="Driver's phone", required=False, max_length=32)
-    imaging_status = forms.ChoiceField(label="Outside imaging", choices=ImagingStatus.choices, required=False,
-                                       widget=forms.RadioSelect)
+    imaging_status = forms.ChoiceField(
+        label="Outside imaging", choices=ImagingStatus.choices, required=False, widget=forms.RadioSelect
+    )
     imaging_mri = forms.BooleanField(label="MRI", required=False)
     imaging_ct = forms.BooleanField(label="CT", required=False)
     imaging_xray = forms.BooleanField(label="X-ray", required=False)
@@ -68,67 +88,102 @@ class CallForm(forms.Form):
     imaging_reports = forms.BooleanField(label="Reports", required=False)
     imaging_cd = forms.BooleanField(label="CD", required=False)
     imaging_source = CleanText(label="Where from", required=False, max_length=200)
-    pregnancy_status = forms.ChoiceField(label="Pregnancy", choices=PregnancyStatus.choices, required=False,
-                                         widget=forms.RadioSelect)
+    pregnancy_status = forms.ChoiceField(
+        label="Pregnancy", choices=PregnancyStatus.choices, required=False, widget=forms.RadioSelect
+    )
     nursing = forms.BooleanField(label="Breastfeeding", required=False)
     fasting_given = forms.BooleanField(label="Fasting instructions given", required=False)
     arrival_confirmed = forms.BooleanField(label="Arrival time and place confirmed", required=False)
-    questions = CleanText(label="Questions asked and answers given", required=False,
-                          widget=forms.Textarea(attrs={"rows": 3}))
+    questions = CleanText(
+        label="Questions asked and answers given", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args: Any, zone: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.zone = zone
         for i in range(MED_ROWS):
-            self.fields[f"med_name_{i}"] = CleanText(label=f"Medicine {i + 1}", required=False, max_length=120,
-                                                     widget=forms.TextInput(attrs={"list": "drug-names",
-                                                                                   "autocomplete": "off"}))
+            self.fields[f"med_name_{i}"] = CleanText(
+                label=f"Medicine {i + 1}",
+                required=False,
+                max_length=120,
+                widget=forms.TextInput(attrs={"list": "drug-names", "autocomplete": "off"}),
+            )
             self.fields[f"med_dose_{i}"] = CleanText(label=f"Dose {i + 1}", required=False, max_length=40)
-            self.fields[f"med_frequency_{i}"] = forms.ChoiceField(label=f"How often {i + 1}", choices=FREQUENCIES,
-                                                                  required=False)
-            self.fields[f"med_indication_{i}"] = forms.ChoiceField(label=f"Taken for {i + 1}",
-                                                                   choices=Indication.choices, required=False)
+            self.fields[f"med_frequency_{i}"] = forms.ChoiceField(
+                label=f"How often {i + 1}", choices=FREQUENCIES, required=False
+            )
+            self.fields[f"med_indication_{i}"] = forms.ChoiceField(
+                label=f"Taken for {i + 1}", choices=Indication.choices, required=False
+            )
             self.fields[f"med_prescriber_{i}"] = CleanText(label=f"Prescriber {i + 1}", required=False, max_length=120)
-            self.fields[f"med_prescriber_phone_{i}"] = CleanText(label=f"Prescriber phone {i + 1}", required=False,
-                                                                 max_length=32)
+            self.fields[f"med_prescriber_phone_{i}"] = CleanText(
+                label=f"Prescriber phone {i + 1}", required=False, max_length=32
+            )
             self.fields[f"med_last_taken_{i}"] = forms.DateTimeField(
-                label=f"Last taken {i + 1}", required=False,
+                label=f"Last taken {i + 1}",
+                required=False,
                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
                 input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
                 error_messages={"invalid": "Enter the date and time as YYYY-MM-DD HH:MM."},
             )
         for i in range(ALLERGY_ROWS):
             self.fields[f"allergy_category_{i}"] = forms.ChoiceField(
-                label=f"Allergy {i + 1}: kind", choices=[("", "—"), *Allergy.Category.choices], required=False)
-            self.fields[f"allergy_substance_{i}"] = CleanText(label=f"Allergy {i + 1}: substance", required=False,
-                                                              max_length=120)
-            self.fields[f"allergy_reaction_{i}"] = CleanText(label=f"Allergy {i + 1}: reaction", required=False,
-                                                             max_length=200)
-            self.fields[f"allergy_severity_{i}"] = forms.ChoiceField(label=f"Allergy {i + 1}: severity",
-                                                                     choices=SEVERITIES, required=False)
+                label=f"Allergy {i + 1}: kind", choices=[("", "—"), *Allergy.Category.choices], required=False
+            )
+            self.fields[f"allergy_substance_{i}"] = CleanText(
+                label=f"Allergy {i + 1}: substance", required=False, max_length=120
+            )
+            self.fields[f"allergy_reaction_{i}"] = CleanText(
+                label=f"Allergy {i + 1}: reaction", required=False, max_length=200
+            )
+            self.fields[f"allergy_severity_{i}"] = forms.ChoiceField(
+                label=f"Allergy {i + 1}: severity", choices=SEVERITIES, required=False
+            )
 
     @classmethod
     def initial_from(cls, call: PreCall) -> dict[str, Any]:
         initial: dict[str, Any] = {name: getattr(call, name) for name in CALL_FIELDS}
         initial["version"] = call.version
         for i, med in enumerate(call.medications.all()[:MED_ROWS]):
-            initial |= {f"med_name_{i}": med.name, f"med_dose_{i}": med.dose, f"med_frequency_{i}": med.frequency,
-                        f"med_indication_{i}": med.indication, f"med_prescriber_{i}": med.prescriber_name,
-                        f"med_prescriber_phone_{i}": med.prescriber_phone,
-                        f"med_last_taken_{i}": med.last_taken.astimezone(call.case.site.zone).replace(tzinfo=None)
-                        if med.last_taken else None}
+            initial |= {
+                f"med_name_{i}": med.name,
+                f"med_dose_{i}": med.dose,
+                f"med_frequency_{i}": med.frequency,
+                f"med_indication_{i}": med.indication,
+                f"med_prescriber_{i}": med.prescriber_name,
+                f"med_prescriber_phone_{i}": med.prescriber_phone,
+                f"med_last_taken_{i}": med.last_taken.astimezone(call.case.site.zone).replace(tzinfo=None)
+                if med.last_taken
+                else None,
+            }
         for i, allergy in enumerate(call.allergies[:ALLERGY_ROWS]):
-            initial |= {f"allergy_{key}_{i}": allergy.get(key, "") for key in
-                        ("category", "substance", "reaction", "severity")}
+            initial |= {
+                f"allergy_{key}_{i}": allergy.get(key, "") for key in ("category", "substance", "reaction", "severity")
+            }
         return initial
 
     def med_rows(self) -> list[dict[str, Any]]:
-        return [{key: self[f"med_{key}_{i}"] for key in ("name", "dose", "frequency", "indication", "last_taken",
-                                                        "prescriber", "prescriber_phone")} for i in range(MED_ROWS)]
+        return [
+            {
+                key: self[f"med_{key}_{i}"]
+                for key in (
+                    "name",
+                    "dose",
+                    "frequency",
+                    "indication",
+                    "last_taken",
+                    "prescriber",
+                    "prescriber_phone",
+                )
+            }
+            for i in range(MED_ROWS)
+        ]
 
     def allergy_rows(self) -> list[dict[str, Any]]:
-        return [{key: self[f"allergy_{key}_{i}"] for key in ("category", "substance", "reaction", "severity")}
-                for i in range(ALLERGY_ROWS)]
+        return [
+            {key: self[f"allergy_{key}_{i}"] for key in ("category", "substance", "reaction", "severity")}
+            for i in range(ALLERGY_ROWS)
+        ]
 
     def history_fields(self) -> list[Any]:
         return [self[name] for name in HISTORY]
@@ -149,14 +204,25 @@ class CallForm(forms.Form):
             if values[name] is None and isinstance(self.fields[name], forms.CharField | forms.ChoiceField):
                 values[name] = ""
         medications = [
-            MedicationInput(d[f"med_name_{i}"], d.get(f"med_dose_{i}", ""), d.get(f"med_frequency_{i}", ""),
-                            d.get(f"med_indication_{i}", ""), d.get(f"med_prescriber_{i}", ""),
-                            d.get(f"med_prescriber_phone_{i}", ""), self._site_time(d.get(f"med_last_taken_{i}")))
-            for i in range(MED_ROWS) if (d.get(f"med_name_{i}") or "").strip()
+            MedicationInput(
+                d[f"med_name_{i}"],
+                d.get(f"med_dose_{i}", ""),
+                d.get(f"med_frequency_{i}", ""),
+                d.get(f"med_indication_{i}", ""),
+                d.get(f"med_prescriber_{i}", ""),
+                d.get(f"med_prescriber_phone_{i}", ""),
+                self._site_time(d.get(f"med_last_taken_{i}")),
+            )
+            for i in range(MED_ROWS)
+            if (d.get(f"med_name_{i}") or "").strip()
         ]
         allergies = [
-            AllergyInput(d.get(f"allergy_category_{i}", ""), d.get(f"allergy_substance_{i}", ""),
-                         d.get(f"allergy_reaction_{i}", ""), d.get(f"allergy_severity_{i}", ""))
+            AllergyInput(
+                d.get(f"allergy_category_{i}", ""),
+                d.get(f"allergy_substance_{i}", ""),
+                d.get(f"allergy_reaction_{i}", ""),
+                d.get(f"allergy_severity_{i}", ""),
+            )
             for i in range(ALLERGY_ROWS)
             if d.get(f"allergy_category_{i}") or (d.get(f"allergy_substance_{i}") or "").strip()
         ]

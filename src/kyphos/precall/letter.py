@@ -34,7 +34,7 @@ TEXT: dict[str, dict[str, str]] = {
         "decide": "{drug}: we will talk with your doctor about this medicine and call you. Do not stop it on your own.",
         "keep": "Keep taking your other medicines as usual: {names}.",
         "glp1": "{drug}: most people keep taking it. If your dose was just raised, or you feel sick or bloated, "
-                "tell us: you may need clear drinks only on the day before.",
+        "tell us: you may need clear drinks only on the day before.",
         "food_h": "Eating and drinking",
         "fatty": "Fatty or fried food and meat: last by {time}.",
         "light": "A light meal (toast, a clear drink): last by {time}.",
@@ -51,16 +51,26 @@ TEXT: dict[str, dict[str, str]] = {
         "help_h": "Questions",
         "help": "Call us on {phone}, Monday to Friday during office hours.",
         "footer": "For {name}, born {born}. Written on {made}.",
-        "morning": "in the morning", "afternoon": "in the afternoon", "evening": "in the evening",
-        "and": "and", "or": "or", "from": " from {place}",
-        "mri": "MRI", "ct": "CT", "xray": "X-rays", "scans": "scans",
-        "films": "films", "reports": "reports", "cd": "CD",
+        "morning": "in the morning",
+        "afternoon": "in the afternoon",
+        "evening": "in the evening",
+        "and": "and",
+        "or": "or",
+        "from": " from {place}",
+        "mri": "MRI",
+        "ct": "CT",
+        "xray": "X-rays",
+        "scans": "scans",
+        "films": "films",
+        "reports": "reports",
+        "cd": "CD",
     },
     "es": {
         "title": "Su cifoplastia: qué hacer antes de venir",
         "when_h": "Cuándo y dónde",
         "when": "Su procedimiento es el {date}. Por favor, llegue a las {arrival} a {site}{address}.",
-        "stay": "Cuente con pasar una noche en el hospital. La mayoría de las personas tiene menos dolor en uno o dos días.",
+        "stay": "Cuente con pasar una noche en el hospital. La mayoría de las personas tiene menos dolor en uno o dos "
+        "días.",
         "meds_h": "Sus medicinas",
         "never_stop": "No deje ninguna medicina sin que su médico esté de acuerdo.",
         "hold": "{drug}: tome la última dosis el {day} {part} (a más tardar a las {time}).",
@@ -73,8 +83,9 @@ TEXT: dict[str, dict[str, str]] = {
         "pending": "Estamos revisando este plan con su médico y le llamaremos si cambia.",
         "decide": "{drug}: hablaremos con su médico sobre esta medicina y le llamaremos. No la deje por su cuenta.",
         "keep": "Siga tomando sus otras medicinas como siempre: {names}.",
-        "glp1": "{drug}: la mayoría de las personas sigue tomándola. Si le subieron la dosis hace poco, o tiene náuseas "
-                "o se siente hinchado, díganoslo: quizás deba tomar solo líquidos claros el día anterior.",
+        "glp1": "{drug}: la mayoría de las personas sigue tomándola. Si le subieron la dosis hace poco, o tiene "
+        "náuseas "
+        "o se siente hinchado, díganoslo: quizás deba tomar solo líquidos claros el día anterior.",
         "food_h": "Comida y bebida",
         "fatty": "Comida grasosa o frita y carne: como máximo hasta las {time}.",
         "light": "Una comida ligera (pan tostado, una bebida clara): como máximo hasta las {time}.",
@@ -82,19 +93,30 @@ TEXT: dict[str, dict[str, str]] = {
         "nothing": "Después, no coma ni beba nada.",
         "driver_h": "Cómo volver a casa",
         "driver_yes": "No puede manejar usted. {name} le llevará a casa.",
-        "driver_no": "Nos dijo que nadie puede llevarle. Nosotros organizaremos su transporte. Preguntas: llámenos al {phone}.",
+        "driver_no": "Nos dijo que nadie puede llevarle. Nosotros organizaremos su transporte. Preguntas: llámenos al "
+        "{phone}.",
         "scans_h": "Sus estudios de imagen",
         "scans_bring": "Por favor, traiga sus {what}{media}{source}.",
         "scans_have": "Ya tenemos sus estudios. No necesita traerlos.",
         "scans_none": "No necesita traer ningún estudio.",
-        "pregnancy": "Si existe alguna posibilidad de que esté embarazada, o si está amamantando, díganoslo antes del procedimiento.",
+        "pregnancy": "Si existe alguna posibilidad de que esté embarazada, o si está amamantando, díganoslo antes del "
+        "procedimiento.",
         "help_h": "Preguntas",
         "help": "Llámenos al {phone}, de lunes a viernes en horario de oficina.",
         "footer": "Para {name}, nacido/a el {born}. Escrito el {made}.",
-        "morning": "por la mañana", "afternoon": "por la tarde", "evening": "por la noche",
-        "and": "y", "or": "ni", "from": " de {place}",
-        "mri": "resonancias (MRI)", "ct": "tomografías (CT)", "xray": "radiografías", "scans": "estudios",
-        "films": "placas", "reports": "informes", "cd": "CD",
+        "morning": "por la mañana",
+        "afternoon": "por la tarde",
+        "evening": "por la noche",
+        "and": "y",
+        "or": "ni",
+        "from": " de {place}",
+        "mri": "resonancias (MRI)",
+        "ct": "tomografías (CT)",
+        "xray": "radiografías",
+        "scans": "estudios",
+        "films": "placas",
+        "reports": "informes",
+        "cd": "CD",
     },
 }
 
@@ -128,8 +150,17 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
 
     blocks.append(("h", t["when_h"]))
     address = f", {site.address}" if site.address else ""
-    blocks.append(("p", t["when"].format(date=long_date(start.date(), language), arrival=f"{arrival:%H:%M}",
-                                         site=site.name, address=address)))
+    blocks.append(
+        (
+            "p",
+            t["when"].format(
+                date=long_date(start.date(), language),
+                arrival=f"{arrival:%H:%M}",
+                site=site.name,
+                address=address,
+            ),
+        )
+    )
     blocks.append(("p", t["stay"]))
 
     blocks.append(("h", t["meds_h"]))
@@ -148,8 +179,14 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
             blocks.append(("p", " ".join(lines)))
         elif med.plan and med.hold and med.last_dose:
             last = med.last_dose.astimezone(zone)
-            lines = [t["hold"].format(drug=med.name, day=short_date(last.date(), language),
-                                      part=_part_of_day(last, t), time=f"{last:%H:%M}")]
+            lines = [
+                t["hold"].format(
+                    drug=med.name,
+                    day=short_date(last.date(), language),
+                    part=_part_of_day(last, t),
+                    time=f"{last:%H:%M}",
+                )
+            ]
             skipped = []
             day = last.date() + timedelta(days=1)
             while day <= start.date():
@@ -174,12 +211,19 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
 
     hours = {name: int(item.value) for name, item in precall_rules.fasting_hours().items()}
     blocks.append(("h", t["food_h"]))
-    blocks.append(("ul", [
-        t["fatty"].format(time=_clock(arrival - timedelta(hours=hours["fatty_meal_hours"]), start, language)),
-        t["light"].format(time=_clock(arrival - timedelta(hours=hours["light_meal_hours"]), start, language)),
-        t["clear"].format(time=_clock(arrival - timedelta(hours=hours["clear_liquids_hours"]), start, language)),
-        t["nothing"],
-    ]))
+    blocks.append(
+        (
+            "ul",
+            [
+                t["fatty"].format(time=_clock(arrival - timedelta(hours=hours["fatty_meal_hours"]), start, language)),
+                t["light"].format(time=_clock(arrival - timedelta(hours=hours["light_meal_hours"]), start, language)),
+                t["clear"].format(
+                    time=_clock(arrival - timedelta(hours=hours["clear_liquids_hours"]), start, language)
+                ),
+                t["nothing"],
+            ],
+        )
+    )
 
     blocks.append(("h", t["driver_h"]))
     if call.driver_status == DriverStatus.ARRANGED:
@@ -189,13 +233,30 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
 
     blocks.append(("h", t["scans_h"]))
     if call.imaging_status == ImagingStatus.BRINGING:
-        kinds = [t[k] for k, flag in (("mri", call.imaging_mri), ("ct", call.imaging_ct), ("xray", call.imaging_xray))
-                 if flag] or [t["scans"]]
-        media = [t[k] for k, flag in (("films", call.imaging_films), ("reports", call.imaging_reports),
-                                      ("cd", call.imaging_cd)) if flag]
-        blocks.append(("p", t["scans_bring"].format(
-            what=_join(kinds, t["and"]), media=f" ({_join(media, t['and'])})" if media else "",
-            source=t["from"].format(place=call.imaging_source) if call.imaging_source else "")))
+        kinds = [
+            t[k]
+            for k, flag in (("mri", call.imaging_mri), ("ct", call.imaging_ct), ("xray", call.imaging_xray))
+            if flag
+        ] or [t["scans"]]
+        media = [
+            t[k]
+            for k, flag in (
+                ("films", call.imaging_films),
+                ("reports", call.imaging_reports),
+                ("cd", call.imaging_cd),
+            )
+            if flag
+        ]
+        blocks.append(
+            (
+                "p",
+                t["scans_bring"].format(
+                    what=_join(kinds, t["and"]),
+                    media=f" ({_join(media, t['and'])})" if media else "",
+                    source=t["from"].format(place=call.imaging_source) if call.imaging_source else "",
+                ),
+            )
+        )
     elif call.imaging_status == ImagingStatus.RECEIVED:
         blocks.append(("p", t["scans_have"]))
     else:
@@ -208,9 +269,11 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
     if blocks_conf.get("closing"):
         blocks.append(("p", str(blocks_conf["closing"])))
     patient = case.patient
-    footer = t["footer"].format(name=f"{patient.given_name} {patient.family_name}",
-                                born=long_date(patient.date_of_birth, language),
-                                made=long_date(clock.current().astimezone(zone).date(), language))
+    footer = t["footer"].format(
+        name=f"{patient.given_name} {patient.family_name}",
+        born=long_date(patient.date_of_birth, language),
+        made=long_date(clock.current().astimezone(zone).date(), language),
+    )
     return LetterContent(title=t["title"], language=language, blocks=tuple(blocks), footer=footer)
 
 

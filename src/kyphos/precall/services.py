@@ -48,7 +48,12 @@ from kyphos.rules.antithrombotics import CRCL_MAX, CRCL_MIN, PlanError, plan_dru
 from kyphos.rules.findings import Finding, Severity
 from kyphos.rules.medicines import Frequency, InvalidDose, UnknownDrug, find_drug, parse_dose
 
-THERAPEUTIC_INDICATIONS = {Indication.MECHANICAL_VALVE, Indication.RECENT_STENT, Indication.AF, Indication.VTE}
+THERAPEUTIC_INDICATIONS = {
+    Indication.MECHANICAL_VALVE,
+    Indication.RECENT_STENT,
+    Indication.AF,
+    Indication.VTE,
+}
 MAX_MEDICATIONS = 20
 
 
@@ -72,11 +77,34 @@ class AllergyInput:
 
 
 CALL_FIELDS = (
-    "identity_confirmed", "crcl", "pain_notes", "no_known_allergies", "sleep_apnea", "heart_failure", "ckd",
-    "insulin_diabetes", "prior_spine_surgery", "fever_or_infection", "new_neuro_symptoms", "history_note",
-    "driver_status", "driver_name", "driver_phone", "imaging_status", "imaging_mri", "imaging_ct", "imaging_xray",
-    "imaging_films", "imaging_reports", "imaging_cd", "imaging_source", "pregnancy_status", "nursing",
-    "fasting_given", "arrival_confirmed", "questions",
+    "identity_confirmed",
+    "crcl",
+    "pain_notes",
+    "no_known_allergies",
+    "sleep_apnea",
+    "heart_failure",
+    "ckd",
+    "insulin_diabetes",
+    "prior_spine_surgery",
+    "fever_or_infection",
+    "new_neuro_symptoms",
+    "history_note",
+    "driver_status",
+    "driver_name",
+    "driver_phone",
+    "imaging_status",
+    "imaging_mri",
+    "imaging_ct",
+    "imaging_xray",
+    "imaging_films",
+    "imaging_reports",
+    "imaging_cd",
+    "imaging_source",
+    "pregnancy_status",
+    "nursing",
+    "fasting_given",
+    "arrival_confirmed",
+    "questions",
 )
 
 
@@ -119,8 +147,14 @@ def record_attempt(
         if case.appointment and call_back_at >= case.appointment.start:
             raise ValidationError({"call_back_at": "The call-back time is after the procedure starts."})
     attempt = CallAttempt.objects.create(
-        case=case, task=task, at=now, by=actor.user_or_none, by_name=actor.name, outcome=outcome,
-        call_back_at=call_back_at if outcome == AttemptOutcome.CALL_BACK else None, note=note[:300],
+        case=case,
+        task=task,
+        at=now,
+        by=actor.user_or_none,
+        by_name=actor.name,
+        outcome=outcome,
+        call_back_at=call_back_at if outcome == AttemptOutcome.CALL_BACK else None,
+        note=note[:300],
     )
     summary = f"Call attempt: {AttemptOutcome(outcome).label.lower()}"
     if outcome != AttemptOutcome.REACHED:
@@ -132,12 +166,19 @@ def record_attempt(
             summary += f"; attempt {failed}: escalated to the radiologist"
         else:
             Task.objects.filter(pk=task.pk).update(
-                due_start=next_try, note=f"Attempt {failed} not reached; next try from {_local(case, next_try)}"
+                due_start=next_try,
+                note=f"Attempt {failed} not reached; next try from {_local(case, next_try)}",
             )
             summary += f"; next try from {_local(case, next_try)}"
     kernel.record_event(actor, case, EventKind.NOTE, summary, reason=note)
-    audit.record(actor, AuditAction.UPDATE, "call_attempt", attempt.pk, patient_uuid=case.patient.uuid,
-                 detail=f"attempt {outcome}")
+    audit.record(
+        actor,
+        AuditAction.UPDATE,
+        "call_attempt",
+        attempt.pk,
+        patient_uuid=case.patient.uuid,
+        detail=f"attempt {outcome}",
+    )
     return attempt
 
 
@@ -146,8 +187,14 @@ def _escalate(case: Case, task: Task, failed: int) -> None:
         return
     start = clock.current()
     end = case.appointment.start - timedelta(hours=12) if case.appointment else start + timedelta(days=1)
-    kernel.open_task(case, TaskKind.CALL_ESCALATION, Role.RADIOLOGIST, start, max(end, start + timedelta(hours=1)),
-                      note=f"{failed} call attempts failed: postpone or proceed")
+    kernel.open_task(
+        case,
+        TaskKind.CALL_ESCALATION,
+        Role.RADIOLOGIST,
+        start,
+        max(end, start + timedelta(hours=1)),
+        note=f"{failed} call attempts failed: postpone or proceed",
+    )
 
 
 def _local(case: Case, moment: datetime) -> str:
@@ -195,10 +242,14 @@ def open_call(actor: Actor, case: Case) -> PreCall:
         return draft
     try:
         with transaction.atomic():
-            draft = PreCall.objects.create(case=case, task=task, started_at=clock.current(),
-                                           started_by=actor.user_or_none, guideline=case.site.anticoagulant_guideline,
-                                           pregnancy_status="" if _could_be_pregnant(case.patient) else
-                                           PregnancyStatus.NOT_APPLICABLE)
+            draft = PreCall.objects.create(
+                case=case,
+                task=task,
+                started_at=clock.current(),
+                started_by=actor.user_or_none,
+                guideline=case.site.anticoagulant_guideline,
+                pregnancy_status="" if _could_be_pregnant(case.patient) else PregnancyStatus.NOT_APPLICABLE,
+            )
     except IntegrityError:  # another nurse opened it in the same instant
         return PreCall.objects.get(case=case, status=CallStatus.DRAFT)
     audit.record(actor, AuditAction.CREATE, "precall", draft.uuid, patient_uuid=case.patient.uuid, detail="call opened")
@@ -212,9 +263,11 @@ def _could_be_pregnant(patient: Patient) -> bool:
 
 
 def _lock_call(call: PreCall, version: int | None) -> PreCall:
-    locked = PreCall.objects.select_for_update(of=("self",)).select_related("case", "case__site",
-                                                                            "case__appointment",
-                                                                            "case__patient").get(pk=call.pk)
+    locked = (
+        PreCall.objects.select_for_update(of=("self",))
+        .select_related("case", "case__site", "case__appointment", "case__patient")
+        .get(pk=call.pk)
+    )
     if locked.status == CallStatus.SIGNED:
         raise ValidationError("This call is already signed; it cannot be changed or signed again.")
     if version is not None and locked.version != version:
@@ -234,8 +287,11 @@ def _validate(case: Case, data: CallInput) -> list[tuple[MedicationInput, Any]]:
     crcl = data.values.get("crcl")
     if crcl is not None and not CRCL_MIN <= int(crcl) <= CRCL_MAX:
         add("crcl", f"A creatinine clearance of {crcl} mL/min is not possible; enter {CRCL_MIN}–{CRCL_MAX}.")
-    for key, choices in (("driver_status", DriverStatus.values), ("imaging_status", ImagingStatus.values),
-                         ("pregnancy_status", PregnancyStatus.values)):
+    for key, choices in (
+        ("driver_status", DriverStatus.values),
+        ("imaging_status", ImagingStatus.values),
+        ("pregnancy_status", PregnancyStatus.values),
+    ):
         if data.values.get(key, "") not in choices:
             add(key, "Choose one of the options.")
     if len(data.medications) > MAX_MEDICATIONS:
@@ -270,11 +326,22 @@ def _validate(case: Case, data: CallInput) -> list[tuple[MedicationInput, Any]]:
 def _plan(case: Case, call: PreCall, med: MedicationInput, drug: Any) -> dict[str, Any]:
     if drug is None or not drug.antithrombotic or case.appointment is None:
         return {}
-    intent = "therapeutic" if med.indication in THERAPEUTIC_INDICATIONS else (
-        "prophylactic" if med.indication == Indication.PRIMARY_PREVENTION else None)
+    intent = (
+        "therapeutic"
+        if med.indication in THERAPEUTIC_INDICATIONS
+        else ("prophylactic" if med.indication == Indication.PRIMARY_PREVENTION else None)
+    )
     try:
-        plan = plan_drug(drug, case.appointment.start, procedure_end=case.appointment.end, zone=case.site.zone,
-                         frequency=med.frequency or None, intent=intent, crcl=call.crcl, guideline=call.guideline)
+        plan = plan_drug(
+            drug,
+            case.appointment.start,
+            procedure_end=case.appointment.end,
+            zone=case.site.zone,
+            frequency=med.frequency or None,
+            intent=intent,
+            crcl=call.crcl,
+            guideline=call.guideline,
+        )
     except PlanError as exc:
         raise ValidationError({"medications": f"{med.name}: {exc}"}) from exc
     return plan.as_json(case.site.zone) | {"display": drug.display}
@@ -284,9 +351,12 @@ def findings_for(call: PreCall) -> list[Finding]:
     now = clock.current()
     meds = tuple(
         precall_rules.MedicineFacts(
-            name=m.name, drug_class=_class_of(m.drug_id), hold=m.hold if m.plan else False,
+            name=m.name,
+            drug_class=_class_of(m.drug_id),
+            hold=m.hold if m.plan else False,
             last_dose_text=_local(call.case, m.last_dose) if m.last_dose else "",
-            indication=m.indication, antithrombotic=bool(m.plan),
+            indication=m.indication,
+            antithrombotic=bool(m.plan),
             deadline_passed=bool(m.last_dose and m.last_dose < now),
             last_taken_text=_local(call.case, m.last_taken) if m.last_taken else "",
             taken_after_deadline=bool(m.last_dose and m.last_taken and m.last_taken > m.last_dose),
@@ -294,13 +364,19 @@ def findings_for(call: PreCall) -> list[Finding]:
         for m in call.medications.all()
     )
     facts = precall_rules.CallFacts(
-        fever_or_infection=call.fever_or_infection, new_neuro_symptoms=call.new_neuro_symptoms,
-        sleep_apnea=call.sleep_apnea, heart_failure=call.heart_failure, ckd=call.ckd,
-        insulin_diabetes=call.insulin_diabetes, prior_spine_surgery=call.prior_spine_surgery,
-        pregnancy=call.pregnancy_status or "unknown", nursing=call.nursing,
+        fever_or_infection=call.fever_or_infection,
+        new_neuro_symptoms=call.new_neuro_symptoms,
+        sleep_apnea=call.sleep_apnea,
+        heart_failure=call.heart_failure,
+        ckd=call.ckd,
+        insulin_diabetes=call.insulin_diabetes,
+        prior_spine_surgery=call.prior_spine_surgery,
+        pregnancy=call.pregnancy_status or "unknown",
+        nursing=call.nursing,
         allergy_categories=frozenset(a["category"] for a in call.allergies) | _known_allergy_categories(call),
         driver_arranged=call.driver_status != DriverStatus.NOT_ARRANGED,
-        imaging=call.imaging_status or "unknown", medicines=meds,
+        imaging=call.imaging_status or "unknown",
+        medicines=meds,
     )
     return precall_rules.call_findings(facts)
 
@@ -336,11 +412,17 @@ def save_call(actor: Actor, call: PreCall, *, version: int | None, data: CallInp
     for position, (med, drug) in enumerate(resolved):
         plan = _plan(case, locked, med, drug)
         Medication.objects.create(
-            precall=locked, position=position, drug_id=drug.id if drug else "", name=drug.generic if drug else
-            med.name.strip()[:120], dose=med.dose.strip(), frequency=med.frequency or (drug.frequency.value if drug
-                                                                                    else ""),
-            indication=med.indication, prescriber_name=med.prescriber_name.strip(),
-            prescriber_phone=med.prescriber_phone.strip(), plan=plan, last_taken=med.last_taken,
+            precall=locked,
+            position=position,
+            drug_id=drug.id if drug else "",
+            name=drug.generic if drug else med.name.strip()[:120],
+            dose=med.dose.strip(),
+            frequency=med.frequency or (drug.frequency.value if drug else ""),
+            indication=med.indication,
+            prescriber_name=med.prescriber_name.strip(),
+            prescriber_phone=med.prescriber_phone.strip(),
+            plan=plan,
+            last_taken=med.last_taken,
             hold=plan.get("hold") if plan else False,
             last_dose=datetime.fromisoformat(plan["last_dose"]) if plan.get("last_dose") else None,
             restart_after=datetime.fromisoformat(plan["restart_after"]) if plan.get("restart_after") else None,
@@ -366,7 +448,11 @@ def missing_for_signature(call: PreCall) -> list[str]:
         missing.append("Give the fasting instructions.")
     if not call.arrival_confirmed:
         missing.append("Confirm the arrival time and place.")
-    if not call.no_known_allergies and not call.allergies and not call.case.patient.allergies.filter(active=True).exists():
+    if (
+        not call.no_known_allergies
+        and not call.allergies
+        and not call.case.patient.allergies.filter(active=True).exists()
+    ):
         missing.append("Record the allergies, or tick “no known allergies”.")
     if call.driver_status == DriverStatus.ARRANGED and not call.driver_name.strip():
         missing.append("Enter the driver's name.")
@@ -392,7 +478,8 @@ def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
     for item in locked.allergies:
         record_allergy(actor, case.patient, item["category"], item["substance"], item.get("reaction", ""))
         Allergy.objects.filter(patient=case.patient, substance=item["substance"]).update(
-            severity=item.get("severity", ""))
+            severity=item.get("severity", "")
+        )
     if locked.no_known_allergies and not locked.allergies and case.patient.allergy_status == AllergyStatus.NOT_RECORDED:
         Patient.objects.filter(pk=case.patient.pk).update(allergy_status=AllergyStatus.NONE_KNOWN)
 
@@ -401,24 +488,50 @@ def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
         if med.plan and med.hold is not False:
             who = med.prescriber_name or "the prescriber"
             phone = f" ({med.prescriber_phone})" if med.prescriber_phone else ""
-            what = (f"stop {med.name}, last dose {_local(case, med.last_dose)}" if med.last_dose
-                    else f"a plan for {med.name} (no guideline value)")
+            what = (
+                f"stop {med.name}, last dose {_local(case, med.last_dose)}"
+                if med.last_dose
+                else f"a plan for {med.name} (no guideline value)"
+            )
             end = med.last_dose - timedelta(hours=2) if med.last_dose else appointment.start - timedelta(hours=24)
-            task = kernel.open_task(case, TaskKind.CONTACT_PRESCRIBER, Role.NURSE, now, max(end, now),
-                                     note=f"{who}{phone}: agree {what}")
+            task = kernel.open_task(
+                case,
+                TaskKind.CONTACT_PRESCRIBER,
+                Role.NURSE,
+                now,
+                max(end, now),
+                note=f"{who}{phone}: agree {what}",
+            )
             Medication.objects.filter(pk=med.pk).update(prescriber_task=task)
     if locked.driver_status == DriverStatus.NOT_ARRANGED:
-        kernel.open_task(case, TaskKind.ARRANGE_TRANSPORT, Role.SCHEDULER, now, max(appointment.arrival_at, now),
-                          note="No driver: arrange transport home")
+        kernel.open_task(
+            case,
+            TaskKind.ARRANGE_TRANSPORT,
+            Role.SCHEDULER,
+            now,
+            max(appointment.arrival_at, now),
+            note="No driver: arrange transport home",
+        )
     if locked.pregnancy_status == PregnancyStatus.POSSIBLY_PREGNANT:
-        kernel.open_task(case, TaskKind.HCG_TEST, Role.WARD_NURSE, appointment.arrival_at, appointment.start,
-                          note="Possibly pregnant: hCG before the procedure")
+        kernel.open_task(
+            case,
+            TaskKind.HCG_TEST,
+            Role.WARD_NURSE,
+            appointment.arrival_at,
+            appointment.start,
+            note="Possibly pregnant: hCG before the procedure",
+        )
     stops = [f for f in findings if f.severity is Severity.STOP]
     if stops:
         locked.outcome = CallOutcome.NEEDS_REVIEW
-        kernel.open_task(case, TaskKind.REVIEW_FLAG, Role.RADIOLOGIST, now,
-                          max(appointment.start - timedelta(hours=12), now + timedelta(hours=1)),
-                          note="; ".join(f.message for f in stops)[:300])
+        kernel.open_task(
+            case,
+            TaskKind.REVIEW_FLAG,
+            Role.RADIOLOGIST,
+            now,
+            max(appointment.start - timedelta(hours=12), now + timedelta(hours=1)),
+            note="; ".join(f.message for f in stops)[:300],
+        )
     elif any(f.severity is Severity.CAUTION for f in findings):
         locked.outcome = CallOutcome.CLEARED_WITH_CAUTIONS
     else:
@@ -433,8 +546,14 @@ def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
     # The call's findings go onto the case (a stop shows on the banner and has opened a review task above);
     # they do not block the move: the call itself is done, and the radiologist decides what follows.
     note = f"Call signed: {locked.get_outcome_display()}"
-    case, _ = kernel.move(actor, case, "complete_precall", version=None, reason=note,
-                          data={"findings": [f.code for f in findings]})
+    case, _ = kernel.move(
+        actor,
+        case,
+        "complete_precall",
+        version=None,
+        reason=note,
+        data={"findings": [f.code for f in findings]},
+    )
     if findings:
         case.findings = kernel.findings_json(findings)
         case.open_stops = sum(1 for f in findings if f.severity is Severity.STOP)
@@ -458,8 +577,13 @@ def agree_medication_plan(actor: Actor, task: Task, note: str = "") -> Medicatio
     locked_task = Task.objects.select_for_update().get(pk=task.pk)
     locked_task.case = case
     kernel.close_task(actor, locked_task, TaskStatus.DONE, note or "plan agreed")
-    kernel.record_event(actor, case, EventKind.NOTE, f"Plan for {med.name} agreed with {med.prescriber_name or 'the prescriber'}",
-                   reason=note)
+    kernel.record_event(
+        actor,
+        case,
+        EventKind.NOTE,
+        f"Plan for {med.name} agreed with {med.prescriber_name or 'the prescriber'}",
+        reason=note,
+    )
     audit.record(actor, AuditAction.UPDATE, "medication", med.pk, patient_uuid=case.patient.uuid, detail="plan agreed")
     med.agreed = True
     return med
@@ -478,6 +602,12 @@ def tick_patient_checklist(actor: Actor, case: Case, ticked: set[str]) -> Patien
         setattr(checklist, key, key in ticked)
     checklist.updated_at = clock.current()
     checklist.save()
-    audit.record(actor, AuditAction.UPDATE, "patient_checklist", case.uuid, patient_uuid=case.patient.uuid,
-                 detail=",".join(sorted(ticked)) or "none")
+    audit.record(
+        actor,
+        AuditAction.UPDATE,
+        "patient_checklist",
+        case.uuid,
+        patient_uuid=case.patient.uuid,
+        detail=",".join(sorted(ticked)) or "none",
+    )
     return checklist

@@ -42,8 +42,6 @@ def _require(request: HttpRequest, permission: str) -> None:
         raise PermissionDenied(f"Your role does not allow this ({permission}).")
 
 
-
-
 def _drug_names() -> list[str]:
     names = set()
     for drug in catalogue().values():
@@ -56,24 +54,35 @@ def _context(request: HttpRequest, case: Case, call: PreCall, form: CallForm) ->
     appointment = case.appointment
     fasting = {name: int(item.value) for name, item in precall_rules.fasting_hours().items()}
     return {
-        "case": case, "patient": case.patient, "call": call, "form": form,
+        "case": case,
+        "patient": case.patient,
+        "call": call,
+        "form": form,
         "attempt_form": AttemptForm(),
         "attempts": list(CallAttempt.objects.filter(case=case).order_by("-at")),
         "medications": list(call.medications.all()),
         **selectors.banner(case),
         "findings": call.findings,
         "drug_names": _drug_names(),
-        "fasting": fasting, "arrival": appointment.arrival_at if appointment else None,
+        "fasting": fasting,
+        "arrival": appointment.arrival_at if appointment else None,
         "missing": services.missing_for_signature(call),
         "task": call.task,
-        "guideline_label": dict(Site._meta.get_field("anticoagulant_guideline").choices or []).get(call.guideline,
-                                                                                                  call.guideline),
+        "guideline_label": dict(Site._meta.get_field("anticoagulant_guideline").choices or []).get(
+            call.guideline, call.guideline
+        ),
     }
 
 
 def _unavailable(request: HttpRequest, actor: Actor, case: Case, reasons: list[str]) -> HttpResponse:
-    audit.record(actor, AuditAction.REFUSED, "precall", case.uuid, patient_uuid=case.patient.uuid,
-                 detail="call not opened")
+    audit.record(
+        actor,
+        AuditAction.REFUSED,
+        "precall",
+        case.uuid,
+        patient_uuid=case.patient.uuid,
+        detail="call not opened",
+    )
     return render(request, "precall/unavailable.html", {"case": case, "reasons": reasons}, status=409)
 
 
@@ -89,13 +98,25 @@ def call_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         return _unavailable(request, actor, case, [reason])
     if request.method == "GET":
         draft = services.draft_in_hand(actor, case)
-        audit.record(actor, AuditAction.VIEW, "precall", case.uuid, patient_uuid=case.patient.uuid,
-                     detail="call page" if draft else "call page (not taken)")
+        audit.record(
+            actor,
+            AuditAction.VIEW,
+            "precall",
+            case.uuid,
+            patient_uuid=case.patient.uuid,
+            detail="call page" if draft else "call page (not taken)",
+        )
         if draft is None:
-            return render(request, "precall/start.html", {
-                **selectors.banner(case), "task": services.call_task(case), "attempt_form": AttemptForm(),
-                "attempts": list(CallAttempt.objects.filter(case=case).order_by("-at")),
-            })
+            return render(
+                request,
+                "precall/start.html",
+                {
+                    **selectors.banner(case),
+                    "task": services.call_task(case),
+                    "attempt_form": AttemptForm(),
+                    "attempts": list(CallAttempt.objects.filter(case=case).order_by("-at")),
+                },
+            )
         form = CallForm(initial=CallForm.initial_from(draft), zone=case.site.zone)
         return render(request, "precall/call.html", _context(request, case, draft, form))
     try:
@@ -110,8 +131,7 @@ def call_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         try:
             # One transaction: a refused signature leaves the draft exactly as it was before this post.
             with transaction.atomic():
-                call = services.save_call(actor, call, version=form.cleaned_data["version"],
-                                          data=form.call_input())
+                call = services.save_call(actor, call, version=form.cleaned_data["version"], data=form.call_input())
                 if signing:
                     services.sign_call(actor, call, version=call.version)
             if signing:
@@ -137,8 +157,13 @@ def attempt(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         if moment is not None:
             moment = moment.replace(tzinfo=None).replace(tzinfo=case.site.zone)
         try:
-            services.record_attempt(Actor.from_request(request), case, form.cleaned_data["outcome"], call_back_at=moment,
-                                    note=form.cleaned_data.get("note", ""))
+            services.record_attempt(
+                Actor.from_request(request),
+                case,
+                form.cleaned_data["outcome"],
+                call_back_at=moment,
+                note=form.cleaned_data.get("note", ""),
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -163,8 +188,14 @@ def _letter(request: HttpRequest, case_uuid: UUID) -> tuple[Case, Letter]:
 @require_GET
 def letter_html(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     case, letter = _letter(request, case_uuid)
-    audit.record(Actor.from_request(request), AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid,
-                 detail="letter html")
+    audit.record(
+        Actor.from_request(request),
+        AuditAction.VIEW,
+        "letter",
+        letter.uuid,
+        patient_uuid=case.patient.uuid,
+        detail="letter html",
+    )
     return HttpResponse(letter.html, content_type="text/html; charset=utf-8")
 
 
@@ -172,8 +203,14 @@ def letter_html(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 @require_GET
 def letter_pdf(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     case, letter = _letter(request, case_uuid)
-    audit.record(Actor.from_request(request), AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid,
-                 detail="letter pdf")
+    audit.record(
+        Actor.from_request(request),
+        AuditAction.VIEW,
+        "letter",
+        letter.uuid,
+        patient_uuid=case.patient.uuid,
+        detail="letter pdf",
+    )
     response = HttpResponse(bytes(letter.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="kyphos-letter-{letter.uuid}.pdf"'
     return response

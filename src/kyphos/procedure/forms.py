@@ -14,9 +14,11 @@ from kyphos.procedure.services import checklist_items
 from kyphos.rules.cement import products
 from kyphos.rules.labs import tests
 
-LOCAL = {"widget": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-         "input_formats": ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-         "error_messages": {"invalid": "Enter the date and time as YYYY-MM-DD HH:MM."}}
+LOCAL = {
+    "widget": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    "input_formats": ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    "error_messages": {"invalid": "Enter the date and time as YYYY-MM-DD HH:MM."},
+}
 
 
 def local_field(label: str, required: bool = False) -> forms.DateTimeField:
@@ -44,8 +46,9 @@ class AdmissionForm(forms.Form):
     consent_signed = forms.BooleanField(label="Consent signed", required=False)
     driver_confirmed = forms.BooleanField(label="Driver confirmed today", required=False)
     allergies_reconfirmed = forms.BooleanField(label="Allergies re-confirmed", required=False)
-    medicine_plan_followed = forms.BooleanField(label="Medicine plan followed (last doses checked against the plan)",
-                                                required=False)
+    medicine_plan_followed = forms.BooleanField(
+        label="Medicine plan followed (last doses checked against the plan)", required=False
+    )
     note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     override_reason = CleanText(label="Override reason (radiologist)", required=False)
 
@@ -54,8 +57,9 @@ class LabForm(forms.Form):
     prefix = "lab"
     code = forms.ChoiceField(label="Test", choices=[])
     value = CleanText(label="Value", required=False, max_length=20)
-    positive = forms.ChoiceField(label="hCG result", required=False,
-                                 choices=[("", "—"), ("neg", "Negative"), ("pos", "Positive")])
+    positive = forms.ChoiceField(
+        label="hCG result", required=False, choices=[("", "—"), ("neg", "Negative"), ("pos", "Positive")]
+    )
     taken_at = local_field("Sample taken", required=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -93,8 +97,11 @@ class StartForm(forms.Form):
     prefix = "start"
     version = forms.IntegerField(widget=forms.HiddenInput)
     operators = CleanText(label="Operator(s)", max_length=200)
-    override_reason = CleanText(label="Override reason (only to proceed despite a stop)", required=False,
-                                widget=forms.Textarea(attrs={"rows": 2}))
+    override_reason = CleanText(
+        label="Override reason (only to proceed despite a stop)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class LevelForm(forms.Form):
@@ -106,17 +113,27 @@ class LevelForm(forms.Form):
     pressure_right_psi = forms.IntegerField(label="Max pressure right (psi)", required=False)
     balloon_ml_left = forms.DecimalField(label="Balloon volume left (mL)", required=False, decimal_places=1)
     balloon_ml_right = forms.DecimalField(label="Balloon volume right (mL)", required=False, decimal_places=1)
-    restoration = forms.ChoiceField(label="Height restoration", choices=TreatedLevel.Restoration.choices,
-                                    initial="partial")
+    restoration = forms.ChoiceField(
+        label="Height restoration", choices=TreatedLevel.Restoration.choices, initial="partial"
+    )
     cement_product = forms.ChoiceField(label="Cement product", choices=[])
     cement_lot = CleanText(label="Cement lot", max_length=40)
     cement_mixed_at = local_field("Cement mixed at", required=True)
     cement_ml_left = forms.DecimalField(label="Cement left (mL)", required=False, decimal_places=1)
     cement_ml_right = forms.DecimalField(label="Cement right (mL)", required=False, decimal_places=1)
     leakage = forms.ChoiceField(label="Leakage", choices=TreatedLevel.Leakage.choices)
-    leakage_location = forms.ChoiceField(label="Leakage location", required=False, choices=[
-        ("", "—"), ("epidural", "Epidural"), ("foraminal", "Foraminal"), ("venous", "Venous"), ("disc", "Disc"),
-        ("paravertebral", "Paravertebral")])
+    leakage_location = forms.ChoiceField(
+        label="Leakage location",
+        required=False,
+        choices=[
+            ("", "—"),
+            ("epidural", "Epidural"),
+            ("foraminal", "Foraminal"),
+            ("venous", "Venous"),
+            ("disc", "Disc"),
+            ("paravertebral", "Paravertebral"),
+        ],
+    )
     biopsy = forms.BooleanField(label="Biopsy taken", required=False)
     off_plan_reason = CleanText(label="Reason (level not in the plan)", required=False, max_length=200)
 
@@ -132,10 +149,20 @@ class EndForm(forms.Form):
     fluoro_seconds = forms.IntegerField(label="Fluoroscopy time (s)", required=False)
     air_kerma_mgy = forms.DecimalField(label="Cumulative air kerma (mGy)", required=False, decimal_places=1)
     dap_gycm2 = forms.DecimalField(label="Dose–area product (Gy·cm²)", required=False, decimal_places=2)
-    complications = CleanText(label="Complications and their management", required=False,
-                              widget=forms.Textarea(attrs={"rows": 2}))
-    complication_grade = forms.ChoiceField(label="Complication grade", required=False, choices=[
-        ("", "None"), ("minor", "Minor"), ("moderate", "Moderate"), ("severe", "Severe"), ("life", "Life-threatening")])
+    complications = CleanText(
+        label="Complications and their management", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    complication_grade = forms.ChoiceField(
+        label="Complication grade",
+        required=False,
+        choices=[
+            ("", "None"),
+            ("minor", "Minor"),
+            ("moderate", "Moderate"),
+            ("severe", "Severe"),
+            ("life", "Life-threatening"),
+        ],
+    )
 
 
 class AddendumForm(forms.Form):

@@ -94,10 +94,10 @@ class ProcedureRecord(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     approach = models.CharField(max_length=20, default="transpedicular")
     fluoro_seconds = models.PositiveIntegerField("fluoroscopy time (s)", null=True, blank=True)
-    air_kerma_mgy = models.DecimalField("cumulative air kerma (mGy)", max_digits=8, decimal_places=1, null=True,
-                                        blank=True)
-    dap_gycm2 = models.DecimalField("dose–area product (Gy·cm²)", max_digits=8, decimal_places=2, null=True,
-                                    blank=True)
+    air_kerma_mgy = models.DecimalField(
+        "cumulative air kerma (mGy)", max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    dap_gycm2 = models.DecimalField("dose–area product (Gy·cm²)", max_digits=8, decimal_places=2, null=True, blank=True)
     complications = models.TextField(blank=True)
     complication_grade = models.CharField(max_length=12, blank=True)
     coding = models.JSONField(default=dict, blank=True)

@@ -94,15 +94,23 @@ def fasting_findings(case: Case, admission: Admission | AdmissionInput) -> list[
     start = case.appointment.start
     hours = precall_rules.fasting_hours()
     found = []
-    for attribute, key, label in (("last_clear_liquid_at", "clear_liquids_hours", "clear liquids"),
-                                  ("last_light_meal_at", "light_meal_hours", "a light meal"),
-                                  ("last_fatty_meal_at", "fatty_meal_hours", "fatty food")):
+    for attribute, key, label in (
+        ("last_clear_liquid_at", "clear_liquids_hours", "clear liquids"),
+        ("last_light_meal_at", "light_meal_hours", "a light meal"),
+        ("last_fatty_meal_at", "fatty_meal_hours", "fatty food"),
+    ):
         moment = getattr(admission, attribute)
         limit = int(hours[key].value)
         if moment is not None and moment > start - timedelta(hours=limit):
-            found.append(Finding(f"fasting.{key}", Severity.STOP,
-                                 f"Last {label} less than {limit} h before the procedure: anesthesia to decide.",
-                                 hours[key].source, hours[key].confidence))
+            found.append(
+                Finding(
+                    f"fasting.{key}",
+                    Severity.STOP,
+                    f"Last {label} less than {limit} h before the procedure: anesthesia to decide.",
+                    hours[key].source,
+                    hours[key].confidence,
+                )
+            )
     return found
 
 
@@ -123,13 +131,21 @@ def admission_findings(case: Case) -> list[Finding]:
 
 @owns("admit")
 @transaction.atomic
-def admit(actor: Actor, case: Case, *, version: int | None, data_in: AdmissionInput, override_reason: str = "") -> Admission:
+def admit(
+    actor: Actor, case: Case, *, version: int | None, data_in: AdmissionInput, override_reason: str = ""
+) -> Admission:
     """Admit the patient the morning of the procedure with the pre-op nursing assessment."""
     _require(actor, "case.admit")
     errors: dict[str, str] = {}
     now = clock.current()
-    checks = [("weight_kg", 20, 300), ("bp_systolic", 50, 260), ("bp_diastolic", 20, 160), ("heart_rate", 20, 220),
-              ("spo2", 50, 100), ("temperature_c", 30, 43)]
+    checks = [
+        ("weight_kg", 20, 300),
+        ("bp_systolic", 50, 260),
+        ("bp_diastolic", 20, 160),
+        ("heart_rate", 20, 220),
+        ("spo2", 50, 100),
+        ("temperature_c", 30, 43),
+    ]
     for name, low, high in checks:
         value = getattr(data_in, name)
         if value is not None and not low <= value <= high:
@@ -142,26 +158,55 @@ def admit(actor: Actor, case: Case, *, version: int | None, data_in: AdmissionIn
         raise ValidationError(errors)
     locked = kernel.lock_case(case, version)
     admission = Admission.objects.create(
-        case=locked, arrived_at=now, assessed_at=now, assessed_by=actor.user_or_none,
+        case=locked,
+        arrived_at=now,
+        assessed_at=now,
+        assessed_by=actor.user_or_none,
         **{name: getattr(data_in, name) for name in AdmissionInput.__dataclass_fields__},
     )
     findings = fasting_findings(locked, admission)
     if not data_in.consent_signed:
-        findings.append(Finding("admission.no_consent", Severity.STOP, "Consent is not signed.",
-                                "Local pathway: consent before sedation", "local"))
+        findings.append(
+            Finding(
+                "admission.no_consent",
+                Severity.STOP,
+                "Consent is not signed.",
+                "Local pathway: consent before sedation",
+                "local",
+            )
+        )
     if not data_in.medicine_plan_followed and _held_medicines(locked):
-        findings.append(Finding("admission.plan_not_followed", Severity.STOP,
-                                "The blood-thinner plan was not confirmed as followed: radiologist review.",
-                                "Blood-thinner table and the pre-procedure call", "local"))
+        findings.append(
+            Finding(
+                "admission.plan_not_followed",
+                Severity.STOP,
+                "The blood-thinner plan was not confirmed as followed: radiologist review.",
+                "Blood-thinner table and the pre-procedure call",
+                "local",
+            )
+        )
     admission.findings = [f.as_dict() for f in findings]
     admission.save(update_fields=["findings"])
-    locked, _ = kernel.move(actor, locked, "admit", version=None, findings=admission_findings(locked),
-                            override_reason=override_reason, already_locked=True)
+    locked, _ = kernel.move(
+        actor,
+        locked,
+        "admit",
+        version=None,
+        findings=admission_findings(locked),
+        override_reason=override_reason,
+        already_locked=True,
+    )
     kernel.close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, "admitted")
     if locked.appointment is not None:
         scheduling.set_appointment_status(locked.appointment, AppointmentStatus.ARRIVED)
-    audit.record(actor, AuditAction.CREATE, "admission", admission.pk, patient_uuid=locked.patient.uuid,
-                 detail="admitted")
+    audit.record(
+        actor,
+        AuditAction.CREATE,
+        "admission",
+        admission.pk,
+        patient_uuid=locked.patient.uuid,
+        detail="admitted",
+    )
     return admission
 
 
@@ -174,8 +219,9 @@ def readiness_findings(case: Case) -> list[Finding]:
     """Everything that must be true before the needle: labs, the call's and admission's stops, > 3 levels."""
     assert case.appointment is not None
     warfarin_held = any(m.drug_id == "warfarin" for m in _held_medicines(case))
-    found = lab_rules.lab_findings(labs.lab_values(case), case.appointment.start, labs.lab_policy(case),
-                                   inr_same_day=warfarin_held)
+    found = lab_rules.lab_findings(
+        labs.lab_values(case), case.appointment.start, labs.lab_policy(case), inr_same_day=warfarin_held
+    )
     admission = getattr(case, "admission", None)
     if admission is not None:
         found += [Finding.from_dict(f) for f in admission.findings]
@@ -186,16 +232,26 @@ def readiness_findings(case: Case) -> list[Finding]:
         found.append(triage_rules.finding("relative.too_many_levels", count=case.levels.count()))
     for part in (ChecklistPart.SIGN_IN, ChecklistPart.TIME_OUT):
         if not Checklist.objects.filter(case=case, part=part).exists():
-            found.append(Finding(f"checklist.{part}", Severity.STOP, f"{ChecklistPart(part).label} is not signed.",
-                                 "Local pathway: three-part safety checklist", "local"))
+            found.append(
+                Finding(
+                    f"checklist.{part}",
+                    Severity.STOP,
+                    f"{ChecklistPart(part).label} is not signed.",
+                    "Local pathway: three-part safety checklist",
+                    "local",
+                )
+            )
     return by_severity(found)
 
 
 # --- checklist and sedation ---------------------------------------------------------------------------------
 
 
-CHECKLIST_PERMISSION = {ChecklistPart.SIGN_IN: "case.clear", ChecklistPart.TIME_OUT: "case.start_procedure",
-                        ChecklistPart.SIGN_OUT: "case.end_procedure"}
+CHECKLIST_PERMISSION = {
+    ChecklistPart.SIGN_IN: "case.clear",
+    ChecklistPart.TIME_OUT: "case.start_procedure",
+    ChecklistPart.SIGN_OUT: "case.end_procedure",
+}
 
 
 @owns("clear")
@@ -214,8 +270,14 @@ def sign_checklist(actor: Actor, case: Case, part: str, ticked: set[str], note: 
     missing = [label for key, label in items if key not in ticked]
     if missing:
         raise ValidationError([f"Not confirmed: {label}." for label in missing])
-    checklist = Checklist.objects.create(case=case, part=part, items={key: True for key, _ in items}, note=note,
-                                         signed_at=clock.current(), signed_by=actor.user_or_none)
+    checklist = Checklist.objects.create(
+        case=case,
+        part=part,
+        items={key: True for key, _ in items},
+        note=note,
+        signed_at=clock.current(),
+        signed_by=actor.user_or_none,
+    )
     if part == ChecklistPart.SIGN_IN and case.stage == Stage.ADMITTED:
         # Sign-in is the anesthesia check before sedation: it clears the case for the procedure room.
         # Open stops do not block here; they block the start (one place to override, with a reason).
@@ -269,8 +331,9 @@ def record_sedation(actor: Actor, case: Case, data_in: SedationInput) -> Sedatio
 
 @owns("start_procedure")
 @transaction.atomic
-def start_procedure(actor: Actor, case: Case, *, version: int | None, operators: str,
-                    override_reason: str = "") -> ProcedureRecord:
+def start_procedure(
+    actor: Actor, case: Case, *, version: int | None, operators: str, override_reason: str = ""
+) -> ProcedureRecord:
     """Start: refused while sign-in or time-out is missing or a stop is open, unless a radiologist overrides."""
     if not operators.strip():
         raise ValidationError({"operators": "Name the operator(s)."})
@@ -279,8 +342,9 @@ def start_procedure(actor: Actor, case: Case, *, version: int | None, operators:
     if checklist_missing:
         # The checklist is never overridden: it is done, not waived.
         raise ValidationError([f.message for f in checklist_missing])
-    locked, _ = kernel.move(actor, case, "start_procedure", version=version, findings=findings,
-                            override_reason=override_reason)
+    locked, _ = kernel.move(
+        actor, case, "start_procedure", version=version, findings=findings, override_reason=override_reason
+    )
     record = ProcedureRecord.objects.create(case=locked, operators=operators.strip(), started_at=clock.current())
     audit.record(actor, AuditAction.CREATE, "procedure", record.pk, patient_uuid=locked.patient.uuid, detail="started")
     return record
@@ -363,8 +427,9 @@ def record_level(actor: Actor, case: Case, item: LevelInput) -> TreatedLevel:
     record = ProcedureRecord.objects.select_for_update().get(case=case)
     level = _check_level(case, record, item)
     values = {name: getattr(item, name) for name in LevelInput.__dataclass_fields__} | {"level": level}
-    treated = TreatedLevel.objects.create(record=record, order=record.levels.count() + 1, recorded_at=clock.current(),
-                                          **values)
+    treated = TreatedLevel.objects.create(
+        record=record, order=record.levels.count() + 1, recorded_at=clock.current(), **values
+    )
     kernel.record_event(actor, case, EventKind.NOTE, f"Level {level} treated ({treated.get_sides_display().lower()})")
     audit.record(actor, AuditAction.CREATE, "treated_level", treated.pk, patient_uuid=case.patient.uuid, detail=level)
     return treated
@@ -439,8 +504,13 @@ def sign_note(actor: Actor, case: Case) -> ProcedureNote:
         raise ValidationError("The note is already signed; add an addendum to correct it.")
     content = note_content(case, record, actor.name)
     moment = clock.current()
-    note = ProcedureNote(case=case, html=render_html(content), pdf=render_pdf(content, moment), signed_at=moment,
-                         signed_by=actor.user_or_none)
+    note = ProcedureNote(
+        case=case,
+        html=render_html(content),
+        pdf=render_pdf(content, moment),
+        signed_at=moment,
+        signed_by=actor.user_or_none,
+    )
     note.save()
     kernel.record_event(actor, case, EventKind.NOTE, "Procedure note signed")
     audit.record(actor, AuditAction.CREATE, "procedure_note", note.pk, patient_uuid=case.patient.uuid, detail="signed")
@@ -452,8 +522,9 @@ def add_addendum(actor: Actor, note: ProcedureNote, text: str) -> Addendum:
     _require(actor, "case.end_procedure")
     if not text.strip():
         raise ValidationError({"text": "Write the addendum."})
-    addendum = Addendum.objects.create(note=note, text=text.strip(), author=actor.user_or_none, author_name=actor.name,
-                                       at=clock.current())
+    addendum = Addendum.objects.create(
+        note=note, text=text.strip(), author=actor.user_or_none, author_name=actor.name, at=clock.current()
+    )
     kernel.record_event(actor, note.case, EventKind.NOTE, "Addendum to the procedure note", reason=text.strip())
     audit.record(actor, AuditAction.CREATE, "addendum", addendum.pk, patient_uuid=note.case.patient.uuid)
     return addendum
@@ -464,26 +535,52 @@ def note_content(case: Case, record: ProcedureRecord, signer: str) -> LetterCont
     patient = case.patient
     blocks: list[tuple[str, Any]] = [
         ("p", f"Patient: {patient.display_name}, MRN {patient.mrn}, born {patient.date_of_birth:%d-%b-%Y}."),
-        ("p", f"Operators: {record.operators}. Start {record.started_at.astimezone(zone):%d-%b-%Y %H:%M}, "
-              f"end {record.ended_at.astimezone(zone):%H:%M} ({case.site.time_zone})." if record.ended_at else ""),
+        (
+            "p",
+            f"Operators: {record.operators}. Start {record.started_at.astimezone(zone):%d-%b-%Y %H:%M}, "
+            f"end {record.ended_at.astimezone(zone):%H:%M} ({case.site.time_zone})."
+            if record.ended_at
+            else "",
+        ),
         ("h", "Levels treated (in order)"),
     ]
     items = []
     for lv in record.levels.order_by("order"):
-        cement = " / ".join(f"{side} {getattr(lv, f'cement_ml_{side}')} mL" for side in ("left", "right")
-                            if getattr(lv, f"cement_ml_{side}") is not None)
-        items.append(f"{lv.order}. {lv.level}, {lv.get_sides_display().lower()}: cement {cement} "
-                     f"({lv.cement_product}, lot {lv.cement_lot}); height restoration {lv.get_restoration_display().lower()}; "
-                     f"leakage {lv.get_leakage_display().lower()}{' (' + lv.leakage_location + ')' if lv.leakage_location else ''}"
-                     f"{'; biopsy taken' if lv.biopsy else ''}{'; not in plan: ' + lv.off_plan_reason if lv.off_plan_reason else ''}.")
+        cement = " / ".join(
+            f"{side} {getattr(lv, f'cement_ml_{side}')} mL"
+            for side in ("left", "right")
+            if getattr(lv, f"cement_ml_{side}") is not None
+        )
+        items.append(
+            f"{lv.order}. {lv.level}, {lv.get_sides_display().lower()}: cement {cement} "
+            f"({lv.cement_product}, lot {lv.cement_lot}); height restoration {lv.get_restoration_display().lower()}; "
+            f"leakage {lv.get_leakage_display().lower()}"
+            f"{' (' + lv.leakage_location + ')' if lv.leakage_location else ''}"
+            f"{'; biopsy taken' if lv.biopsy else ''}"
+            f"{'; not in plan: ' + lv.off_plan_reason if lv.off_plan_reason else ''}."
+        )
     blocks.append(("ul", items))
     blocks.append(("h", "Dose"))
-    blocks.append(("p", f"Fluoroscopy {record.fluoro_seconds or '—'} s; air kerma {record.air_kerma_mgy or '—'} mGy; "
-                        f"DAP {record.dap_gycm2 or '—'} Gy·cm²."))
+    blocks.append(
+        (
+            "p",
+            f"Fluoroscopy {record.fluoro_seconds or '—'} s; air kerma {record.air_kerma_mgy or '—'} mGy; "
+            f"DAP {record.dap_gycm2 or '—'} Gy·cm².",
+        )
+    )
     blocks.append(("h", "Complications"))
     blocks.append(("p", record.complications or "None recorded."))
     coding = record.coding or {}
     blocks.append(("h", "Coding (for review)"))
-    blocks.append(("p", f"CPT {' + '.join(coding.get('cpt', []))}; ICD-10-CM {', '.join(coding.get('icd10cm', [])) or '(choose)'}."))
-    return LetterContent(title="Kyphoplasty procedure note", language="en", blocks=tuple(b for b in blocks if b[1]),
-                         footer=f"Signed by {signer}.")
+    blocks.append(
+        (
+            "p",
+            f"CPT {' + '.join(coding.get('cpt', []))}; ICD-10-CM {', '.join(coding.get('icd10cm', [])) or '(choose)'}.",
+        )
+    )
+    return LetterContent(
+        title="Kyphoplasty procedure note",
+        language="en",
+        blocks=tuple(b for b in blocks if b[1]),
+        footer=f"Signed by {signer}.",
+    )

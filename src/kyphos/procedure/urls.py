@@ -12,7 +12,11 @@ urlpatterns = [
     path("cases/<uuid:case_uuid>/procedure/sedation/", views.record_sedation, name="sedation"),
     path("cases/<uuid:case_uuid>/procedure/start/", views.start_procedure, name="start"),
     path("cases/<uuid:case_uuid>/procedure/levels/", views.record_level, name="level"),
-    path("cases/<uuid:case_uuid>/procedure/levels/<int:level_id>/cement-set/", views.cement_set, name="cement_set"),
+    path(
+        "cases/<uuid:case_uuid>/procedure/levels/<int:level_id>/cement-set/",
+        views.cement_set,
+        name="cement_set",
+    ),
     path("cases/<uuid:case_uuid>/procedure/end/", views.end_procedure, name="end"),
     path("cases/<uuid:case_uuid>/procedure/note/sign/", views.sign_note, name="sign_note"),
     path("cases/<uuid:case_uuid>/procedure/note/addendum/", views.add_addendum, name="addendum"),

@@ -47,8 +47,6 @@ def _need(request: HttpRequest, permission: str) -> None:
         raise PermissionDenied(f"Your role does not allow this ({permission}).")
 
 
-
-
 @login_required
 @require_GET
 def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
@@ -69,7 +67,8 @@ def _admission_page(request: HttpRequest, case: Case, admission_form: Any = None
         "admitted": getattr(case, "admission", None) if hasattr(case, "admission") else None,
         "labs": labs.results(case),
         "held": [m for m in call.medications.all() if m.hold] if call else [],
-        "readiness": services.readiness_findings(case) if case.stage not in {Stage.SCHEDULED, Stage.PRECALL_DONE}
+        "readiness": services.readiness_findings(case)
+        if case.stage not in {Stage.SCHEDULED, Stage.PRECALL_DONE}
         else [],
     }
     failed = admission_form is not None or lab_form is not None
@@ -87,8 +86,13 @@ def admit(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         for name in ("last_clear_liquid_at", "last_light_meal_at", "last_fatty_meal_at"):
             values[name] = forms.in_zone(values[name], case.site.zone)
         try:
-            services.admit(Actor.from_request(request), case, version=d["version"],
-                           data_in=services.AdmissionInput(**values), override_reason=d["override_reason"])
+            services.admit(
+                Actor.from_request(request),
+                case,
+                version=d["version"],
+                data_in=services.AdmissionInput(**values),
+                override_reason=d["override_reason"],
+            )
         except REFUSALS as exc:
             put_errors(form, exc)
         else:
@@ -108,8 +112,14 @@ def record_lab(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         taken_at = forms.in_zone(d["taken_at"], case.site.zone)
         assert taken_at is not None  # a required field
         try:
-            labs.record_lab(Actor.from_request(request), case, d["code"], value=d.get("value") or None,
-                            positive=positive, taken_at=taken_at)
+            labs.record_lab(
+                Actor.from_request(request),
+                case,
+                d["code"],
+                value=d.get("value") or None,
+                positive=positive,
+                taken_at=taken_at,
+            )
         except REFUSALS as exc:
             put_errors(form, exc)
         else:
@@ -131,27 +141,43 @@ def _procedure_page(request: HttpRequest, case: Case, bound: dict[str, Any] | No
     bound = bound or {}
     actor = Actor.from_request(request)
     now_local = clock.current().astimezone(case.site.zone).replace(tzinfo=None)
-    audit.record(actor, AuditAction.VIEW, "procedure", case.uuid, patient_uuid=case.patient.uuid, detail="procedure page")
+    audit.record(
+        actor,
+        AuditAction.VIEW,
+        "procedure",
+        case.uuid,
+        patient_uuid=case.patient.uuid,
+        detail="procedure page",
+    )
     record = ProcedureRecord.objects.filter(case=case).first()
     signed = {c.part: c for c in Checklist.objects.filter(case=case).select_related("signed_by")}
     checklists = []
     for part, label in ChecklistPart.choices:
-        checklists.append({"part": part, "label": label, "signed": signed.get(part),
-                           "form": bound.get(f"checklist_{part}") or forms.ChecklistForm(part)})
+        checklists.append(
+            {
+                "part": part,
+                "label": label,
+                "signed": signed.get(part),
+                "form": bound.get(f"checklist_{part}") or forms.ChecklistForm(part),
+            }
+        )
     levels = []
-    for lv in (record.levels.all() if record else []):
+    for lv in record.levels.all() if record else []:
         times = cement_times(lv.cement_product, lv.cement_mixed_at)
         levels.append({"level": lv, "workable_until": times.workable_until, "set_at": times.set_at})
     note = ProcedureNote.objects.filter(case=case).first()
     context = {
         **selectors.banner(case),
         "readiness": services.readiness_findings(case) if case.stage in {Stage.ADMITTED, Stage.CLEARED} else [],
-        "checklists": checklists, "record": record, "levels": levels, "note": note,
+        "checklists": checklists,
+        "record": record,
+        "levels": levels,
+        "note": note,
         "sedation": getattr(case, "sedation", None) if hasattr(case, "sedation") else None,
         "sedation_form": bound.get("sedation") or forms.SedationForm(initial={"started_at": now_local}),
         "start_form": bound.get("start") or forms.StartForm(initial={"version": case.version}),
-        "level_form": bound.get("level") or forms.LevelForm(initial={"cement_mixed_at": now_local,
-                                                                     "cement_product": "kyphon-hv-r"}),
+        "level_form": bound.get("level")
+        or forms.LevelForm(initial={"cement_mixed_at": now_local, "cement_product": "kyphon-hv-r"}),
         "end_form": bound.get("end") or forms.EndForm(initial={"version": case.version, "ended_at": now_local}),
         "addendum_form": bound.get("addendum") or forms.AddendumForm(),
         "planned": ", ".join(case.levels.values_list("level", flat=True)),
@@ -160,7 +186,9 @@ def _procedure_page(request: HttpRequest, case: Case, bound: dict[str, Any] | No
     return render(request, "procedure/procedure.html", context, status=400 if bound else 200)
 
 
-def _submit(request: HttpRequest, case: Case, key: str, form: Any, run: Callable[[dict[str, Any]], object]) -> HttpResponse:
+def _submit(
+    request: HttpRequest, case: Case, key: str, form: Any, run: Callable[[dict[str, Any]], object]
+) -> HttpResponse:
     """Run ``run(cleaned_data)`` for a valid form and go back to the page; otherwise draw it with the errors."""
     if form.is_valid():
         try:
@@ -192,8 +220,13 @@ def sign_checklist(request: HttpRequest, case_uuid: UUID, part: str) -> HttpResp
     if part not in ChecklistPart.values:
         raise Http404("No such checklist part.")
     form = forms.ChecklistForm(part, request.POST)
-    return _submit(request, case, f"checklist_{part}", form, lambda d: services.sign_checklist(
-        actor, case, part, form.ticked(), d["note"]))
+    return _submit(
+        request,
+        case,
+        f"checklist_{part}",
+        form,
+        lambda d: services.sign_checklist(actor, case, part, form.ticked(), d["note"]),
+    )
 
 
 @login_required
@@ -204,7 +237,10 @@ def record_sedation(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 
     def run(d: dict[str, Any]) -> object:
         zone = case.site.zone
-        d["started_at"], d["ended_at"] = forms.in_zone(d["started_at"], zone), forms.in_zone(d["ended_at"], zone)
+        d["started_at"], d["ended_at"] = (
+            forms.in_zone(d["started_at"], zone),
+            forms.in_zone(d["ended_at"], zone),
+        )
         return services.record_sedation(actor, case, services.SedationInput(**d))
 
     return _submit(request, case, "sedation", forms.SedationForm(request.POST), run)
@@ -215,8 +251,15 @@ def record_sedation(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 def start_procedure(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     _need(request, "case.view")
     case, actor = _case(case_uuid), Actor.from_request(request)
-    return _submit(request, case, "start", forms.StartForm(request.POST), lambda d: services.start_procedure(
-        actor, case, version=d["version"], operators=d["operators"], override_reason=d["override_reason"]))
+    return _submit(
+        request,
+        case,
+        "start",
+        forms.StartForm(request.POST),
+        lambda d: services.start_procedure(
+            actor, case, version=d["version"], operators=d["operators"], override_reason=d["override_reason"]
+        ),
+    )
 
 
 @login_required
@@ -273,8 +316,13 @@ def add_addendum(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     note = ProcedureNote.objects.filter(case=case).first()
     if note is None:
         raise Http404("No signed note.")
-    return _submit(request, case, "addendum", forms.AddendumForm(request.POST),
-                   lambda d: services.add_addendum(actor, note, d["text"]))
+    return _submit(
+        request,
+        case,
+        "addendum",
+        forms.AddendumForm(request.POST),
+        lambda d: services.add_addendum(actor, note, d["text"]),
+    )
 
 
 @login_required
@@ -285,5 +333,11 @@ def note_pdf(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     note = ProcedureNote.objects.filter(case=case).first()
     if note is None:
         raise Http404("No signed note yet.")
-    audit.record(Actor.from_request(request), AuditAction.VIEW, "procedure_note", note.pk, patient_uuid=case.patient.uuid)
+    audit.record(
+        Actor.from_request(request),
+        AuditAction.VIEW,
+        "procedure_note",
+        note.pk,
+        patient_uuid=case.patient.uuid,
+    )
     return HttpResponse(bytes(note.pdf), content_type="application/pdf")

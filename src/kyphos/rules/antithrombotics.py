@@ -110,12 +110,23 @@ def rules() -> tuple[HoldRule, ...]:
             raise data.DataFileError(f"antithrombotics.toml {row['guideline']} {row['drug']}: one hold value needed")
         loaded.append(
             HoldRule(
-                guideline=row["guideline"], drug=row["drug"], action=action, source=row["source"],
-                confidence=row["confidence"], verify=bool(row.get("verify", False)), intent=row.get("intent", ""),
-                crcl_min=row.get("crcl_min"), crcl_max=row.get("crcl_max"), hold_days=row.get("hold_days"),
-                hold_hours=row.get("hold_hours"), hold_doses=row.get("hold_doses"), range=row.get("range", ""),
-                restart_hours=row.get("restart_hours"), restart_verify=bool(row.get("restart_verify", False)),
-                labs=tuple(row.get("labs", [])), note=row.get("note", ""),
+                guideline=row["guideline"],
+                drug=row["drug"],
+                action=action,
+                source=row["source"],
+                confidence=row["confidence"],
+                verify=bool(row.get("verify", False)),
+                intent=row.get("intent", ""),
+                crcl_min=row.get("crcl_min"),
+                crcl_max=row.get("crcl_max"),
+                hold_days=row.get("hold_days"),
+                hold_hours=row.get("hold_hours"),
+                hold_doses=row.get("hold_doses"),
+                range=row.get("range", ""),
+                restart_hours=row.get("restart_hours"),
+                restart_verify=bool(row.get("restart_verify", False)),
+                labs=tuple(row.get("labs", [])),
+                note=row.get("note", ""),
             )
         )
     return tuple(loaded)
@@ -202,16 +213,25 @@ def _matching(guideline: str, drug: Drug, intent: Intent) -> list[HoldRule]:
 
 
 def _plan_one(
-    guideline: str, drug: Drug, procedure_start: datetime, procedure_end: datetime, zone: ZoneInfo,
-    frequency: Frequency, intent: Intent, crcl: int | None,
+    guideline: str,
+    drug: Drug,
+    procedure_start: datetime,
+    procedure_end: datetime,
+    zone: ZoneInfo,
+    frequency: Frequency,
+    intent: Intent,
+    crcl: int | None,
 ) -> DrugPlan:
     title = guideline_info()[guideline]["title"]
-    base = DrugPlan(drug=drug, guideline=guideline, action=Action.DECIDE, frequency=frequency, intent=intent,
-                    crcl=crcl)
+    base = DrugPlan(drug=drug, guideline=guideline, action=Action.DECIDE, frequency=frequency, intent=intent, crcl=crcl)
     candidates = _matching(guideline, drug, intent)
     if not candidates:
-        return replace(base, notes=(f"{title} has no value for {drug.generic}: agree a plan with the prescriber.",),
-                       source=guideline_info()[guideline]["source"], confidence="gap")
+        return replace(
+            base,
+            notes=(f"{title} has no value for {drug.generic}: agree a plan with the prescriber.",),
+            source=guideline_info()[guideline]["source"],
+            confidence="gap",
+        )
     notes: list[str] = []
     if any(r.banded for r in candidates):
         if crcl is None:
@@ -221,18 +241,33 @@ def _plan_one(
         else:
             covering = [r for r in candidates if r.covers(crcl)]
             if not covering:
-                return replace(base, source=candidates[0].source, confidence=candidates[0].confidence,
-                               verify=candidates[0].verify,
-                               notes=(f"CrCl {crcl} mL/min is outside the {title} table for {drug.generic}: "
-                                      "agree a plan with the prescriber (consider haematology).",))
+                return replace(
+                    base,
+                    source=candidates[0].source,
+                    confidence=candidates[0].confidence,
+                    verify=candidates[0].verify,
+                    notes=(
+                        f"CrCl {crcl} mL/min is outside the {title} table for {drug.generic}: "
+                        "agree a plan with the prescriber (consider haematology).",
+                    ),
+                )
             rule = covering[0]
     else:
         rule = candidates[0]
     if rule.note:
         notes.append(rule.note)
-    plan = replace(base, action=rule.action, labs=rule.labs, source=rule.source, confidence=rule.confidence,
-                   verify=rule.verify, restart_verify=rule.restart_verify, restart_hours=rule.restart_hours,
-                   hold_text=rule.hold_text(frequency), notes=tuple(notes))
+    plan = replace(
+        base,
+        action=rule.action,
+        labs=rule.labs,
+        source=rule.source,
+        confidence=rule.confidence,
+        verify=rule.verify,
+        restart_verify=rule.restart_verify,
+        restart_hours=rule.restart_hours,
+        hold_text=rule.hold_text(frequency),
+        notes=tuple(notes),
+    )
     if rule.action is Action.HOLD:
         plan = replace(plan, last_dose=last_dose_time(rule, procedure_start, zone, frequency))
         if rule.restart_hours is not None:
@@ -255,21 +290,36 @@ def _strictest(plans: list[DrugPlan]) -> DrugPlan:
         notes = list(first.notes)
         for other in plans:
             if other is not first:
-                notes.append(f"{guideline_info()[other.guideline]['title']}: " + (
-                    f"last dose {other.last_dose:%a %d-%b %H:%M}" if other.last_dose else
-                    {Action.CONTINUE: "continue", Action.DECIDE: "no value"}.get(other.action, "")))
+                notes.append(
+                    f"{guideline_info()[other.guideline]['title']}: "
+                    + (
+                        f"last dose {other.last_dose:%a %d-%b %H:%M}"
+                        if other.last_dose
+                        else {Action.CONTINUE: "continue", Action.DECIDE: "no value"}.get(other.action, "")
+                    )
+                )
         return replace(
-            first, guideline=f"strictest ({first.guideline} hold, {restart_from.guideline} restart)",
-            restart_after=latest_restart, restart_hours=restart_from.restart_hours,
-            restart_verify=restart_from.restart_verify, labs=tuple(dict.fromkeys(lab for p in plans for lab in p.labs)),
-            notes=tuple(notes), source=" | ".join(p.source for p in plans),
-            verify=any(p.verify for p in plans), considered=tuple(plans),
+            first,
+            guideline=f"strictest ({first.guideline} hold, {restart_from.guideline} restart)",
+            restart_after=latest_restart,
+            restart_hours=restart_from.restart_hours,
+            restart_verify=restart_from.restart_verify,
+            labs=tuple(dict.fromkeys(lab for p in plans for lab in p.labs)),
+            notes=tuple(notes),
+            source=" | ".join(p.source for p in plans),
+            verify=any(p.verify for p in plans),
+            considered=tuple(plans),
         )
     decide = [p for p in plans if p.action is Action.DECIDE]
     chosen = decide[0] if decide else plans[0]
-    return replace(chosen, guideline=f"strictest ({chosen.guideline})", considered=tuple(plans),
-                   notes=tuple(n for p in plans for n in p.notes), source=" | ".join(p.source for p in plans),
-                   verify=any(p.verify for p in plans))
+    return replace(
+        chosen,
+        guideline=f"strictest ({chosen.guideline})",
+        considered=tuple(plans),
+        notes=tuple(n for p in plans for n in p.notes),
+        source=" | ".join(p.source for p in plans),
+        verify=any(p.verify for p in plans),
+    )
 
 
 def plan_drug(
@@ -298,7 +348,9 @@ def plan_drug(
     end = procedure_end or procedure_start
     choice = Guideline(guideline)
     if choice is Guideline.STRICTEST:
-        plans = [_plan_one(g.value, the_drug, procedure_start, end, zone, freq, purpose, crcl)
-                 for g in (Guideline.SIR2019, Guideline.ASRA2018)]
+        plans = [
+            _plan_one(g.value, the_drug, procedure_start, end, zone, freq, purpose, crcl)
+            for g in (Guideline.SIR2019, Guideline.ASRA2018)
+        ]
         return _strictest(plans)
     return _plan_one(choice.value, the_drug, procedure_start, end, zone, freq, purpose, crcl)

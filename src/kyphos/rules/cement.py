@@ -34,9 +34,15 @@ def products() -> dict[str, CementProduct]:
         working, setting = float(row["working_minutes"]), float(row["setting_minutes"])
         if not 0 < working < setting <= 60:
             raise data.DataFileError(f"cement.toml {row['id']}: need 0 < working < setting ≤ 60 minutes")
-        loaded[row["id"]] = CementProduct(row["id"], row["name"], timedelta(minutes=working),
-                                          timedelta(minutes=setting), row["source"], row["confidence"],
-                                          bool(row.get("verify", False)))
+        loaded[row["id"]] = CementProduct(
+            row["id"],
+            row["name"],
+            timedelta(minutes=working),
+            timedelta(minutes=setting),
+            row["source"],
+            row["confidence"],
+            bool(row.get("verify", False)),
+        )
     return loaded
 
 

@@ -32,9 +32,15 @@ class Coding:
     verify: bool
 
     def as_json(self) -> dict[str, Any]:
-        return {"cpt": list(self.cpt), "icd10cm": list(self.icd10cm), "cpt_labels": list(self.cpt_labels),
-                "icd10cm_labels": list(self.icd_labels), "notes": list(self.notes), "sources": list(self.sources),
-                "verify": self.verify}
+        return {
+            "cpt": list(self.cpt),
+            "icd10cm": list(self.icd10cm),
+            "cpt_labels": list(self.cpt_labels),
+            "icd10cm_labels": list(self.icd_labels),
+            "notes": list(self.notes),
+            "sources": list(self.sources),
+            "verify": self.verify,
+        }
 
 
 @cache

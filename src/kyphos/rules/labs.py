@@ -50,9 +50,19 @@ class LabPolicyError(InvalidInput, ValueError):
 
 @cache
 def tests() -> dict[str, LabTest]:
-    return {row["code"]: LabTest(row["code"], row["name"], row["loinc"], row["unit"], bool(row["required"]),
-                                 row["source"], row["confidence"], bool(row.get("recommended", False)))
-            for row in data.load("labs")["test"]}
+    return {
+        row["code"]: LabTest(
+            row["code"],
+            row["name"],
+            row["loinc"],
+            row["unit"],
+            bool(row["required"]),
+            row["source"],
+            row["confidence"],
+            bool(row.get("recommended", False)),
+        )
+        for row in data.load("labs")["test"]
+    }
 
 
 @cache
@@ -61,12 +71,16 @@ def thresholds() -> dict[str, data.Sourced]:
     return {name: data.sourced(entry, f"labs.thresholds.{name}") for name, entry in table.items()}
 
 
-def policy(inr_max: Decimal | float | None = None, freshness_days: int | None = None,
-           hcg_required: bool = False) -> LabPolicy:
+def policy(
+    inr_max: Decimal | float | None = None, freshness_days: int | None = None, hcg_required: bool = False
+) -> LabPolicy:
     """The policy of a site, checked against the guideline's range."""
     limits = thresholds()
     inr = Decimal(str(inr_max if inr_max is not None else limits["inr_max_default"].value))
-    low, high = Decimal(str(limits["inr_max_default"].value)), Decimal(str(limits["inr_max_upper_limit"].value))
+    low, high = (
+        Decimal(str(limits["inr_max_default"].value)),
+        Decimal(str(limits["inr_max_upper_limit"].value)),
+    )
     if not low <= inr <= high:
         raise LabPolicyError(f"The INR limit must be between {low} and {high} (SIR 2019 high bleeding risk).")
     days = freshness_days if freshness_days is not None else int(limits["freshness_days_default"].value)
@@ -75,13 +89,15 @@ def policy(inr_max: Decimal | float | None = None, freshness_days: int | None = 
     return LabPolicy(inr, timedelta(days=days), hcg_required)
 
 
-def _finding(code: str, severity: Severity, message: str, source: str, confidence: str = "S",
-             verify: bool = False) -> Finding:
+def _finding(
+    code: str, severity: Severity, message: str, source: str, confidence: str = "S", verify: bool = False
+) -> Finding:
     return Finding(code, severity, message, source, confidence, verify)
 
 
-def lab_findings(results: list[LabValue], procedure_start: datetime, rules: LabPolicy,
-                 *, inr_same_day: bool = False) -> list[Finding]:
+def lab_findings(
+    results: list[LabValue], procedure_start: datetime, rules: LabPolicy, *, inr_same_day: bool = False
+) -> list[Finding]:
     """Stops for missing, stale or out-of-range labs and a positive hCG; the latest result of each test counts.
 
     ``inr_same_day``: the patient held warfarin, so the INR must be taken on the day of the procedure
@@ -97,36 +113,83 @@ def lab_findings(results: list[LabValue], procedure_start: datetime, rules: LabP
     for test in required:
         found_result = latest.get(test.code)
         if found_result is None:
-            found.append(_finding(f"labs.missing.{test.code}", Severity.STOP, f"{test.name} is missing.", test.source,
-                                  test.confidence))
+            found.append(
+                _finding(
+                    f"labs.missing.{test.code}",
+                    Severity.STOP,
+                    f"{test.name} is missing.",
+                    test.source,
+                    test.confidence,
+                )
+            )
         elif found_result.taken_at < procedure_start - rules.freshness:
-            found.append(_finding(f"labs.stale.{test.code}", Severity.STOP,
-                                  f"{test.name} is older than {rules.freshness.days} days.", fresh_source, "local",
-                                  True))
+            found.append(
+                _finding(
+                    f"labs.stale.{test.code}",
+                    Severity.STOP,
+                    f"{test.name} is older than {rules.freshness.days} days.",
+                    fresh_source,
+                    "local",
+                    True,
+                )
+            )
     for test in tests().values():
         if test.recommended and test.code not in latest:
-            found.append(_finding(f"labs.missing.{test.code}", Severity.CAUTION, f"{test.name} is not recorded.",
-                                  test.source, test.confidence))
+            found.append(
+                _finding(
+                    f"labs.missing.{test.code}",
+                    Severity.CAUTION,
+                    f"{test.name} is not recorded.",
+                    test.source,
+                    test.confidence,
+                )
+            )
     inr = latest.get("inr")
     if inr is not None and inr.value is not None and inr.value > rules.inr_max:
-        found.append(_finding("labs.inr_high", Severity.STOP, f"INR {inr.value} is above {rules.inr_max}.",
-                              limits["inr_max_default"].source))
+        found.append(
+            _finding(
+                "labs.inr_high",
+                Severity.STOP,
+                f"INR {inr.value} is above {rules.inr_max}.",
+                limits["inr_max_default"].source,
+            )
+        )
     if inr is not None and inr_same_day and inr.taken_at.date() != procedure_start.date():
-        found.append(_finding("labs.inr_not_same_day", Severity.STOP,
-                              "Warfarin was held: the INR must be taken on the day of the procedure.",
-                              "SIR 2019 warfarin row (INR day of procedure)", "T"))
+        found.append(
+            _finding(
+                "labs.inr_not_same_day",
+                Severity.STOP,
+                "Warfarin was held: the INR must be taken on the day of the procedure.",
+                "SIR 2019 warfarin row (INR day of procedure)",
+                "T",
+            )
+        )
     platelets = latest.get("platelets")
-    if platelets is not None and platelets.value is not None and platelets.value < Decimal(
-            str(limits["platelets_min"].value)):
-        found.append(_finding("labs.platelets_low", Severity.STOP,
-                              f"Platelets {platelets.value} × 10⁹/L are below {limits['platelets_min'].value}.",
-                              limits["platelets_min"].source))
+    if (
+        platelets is not None
+        and platelets.value is not None
+        and platelets.value < Decimal(str(limits["platelets_min"].value))
+    ):
+        found.append(
+            _finding(
+                "labs.platelets_low",
+                Severity.STOP,
+                f"Platelets {platelets.value} × 10⁹/L are below {limits['platelets_min'].value}.",
+                limits["platelets_min"].source,
+            )
+        )
     hcg = latest.get("hcg")
     if hcg is not None and hcg.positive:
-        found.append(_finding("labs.hcg_positive", Severity.STOP,
-                              "The pregnancy test is positive: pregnancy is an absolute contraindication.",
-                              "Medicare LCD L34228 (pregnancy an absolute contraindication); ACR-SPR practice parameter for imaging "
-                              "pregnant or potentially pregnant patients", "S/T"))
+        found.append(
+            _finding(
+                "labs.hcg_positive",
+                Severity.STOP,
+                "The pregnancy test is positive: pregnancy is an absolute contraindication.",
+                "Medicare LCD L34228 (pregnancy an absolute contraindication); ACR-SPR practice parameter for imaging "
+                "pregnant or potentially pregnant patients",
+                "S/T",
+            )
+        )
     return by_severity(found)
 
 

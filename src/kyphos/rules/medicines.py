@@ -28,8 +28,14 @@ class Frequency(StrEnum):
     def interval_hours(self) -> int | None:
         """Hours between doses, or None where doses are not counted (infusions, as needed)."""
         return {
-            "once-daily": 24, "twice-daily": 12, "three-times-daily": 8, "four-times-daily": 6,
-            "every-72-hours": 72, "weekly": 168, "every-6-months": 24 * 182, "yearly": 24 * 365,
+            "once-daily": 24,
+            "twice-daily": 12,
+            "three-times-daily": 8,
+            "four-times-daily": 6,
+            "every-72-hours": 72,
+            "weekly": 168,
+            "every-6-months": 24 * 182,
+            "yearly": 24 * 365,
         }.get(self.value)
 
     @property
@@ -136,8 +142,13 @@ def search(text: str, limit: int = 10) -> list[Drug]:
     return [catalogue()[drug_id] for drug_id in ordered[:limit]]
 
 
-UNIT_LIMITS = {"mg": Decimal(10_000), "mcg": Decimal(10_000_000), "g": Decimal(10), "units": Decimal(100_000),
-               "ml": Decimal(1_000)}
+UNIT_LIMITS = {
+    "mg": Decimal(10_000),
+    "mcg": Decimal(10_000_000),
+    "g": Decimal(10),
+    "units": Decimal(100_000),
+    "ml": Decimal(1_000),
+}
 UNIT_ALIASES = {"µg": "mcg", "ug": "mcg", "unit": "units", "u": "units", "iu": "units", "ml": "ml"}
 _DOSE_RE = re.compile(r"^\s*(-?[0-9]+(?:[.,][0-9]+)?)\s*([a-zA-Zµ]+)\s*$")
 

@@ -16,7 +16,8 @@ ANCHORS = {"booked", "appointment", "not_reached", "procedure", "visit", "manual
 PLACEHOLDERS = {"site", "phone", "link", "date", "time", "arrival", "day"}
 LANGUAGES = ("en", "es")
 EDITABLE = {"enabled", "offset_hours", "offset_days", "at", "days", "calendar"} | {
-    f"{part}_{lang}" for part in ("text", "subject") for lang in LANGUAGES}
+    f"{part}_{lang}" for part in ("text", "subject") for lang in LANGUAGES
+}
 
 
 class MessageSettingsError(InvalidInput, ValueError):
@@ -76,8 +77,11 @@ def _check(name: str, row: dict[str, Any]) -> Purpose:
             raise MessageSettingsError(f"{where}: “at” must be a time such as 10:00.")
         parsed_at = time.fromisoformat(at)
     days = row.get("days", [])
-    if not isinstance(days, list) or not all(isinstance(d, int) and 0 <= d <= 60 for d in days) \
-            or len(set(days)) != len(days):
+    if (
+        not isinstance(days, list)
+        or not all(isinstance(d, int) and 0 <= d <= 60 for d in days)
+        or len(set(days)) != len(days)
+    ):
         raise MessageSettingsError(f"{where}: days must be a list of different whole days from 0 to 60.")
     text: dict[str, str] = {}
     subject: dict[str, str] = {}
@@ -93,12 +97,23 @@ def _check(name: str, row: dict[str, Any]) -> Purpose:
             if names - PLACEHOLDERS:
                 raise MessageSettingsError(
                     f"{where}: {part}_{lang} uses {{{', '.join(sorted(names - PLACEHOLDERS))}}}; "
-                    f"allowed are {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))}.")
+                    f"allowed are {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))}."
+                )
             out[lang] = value
     if len(text["en"]) > 1000:
         raise MessageSettingsError(f"{where}: the text is longer than 1000 characters.")
-    return Purpose(name, row["anchor"], bool(row.get("enabled", True)), None if hours is None else float(hours),
-                   days_offset, parsed_at, tuple(sorted(days)), bool(row.get("calendar", False)), text, subject)
+    return Purpose(
+        name,
+        row["anchor"],
+        bool(row.get("enabled", True)),
+        None if hours is None else float(hours),
+        days_offset,
+        parsed_at,
+        tuple(sorted(days)),
+        bool(row.get("calendar", False)),
+        text,
+        subject,
+    )
 
 
 def purposes(overrides: dict[str, Any] | None = None) -> dict[str, Purpose]:
@@ -109,8 +124,9 @@ def purposes(overrides: dict[str, Any] | None = None) -> dict[str, Purpose]:
         raise MessageSettingsError("Message settings must map a purpose to its changes.")
     unknown = set(overrides) - set(defaults)
     if unknown:
-        raise MessageSettingsError(f"Unknown message purpose {', '.join(sorted(unknown))}; "
-                                   f"known: {', '.join(sorted(defaults))}.")
+        raise MessageSettingsError(
+            f"Unknown message purpose {', '.join(sorted(unknown))}; known: {', '.join(sorted(defaults))}."
+        )
     out = {}
     for name, row in defaults.items():
         change = overrides.get(name, {})

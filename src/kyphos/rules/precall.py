@@ -63,8 +63,14 @@ def fasting_hours() -> dict[str, data.Sourced]:
 
 def _finding(code: str, **values: object) -> Finding:
     row = _rows()[code]
-    return Finding(code, Severity(row["severity"]), row["message"].format(**values), row["source"],
-                   row["confidence"], bool(row.get("verify", False)))
+    return Finding(
+        code,
+        Severity(row["severity"]),
+        row["message"].format(**values),
+        row["source"],
+        row["confidence"],
+        bool(row.get("verify", False)),
+    )
 
 
 def call_findings(facts: CallFacts) -> list[Finding]:
@@ -93,16 +99,26 @@ def call_findings(facts: CallFacts) -> list[Finding]:
         if medicine.antithrombotic and medicine.hold is True:
             found.append(_finding("medicine.hold_to_agree", drug=medicine.name, last_dose=medicine.last_dose_text))
             if medicine.taken_after_deadline:
-                found.append(_finding("medicine.taken_too_late", drug=medicine.name, last_dose=medicine.last_dose_text,
-                                      last_taken=medicine.last_taken_text))
+                found.append(
+                    _finding(
+                        "medicine.taken_too_late",
+                        drug=medicine.name,
+                        last_dose=medicine.last_dose_text,
+                        last_taken=medicine.last_taken_text,
+                    )
+                )
             elif medicine.deadline_passed and not medicine.last_taken_text:
-                found.append(_finding("medicine.ask_last_taken", drug=medicine.name,
-                                      last_dose=medicine.last_dose_text))
+                found.append(_finding("medicine.ask_last_taken", drug=medicine.name, last_dose=medicine.last_dose_text))
         elif medicine.antithrombotic and medicine.hold is None:
             found.append(_finding("medicine.no_guideline_value", drug=medicine.name))
         if medicine.antithrombotic and medicine.indication in THROMBOTIC_RISK_INDICATIONS:
-            found.append(_finding("medicine.thrombotic_risk", drug=medicine.name,
-                                  indication=THROMBOTIC_RISK_INDICATIONS[medicine.indication]))
+            found.append(
+                _finding(
+                    "medicine.thrombotic_risk",
+                    drug=medicine.name,
+                    indication=THROMBOTIC_RISK_INDICATIONS[medicine.indication],
+                )
+            )
         if medicine.drug_class == "opioid":
             found.append(_finding("medicine.opioid", drug=medicine.name))
         if medicine.drug_class == "glp1":

@@ -27,8 +27,10 @@ from typing import Any
 from kyphos.errors import InvalidInput
 
 SCORING_URL = "https://kyphos.example/fhir/StructureDefinition/questionnaire-scoring"
-ORDINAL_URLS = ("http://hl7.org/fhir/StructureDefinition/ordinalValue",
-                "http://hl7.org/fhir/StructureDefinition/itemWeight")
+ORDINAL_URLS = (
+    "http://hl7.org/fhir/StructureDefinition/ordinalValue",
+    "http://hl7.org/fhir/StructureDefinition/itemWeight",
+)
 TRANSLATION_URL = "http://hl7.org/fhir/StructureDefinition/translation"
 MIN_URL = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_URL = "http://hl7.org/fhir/StructureDefinition/maxValue"
@@ -166,7 +168,10 @@ def _item(raw: dict[str, Any]) -> Item:
         score = next((v for url in ORDINAL_URLS if (v := _ext_value(coding, url)) is not None), None)
         if score is None:
             score = next((v for url in ORDINAL_URLS if (v := _ext_value(entry, url)) is not None), None)
-        display = {"en": str(coding.get("display") or coding["code"]), **_translations(coding.get("_display"))}
+        display = {
+            "en": str(coding.get("display") or coding["code"]),
+            **_translations(coding.get("_display")),
+        }
         options.append(Option(str(coding["code"]), display, None if score is None else Decimal(str(score))))
     if kind == "choice" and not options:
         raise QuestionnaireError(f"Item {link_id}: a choice item needs answerOption entries.")
@@ -175,16 +180,38 @@ def _item(raw: dict[str, Any]) -> Item:
     low, high = _ext_value(raw, MIN_URL), _ext_value(raw, MAX_URL)
     if kind == "integer" and (low is not None and high is not None) and int(low) > int(high):
         raise QuestionnaireError(f"Item {link_id}: minValue is above maxValue.")
-    return Item(link_id, kind, text, bool(raw.get("required", False)), tuple(options),
-                None if low is None else int(low), None if high is None else int(high))
+    return Item(
+        link_id,
+        kind,
+        text,
+        bool(raw.get("required", False)),
+        tuple(options),
+        None if low is None else int(low),
+        None if high is None else int(high),
+    )
 
 
 # The JSON types FHIR R4 gives the elements this reader uses; anything else is refused with its path.
 MAX_DEPTH = 32
 LISTS_OF_OBJECTS = frozenset({"item", "extension", "answerOption"})
 OBJECTS = frozenset({"_text", "_title", "_display", "valueCoding"})
-STRINGS = frozenset({"resourceType", "url", "version", "status", "title", "name", "linkId", "text", "type",
-                     "display", "system", "valueCode", "valueString"})
+STRINGS = frozenset(
+    {
+        "resourceType",
+        "url",
+        "version",
+        "status",
+        "title",
+        "name",
+        "linkId",
+        "text",
+        "type",
+        "display",
+        "system",
+        "valueCode",
+        "valueString",
+    }
+)
 NUMBERS = frozenset({"valueInteger", "valueDecimal"})
 
 
@@ -215,7 +242,7 @@ def _check_shape(node: Any, path: str, depth: int = 0) -> None:
 def parse(definition: dict[str, Any]) -> Instrument:
     """Read and check a FHIR R4 Questionnaire; raise QuestionnaireError with the first problem found."""
     if not isinstance(definition, dict) or definition.get("resourceType") != "Questionnaire":
-        raise QuestionnaireError("This is not a FHIR Questionnaire (resourceType must be \"Questionnaire\").")
+        raise QuestionnaireError('This is not a FHIR Questionnaire (resourceType must be "Questionnaire").')
     _check_shape(definition, "Questionnaire")
     try:
         return _parse(definition)
@@ -362,8 +389,9 @@ def score(instrument: Instrument, answers: dict[str, Any]) -> Scored:
     if instrument.method is not None and not errors:
         answered = [link for link in instrument.scored if link in clean]
         if len(answered) < max(instrument.min_answered, 1):
-            errors["_score"] = (f"At least {max(instrument.min_answered, 1)} scored questions must be answered "
-                                f"for a score.")
+            errors["_score"] = (
+                f"At least {max(instrument.min_answered, 1)} scored questions must be answered for a score."
+            )
         else:
             total = sum((_item_score(instrument.item(link), clean[link]) for link in answered), Decimal(0))
             if instrument.method == "percent":
@@ -371,13 +399,17 @@ def score(instrument: Instrument, answers: dict[str, Any]) -> Scored:
                 total = (total * 100 / most).quantize(Decimal("0.1")) if most else Decimal(0)
     if errors:
         raise AnswerError(errors)
-    items = [{"linkId": item.link_id, "text": item.text["en"], "answer": [_answer(item, clean[item.link_id])]}
-             for item in instrument.items if item.link_id in clean]
+    items = [
+        {"linkId": item.link_id, "text": item.text["en"], "answer": [_answer(item, clean[item.link_id])]}
+        for item in instrument.items
+        if item.link_id in clean
+    ]
     return Scored(items, total, clean)
 
 
-def response_resource(instrument: Instrument, result: Scored, *, authored: str, subject_ref: str,
-                      author: str) -> dict[str, Any]:
+def response_resource(
+    instrument: Instrument, result: Scored, *, authored: str, subject_ref: str, author: str
+) -> dict[str, Any]:
     """A FHIR R4 QuestionnaireResponse for the answers, with the score in our scoring extension."""
     resource: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
@@ -397,5 +429,8 @@ def response_resource(instrument: Instrument, result: Scored, *, authored: str, 
 def shipped() -> tuple[dict[str, Any], ...]:
     """Kyphos's own short questionnaires (our wording, free to ship), as FHIR JSON."""
     folder = resources.files("kyphos.rules").joinpath("data", "questionnaires")
-    return tuple(json.loads(entry.read_text(encoding="utf-8"))
-                 for entry in sorted(folder.iterdir(), key=lambda e: e.name) if entry.name.endswith(".json"))
+    return tuple(
+        json.loads(entry.read_text(encoding="utf-8"))
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".json")
+    )

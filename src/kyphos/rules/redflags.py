@@ -33,9 +33,17 @@ class RedFlag:
 
 @cache
 def flags() -> dict[str, RedFlag]:
-    return {row["id"]: RedFlag(row["id"], Action(row["action"]), {"en": row["question_en"], "es": row["question_es"]},
-                               row["source"], row["confidence"], bool(row.get("verify", False)))
-            for row in data.load("redflags")["flag"]}
+    return {
+        row["id"]: RedFlag(
+            row["id"],
+            Action(row["action"]),
+            {"en": row["question_en"], "es": row["question_es"]},
+            row["source"],
+            row["confidence"],
+            bool(row.get("verify", False)),
+        )
+        for row in data.load("redflags")["flag"]
+    }
 
 
 def fever_threshold() -> Decimal:
@@ -84,9 +92,10 @@ def for_site(overrides: dict[str, Any] | None = None) -> SiteFlags:
     for key, flag in flags().items():
         wording = questions.get(key) or {}
         if not isinstance(wording, dict) or any(not isinstance(v, str) or not v.strip() for v in wording.values()):
-            raise data.DataFileError(f"questions.{key}: give the wording per language, e.g. {{\"en\": \"…\"}}.")
-        changed[key] = RedFlag(flag.id, flag.action, {**flag.question, **wording}, flag.source, flag.confidence,
-                               flag.verify)
+            raise data.DataFileError(f'questions.{key}: give the wording per language, e.g. {{"en": "…"}}.')
+        changed[key] = RedFlag(
+            flag.id, flag.action, {**flag.question, **wording}, flag.source, flag.confidence, flag.verify
+        )
     return SiteFlags(changed, data.Sourced(fever_value, fever.source, fever.confidence, fever.verify), phone)
 
 

@@ -95,7 +95,10 @@ class Window:
         return self.start <= moment <= self.end
 
     def as_json(self, zone: ZoneInfo) -> dict[str, str]:
-        return {"start": self.start.astimezone(zone).isoformat(), "end": self.end.astimezone(zone).isoformat()}
+        return {
+            "start": self.start.astimezone(zone).isoformat(),
+            "end": self.end.astimezone(zone).isoformat(),
+        }
 
 
 def _wall_shift(moment: datetime, zone: ZoneInfo, days: int) -> datetime:

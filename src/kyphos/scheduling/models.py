@@ -86,14 +86,25 @@ class Site(models.Model):
     call_max_attempts = models.PositiveSmallIntegerField(default=3)
     call_retry_minutes = models.PositiveIntegerField(default=120)
     anticoagulant_guideline = models.CharField(
-        max_length=10, default="sir2019",
-        choices=[("sir2019", "SIR 2019"), ("asra2018", "ASRA 2018"), ("strictest", "The stricter of the two, per drug")],
+        max_length=10,
+        default="sir2019",
+        choices=[
+            ("sir2019", "SIR 2019"),
+            ("asra2018", "ASRA 2018"),
+            ("strictest", "The stricter of the two, per drug"),
+        ],
     )
     # Labs before the procedure: the INR limit within SIR 2019's high-risk range (1.5–1.8) and result freshness.
-    inr_max = models.DecimalField("INR limit", max_digits=3, decimal_places=2, default=Decimal("1.50"),
-                                  validators=[MinValueValidator(Decimal("1.5")), MaxValueValidator(Decimal("1.8"))])
+    inr_max = models.DecimalField(
+        "INR limit",
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("1.50"),
+        validators=[MinValueValidator(Decimal("1.5")), MaxValueValidator(Decimal("1.8"))],
+    )
     lab_freshness_days = models.PositiveSmallIntegerField(
-        default=5, validators=[MinValueValidator(1), MaxValueValidator(30)])
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
     follow_up_minutes = models.PositiveSmallIntegerField("follow-up visit length (minutes)", default=30)
     # Discharge instructions by language and topic, replacing the defaults of rules/data/discharge.toml.
     discharge_blocks = models.JSONField(default=dict, blank=True, validators=[validate_discharge_blocks])
@@ -103,7 +114,8 @@ class Site(models.Model):
     # long a patient's link lives after it is issued.
     directions = models.TextField("directions for patients (in words)", blank=True)
     patient_link_days = models.PositiveSmallIntegerField(
-        "patient link valid for (days)", default=45, validators=[MinValueValidator(1), MaxValueValidator(120)])
+        "patient link valid for (days)", default=45, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
     # Changes to the messages of rules/data/messages.toml, per purpose: {"appointment_reminder": {"enabled": false}}.
     message_settings = models.JSONField(default=dict, blank=True, validators=[validate_message_settings])
     # Changes to the diary's red flags (rules/data/redflags.toml): wording, fever threshold, emergency number,
@@ -191,9 +203,7 @@ class Appointment(models.Model):
     end = models.DateTimeField()
     arrival_at = models.DateTimeField()
     status = models.CharField(max_length=12, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
-    replaces = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
-    )
+    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
     status_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

@@ -46,7 +46,10 @@ def _refuse_clash(room: Room, start: datetime, end: datetime, ignore: Appointmen
         local = clash.start.astimezone(room.site.zone)
         until = clash.end.astimezone(room.site.zone)
         raise ValidationError(
-            {"start": f"{room.name} is already booked {local:%a %d-%b-%Y %H:%M}–{until:%H:%M}; choose another time or room."}
+            {
+                "start": f"{room.name} is already booked {local:%a %d-%b-%Y %H:%M}–{until:%H:%M}; choose another time "
+                f"or room."
+            }
         )
 
 
@@ -97,9 +100,17 @@ def reschedule_appointment(old: Appointment, room: Room, start: datetime, minute
 @transaction.atomic
 def set_appointment_status(appointment: Appointment, status: AppointmentStatus, reason: str = "") -> None:
     allowed = {
-        AppointmentStatus.BOOKED: {AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED,
-                                   AppointmentStatus.NO_SHOW},
-        AppointmentStatus.CONFIRMED: {AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW},
+        AppointmentStatus.BOOKED: {
+            AppointmentStatus.CONFIRMED,
+            AppointmentStatus.ARRIVED,
+            AppointmentStatus.CANCELLED,
+            AppointmentStatus.NO_SHOW,
+        },
+        AppointmentStatus.CONFIRMED: {
+            AppointmentStatus.ARRIVED,
+            AppointmentStatus.CANCELLED,
+            AppointmentStatus.NO_SHOW,
+        },
         AppointmentStatus.ARRIVED: {AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED},
     }
     if status not in allowed.get(AppointmentStatus(appointment.status), set()):
@@ -119,8 +130,11 @@ def book_follow_up(case_uuid: UUID, site: Site, window_start: datetime, window_e
     Site.objects.select_for_update().filter(pk=site.pk).first()  # one booker at a time per site
     length = timedelta(minutes=site.follow_up_minutes)
     calendar = site.calendar()
-    taken = list(Visit.objects.filter(site=site, status=Visit.Status.BOOKED, start__lt=window_end,
-                                      end__gt=window_start).values_list("start", "end"))
+    taken = list(
+        Visit.objects.filter(
+            site=site, status=Visit.Status.BOOKED, start__lt=window_end, end__gt=window_start
+        ).values_list("start", "end")
+    )
     now = clock.current()
     day = window_start.astimezone(site.zone).date()
     while day <= window_end.astimezone(site.zone).date():
@@ -128,8 +142,9 @@ def book_follow_up(case_uuid: UUID, site: Site, window_start: datetime, window_e
             slot = max(opens, window_start)
             while slot + length <= min(closes, window_end):
                 if slot > now and not any(s < slot + length and e > slot for s, e in taken):
-                    return Visit.objects.create(case_uuid=case_uuid, site=site, start=slot, end=slot + length,
-                                                created_at=now)
+                    return Visit.objects.create(
+                        case_uuid=case_uuid, site=site, start=slot, end=slot + length, created_at=now
+                    )
                 slot += length
         day += timedelta(days=1)
     return None

@@ -43,7 +43,9 @@ class ReferralForm(forms.Form):
     family_name = CleanText(label="Family name", required=False, max_length=100)
     given_name = CleanText(label="Given name", required=False, max_length=100)
     date_of_birth = forms.DateField(
-        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label="Date of birth",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Enter the date of birth as a real date (YYYY-MM-DD)."},
     )
     sex = forms.ChoiceField(label="Administrative sex", choices=Sex.choices, initial=Sex.UNKNOWN, required=False)
@@ -72,7 +74,9 @@ class ReferralForm(forms.Form):
         label="Months of non-surgical care tried", required=False, min_value=0, max_value=240
     )
     rdq = forms.IntegerField(label="RDQ score (0–24), if known", required=False, min_value=0, max_value=24)
-    medications_note = CleanText(label="Medicines on the referral", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    medications_note = CleanText(
+        label="Medicines on the referral", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     clinical_note = CleanText(label="Clinical note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -134,8 +138,14 @@ class ReferralForm(forms.Form):
                 self.add_error(f"level_{i}", f"{name} is already listed.")
                 continue
             seen.add(name)
-            levels.append(LevelInput(name, data.get(f"acuity_{i}", "acute"), data.get(f"edema_{i}", "unknown"),
-                                     data.get(f"height_{i}")))
+            levels.append(
+                LevelInput(
+                    name,
+                    data.get(f"acuity_{i}", "acute"),
+                    data.get(f"edema_{i}", "unknown"),
+                    data.get(f"height_{i}"),
+                )
+            )
         if not levels and not any(f"level_{i}" in self.errors for i in range(LEVEL_ROWS)):
             self.add_error("level_0", "Give at least one vertebral level (T1–T12, L1–L5).")
         self.level_inputs = levels
@@ -186,19 +196,22 @@ class VersionedForm(forms.Form):
 class ActionForm(VersionedForm):
     note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     override_reason = CleanText(
-        label="Override reason (radiologist, only to proceed despite a stop finding)", required=False,
+        label="Override reason (radiologist, only to proceed despite a stop finding)",
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
 class TriageForm(VersionedForm):
     decision = forms.ChoiceField(
-        label="Decision", choices=[("eligible", "Eligible"), ("ineligible", "Not eligible")],
+        label="Decision",
+        choices=[("eligible", "Eligible"), ("ineligible", "Not eligible")],
         widget=forms.RadioSelect,
     )
     reason = CleanText(label="Reason / note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     override_reason = CleanText(
-        label="Override reason (to proceed despite a stop finding)", required=False,
+        label="Override reason (to proceed despite a stop finding)",
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -225,11 +238,13 @@ class TriageForm(VersionedForm):
 class BookingForm(VersionedForm):
     room = forms.ModelChoiceField(label="Room", queryset=Room.objects.none(), empty_label=None)
     day = forms.DateField(
-        label="Date", widget=forms.DateInput(attrs={"type": "date"}),
+        label="Date",
+        widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Enter the date as a real date (YYYY-MM-DD)."},
     )
     start_time = forms.TimeField(
-        label="Start time (24-hour, site time)", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        label="Start time (24-hour, site time)",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         error_messages={"invalid": "Enter the time as HH:MM, 24-hour."},
     )
     minutes = forms.IntegerField(label="Planned duration (minutes)", min_value=10, max_value=480)
@@ -275,10 +290,18 @@ class CaseFilterForm(forms.Form):
     text = CleanText(label="Name or MRN", required=False, max_length=100)
     stage = forms.ChoiceField(label="Stage", required=False)
     site = forms.ChoiceField(label="Site", required=False)
-    date_from = forms.DateField(label="Referred from", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                                error_messages={"invalid": "Enter a real date (YYYY-MM-DD)."})
-    date_to = forms.DateField(label="Referred to", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                              error_messages={"invalid": "Enter a real date (YYYY-MM-DD)."})
+    date_from = forms.DateField(
+        label="Referred from",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a real date (YYYY-MM-DD)."},
+    )
+    date_to = forms.DateField(
+        label="Referred to",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a real date (YYYY-MM-DD)."},
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

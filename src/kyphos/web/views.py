@@ -57,8 +57,6 @@ def _case_or_404(case_uuid: UUID) -> Case:
     return case
 
 
-
-
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
@@ -114,11 +112,15 @@ def case_list(request: HttpRequest) -> HttpResponse:
             text=data.get("text", ""),
         )
         # A name search counts no further than 1,000: a person looks for one patient, not a census.
-        paginator = CappedPaginator(selectors.case_list(filters), 50,
-                                    cap=NAME_SEARCH_CAP if filters.text.strip() else COUNT_CAP)
+        paginator = CappedPaginator(
+            selectors.case_list(filters), 50, cap=NAME_SEARCH_CAP if filters.text.strip() else COUNT_CAP
+        )
         page = paginator.get_page(request.GET.get("page"))
         audit.record_list(
-            actor_of(request), "case", [(c.uuid, c.patient.uuid) for c in page.object_list], detail="case list"
+            actor_of(request),
+            "case",
+            [(c.uuid, c.patient.uuid) for c in page.object_list],
+            detail="case list",
         )
     query = request.GET.copy()
     query.pop("page", None)
@@ -140,8 +142,9 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "tasks": selectors.case_tasks(case),
         "findings": case.findings,
         "moves": moves,
-        "appointments": list(case.site.appointments.filter(case_uuid=case.uuid).select_related("room")
-                             .order_by("-created_at")),
+        "appointments": list(
+            case.site.appointments.filter(case_uuid=case.uuid).select_related("room").order_by("-created_at")
+        ),
         "letter": current_letter(case, Letter.Kind.PRE_PROCEDURE),
         "signed_call": case.precalls.filter(status=CallStatus.SIGNED).prefetch_related("medications").first(),
         "messages_sent": list(case.outbox.order_by("-created_at")[:20]),
@@ -164,8 +167,11 @@ def case_link(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     if action == "issue":
         link = links.issue(actor, case, require_dob=request.POST.get("require_dob") == "on")
         row = reminders.send_new_link(case, link)
-        messages.success(request, "A new link was issued" + (" and queued to the patient." if row else
-                                                               " (sending is turned off for this site)."))
+        messages.success(
+            request,
+            "A new link was issued"
+            + (" and queued to the patient." if row else " (sending is turned off for this site)."),
+        )
     elif action == "revoke":
         try:
             count = links.revoke(actor, case, request.POST.get("reason", "")[:200])
@@ -183,8 +189,14 @@ def case_link(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 def case_detail(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     require(request, "case.view")
     case = _case_or_404(case_uuid)
-    audit.record(actor_of(request), AuditAction.VIEW, "case", case.uuid, patient_uuid=case.patient.uuid,
-                 detail="case page")
+    audit.record(
+        actor_of(request),
+        AuditAction.VIEW,
+        "case",
+        case.uuid,
+        patient_uuid=case.patient.uuid,
+        detail="case page",
+    )
     context = _case_context(request, case)
     context["triage_form"] = forms.TriageForm(initial={"version": case.version}, case=case)
     context["action_form"] = forms.ActionForm(initial={"version": case.version})
@@ -235,25 +247,51 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
     initial: dict[str, Any] = {"version": case.version}
     if reschedule and case.appointment:
         local = case.appointment.start.astimezone(case.site.zone)
-        initial |= {"room": case.appointment.room_id, "day": local.date(), "start_time": local.time(),
-                    "minutes": int(case.appointment.duration.total_seconds() // 60)}
+        initial |= {
+            "room": case.appointment.room_id,
+            "day": local.date(),
+            "start_time": local.time(),
+            "minutes": int(case.appointment.duration.total_seconds() // 60),
+        }
     form = forms.BookingForm(request.POST or None, site=case.site, reschedule=reschedule, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         if reschedule:
+
             def call() -> Any:
-                return services.reschedule_case(actor_of(request), case, version=d["version"], room=d["room"],
-                                                start=d["start"], minutes=d["minutes"], reason=d["reason"])
+                return services.reschedule_case(
+                    actor_of(request),
+                    case,
+                    version=d["version"],
+                    room=d["room"],
+                    start=d["start"],
+                    minutes=d["minutes"],
+                    reason=d["reason"],
+                )
         else:
+
             def call() -> Any:
-                return services.book_case(actor_of(request), case, version=d["version"], room=d["room"],
-                                          start=d["start"], minutes=d["minutes"])
+                return services.book_case(
+                    actor_of(request),
+                    case,
+                    version=d["version"],
+                    room=d["room"],
+                    start=d["start"],
+                    minutes=d["minutes"],
+                )
+
         response = _run_service(request, case, form, call)
         if response is not None:
             messages.success(request, "Rescheduled." if reschedule else "Booked. The pre-procedure call is queued.")
             return response
-    audit.record(actor_of(request), AuditAction.VIEW, "case", case.uuid, patient_uuid=case.patient.uuid,
-                 detail="booking form")
+    audit.record(
+        actor_of(request),
+        AuditAction.VIEW,
+        "case",
+        case.uuid,
+        patient_uuid=case.patient.uuid,
+        detail="booking form",
+    )
     context = _case_context(request, case) | {"form": form, "reschedule": reschedule}
     return render(request, "kyphos/booking_form.html", context, status=400 if form.errors else 200)
 
@@ -281,13 +319,23 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
         if form.is_valid():
             d = form.cleaned_data
             if d["decision"] == "eligible" and action == "triage":
+
                 def call() -> Any:
-                    return services.triage_case(actor, case, version=d["version"], reason=d["reason"],
-                                                screen=form.screen(), override_reason=d["override_reason"])
+                    return services.triage_case(
+                        actor,
+                        case,
+                        version=d["version"],
+                        reason=d["reason"],
+                        screen=form.screen(),
+                        override_reason=d["override_reason"],
+                    )
             else:
+
                 def call() -> Any:
-                    return services.decline_case(actor, case, version=d["version"], reason=d["reason"],
-                                                 screen=form.screen())
+                    return services.decline_case(
+                        actor, case, version=d["version"], reason=d["reason"], screen=form.screen()
+                    )
+
             response = _run_service(request, case, form, call)
             if response is not None:
                 messages.success(request, "Triage decision recorded.")
@@ -298,8 +346,10 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
             d = form.cleaned_data
             service = services.postpone_case if action == "postpone" else services.cancel_case
             response = _run_service(
-                request, case, form, lambda: service(actor, case, version=d["version"], reason=d["reason"],
-                                                     note=d["note"])
+                request,
+                case,
+                form,
+                lambda: service(actor, case, version=d["version"], reason=d["reason"], note=d["note"]),
             )
             if response is not None:
                 messages.success(request, f"{move.label}: done.")
@@ -309,7 +359,10 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
         if form.is_valid():
             d = form.cleaned_data
             response = _run_service(
-                request, case, form, lambda: followup.close_case(actor, case, version=d["version"], note=d["note"])
+                request,
+                case,
+                form,
+                lambda: followup.close_case(actor, case, version=d["version"], note=d["note"]),
             )
             if response is not None:
                 messages.success(request, f"{move.label}: done.")
@@ -318,7 +371,9 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
     audit.record(actor, AuditAction.VIEW, "case", case.uuid, patient_uuid=case.patient.uuid, detail="case page")
     context = _case_context(request, case)
     context |= {
-        "triage_form": form if action in {"triage", "decline"} else forms.TriageForm(initial={"version": case.version}, case=case),
+        "triage_form": form
+        if action in {"triage", "decline"}
+        else forms.TriageForm(initial={"version": case.version}, case=case),
         "action_form": form if action == "close" else forms.ActionForm(initial={"version": case.version}),
         "postpone_form": form if action == "postpone" else forms.PostponeForm(initial={"version": case.version}),
         "cancel_form": form if action == "cancel" else forms.CancelForm(initial={"version": case.version}),
@@ -370,13 +425,25 @@ def patient_detail(request: HttpRequest, patient_uuid: UUID) -> HttpResponse:
     patient = Patient.objects.filter(uuid=patient_uuid).first()
     if patient is None:
         raise Http404("No such patient.")
-    audit.record(actor_of(request), AuditAction.VIEW, "patient", patient.uuid, patient_uuid=patient.uuid,
-                 detail="patient page")
+    audit.record(
+        actor_of(request),
+        AuditAction.VIEW,
+        "patient",
+        patient.uuid,
+        patient_uuid=patient.uuid,
+        detail="patient page",
+    )
     cases = list(patient.cases.select_related("site", "appointment").order_by("-referral_date"))
-    return render(request, "kyphos/patient_detail.html", {
-        "patient": patient, "cases": cases, "allergies": list(patient.allergies.filter(active=True)),
-        "today": clock.current().date(),
-    })
+    return render(
+        request,
+        "kyphos/patient_detail.html",
+        {
+            "patient": patient,
+            "cases": cases,
+            "allergies": list(patient.allergies.filter(active=True)),
+            "today": clock.current().date(),
+        },
+    )
 
 
 @login_required
@@ -403,8 +470,12 @@ def stage_label(stage: str) -> str:
 
 # The day list spans the stages (admission to discharge), so it lives at the edge, which may read every room.
 DAY_STATE = {
-    Stage.SCHEDULED: "Not arrived", Stage.PRECALL_DONE: "Not arrived", Stage.ADMITTED: "Admitted",
-    Stage.CLEARED: "Cleared", Stage.IN_PROCEDURE: "In procedure", Stage.RECOVERY: "Recovery",
+    Stage.SCHEDULED: "Not arrived",
+    Stage.PRECALL_DONE: "Not arrived",
+    Stage.ADMITTED: "Admitted",
+    Stage.CLEARED: "Cleared",
+    Stage.IN_PROCEDURE: "In procedure",
+    Stage.RECOVERY: "Recovery",
     Stage.DISCHARGED: "Discharged",
 }
 
@@ -425,11 +496,20 @@ def day_list(request: HttpRequest) -> HttpResponse:
         messages.error(request, "That is not a date (YYYY-MM-DD); showing today.")
     day = day or clock.current().astimezone(site.zone).date()
     start = datetime.combine(day, datetime.min.time(), tzinfo=site.zone)
-    appointments = Appointment.objects.filter(
-        site=site, start__gte=start, start__lt=start + timedelta(days=1),
-        status__in=[*HOLDS_ROOM, AppointmentStatus.COMPLETED]).select_related("room").order_by("arrival_at", "start")
-    cases = {c.uuid: c for c in Case.objects.filter(uuid__in=[a.case_uuid for a in appointments]).select_related(
-        "patient", "site")}
+    appointments = (
+        Appointment.objects.filter(
+            site=site,
+            start__gte=start,
+            start__lt=start + timedelta(days=1),
+            status__in=[*HOLDS_ROOM, AppointmentStatus.COMPLETED],
+        )
+        .select_related("room")
+        .order_by("arrival_at", "start")
+    )
+    cases = {
+        c.uuid: c
+        for c in Case.objects.filter(uuid__in=[a.case_uuid for a in appointments]).select_related("patient", "site")
+    }
     rows: list[dict[str, Any]] = []
     for appointment in appointments:
         case = cases.get(appointment.case_uuid)
@@ -439,13 +519,24 @@ def day_list(request: HttpRequest) -> HttpResponse:
         if case.stage == Stage.RECOVERY:
             state = aftercare_selectors.recovery_state(case)
         rows.append({"appointment": appointment, "case": case, "state": state, "stops": case.open_stops})
-    audit.record_list(actor_of(request), "day_list", [(r["case"].uuid, r["case"].patient.uuid) for r in rows],
-                      detail=f"day list {site.code} {day}")
-    return render(request, "procedure/day_list.html", {"rows": rows, "site": site, "sites": sites, "day": day,
-                                                       "previous": day - timedelta(days=1),
-                                                       "next": day + timedelta(days=1)})
-
-
+    audit.record_list(
+        actor_of(request),
+        "day_list",
+        [(r["case"].uuid, r["case"].patient.uuid) for r in rows],
+        detail=f"day list {site.code} {day}",
+    )
+    return render(
+        request,
+        "procedure/day_list.html",
+        {
+            "rows": rows,
+            "site": site,
+            "sites": sites,
+            "day": day,
+            "previous": day - timedelta(days=1),
+            "next": day + timedelta(days=1),
+        },
+    )
 
 
 @login_required
@@ -454,8 +545,11 @@ def messages_not_sent(request: HttpRequest) -> HttpResponse:
     """The messages that did not go out, with the reason; staff correct the address and send again."""
     require(request, "worklist.view")
     if request.method == "POST":
-        row = OutboxMessage.objects.select_related("case__patient").filter(pk=request.POST.get("row", "0")).first() \
-            if request.POST.get("row", "").isdigit() else None
+        row = (
+            OutboxMessage.objects.select_related("case__patient").filter(pk=request.POST.get("row", "0")).first()
+            if request.POST.get("row", "").isdigit()
+            else None
+        )
         if row is None:
             raise Http404("No such message.")
         try:

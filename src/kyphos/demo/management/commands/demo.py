@@ -28,4 +28,3 @@ class Command(KyphosCommand):
         self.stdout.write(self.style.SUCCESS("Demo department loaded."))
         for line in demo.sign_in_lines():
             self.stdout.write(line)
-

@@ -1,7 +1,8 @@
 """``kyphos worker [--once] [--interval 5]``: derive due messages and tasks, send from the outbox one row at a time.
 
 Each tick first runs the jobs the rooms registered (``messaging.jobs``: reminders, missed visits …; each is
-idempotent, so two workers may run them at once), then sends due rows until none is left. Stops cleanly on SIGTERM or SIGINT after the row in hand. Safe to run as several processes on PostgreSQL.
+idempotent, so two workers may run them at once), then sends due rows until none is left. Stops cleanly on
+SIGTERM or SIGINT after the row in hand. Safe to run as several processes on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -28,10 +29,20 @@ class Command(KyphosCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="send what is due now, then exit")
         parser.add_argument("--interval", type=float, default=5.0, help="seconds to wait when nothing is due")
-        parser.add_argument("--derive-every", type=float, default=60.0, metavar="SECONDS",
-                            help="how often to derive due messages and tasks (they are timed to the minute)")
-        parser.add_argument("--exit-with", type=int, default=0, metavar="PID",
-                            help="stop when this process ends (kyphos serve starts its worker this way)")
+        parser.add_argument(
+            "--derive-every",
+            type=float,
+            default=60.0,
+            metavar="SECONDS",
+            help="how often to derive due messages and tasks (they are timed to the minute)",
+        )
+        parser.add_argument(
+            "--exit-with",
+            type=int,
+            default=0,
+            metavar="PID",
+            help="stop when this process ends (kyphos serve starts its worker this way)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         stopping = {"now": False}

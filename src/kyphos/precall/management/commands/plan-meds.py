@@ -31,8 +31,11 @@ class Command(KyphosCommand):
         parser.add_argument("--intent", choices=[i.value for i in Intent])
         parser.add_argument("--crcl", type=int, help="creatinine clearance, mL/min (1–250)")
         parser.add_argument("--guideline", choices=[g.value for g in Guideline], default=Guideline.SIR2019.value)
-        parser.add_argument("--duration", type=bounded_int(1, 24 * 60, "--duration"),
-                            help="planned minutes, 1–1440 (default: the site's)")
+        parser.add_argument(
+            "--duration",
+            type=bounded_int(1, 24 * 60, "--duration"),
+            help="planned minutes, 1–1440 (default: the site's)",
+        )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,9 +47,16 @@ class Command(KyphosCommand):
         drug = find_drug(options["drug"])
         if options["dose"]:
             parse_dose(options["dose"])
-        plan = plan_drug(drug, start, procedure_end=start + timedelta(minutes=minutes), zone=site.zone,
-                         frequency=options["frequency"], intent=options["intent"], crcl=options["crcl"],
-                         guideline=options["guideline"])
+        plan = plan_drug(
+            drug,
+            start,
+            procedure_end=start + timedelta(minutes=minutes),
+            zone=site.zone,
+            frequency=options["frequency"],
+            intent=options["intent"],
+            crcl=options["crcl"],
+            guideline=options["guideline"],
+        )
         result = {
             "site": site.code,
             "procedure_start": start.isoformat(),
@@ -57,13 +67,16 @@ class Command(KyphosCommand):
             self.stdout.write(json.dumps(result, ensure_ascii=False))
             return None
         entry = result["drugs"][0]
-        self.stdout.write(f"{drug.display}: " + {True: "hold", False: "continue", None: "agree with the prescriber"}[
-            entry["hold"]])
+        self.stdout.write(
+            f"{drug.display}: " + {True: "hold", False: "continue", None: "agree with the prescriber"}[entry["hold"]]
+        )
         if entry["last_dose"]:
             self.stdout.write(f"  last dose no later than {entry['last_dose']}")
         if entry["restart_after"]:
             self.stdout.write(f"  restart from {entry['restart_after']}")
         for note in entry["notes"]:
             self.stdout.write(f"  note: {note}")
-        self.stdout.write(f"  source: {entry['source']} ({entry['confidence']}{', unverified' if entry['verify'] else ''})")
+        self.stdout.write(
+            f"  source: {entry['source']} ({entry['confidence']}{', unverified' if entry['verify'] else ''})"
+        )
         return None

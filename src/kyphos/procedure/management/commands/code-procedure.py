@@ -16,8 +16,9 @@ class Command(KyphosCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--levels", required=True, help="treated levels in treatment order, e.g. T12,L1")
-        parser.add_argument("--etiology", required=True,
-                            help="osteoporosis, steroid-induced, myeloma, metastasis or other")
+        parser.add_argument(
+            "--etiology", required=True, help="osteoporosis, steroid-induced, myeloma, metastasis or other"
+        )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:

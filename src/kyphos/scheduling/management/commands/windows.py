@@ -39,4 +39,6 @@ class Command(KyphosCommand):
             self.stdout.write(json.dumps(result))
         else:
             self.stdout.write(f"Call window:      {result['call_window']['start']} → {result['call_window']['end']}")
-            self.stdout.write(f"Follow-up window: {result['follow_up_window']['start']} → {result['follow_up_window']['end']}")
+            self.stdout.write(
+                f"Follow-up window: {result['follow_up_window']['start']} → {result['follow_up_window']['end']}"
+            )

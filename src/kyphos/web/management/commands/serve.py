@@ -53,8 +53,14 @@ class Command(KyphosCommand):
             worker = subprocess.Popen([sys.executable, "-m", "kyphos", "worker", "--exit-with", str(os.getpid())])  # noqa: S603
             self.stdout.write(f"Outbox worker started (pid {worker.pid}); mail and texts go to var/mail and var/sms.")
         try:
-            serve(application, host=options["host"], port=options["port"], threads=options["threads"],
-                  ident="kyphos", clear_untrusted_proxy_headers=True)
+            serve(
+                application,
+                host=options["host"],
+                port=options["port"],
+                threads=options["threads"],
+                ident="kyphos",
+                clear_untrusted_proxy_headers=True,
+            )
         finally:
             if worker is not None:
                 worker.terminate()
