@@ -167,9 +167,10 @@ def case_list(filters: CaseFilter) -> QuerySet[Case]:
             # have to sort every match of a common name.
             is_mrn = Patient.objects.filter(mrn=text).exists()
             cases = cases.filter(patient__mrn=text) if is_mrn else cases.filter(name_starts(text))
-        # In the order of the name index, so a common name's first page is read without sorting every match.
+        # In the order of the name index (family, given, patient), so a common name's first page reads its first
+        # rows instead of sorting every match; a patient's own cases, newest first, follow each other.
         return cases.only(*CASE_LIST_FIELDS).order_by(
-            "patient__family_key", "patient__given_key", "-referral_date", "-id"
+            "patient__family_key", "patient__given_key", "patient_id", "-referral_date", "-id"
         )
     return cases.only(*CASE_LIST_FIELDS).order_by("-referral_date", "-id")
 
@@ -181,8 +182,9 @@ def _key_starts(field: str, text: str) -> Q:
     bounds = prefix_range(prefix)
     if bounds is None:  # letters beyond a–z: a plain prefix test (correct, not served by the range)
         return Q(**{f"{field}__startswith": prefix})
+    # The range is exact for a–z/0–9 keys: no LIKE beside it, which would only blur the planner's estimate.
     low, high = bounds
-    query = Q(**{f"{field}__gte": low, f"{field}__startswith": prefix})
+    query = Q(**{f"{field}__gte": low})
     return query & Q(**{f"{field}__lt": high}) if high is not None else query
 
 

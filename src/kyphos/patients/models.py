@@ -76,7 +76,7 @@ class Patient(models.Model):
         ]
         indexes = [
             # pathway.selectors.case_list text search by name: a range on the keys ("munoz, an")
-            models.Index(fields=["family_key", "given_key"], name="patient_name_key"),
+            models.Index(fields=["family_key", "given_key", "id"], name="patient_name_key"),
             # pathway.selectors.case_list text search by MRN (any authority)
             models.Index(fields=["mrn"], name="patient_mrn"),
         ]

@@ -42,6 +42,6 @@ class Migration(migrations.Migration):
         migrations.RunPython(fill_keys, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='patient',
-            index=models.Index(fields=['family_key', 'given_key'], name='patient_name_key'),
+            index=models.Index(fields=['family_key', 'given_key', 'id'], name='patient_name_key'),
         ),
     ]
