@@ -69,7 +69,8 @@ def length_of_stay(case: Case) -> timedelta | None:
     stay = Stay.objects.filter(case=case).first()
     if admission is None or stay is None or stay.discharged_at is None:
         return None
-    return stay.discharged_at - admission.arrived_at
+    arrived: datetime = admission.arrived_at
+    return stay.discharged_at - arrived
 
 
 @dataclass(frozen=True)
