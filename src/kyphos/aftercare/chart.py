@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from kyphos import clock
 from kyphos.aftercare.outcomes import pain_points
+from kyphos.aftercare.selectors import procedure_record
 from kyphos.pathway.models import Case
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 240, 40, 16, 14, 34
@@ -26,7 +27,7 @@ class Point:
 
 
 def _procedure_day(case: Case) -> date | None:
-    record = getattr(case, "procedure", None)
+    record = procedure_record(case)
     start = record.started_at if record is not None else (case.appointment.start if case.appointment else None)
     return start.astimezone(case.site.zone).date() if start else None
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from kyphos import clock
-from kyphos.aftercare import questionnaires
+from kyphos.aftercare import questionnaires, selectors
 from kyphos.aftercare.models import FollowUpRecord, Questionnaire, ResponseContext
 from kyphos.aftercare.outcomes import refresh
 from kyphos.audit import services as audit
@@ -244,7 +244,7 @@ def _patient_lines(case: Case) -> list[str]:
 
 
 def _procedure_line(case: Case) -> str:
-    record = getattr(case, "procedure", None)
+    record = selectors.procedure_record(case)
     levels = ", ".join(lvl.level for lvl in record.levels.all()) if record is not None else ""
     when = record.started_at.astimezone(case.site.zone) if record is not None else None
     return (f"Balloon kyphoplasty {when:%d-%b-%Y}" if when else "Balloon kyphoplasty") + (

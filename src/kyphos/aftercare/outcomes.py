@@ -11,11 +11,12 @@ from datetime import datetime, time, timedelta
 
 from kyphos import clock
 from kyphos.aftercare.models import CaseOutcome, DiaryEntry, FollowUpRecord, PainScore, QuestionnaireResponse
+from kyphos.aftercare.selectors import procedure_record
 from kyphos.pathway.models import Case
 
 
 def procedure_end(case: Case) -> datetime | None:
-    record = getattr(case, "procedure", None)
+    record = procedure_record(case)
     if record is not None and record.ended_at:
         return record.ended_at
     return None

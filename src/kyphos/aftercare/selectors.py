@@ -20,6 +20,7 @@ from kyphos.aftercare.models import RecoveryCheck, Stay
 from kyphos.pathway.models import Case
 from kyphos.pathway.stages import Stage
 from kyphos.precall.models import CallStatus, Medication
+from kyphos.procedure.models import ProcedureRecord
 from kyphos.rules import data
 from kyphos.rules.windows import follow_up_window
 from kyphos.scheduling.models import Site, Visit
@@ -32,6 +33,11 @@ def restart_lines(case: Case) -> list[Medication]:
     """The medicines the signed call held, whose restart the going-home letter and the visit page show."""
     call = case.precalls.filter(status=CallStatus.SIGNED).first()
     return [m for m in call.medications.all() if m.hold] if call else []
+
+
+def procedure_record(case: Case) -> ProcedureRecord | None:
+    """The procedure as recorded (start, end, treated levels), for the letters, outcomes and the pain chart."""
+    return ProcedureRecord.objects.filter(case=case).first()
 
 
 def follow_up_visit(case: Case) -> Visit | None:
