@@ -13,7 +13,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-install: $(STAMP)
+# The translations (src/kyphos/locale/<lang>/LC_MESSAGES/django.po) compiled for Django; msgfmt is Debian's gettext.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard src/kyphos/locale/*/LC_MESSAGES/django.po))
+
+%.mo: %.po $(STAMP)
+	@scripts/ensure-system-deps.sh gettext
+	$(BIN)/kyphos compilemessages --ignore .venv --ignore tests --verbosity 0
+
+install: $(STAMP) $(CATALOGS)
 
 ## Migrate the SQLite database (./var/kyphos.sqlite3), load the demo if empty, print the logins, serve.
 run: install
@@ -24,9 +31,9 @@ demo: install
 	$(BIN)/kyphos migrate --verbosity 0
 	$(BIN)/kyphos demo --reset
 
-## Debian packages the tests drive for real: PostgreSQL and Chromium (installed when missing).
+## Debian packages the tests drive for real: PostgreSQL, Chromium and gettext (installed when missing).
 system-deps:
-	@scripts/ensure-system-deps.sh postgresql chromium
+	@scripts/ensure-system-deps.sh postgresql chromium gettext
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "kyphos"
-GROUND = {"clock", "commands", "errors", "formfields", "paging", "settings"}  # modules below every room
+GROUND = {"clock", "commands", "errors", "formfields", "paging", "settings", "translation"}  # modules below every room
 BELOW: dict[str, set[str]] = {
     "rules": set(),
     "audit": set(),

@@ -54,3 +54,37 @@ class Forbidden(KyphosError):
     """The acting person's roles do not allow this."""
 
     code = "forbidden"
+
+
+def gettext_noop(message: str) -> str:
+    """Mark ``message`` for translation without translating it.
+
+    Pure Python, so ``rules/`` can mark the sentences it returns; Django's ``makemessages`` finds the calls by this
+    name, and the edge that shows the sentence translates it into the reader's language.
+    """
+    return message
+
+
+class Text:
+    """A sentence to translate when it is shown, with named values:
+    ``Text(gettext_noop("Enter a number from {low} to {high}."), low=0, high=10)`` (the ``gettext_noop`` lets
+    makemessages find it). ``str()`` gives the English sentence; the edge translates ``msgid``, then fills in."""
+
+    def __init__(self, msgid: str, **values: object) -> None:
+        self.msgid = msgid
+        self.values = values
+
+    def __str__(self) -> str:
+        return self.msgid.format(**self.values)
+
+    def __repr__(self) -> str:
+        return f"Text({self.msgid!r}, {self.values!r})"
+
+    def __eq__(self, other: object) -> bool:
+        # Equal to another Text with the same sentence and values, and to its own English sentence.
+        if isinstance(other, Text):
+            return (self.msgid, self.values) == (other.msgid, other.values)
+        return isinstance(other, str) and str(self) == other
+
+    def __hash__(self) -> int:
+        return hash(str(self))

@@ -154,7 +154,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The languages Kyphos speaks: English is the source; each other one is a catalogue in src/kyphos/locale/.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [Path(__file__).resolve().parent / "locale"]
 # Stored times are UTC; screens show the site's zone (see kyphos.web.templatetags.kyphos_time).
 TIME_ZONE = os.environ.get("KYPHOS_USER_TIME_ZONE", "America/New_York")
 USE_I18N = True

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock
 from kyphos.aftercare import questionnaires
@@ -35,6 +36,7 @@ from kyphos.pathway.policy import Role
 from kyphos.pathway.stages import Stage
 from kyphos.rules import questionnaires as q_rules
 from kyphos.rules import redflags
+from kyphos.translation import lazy
 
 OPEN_STAGES = {Stage.RECOVERY, Stage.DISCHARGED, Stage.FOLLOWUP_DONE}
 PAIN_RETURN_POINTS = 3
@@ -53,18 +55,19 @@ class DiaryInput:
     note: str = ""
 
 
-def closed_message(case: Case) -> str | None:
-    """Why the diary does not take an entry for this case now, or None."""
+def closed_message(case: Case) -> Any:
+    """Why the diary does not take an entry for this case now (a lazy, translatable sentence), or None."""
     if case.stage in (Stage.CLOSED, Stage.CANCELLED):
-        return "Your care with this service has ended, so the diary is closed. If you feel unwell, call your doctor."
+        return _("Your care with this service has ended, so the diary is closed. If you feel unwell, call your doctor.")
     if case.stage not in OPEN_STAGES:
-        return "Your diary opens after your procedure."
+        return _("Your diary opens after your procedure.")
     return None
 
 
-def _flags(raw: dict[str, Any]) -> tuple[dict[str, bool], dict[str, str]]:
+def _flags(raw: dict[str, Any]) -> tuple[dict[str, bool], dict[str, Any]]:
     """Every red-flag question must be answered: an unanswered one is an error, never a silent "no"."""
-    answers, errors = {}, {}
+    answers: dict[str, bool] = {}
+    errors: dict[str, Any] = {}
     for flag_id in redflags.flags():
         value = str(raw.get(flag_id, "")).lower()
         if value in {"yes", "true", "1"}:
@@ -72,10 +75,10 @@ def _flags(raw: dict[str, Any]) -> tuple[dict[str, bool], dict[str, str]]:
         elif value in {"no", "false", "0"}:
             answers[flag_id] = False
         else:
-            errors[f"flag_{flag_id}"] = "Please answer yes or no."
+            errors[f"flag_{flag_id}"] = _("Please answer yes or no.")
     unknown = set(raw) - set(redflags.flags())
     for flag_id in unknown:
-        errors[f"flag_{flag_id}"] = "This question is not part of the diary."
+        errors[f"flag_{flag_id}"] = _("This question is not part of the diary.")
     return answers, errors
 
 
@@ -86,9 +89,9 @@ def _temperature(text: str) -> Decimal | None:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValueError("Enter your temperature in °C, for example 37.2.") from None
+        raise ValueError(_("Enter your temperature in °C, for example 37.2.")) from None
     if not Decimal(34) <= value <= Decimal(43):
-        raise ValueError("Enter a temperature in °C between 34 and 43.")
+        raise ValueError(_("Enter a temperature in °C between 34 and 43."))
     return value.quantize(Decimal("0.1"))
 
 
@@ -104,15 +107,15 @@ def record_entry(actor: Actor, case: Case, entry: DiaryInput) -> DiaryEntry:
     try:
         temperature = _temperature(entry.temperature)
     except ValueError as exc:
-        errors["temperature"] = str(exc)
+        errors["temperature"] = exc.args[0]
     note = entry.note.strip()
     if "\x00" in note or len(note) > 2000:
-        errors["note"] = "Please keep your note under 2000 characters."
+        errors["note"] = _("Please keep your note under 2000 characters.")
     recovery = questionnaires.recovery()
     try:
         q_rules.score(questionnaires.instrument(recovery), entry.answers)
     except q_rules.AnswerError as exc:
-        errors.update(exc.errors)
+        errors.update({key: lazy(message) for key, message in exc.errors.items()})
     if errors:
         raise ValidationError({key: [message] for key, message in errors.items()})
     response = questionnaires.record(

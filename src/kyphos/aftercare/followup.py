@@ -34,6 +34,7 @@ from kyphos.pathway.stages import Stage
 from kyphos.rules import questionnaires as q_rules
 from kyphos.rules.findings import Finding, Severity
 from kyphos.scheduling.models import Visit
+from kyphos.translation import lazy
 
 COMPLICATIONS = {
     "none": "None since discharge",
@@ -108,7 +109,7 @@ def record_visit(
         try:
             q_rules.score(questionnaires.instrument(questionnaire), answers or {})
         except q_rules.AnswerError as exc:
-            errors.update({f"q_{key}": [message] for key, message in exc.errors.items()})
+            errors.update({f"q_{key}": [lazy(message)] for key, message in exc.errors.items()})
     if errors:
         raise ValidationError(errors)
     now = clock.current()

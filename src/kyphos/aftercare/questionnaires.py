@@ -20,6 +20,7 @@ from kyphos.pathway.errors import NotPermitted
 from kyphos.pathway.models import Case
 from kyphos.pathway.policy import may
 from kyphos.rules import questionnaires as rules
+from kyphos.translation import lazy
 
 RECOVERY_URL = "https://kyphos.example/fhir/Questionnaire/kyphos-recovery"
 
@@ -121,7 +122,7 @@ def record(
     try:
         result = rules.score(instrument(questionnaire), answers)
     except rules.AnswerError as exc:
-        raise ValidationError({key: [message] for key, message in exc.errors.items()}) from None
+        raise ValidationError({key: [lazy(message)] for key, message in exc.errors.items()}) from None
     response = QuestionnaireResponse.objects.create(
         case=case,
         questionnaire=questionnaire,

@@ -8,25 +8,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from icalendar import Alarm, Calendar, Event
 
 from kyphos import clock
 from kyphos.scheduling.models import Site
 
 PRODID = "-//Kyphos//Patient appointments//EN"
-TEXT = {
-    "en": {
-        "procedure": "Kyphoplasty at {site}",
-        "visit": "Follow-up visit at {site}",
-        "arrive": "Please arrive at {arrival}. Questions: {phone}.",
-        "visit_desc": "Questions: {phone}.",
-    },
-    "es": {
-        "procedure": "Cifoplastia en {site}",
-        "visit": "Visita de seguimiento en {site}",
-        "arrive": "Por favor llegue a las {arrival}. Preguntas: {phone}.",
-        "visit_desc": "Preguntas: {phone}.",
-    },
+# In the recipient's language (Django's catalogue; see src/kyphos/locale/).
+WORDS = {
+    "procedure": _("Kyphoplasty at {site}"),
+    "visit": _("Follow-up visit at {site}"),
+    "arrive": _("Please arrive at {arrival}. Questions: {phone}."),
+    "visit_desc": _("Questions: {phone}."),
 }
 
 
@@ -42,7 +37,8 @@ def invitation(
     method: str = "PUBLISH",
 ) -> str:
     """An iCalendar file with one event and a reminder the evening before (18 hours before the start)."""
-    words = TEXT.get(language, TEXT["en"])
+    with translation.override(language):
+        words = {key: str(text) for key, text in WORDS.items()}
     zone = site.zone
     values = {
         "site": site.name,

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core import signing
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock
 from kyphos.audit import services as audit
@@ -121,14 +122,14 @@ def open_token(token: str, now: datetime | None = None) -> Opened:
     try:
         nonce = signing.loads(token, salt=SALT)
     except signing.BadSignature:
-        raise LinkError("This link is not valid. Please use the latest message we sent you, or call us.") from None
+        raise LinkError(_("This link is not valid. Please use the latest message we sent you, or call us.")) from None
     link = PatientLink.objects.select_related("case__patient", "case__site").filter(nonce=nonce).first()
     if link is None:
-        raise LinkError("This link is not valid. Please use the latest message we sent you, or call us.")
+        raise LinkError(_("This link is not valid. Please use the latest message we sent you, or call us."))
     if link.revoked_at is not None:
-        raise LinkError("This link no longer works. Please use the latest message we sent you, or call us.")
+        raise LinkError(_("This link no longer works. Please use the latest message we sent you, or call us."))
     if link.expires_at <= now:
-        raise LinkError("This link has expired. Please call us and we will send you a new one.")
+        raise LinkError(_("This link has expired. Please call us and we will send you a new one."))
     return Opened(link, link.case)
 
 
@@ -140,9 +141,9 @@ def check_dob(link: PatientLink, answer: date | None, client_addr: str | None) -
     with transaction.atomic():
         outcome = _check_dob(link, answer, client_addr)
     if outcome == "locked":
-        raise LinkError("This link has been locked after too many tries. Please call us for a new one.")
+        raise LinkError(_("This link has been locked after too many tries. Please call us for a new one."))
     if outcome == "revoked":
-        raise LinkError("This link no longer works. Please call us and we will send you a new one.")
+        raise LinkError(_("This link no longer works. Please call us and we will send you a new one."))
     return outcome == "ok"
 
 

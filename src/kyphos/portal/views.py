@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
 from kyphos import clock
@@ -28,7 +29,7 @@ from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter
 from kyphos.messaging.words import day_words, time_words
 from kyphos.pathway.stages import BOOKED_STAGES, Stage
-from kyphos.portal.text import TEXT, say
+from kyphos.portal.text import PATIENT_LANGUAGES, WORDS
 from kyphos.precall import services as precall
 from kyphos.precall.models import PatientChecklist
 from kyphos.scheduling.models import Visit
@@ -40,9 +41,9 @@ SESSION_LANG = "kyphos_patient_lang"
 
 def _language(request: HttpRequest, case: Any) -> str:
     chosen = request.session.get(SESSION_LANG)
-    if chosen in TEXT:
+    if chosen in PATIENT_LANGUAGES:
         return str(chosen)
-    return case.patient.preferred_language if case.patient.preferred_language in TEXT else "en"
+    return case.patient.preferred_language if case.patient.preferred_language in PATIENT_LANGUAGES else "en"
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -54,14 +55,11 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _invalid(request: HttpRequest, message: str) -> HttpResponse:
-    lang = "es" if request.session.get(SESSION_LANG) == "es" else "en"
-    response = render(
-        request,
-        "patient/invalid.html",
-        {"t": TEXT[lang], "lang": lang, "message": say(message, lang)},
-        status=404,
-    )
+def _invalid(request: HttpRequest, message: Any) -> HttpResponse:
+    chosen = request.session.get(SESSION_LANG)
+    lang = chosen if chosen in PATIENT_LANGUAGES else "en"
+    with translation.override(lang):
+        response = render(request, "patient/invalid.html", {"t": WORDS, "lang": lang, "message": message}, status=404)
     return _no_store(response)
 
 
@@ -71,7 +69,7 @@ def patient_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         try:
             opened = links.open_token(token)
         except links.LinkError as exc:
-            return _invalid(request, str(exc))
+            return _invalid(request, exc.args[0])
         link, case = opened.link, opened.case
         actor = Actor(
             user=None,
@@ -80,7 +78,7 @@ def patient_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         )
         lang = _language(request, case)
         ctx = {
-            "t": TEXT[lang],
+            "t": WORDS,
             "lang": lang,
             "case": case,
             "site": case.site,
@@ -90,7 +88,8 @@ def patient_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             "link": link,
         }
         if link.require_dob and link.pk not in request.session.get(SESSION_DOB, []):
-            return _no_store(_dob(request, ctx))
+            with translation.override(lang):
+                return _no_store(_dob(request, ctx))
         links.touch(link)
         audit.record(
             actor,
@@ -100,7 +99,9 @@ def patient_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             patient_uuid=case.patient.uuid,
             detail=view.__name__,
         )
-        return _no_store(view(request, ctx, *args, **kwargs))
+        # The page is drawn in the patient's language: every lazy word and service message is translated then.
+        with translation.override(lang):
+            return _no_store(view(request, ctx, *args, **kwargs))
 
     return wrapper
 
@@ -115,7 +116,7 @@ def _dob(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
         try:
             ok = links.check_dob(ctx["link"], answer, getattr(request, "client_addr", None))
         except links.LinkError as exc:
-            return _invalid(request, str(exc))
+            return _invalid(request, exc.args[0])
         if ok:
             request.session[SESSION_DOB] = [*request.session.get(SESSION_DOB, []), ctx["link"].pk]
             wanted = request.POST.get("next", "")
@@ -178,7 +179,7 @@ def home(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def language(request: HttpRequest, token: str, lang: str) -> HttpResponse:
-    if lang not in TEXT:
+    if lang not in PATIENT_LANGUAGES:
         raise Http404("Unknown language.")
     request.session[SESSION_LANG] = lang
     return redirect(f"/p/{token}/")
@@ -199,7 +200,7 @@ def checklist(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
             return render(
                 request,
                 "patient/message.html",
-                {**ctx, "message": " ".join(say(m, ctx["lang"]) for m in exc.messages)},
+                {**ctx, "message": " ".join(str(m) for m in exc.messages)},
                 status=409,
             )
         saved = True
@@ -262,8 +263,7 @@ def ics(request: HttpRequest, ctx: dict[str, Any], what: str) -> HttpResponse:
 
 
 def _questions(instrument: Any, lang: str, values: dict[str, Any], errors: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = questionnaires.question_rows(instrument, lang, values, errors)
-    return [{**row, "error": say(row["error"], lang)} for row in rows]
+    return questionnaires.question_rows(instrument, lang, values, errors)
 
 
 @require_http_methods(["GET", "POST"])
@@ -295,14 +295,14 @@ def diary_entry(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
                 return render(
                     request,
                     "patient/message.html",
-                    {**ctx, "message": " ".join(say(m, lang) for m in exc.messages)},
+                    {**ctx, "message": " ".join(str(m) for m in exc.messages)},
                     status=409,
                 )
-            errors = {key: [say(m, lang) for m in found] for key, found in exc.message_dict.items()}
+            errors = {key: [str(m) for m in found] for key, found in exc.message_dict.items()}
         else:
             return redirect(f"{ctx['base']}diary/{entry.uuid}/")
     if refusal:
-        return render(request, "patient/message.html", {**ctx, "message": say(refusal, lang)}, status=409)
+        return render(request, "patient/message.html", {**ctx, "message": str(refusal)}, status=409)
     flag_rows = [
         {
             "id": f"flag_{key}",
@@ -388,7 +388,7 @@ def questions(request: HttpRequest, ctx: dict[str, Any], questionnaire_id: int |
         try:
             questionnaires.record(ctx["actor"], case, chosen, context, values, author="patient")
         except ValidationError as exc:
-            errors = {key: [say(m, lang) for m in found] for key, found in exc.message_dict.items()}
+            errors = {key: [str(m) for m in found] for key, found in exc.message_dict.items()}
         else:
             return redirect(f"{ctx['base']}questions/")
     return render(

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock
 from kyphos.audit import services as audit
@@ -593,7 +594,7 @@ def agree_medication_plan(actor: Actor, task: Task, note: str = "") -> Medicatio
 def tick_patient_checklist(actor: Actor, case: Case, ticked: set[str]) -> PatientChecklist:
     """The patient ticks their checklist on their own page (before the procedure only)."""
     if case.stage not in BOOKED_STAGES:
-        raise ValidationError("The checklist is for before the procedure.")
+        raise ValidationError(_("The checklist is for before the procedure."))
     unknown = ticked - set(PatientChecklist.ITEMS)
     if unknown:
         raise ValidationError(f"Unknown checklist items: {', '.join(sorted(unknown))}.")

@@ -24,7 +24,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from kyphos.errors import InvalidInput
+from kyphos.errors import InvalidInput, Text, gettext_noop
 
 SCORING_URL = "https://kyphos.example/fhir/StructureDefinition/questionnaire-scoring"
 ORDINAL_URLS = (
@@ -44,9 +44,9 @@ class QuestionnaireError(InvalidInput, ValueError):
 
 
 class AnswerError(InvalidInput, ValueError):
-    """Answers that do not fit the questionnaire; ``errors`` maps linkId to a message."""
+    """Answers that do not fit the questionnaire; ``errors`` maps linkId to a message (translated where shown)."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str | Text]):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
 
@@ -309,8 +309,16 @@ class Scored:
     answered: dict[str, Any]
 
 
+class _Wrong(ValueError):
+    """An answer that does not fit its question; ``text`` says why, to be translated where it is shown."""
+
+    def __init__(self, text: str | Text) -> None:
+        super().__init__(str(text))
+        self.text = text
+
+
 def _coerce(item: Item, value: Any) -> Any:
-    """The answer as its FHIR type, or ValueError with a message for the person answering."""
+    """The answer as its FHIR type, or ``_Wrong`` with a message for the person answering."""
     if item.type == "boolean":
         if isinstance(value, bool):
             return value
@@ -318,27 +326,29 @@ def _coerce(item: Item, value: Any) -> Any:
             return True
         if str(value).lower() in {"false", "no", "0"}:
             return False
-        raise ValueError("Answer yes or no.")
+        raise _Wrong(gettext_noop("Answer yes or no."))
     if item.type == "integer":
         try:
             number = int(str(value).strip())
         except ValueError:
-            raise ValueError("Enter a whole number.") from None
+            raise _Wrong(gettext_noop("Enter a whole number.")) from None
         if (item.minimum is not None and number < item.minimum) or (item.maximum is not None and number > item.maximum):
-            raise ValueError(f"Enter a number from {item.minimum} to {item.maximum}.")
+            raise _Wrong(
+                Text(gettext_noop("Enter a number from {low} to {high}."), low=item.minimum, high=item.maximum)
+            )
         return number
     if item.type == "decimal":
         try:
             return Decimal(str(value).strip())
         except ArithmeticError:
-            raise ValueError("Enter a number.") from None
+            raise _Wrong(gettext_noop("Enter a number.")) from None
     if item.type == "choice":
         if item.option(str(value)) is None:
-            raise ValueError("Choose one of the answers.")
+            raise _Wrong(gettext_noop("Choose one of the answers."))
         return str(value)
     text = str(value).strip()
     if "\x00" in text or len(text) > 2000:
-        raise ValueError("This answer is too long or has characters that cannot be stored.")
+        raise _Wrong(gettext_noop("This answer is too long or has characters that cannot be stored."))
     return text
 
 
@@ -368,10 +378,10 @@ def _item_score(item: Item, value: Any) -> Decimal:
 
 def score(instrument: Instrument, answers: dict[str, Any]) -> Scored:
     """Check the answers and score them; raise AnswerError naming every item that is wrong or missing."""
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Text] = {}
     unknown = set(answers) - {i.link_id for i in instrument.items}
     for link in sorted(unknown):
-        errors[link] = "This question is not part of the questionnaire."
+        errors[link] = gettext_noop("This question is not part of the questionnaire.")
     clean: dict[str, Any] = {}
     for item in instrument.items:
         if item.type == "display":
@@ -379,18 +389,19 @@ def score(instrument: Instrument, answers: dict[str, Any]) -> Scored:
         value = answers.get(item.link_id)
         if value is None or (isinstance(value, str) and not value.strip()):
             if item.required:
-                errors[item.link_id] = "Please answer this question."
+                errors[item.link_id] = gettext_noop("Please answer this question.")
             continue
         try:
             clean[item.link_id] = _coerce(item, value)
-        except ValueError as exc:
-            errors[item.link_id] = str(exc)
+        except _Wrong as exc:
+            errors[item.link_id] = exc.text
     total: Decimal | None = None
     if instrument.method is not None and not errors:
         answered = [link for link in instrument.scored if link in clean]
         if len(answered) < max(instrument.min_answered, 1):
-            errors["_score"] = (
-                f"At least {max(instrument.min_answered, 1)} scored questions must be answered for a score."
+            errors["_score"] = Text(
+                gettext_noop("At least {count} scored questions must be answered for a score."),
+                count=max(instrument.min_answered, 1),
             )
         else:
             total = sum((_item_score(instrument.item(link), clean[link]) for link in answered), Decimal(0))
