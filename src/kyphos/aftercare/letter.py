@@ -4,41 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
+
 from kyphos import clock
 from kyphos.aftercare.selectors import restart_lines
-from kyphos.messaging.letters import LetterContent
+from kyphos.messaging.letters import LetterContent, letter_language, words_in
 from kyphos.messaging.words import long_date, short_date
 from kyphos.pathway.models import Case
 from kyphos.rules import data, wording
 from kyphos.scheduling.models import Visit
 
-TEXT = {
-    "en": {
-        "title": "Going home after your kyphoplasty",
-        "meds_h": "Your medicines",
-        "restart": "{drug}: start again from {when}, if your doctor agrees.",
-        "restart_ask": "{drug}: ask your doctor when to start again.",
-        "none": "Keep taking your usual medicines.",
-        "home_h": "At home",
-        "visit_h": "Your follow-up visit",
-        "visit": "Your visit with the radiologist is on {date} at {time}, at {site}.",
-        "visit_none": "We will call you to book your visit with the radiologist, 7 to 14 days after the procedure.",
-        "help_h": "When to get help",
-        "footer": "For {name}. Written on {made}.",
-    },
-    "es": {
-        "title": "De vuelta a casa después de su cifoplastia",
-        "meds_h": "Sus medicinas",
-        "restart": "{drug}: vuelva a tomarla a partir del {when}, si su médico está de acuerdo.",
-        "restart_ask": "{drug}: pregunte a su médico cuándo volver a tomarla.",
-        "none": "Siga tomando sus medicinas de siempre.",
-        "home_h": "En casa",
-        "visit_h": "Su cita de control",
-        "visit": "Su cita con el radiólogo es el {date} a las {time}, en {site}.",
-        "visit_none": "Le llamaremos para darle la cita con el radiólogo, de 7 a 14 días después del procedimiento.",
-        "help_h": "Cuándo pedir ayuda",
-        "footer": "Para {name}. Escrito el {made}.",
-    },
+WORDS: dict[str, Promise] = {  # in the letter's language (Django's catalogue, context "discharge letter")
+    "title": pgettext_lazy("discharge letter", "Going home after your kyphoplasty"),
+    "meds_h": pgettext_lazy("discharge letter", "Your medicines"),
+    "restart": pgettext_lazy("discharge letter", "{drug}: start again from {when}, if your doctor agrees."),
+    "restart_ask": pgettext_lazy("discharge letter", "{drug}: ask your doctor when to start again."),
+    "none": pgettext_lazy("discharge letter", "Keep taking your usual medicines."),
+    "home_h": pgettext_lazy("discharge letter", "At home"),
+    "visit_h": pgettext_lazy("discharge letter", "Your follow-up visit"),
+    "visit": pgettext_lazy("discharge letter", "Your visit with the radiologist is on {date} at {time}, at {site}."),
+    "visit_none": pgettext_lazy(
+        "discharge letter",
+        "We will call you to book your visit with the radiologist, 7 to 14 days after the procedure.",
+    ),
+    "help_h": pgettext_lazy("discharge letter", "When to get help"),
+    "footer": pgettext_lazy("discharge letter", "For {name}. Written on {made}."),
 }
 HOME_TOPICS = ["pain", "dressing", "activity", "lifting", "driving", "brace"]
 HELP_TOPICS = ["emergency", "call_us"]
@@ -58,8 +49,8 @@ def _topic(site: Any, language: str, topic: str) -> str:
 
 def discharge_letter(case: Case, visit: Visit | None) -> LetterContent:
     site, zone = case.site, case.site.zone
-    language = case.patient.preferred_language if case.patient.preferred_language in TEXT else "en"
-    t = TEXT[language]
+    language = letter_language(case.patient.preferred_language)
+    t = words_in(language, WORDS)
     blocks: list[tuple[str, Any]] = [("h", t["meds_h"])]
     held = restart_lines(case)
     for med in held:

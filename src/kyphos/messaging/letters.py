@@ -6,12 +6,15 @@ the words (in the patient's language); this module only lays them out, so the HT
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import translation
 from fpdf import FPDF
 
 from kyphos import clock
@@ -38,6 +41,18 @@ _PDF_MAP = str.maketrans(
         "•": "-",
     }
 )
+
+
+def letter_language(preferred: str) -> str:
+    """The language a letter is written in: the recipient's, if Kyphos speaks it, else English."""
+    spoken = {code for code, _name in settings.LANGUAGES}
+    return preferred if preferred in spoken else "en"
+
+
+def words_in(language: str, table: Mapping[str, Any]) -> dict[str, str]:
+    """A table of lazy, translatable sentences put into ``language`` (for one letter or message)."""
+    with translation.override(language):
+        return {key: str(text) for key, text in table.items()}
 
 
 @dataclass(frozen=True)

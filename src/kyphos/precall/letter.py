@@ -8,121 +8,87 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
+
 from kyphos import clock
-from kyphos.messaging.letters import LetterContent
-from kyphos.messaging.words import DAYS, long_date, short_date
+from kyphos.messaging.letters import LetterContent, letter_language, words_in
+from kyphos.messaging.words import long_date, short_date, weekday_name
 from kyphos.precall.models import DriverStatus, ImagingStatus, PreCall
 from kyphos.rules import precall as precall_rules
 from kyphos.rules.medicines import catalogue
 
-TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Your kyphoplasty: what to do before you come",
-        "when_h": "When and where",
-        "when": "Your procedure is on {date}. Please arrive at {arrival} at {site}{address}.",
-        "stay": "Plan to stay about one night in hospital. Most people feel less pain within one or two days.",
-        "meds_h": "Your medicines",
-        "never_stop": "Do not stop any medicine unless your doctor has agreed.",
-        "hold": "{drug}: take your last dose on {day} {part} (no later than {time}).",
-        "skip": "Do not take it on {days}.",
-        "stopped": "{drug}: do not take any more before the procedure.",
-        "skip_same_day": "After that, do not take it before the procedure.",
-        "restart": "Start it again only when your doctor tells you, usually from {when}.",
-        "restart_ask": "Start it again only when your doctor tells you.",
-        "agreed": "Your doctor has agreed this plan.",
-        "pending": "We are checking this plan with your doctor and will call you if it changes.",
-        "decide": "{drug}: we will talk with your doctor about this medicine and call you. Do not stop it on your own.",
-        "keep": "Keep taking your other medicines as usual: {names}.",
-        "glp1": "{drug}: most people keep taking it. If your dose was just raised, or you feel sick or bloated, "
-        "tell us: you may need clear drinks only on the day before.",
-        "food_h": "Eating and drinking",
-        "fatty": "Fatty or fried food and meat: last by {time}.",
-        "light": "A light meal (toast, a clear drink): last by {time}.",
-        "clear": "Clear drinks (water, clear apple juice, black tea or coffee): last by {time}.",
-        "nothing": "After that, nothing to eat or drink.",
-        "driver_h": "Getting home",
-        "driver_yes": "You cannot drive yourself home. {name} will take you home.",
-        "driver_no": "You told us no one can drive you. We will arrange your transport. Questions: call us on {phone}.",
-        "scans_h": "Your scans",
-        "scans_bring": "Please bring your {what}{media}{source}.",
-        "scans_have": "We already have your scans. You do not need to bring them.",
-        "scans_none": "You do not need to bring any scans.",
-        "pregnancy": "If there is any chance you are pregnant, or you are breastfeeding, tell us before the procedure.",
-        "help_h": "Questions",
-        "help": "Call us on {phone}, Monday to Friday during office hours.",
-        "footer": "For {name}, born {born}. Written on {made}.",
-        "morning": "in the morning",
-        "afternoon": "in the afternoon",
-        "evening": "in the evening",
-        "and": "and",
-        "or": "or",
-        "from": " from {place}",
-        "mri": "MRI",
-        "ct": "CT",
-        "xray": "X-rays",
-        "scans": "scans",
-        "films": "films",
-        "reports": "reports",
-        "cd": "CD",
-    },
-    "es": {
-        "title": "Su cifoplastia: qué hacer antes de venir",
-        "when_h": "Cuándo y dónde",
-        "when": "Su procedimiento es el {date}. Por favor, llegue a las {arrival} a {site}{address}.",
-        "stay": "Cuente con pasar una noche en el hospital. La mayoría de las personas tiene menos dolor en uno o dos "
-        "días.",
-        "meds_h": "Sus medicinas",
-        "never_stop": "No deje ninguna medicina sin que su médico esté de acuerdo.",
-        "hold": "{drug}: tome la última dosis el {day} {part} (a más tardar a las {time}).",
-        "skip": "No la tome el {days}.",
-        "stopped": "{drug}: no tome más antes del procedimiento.",
-        "skip_same_day": "Después, no la tome antes del procedimiento.",
-        "restart": "Vuelva a tomarla solo cuando su médico se lo diga, normalmente a partir del {when}.",
-        "restart_ask": "Vuelva a tomarla solo cuando su médico se lo diga.",
-        "agreed": "Su médico está de acuerdo con este plan.",
-        "pending": "Estamos revisando este plan con su médico y le llamaremos si cambia.",
-        "decide": "{drug}: hablaremos con su médico sobre esta medicina y le llamaremos. No la deje por su cuenta.",
-        "keep": "Siga tomando sus otras medicinas como siempre: {names}.",
-        "glp1": "{drug}: la mayoría de las personas sigue tomándola. Si le subieron la dosis hace poco, o tiene "
-        "náuseas "
-        "o se siente hinchado, díganoslo: quizás deba tomar solo líquidos claros el día anterior.",
-        "food_h": "Comida y bebida",
-        "fatty": "Comida grasosa o frita y carne: como máximo hasta las {time}.",
-        "light": "Una comida ligera (pan tostado, una bebida clara): como máximo hasta las {time}.",
-        "clear": "Bebidas claras (agua, jugo de manzana claro, té o café sin leche): como máximo hasta las {time}.",
-        "nothing": "Después, no coma ni beba nada.",
-        "driver_h": "Cómo volver a casa",
-        "driver_yes": "No puede manejar usted. {name} le llevará a casa.",
-        "driver_no": "Nos dijo que nadie puede llevarle. Nosotros organizaremos su transporte. Preguntas: llámenos al "
-        "{phone}.",
-        "scans_h": "Sus estudios de imagen",
-        "scans_bring": "Por favor, traiga sus {what}{media}{source}.",
-        "scans_have": "Ya tenemos sus estudios. No necesita traerlos.",
-        "scans_none": "No necesita traer ningún estudio.",
-        "pregnancy": "Si existe alguna posibilidad de que esté embarazada, o si está amamantando, díganoslo antes del "
-        "procedimiento.",
-        "help_h": "Preguntas",
-        "help": "Llámenos al {phone}, de lunes a viernes en horario de oficina.",
-        "footer": "Para {name}, nacido/a el {born}. Escrito el {made}.",
-        "morning": "por la mañana",
-        "afternoon": "por la tarde",
-        "evening": "por la noche",
-        "and": "y",
-        "or": "ni",
-        "from": " de {place}",
-        "mri": "resonancias (MRI)",
-        "ct": "tomografías (CT)",
-        "xray": "radiografías",
-        "scans": "estudios",
-        "films": "placas",
-        "reports": "informes",
-        "cd": "CD",
-    },
+WORDS: dict[str, Promise] = {  # in the letter's language (Django's catalogue, context "call letter")
+    "title": pgettext_lazy("call letter", "Your kyphoplasty: what to do before you come"),
+    "when_h": pgettext_lazy("call letter", "When and where"),
+    "when": pgettext_lazy("call letter", "Your procedure is on {date}. Please arrive at {arrival} at {site}{address}."),
+    "stay": pgettext_lazy(
+        "call letter", "Plan to stay about one night in hospital. Most people feel less pain within one or two days."
+    ),
+    "meds_h": pgettext_lazy("call letter", "Your medicines"),
+    "never_stop": pgettext_lazy("call letter", "Do not stop any medicine unless your doctor has agreed."),
+    "hold": pgettext_lazy("call letter", "{drug}: take your last dose on {day} {part} (no later than {time})."),
+    "skip": pgettext_lazy("call letter", "Do not take it on {days}."),
+    "stopped": pgettext_lazy("call letter", "{drug}: do not take any more before the procedure."),
+    "skip_same_day": pgettext_lazy("call letter", "After that, do not take it before the procedure."),
+    "restart": pgettext_lazy("call letter", "Start it again only when your doctor tells you, usually from {when}."),
+    "restart_ask": pgettext_lazy("call letter", "Start it again only when your doctor tells you."),
+    "agreed": pgettext_lazy("call letter", "Your doctor has agreed this plan."),
+    "pending": pgettext_lazy(
+        "call letter", "We are checking this plan with your doctor and will call you if it changes."
+    ),
+    "decide": pgettext_lazy(
+        "call letter",
+        "{drug}: we will talk with your doctor about this medicine and call you. Do not stop it on your own.",
+    ),
+    "keep": pgettext_lazy("call letter", "Keep taking your other medicines as usual: {names}."),
+    "glp1": pgettext_lazy(
+        "call letter",
+        "{drug}: most people keep taking it. If your dose was just raised, or you feel sick or bloated, tell us: you "
+        "may need clear drinks only on the day before.",
+    ),
+    "food_h": pgettext_lazy("call letter", "Eating and drinking"),
+    "fatty": pgettext_lazy("call letter", "Fatty or fried food and meat: last by {time}."),
+    "light": pgettext_lazy("call letter", "A light meal (toast, a clear drink): last by {time}."),
+    "clear": pgettext_lazy(
+        "call letter", "Clear drinks (water, clear apple juice, black tea or coffee): last by {time}."
+    ),
+    "nothing": pgettext_lazy("call letter", "After that, nothing to eat or drink."),
+    "driver_h": pgettext_lazy("call letter", "Getting home"),
+    "driver_yes": pgettext_lazy("call letter", "You cannot drive yourself home. {name} will take you home."),
+    "driver_no": pgettext_lazy(
+        "call letter",
+        "You told us no one can drive you. We will arrange your transport. Questions: call us on {phone}.",
+    ),
+    "scans_h": pgettext_lazy("call letter", "Your scans"),
+    "scans_bring": pgettext_lazy("call letter", "Please bring your {what}{media}{source}."),
+    "scans_have": pgettext_lazy("call letter", "We already have your scans. You do not need to bring them."),
+    "scans_none": pgettext_lazy("call letter", "You do not need to bring any scans."),
+    "pregnancy": pgettext_lazy(
+        "call letter",
+        "If there is any chance you are pregnant, or you are breastfeeding, tell us before the procedure.",
+    ),
+    "help_h": pgettext_lazy("call letter", "Questions"),
+    "help": pgettext_lazy("call letter", "Call us on {phone}, Monday to Friday during office hours."),
+    "footer": pgettext_lazy("call letter", "For {name}, born {born}. Written on {made}."),
+    "morning": pgettext_lazy("call letter", "in the morning"),
+    "afternoon": pgettext_lazy("call letter", "in the afternoon"),
+    "evening": pgettext_lazy("call letter", "in the evening"),
+    "and": pgettext_lazy("call letter", "and"),
+    "or": pgettext_lazy("call letter", "or"),
+    "from": pgettext_lazy("call letter", " from {place}"),
+    "mri": pgettext_lazy("call letter", "MRI"),
+    "ct": pgettext_lazy("call letter", "CT"),
+    "xray": pgettext_lazy("call letter", "X-rays"),
+    "scans": pgettext_lazy("call letter", "scans"),
+    "films": pgettext_lazy("call letter", "films"),
+    "reports": pgettext_lazy("call letter", "reports"),
+    "cd": pgettext_lazy("call letter", "CD"),
 }
 
 
 def language_of(call: PreCall) -> str:
-    return call.case.patient.preferred_language if call.case.patient.preferred_language in TEXT else "en"
+    return letter_language(call.case.patient.preferred_language)
 
 
 def _part_of_day(moment: datetime, t: dict[str, str]) -> str:
@@ -140,7 +106,7 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
     appointment = case.appointment
     assert appointment is not None
     language = language_of(call)
-    t = TEXT[language]
+    t = words_in(language, WORDS)
     blocks_conf: dict[str, Any] = (site.letter_blocks or {}).get(language, {})
     start = appointment.start.astimezone(zone)
     arrival = appointment.arrival_at.astimezone(zone)
@@ -190,7 +156,7 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
             skipped = []
             day = last.date() + timedelta(days=1)
             while day <= start.date():
-                skipped.append(DAYS[language][day.weekday()])
+                skipped.append(weekday_name(day, language))
                 day += timedelta(days=1)
             lines.append(t["skip"].format(days=_join(skipped, t["or"])) if skipped else t["skip_same_day"])
             if med.restart_after:
