@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "kyphos"
-GROUND = {"clock", "commands", "errors", "formfields", "paging", "settings", "translation"}  # modules below every room
+# Modules below every room: usable from any of them.
+GROUND = {"clock", "commands", "errors", "formfields", "paging", "settings", "translation", "when"}
 BELOW: dict[str, set[str]] = {
     "rules": set(),
     "audit": set(),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.aftercare.outcomes import pain_points
 from kyphos.aftercare.selectors import procedure_record
 from kyphos.pathway.models import Case
@@ -29,7 +29,7 @@ class Point:
 def _procedure_day(case: Case) -> date | None:
     record = procedure_record(case)
     start = record.started_at if record is not None else (case.appointment.start if case.appointment else None)
-    return start.astimezone(case.site.zone).date() if start else None
+    return when.local_day(start, case.site) if start else None
 
 
 def points(case: Case, today: datetime | None = None) -> list[Point]:
@@ -38,7 +38,7 @@ def points(case: Case, today: datetime | None = None) -> list[Point]:
     by_day: dict[date, tuple[int, str, set[str]]] = {}
 
     def add(moment: datetime, pain: int, source: str, flags: tuple[str, ...] = ()) -> None:
-        day = moment.astimezone(zone).date()
+        day = when.local_day(moment, zone)
         worst, src, seen = by_day.get(day, (-1, source, set()))
         by_day[day] = (max(worst, pain), source if pain >= worst else src, seen | set(flags))
 
@@ -49,7 +49,7 @@ def points(case: Case, today: datetime | None = None) -> list[Point]:
         worst, source, seen = by_day[day]
         label = f"day {(day - day0).days}" if day0 else day.isoformat()
         out.append(Point(day, label, worst, source, tuple(sorted(seen))))
-    return _place(out, day0, (today or clock.current()).astimezone(zone).date())
+    return _place(out, day0, when.local_day(today or clock.current(), zone))
 
 
 def _place(found: list[Point], day0: date | None, today: date) -> list[Point]:

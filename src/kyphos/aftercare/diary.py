@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.aftercare import questionnaires
 from kyphos.aftercare.models import DiaryEntry, ResponseContext
 from kyphos.aftercare.outcomes import procedure_end, refresh
@@ -134,7 +134,7 @@ def record_entry(actor: Actor, case: Case, entry: DiaryInput) -> DiaryEntry:
     now = clock.current()
     diary = DiaryEntry.objects.create(
         case=case,
-        day=now.astimezone(case.site.zone).date(),
+        day=when.local_day(now, case.site),
         at=now,
         response=response,
         pain=pain,

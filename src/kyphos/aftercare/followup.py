@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.aftercare import questionnaires, selectors
 from kyphos.aftercare.models import FollowUpRecord, Questionnaire, ResponseContext
 from kyphos.aftercare.outcomes import refresh
@@ -229,7 +229,7 @@ def mark_missed_visits(now: datetime | None = None) -> int:
                 Role.SCHEDULER,
                 now,
                 now + timedelta(days=1),
-                note=f"Follow-up visit missed on {locked.start.astimezone(case.site.zone):%a %d-%b-%Y}",
+                note=f"Follow-up visit missed on {when.staff_day(locked.start, case.site)}",
             )
             count += 1
     return count
@@ -247,8 +247,8 @@ def _patient_lines(case: Case) -> list[str]:
 def _procedure_line(case: Case) -> str:
     record = selectors.procedure_record(case)
     levels = ", ".join(lvl.level for lvl in record.levels.all()) if record is not None else ""
-    when = record.started_at.astimezone(case.site.zone) if record is not None else None
-    return (f"Balloon kyphoplasty {when:%d-%b-%Y}" if when else "Balloon kyphoplasty") + (
+    started = when.local(record.started_at, case.site) if record is not None else None
+    return (f"Balloon kyphoplasty {started:%d-%b-%Y}" if started else "Balloon kyphoplasty") + (
         f", levels {levels}" if levels else ""
     )
 
@@ -273,7 +273,7 @@ def pt_letter(case: Case, record: FollowUpRecord) -> LetterContent:
             ("h", "Contact"),
             ("p", f"{doctor}, interventional radiology, {case.site.name}. Telephone {case.site.phone}."),
         ),
-        footer=f"Issued {clock.current().astimezone(case.site.zone):%d-%b-%Y %H:%M} by {doctor}.",
+        footer=f"Issued {when.local(clock.current(), case.site):%d-%b-%Y %H:%M} by {doctor}.",
     )
 
 
@@ -301,5 +301,5 @@ def bmd_letter(case: Case, record: FollowUpRecord) -> LetterContent:
             ("h", "Contact"),
             ("p", f"{doctor}, interventional radiology, {case.site.name}. Telephone {case.site.phone}."),
         ),
-        footer=f"Issued {clock.current().astimezone(case.site.zone):%d-%b-%Y %H:%M} by {doctor}.",
+        footer=f"Issued {when.local(clock.current(), case.site):%d-%b-%Y %H:%M} by {doctor}.",
     )

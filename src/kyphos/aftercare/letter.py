@@ -7,13 +7,13 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import pgettext_lazy
 
-from kyphos import clock
+from kyphos import when
 from kyphos.aftercare.selectors import restart_lines
 from kyphos.messaging.letters import LetterContent, letter_language, words_in
-from kyphos.messaging.words import long_date, short_date
 from kyphos.pathway.models import Case
 from kyphos.rules import data, wording
 from kyphos.scheduling.models import Visit
+from kyphos.when import long_date, short_date
 
 WORDS: dict[str, Promise] = {  # in the letter's language (Django's catalogue, context "discharge letter")
     "title": pgettext_lazy("discharge letter", "Going home after your kyphoplasty"),
@@ -55,11 +55,11 @@ def discharge_letter(case: Case, visit: Visit | None) -> LetterContent:
     held = restart_lines(case)
     for med in held:
         if med.restart_after:
-            when = med.restart_after.astimezone(zone)
+            restart = when.local(med.restart_after, zone)
             blocks.append(
                 (
                     "p",
-                    t["restart"].format(drug=med.name, when=f"{short_date(when.date(), language)} {when:%H:%M}"),
+                    t["restart"].format(drug=med.name, when=f"{short_date(restart.date(), language)} {restart:%H:%M}"),
                 )
             )
         else:
@@ -70,7 +70,7 @@ def discharge_letter(case: Case, visit: Visit | None) -> LetterContent:
     blocks.append(("ul", [_topic(site, language, topic) for topic in HOME_TOPICS]))
     blocks.append(("h", t["visit_h"]))
     if visit is not None:
-        start = visit.start.astimezone(zone)
+        start = when.local(visit.start, zone)
         blocks.append(
             (
                 "p",
@@ -83,6 +83,6 @@ def discharge_letter(case: Case, visit: Visit | None) -> LetterContent:
     blocks.append(("ul", [_topic(site, language, topic) for topic in HELP_TOPICS]))
     footer = t["footer"].format(
         name=f"{case.patient.given_name} {case.patient.family_name}",
-        made=long_date(clock.current().astimezone(zone).date(), language),
+        made=long_date(when.today(zone), language),
     )
     return LetterContent(title=t["title"], language=language, blocks=tuple(blocks), footer=footer)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.aftercare.letter import discharge_letter
 from kyphos.aftercare.models import PainScore, RecoveryCheck, Stay
 from kyphos.audit import services as audit
@@ -173,11 +173,11 @@ def discharge(actor: Actor, case: Case, *, version: int | None, criteria: set[st
             actor,
             locked,
             EventKind.NOTE,
-            f"Follow-up visit booked {visit.start.astimezone(locked.site.zone):%a %d-%b-%Y %H:%M}",
+            f"Follow-up visit booked {when.staff_when(visit.start, locked.site, zone=False)}",
         )
     issue_letter(actor, locked, Letter.Kind.DISCHARGE, discharge_letter(locked, visit))
     return stay
 
 
 def _site_time(case: Case, moment: datetime) -> str:
-    return f"{moment.astimezone(case.site.zone):%a %d-%b-%Y %H:%M %Z}"
+    return when.staff_when(moment, case.site, zone=True)

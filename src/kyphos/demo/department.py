@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.aftercare import diary, questionnaires
 from kyphos.aftercare.followup import VisitInput
 from kyphos.audit.actor import Actor
@@ -435,10 +435,10 @@ def _diary(case: Case, start: datetime, now: datetime, rng: random.Random, flag:
     days = [
         d
         for d in range(1, 15)
-        if datetime.combine(start.astimezone(zone).date() + timedelta(days=d), time(18), tzinfo=zone) <= now
+        if datetime.combine(when.local_day(start, zone) + timedelta(days=d), time(18), tzinfo=zone) <= now
     ]
     for step, day in enumerate(days[:8]):
-        moment = datetime.combine(start.astimezone(zone).date() + timedelta(days=day), time(18), tzinfo=zone)
+        moment = datetime.combine(when.local_day(start, zone) + timedelta(days=day), time(18), tzinfo=zone)
         last = step == len(days[:8]) - 1
         pain = max(1, min(case.pain_nrs - 3 - step, 6)) + (4 if last and flag == "pain_returns" else 0)
         flags = {key: "yes" if (last and key == flag and flag != "pain_returns") else "no" for key in redflags.flags()}
@@ -461,7 +461,7 @@ def _at(moment: datetime) -> Any:
 def _build_case(
     dept: Department, slots: _Slots, rng: random.Random, index: int, target: str, site: Site, now: datetime
 ) -> Case:
-    today = now.astimezone(site.zone).date()
+    today = when.local_day(now, site)
     past_stages = {"discharged", "followup_done", "closed"}
     today_stages = {"admitted", "cleared", "in_procedure", "recovery"}
     if target in past_stages:

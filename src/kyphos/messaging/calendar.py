@@ -12,7 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from icalendar import Alarm, Calendar, Event
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.scheduling.models import Site
 
 PRODID = "-//Kyphos//Patient appointments//EN"
@@ -43,7 +43,7 @@ def invitation(
     values = {
         "site": site.name,
         "phone": site.phone,
-        "arrival": arrival.astimezone(zone).strftime("%H:%M") if arrival else "",
+        "arrival": when.time_words(arrival, zone) if arrival else "",
     }
     cal = Calendar()
     cal.add("prodid", PRODID)

@@ -16,18 +16,18 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.messaging import calendar, links
 from kyphos.messaging.models import OutboxMessage
 from kyphos.messaging.outbox import enqueue, message_key
-from kyphos.messaging.words import day_words, time_words
 from kyphos.pathway.models import Case, Task, TaskKind, TaskStatus
 from kyphos.pathway.stages import BOOKED_STAGES, Stage
 from kyphos.rules import messages as message_rules
 from kyphos.scheduling.models import Appointment, Site, Visit
+from kyphos.when import day_words, time_words
 
 LOOKAHEAD = timedelta(days=61)  # the longest offset a site may set is 60 days
 STALE = timedelta(days=1)  # a prompt more than a day late is not sent
@@ -164,9 +164,9 @@ def _render(item: Due, channel: str, link_url: str) -> tuple[str, str, str]:
         "phone": site.phone,
         "link": link_url,
         "day": item.day or "",
-        "date": day_words(item.start.astimezone(zone).date(), language) if item.start else "",
-        "time": time_words(item.start.astimezone(zone)) if item.start else "",
-        "arrival": time_words(item.arrival.astimezone(zone)) if item.arrival else "",
+        "date": day_words(when.local_day(item.start, zone), language) if item.start else "",
+        "time": time_words(item.start, zone) if item.start else "",
+        "arrival": time_words(item.arrival, zone) if item.arrival else "",
     }
     subject, body = item.purpose.render(language, values)
     ics = ""

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from kyphos import clock
+from kyphos import when
 from kyphos.pathway.models import Case, Event, Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import Role, roles_of
 from kyphos.patients.models import Language, Patient
@@ -224,7 +224,7 @@ def banner(case: Case) -> dict[str, Any]:
     return {
         "case": case,
         "patient": case.patient,
-        "today": clock.current().astimezone(case.site.zone).date(),
+        "today": when.today(case.site),
         "allergies": list(case.patient.allergies.filter(active=True)),
         "open_stops": open_stop_findings(case),
     }

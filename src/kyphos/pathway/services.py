@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
@@ -166,7 +166,7 @@ def refer_case(actor: Actor, patient: Patient, site: Any, details: ReferralDetai
     require(actor, "case.refer")
     names = _validate_referral(details)
     moment = clock.current()
-    referral_date = details.referral_date or moment.astimezone(site.zone).date()
+    referral_date = details.referral_date or when.local_day(moment, site)
     case = Case.objects.create(
         patient=patient,
         site=site,
@@ -376,7 +376,7 @@ def reschedule_case(
 
 
 def _site_time(case: Case, moment: datetime) -> str:
-    return f"{moment.astimezone(case.site.zone):%a %d-%b-%Y %H:%M %Z}"
+    return when.staff_when(moment, case.site, zone=True)
 
 
 @owns("postpone")

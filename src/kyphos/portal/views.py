@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.aftercare import diary, questionnaires
 from kyphos.aftercare.models import DiaryEntry, Questionnaire, QuestionnaireResponse, ResponseContext
 from kyphos.audit import services as audit
@@ -27,12 +27,12 @@ from kyphos.audit.models import AuditAction
 from kyphos.messaging import calendar, links
 from kyphos.messaging.letters import current_letter
 from kyphos.messaging.models import Letter
-from kyphos.messaging.words import day_words, time_words
 from kyphos.pathway.stages import BOOKED_STAGES, Stage
 from kyphos.portal.text import PATIENT_LANGUAGES, WORDS
 from kyphos.precall import services as precall
 from kyphos.precall.models import PatientChecklist
 from kyphos.scheduling.models import Visit
+from kyphos.when import day_words, time_words
 
 AFTER = {Stage.RECOVERY, Stage.DISCHARGED, Stage.FOLLOWUP_DONE, Stage.CLOSED}
 SESSION_DOB = "kyphos_link_ok"
@@ -137,7 +137,7 @@ def _appointment(ctx: dict[str, Any]) -> dict[str, Any] | None:
     if appt is None or case.stage not in BOOKED_STAGES:
         return None
     zone = case.site.zone
-    start, arrival = appt.start.astimezone(zone), appt.arrival_at.astimezone(zone)
+    start, arrival = when.local(appt.start, zone), when.local(appt.arrival_at, zone)
     return {"date": day_words(start.date(), lang), "time": time_words(start), "arrival": time_words(arrival)}
 
 
@@ -156,7 +156,7 @@ def home(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
     visit = _visit(case)
     visit_words = None
     if visit is not None:
-        local = visit.start.astimezone(case.site.zone)
+        local = when.local(visit.start, case.site)
         visit_words = {"date": day_words(local.date(), lang), "time": time_words(local)}
     ticked = _checklist(case).ticked()
     return render(

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from kyphos import when
 from kyphos.formfields import CleanText
 from kyphos.patients.models import Allergy
 from kyphos.precall.models import (
@@ -152,7 +153,7 @@ class CallForm(forms.Form):
                 f"med_indication_{i}": med.indication,
                 f"med_prescriber_{i}": med.prescriber_name,
                 f"med_prescriber_phone_{i}": med.prescriber_phone,
-                f"med_last_taken_{i}": med.last_taken.astimezone(call.case.site.zone).replace(tzinfo=None)
+                f"med_last_taken_{i}": when.local(med.last_taken, call.case.site).replace(tzinfo=None)
                 if med.last_taken
                 else None,
             }

@@ -11,12 +11,12 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import pgettext_lazy
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.messaging.letters import LetterContent, letter_language, words_in
-from kyphos.messaging.words import long_date, short_date, weekday_name
 from kyphos.precall.models import DriverStatus, ImagingStatus, PreCall
 from kyphos.rules import precall as precall_rules
 from kyphos.rules.medicines import catalogue
+from kyphos.when import long_date, short_date, weekday_name
 
 WORDS: dict[str, Promise] = {  # in the letter's language (Django's catalogue, context "call letter")
     "title": pgettext_lazy("call letter", "Your kyphoplasty: what to do before you come"),
@@ -108,8 +108,7 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
     language = language_of(call)
     t = words_in(language, WORDS)
     blocks_conf: dict[str, Any] = (site.letter_blocks or {}).get(language, {})
-    start = appointment.start.astimezone(zone)
-    arrival = appointment.arrival_at.astimezone(zone)
+    start, arrival = when.local(appointment.start, zone), when.local(appointment.arrival_at, zone)
     blocks: list[tuple[str, Any]] = []
     if blocks_conf.get("intro"):
         blocks.append(("p", str(blocks_conf["intro"])))
@@ -137,14 +136,14 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
             # The last safe dose time has passed: stop now (the call checked it was not taken later).
             lines = [t["stopped"].format(drug=med.name)]
             if med.restart_after:
-                restart = med.restart_after.astimezone(zone)
+                restart = when.local(med.restart_after, zone)
                 lines.append(t["restart"].format(when=f"{short_date(restart.date(), language)} {restart:%H:%M}"))
             else:
                 lines.append(t["restart_ask"])
             lines.append(t["agreed"] if med.agreed else t["pending"])
             blocks.append(("p", " ".join(lines)))
         elif med.plan and med.hold and med.last_dose:
-            last = med.last_dose.astimezone(zone)
+            last = when.local(med.last_dose, zone)
             lines = [
                 t["hold"].format(
                     drug=med.name,
@@ -160,7 +159,7 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
                 day += timedelta(days=1)
             lines.append(t["skip"].format(days=_join(skipped, t["or"])) if skipped else t["skip_same_day"])
             if med.restart_after:
-                restart = med.restart_after.astimezone(zone)
+                restart = when.local(med.restart_after, zone)
                 lines.append(t["restart"].format(when=f"{short_date(restart.date(), language)} {restart:%H:%M}"))
             else:
                 lines.append(t["restart_ask"])
@@ -238,7 +237,7 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
     footer = t["footer"].format(
         name=f"{patient.given_name} {patient.family_name}",
         born=long_date(patient.date_of_birth, language),
-        made=long_date(clock.current().astimezone(zone).date(), language),
+        made=long_date(when.today(zone), language),
     )
     return LetterContent(title=t["title"], language=language, blocks=tuple(blocks), footer=footer)
 

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
@@ -199,7 +199,7 @@ def _escalate(case: Case, task: Task, failed: int) -> None:
 
 
 def _local(case: Case, moment: datetime) -> str:
-    return f"{moment.astimezone(case.site.zone):%a %d-%b %H:%M}"
+    return f"{when.local(moment, case.site):%a %d-%b %H:%M}"
 
 
 # --- the call --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
@@ -537,8 +537,8 @@ def note_content(case: Case, record: ProcedureRecord, signer: str) -> LetterCont
         ("p", f"Patient: {patient.display_name}, MRN {patient.mrn}, born {patient.date_of_birth:%d-%b-%Y}."),
         (
             "p",
-            f"Operators: {record.operators}. Start {record.started_at.astimezone(zone):%d-%b-%Y %H:%M}, "
-            f"end {record.ended_at.astimezone(zone):%H:%M} ({case.site.time_zone})."
+            f"Operators: {record.operators}. Start {when.local(record.started_at, zone):%d-%b-%Y %H:%M}, "
+            f"end {when.staff_time(record.ended_at, zone)} ({case.site.time_zone})."
             if record.ended_at
             else "",
         ),

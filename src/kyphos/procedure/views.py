@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
@@ -59,7 +59,7 @@ def _admission_page(request: HttpRequest, case: Case, admission_form: Any = None
     actor = Actor.from_request(request)
     audit.record(actor, AuditAction.VIEW, "admission", case.uuid, patient_uuid=case.patient.uuid, detail="admission")
     call = case.precalls.filter(status=CallStatus.SIGNED).first()
-    now_local = clock.current().astimezone(case.site.zone).replace(tzinfo=None)
+    now_local = when.local(clock.current(), case.site).replace(tzinfo=None)
     context = {
         **selectors.banner(case),
         "admission_form": admission_form or forms.AdmissionForm(initial={"version": case.version}),
@@ -140,7 +140,7 @@ def _procedure_page(request: HttpRequest, case: Case, bound: dict[str, Any] | No
     """Draw the page; ``bound`` holds the one form a refused post puts back with its errors (status 400)."""
     bound = bound or {}
     actor = Actor.from_request(request)
-    now_local = clock.current().astimezone(case.site.zone).replace(tzinfo=None)
+    now_local = when.local(clock.current(), case.site).replace(tzinfo=None)
     audit.record(
         actor,
         AuditAction.VIEW,

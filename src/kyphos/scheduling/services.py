@@ -8,7 +8,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Room, Site, Visit
 
 MAX_PROCEDURE_MINUTES = 8 * 60
@@ -43,13 +43,9 @@ def _refuse_clash(room: Room, start: datetime, end: datetime, ignore: Appointmen
     Room.objects.select_for_update().filter(pk=room.pk).first()
     clash = find_clash(room, start, end, ignore=ignore)
     if clash is not None:
-        local = clash.start.astimezone(room.site.zone)
-        until = clash.end.astimezone(room.site.zone)
+        booked, until = when.staff_when(clash.start, room.site, zone=False), when.staff_time(clash.end, room.site)
         raise ValidationError(
-            {
-                "start": f"{room.name} is already booked {local:%a %d-%b-%Y %H:%M}–{until:%H:%M}; choose another time "
-                f"or room."
-            }
+            {"start": f"{room.name} is already booked {booked}–{until}; choose another time or room."}
         )
 
 
@@ -136,8 +132,8 @@ def book_follow_up(case_uuid: UUID, site: Site, window_start: datetime, window_e
         ).values_list("start", "end")
     )
     now = clock.current()
-    day = window_start.astimezone(site.zone).date()
-    while day <= window_end.astimezone(site.zone).date():
+    day = when.local_day(window_start, site)
+    while day <= when.local_day(window_end, site):
         for opens, closes in calendar.business_intervals(day):
             slot = max(opens, window_start)
             while slot + length <= min(closes, window_end):

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kyphos import clock
+from kyphos import clock, when
 from kyphos.aftercare import followup
 from kyphos.aftercare import selectors as aftercare_selectors
 from kyphos.aftercare.models import CaseOutcome, DiaryEntry
@@ -246,7 +246,7 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
     case = _case_or_404(case_uuid)
     initial: dict[str, Any] = {"version": case.version}
     if reschedule and case.appointment:
-        local = case.appointment.start.astimezone(case.site.zone)
+        local = when.local(case.appointment.start, case.site)
         initial |= {
             "room": case.appointment.room_id,
             "day": local.date(),
@@ -494,7 +494,7 @@ def day_list(request: HttpRequest) -> HttpResponse:
     except ValueError:
         day = None
         messages.error(request, "That is not a date (YYYY-MM-DD); showing today.")
-    day = day or clock.current().astimezone(site.zone).date()
+    day = day or when.today(site)
     start = datetime.combine(day, datetime.min.time(), tzinfo=site.zone)
     appointments = (
         Appointment.objects.filter(

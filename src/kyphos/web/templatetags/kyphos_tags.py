@@ -4,45 +4,26 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import template
-from django.conf import settings
 from django.utils.html import format_html
 
+from kyphos import when as when_words
 from kyphos.rules.redflags import flags
 
 register = template.Library()
 
 
-def _zone(site: Any) -> ZoneInfo:
-    """The zone of a site, or a zone name, or the user's zone when none is given (ZoneInfo caches each)."""
-    if site is None:
-        return ZoneInfo(settings.TIME_ZONE)
-    return ZoneInfo(site if isinstance(site, str) else site.time_zone)
-
-
 @register.filter
 def day(value: date | datetime | None, site: Any = None) -> str:
     """``Mon 07-Dec-2026``; a datetime is first put in the site's zone."""
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = value.astimezone(_zone(site))
-    return f"{value:%a %d-%b-%Y}"
+    return when_words.staff_day(value, site)
 
 
 @register.filter
 def when(value: datetime | None, site: Any = None) -> str:
     """``Mon 07-Dec-2026 08:00``, in the site's zone, with the zone named when it is not the user's."""
-    if value is None:
-        return "—"
-    zone = _zone(site)
-    local = value.astimezone(zone)
-    text = f"{local:%a %d-%b-%Y %H:%M}"
-    if zone.key != settings.TIME_ZONE:
-        text += f" {local:%Z}"
-    return text
+    return when_words.staff_when(value, site)
 
 
 @register.filter
@@ -52,10 +33,7 @@ def lt(value: Any, other: Any) -> bool:
 
 @register.filter
 def clock(value: datetime | None, site: Any = None) -> str:
-    if value is None:
-        return "—"
-    local = value.astimezone(_zone(site))
-    return f"{local:%H:%M}"
+    return when_words.staff_time(value, site)
 
 
 @register.filter

@@ -1,0 +1,105 @@
+"""Dates and times in words, in one place: always in the site's time zone.
+
+Staff read the unambiguous form (``Mon 07-Dec-2026 08:00``, 24-hour, the zone named when it is not theirs);
+patients read plain words in their own language (``lunes 7 de diciembre de 2026``), with day and month names from
+Django's translations and the word order from our catalogue (context "date in words").
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.dates import MONTHS, WEEKDAYS
+from django.utils.translation import pgettext_lazy
+
+from kyphos import clock
+
+LONG = pgettext_lazy("date in words", "{weekday} {day} {month} {year}")
+SHORT = pgettext_lazy("date in words", "{weekday} {day} {month}")
+
+
+def zone_of(place: Any) -> ZoneInfo:
+    """The zone of a site (anything with ``time_zone``), a zone, a zone name, or the staff's zone for None."""
+    if place is None:
+        return ZoneInfo(settings.TIME_ZONE)
+    if isinstance(place, ZoneInfo):
+        return place
+    return ZoneInfo(place if isinstance(place, str) else place.time_zone)
+
+
+def local(moment: datetime, place: Any) -> datetime:
+    """``moment`` on the site's wall clock."""
+    return moment.astimezone(zone_of(place))
+
+
+def local_day(moment: datetime, place: Any) -> date:
+    """The site's calendar day of ``moment``."""
+    return local(moment, place).date()
+
+
+def today(place: Any) -> date:
+    """Today at the site."""
+    return local_day(clock.current(), place)
+
+
+# --- for staff ------------------------------------------------------------------------------------------------
+
+
+def staff_day(value: date | datetime | None, place: Any = None) -> str:
+    """``Mon 07-Dec-2026``; a datetime is first put on the site's clock."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = local(value, place)
+    return f"{value:%a %d-%b-%Y}"
+
+
+def staff_when(moment: datetime | None, place: Any = None, *, zone: bool | None = None) -> str:
+    """``Mon 07-Dec-2026 08:00``; the zone's abbreviation follows when it is not the staff's own (or ``zone=True``)."""
+    if moment is None:
+        return "—"
+    where = zone_of(place)
+    at = moment.astimezone(where)
+    text = f"{at:%a %d-%b-%Y %H:%M}"
+    if zone or (zone is None and where.key != settings.TIME_ZONE):
+        text += f" {at:%Z}"
+    return text
+
+
+def staff_time(moment: datetime | None, place: Any = None) -> str:
+    """``08:00`` on the site's clock."""
+    return "—" if moment is None else f"{local(moment, place):%H:%M}"
+
+
+# --- for patients ---------------------------------------------------------------------------------------------
+
+
+def weekday_name(day: date, language: str = "en") -> str:
+    """``Monday`` / ``lunes``."""
+    with translation.override(language):
+        return str(WEEKDAYS[day.weekday()])
+
+
+def long_date(day: date, language: str = "en") -> str:
+    """``Monday 7 December 2026`` / ``lunes 7 de diciembre de 2026``."""
+    with translation.override(language):
+        return str(LONG).format(weekday=WEEKDAYS[day.weekday()], day=day.day, month=MONTHS[day.month], year=day.year)
+
+
+def short_date(day: date, language: str = "en") -> str:
+    """``Monday 7 December`` / ``lunes 7 de diciembre`` (the year is clear from the letter)."""
+    with translation.override(language):
+        return str(SHORT).format(weekday=WEEKDAYS[day.weekday()], day=day.day, month=MONTHS[day.month])
+
+
+day_words = long_date
+
+
+def time_words(moment: datetime, place: Any = None) -> str:
+    """24-hour time, as on every hospital letter (no am/pm mix-ups), on the site's clock when one is given."""
+    at = moment if place is None else local(moment, place)
+    return at.strftime("%H:%M")
