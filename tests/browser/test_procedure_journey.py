@@ -8,10 +8,9 @@ import time_machine
 from playwright.sync_api import Page, expect
 
 from kyphos import clock
-from kyphos.precall import services as precall
 from kyphos.rules.windows import follow_up_window
 from tests.browser.test_journey import sign_in, sign_out
-from tests.conftest import NEW_YORK, next_business_monday
+from tests.conftest import NEW_YORK, advance, next_business_monday
 
 pytestmark = pytest.mark.browser
 
@@ -33,26 +32,7 @@ def test_the_procedure_day(
     monday = next_business_monday(site.calendar(), clock.now().astimezone(NEW_YORK).date())
     start = datetime.combine(monday, time(8), tzinfo=NEW_YORK)
     case = make_case("scheduled", start=start)
-    with time_machine.travel(start - timedelta(days=3)):
-        call = precall.open_call(actors["nurse"], case)
-        call = precall.save_call(
-            actors["nurse"],
-            call,
-            version=call.version,
-            data=precall.CallInput(
-                {
-                    "identity_confirmed": True,
-                    "driver_status": "arranged",
-                    "driver_name": "Ana",
-                    "imaging_status": "received",
-                    "pregnancy_status": "not_applicable",
-                    "fasting_given": True,
-                    "arrival_confirmed": True,
-                    "no_known_allergies": True,
-                }
-            ),
-        )
-        precall.sign_call(actors["nurse"], call, version=call.version)
+    case = advance(case, actors, "precall_done")  # the call, signed on the Friday before
     base = live_server.url
 
     with time_machine.travel(start - timedelta(minutes=85), tick=True) as traveller:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -123,17 +124,23 @@ def record_check(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     return _recovery_page(request, _case(case_uuid), check_form=form)
 
 
+def _run(request: HttpRequest, case: Case, run: Callable[[], object]) -> HttpResponse:
+    """An action without a form of its own: a refusal goes at the top of the recovery page."""
+    try:
+        run()
+    except REFUSALS as exc:
+        messages.error(request, refusal_text(exc))
+        return redirect("aftercare:recovery", case_uuid=case.uuid)
+    return _saved(request, case)
+
+
 @login_required
 @require_POST
 def to_ward(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     _need_view(request)
     case = _case(case_uuid)
-    try:
-        services.admit_to_ward(Actor.from_request(request), case, request.POST.get("bed", "")[:40])
-    except REFUSALS as exc:
-        messages.error(request, refusal_text(exc))
-        return redirect("aftercare:recovery", case_uuid=case.uuid)
-    return _saved(request, case)
+    bed = request.POST.get("bed", "")[:40]
+    return _run(request, case, lambda: services.admit_to_ward(Actor.from_request(request), case, bed))
 
 
 @login_required
@@ -142,14 +149,13 @@ def record_pain(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     _need_view(request)
     case = _case(case_uuid)
     value = request.POST.get("nrs", "")
-    try:
+
+    def run() -> object:
         if not value.strip().isdigit():
             raise InvalidInput("Enter pain as a whole number from 0 to 10.", field="nrs")
-        services.record_pain(Actor.from_request(request), case, int(value))
-    except REFUSALS as exc:
-        messages.error(request, refusal_text(exc))
-        return redirect("aftercare:recovery", case_uuid=case.uuid)
-    return _saved(request, case)
+        return services.record_pain(Actor.from_request(request), case, int(value))
+
+    return _run(request, case, run)
 
 
 @login_required
