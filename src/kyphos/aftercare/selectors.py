@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from uuid import UUID
 
 from django.db import models
 from django.db.models import OuterRef, QuerySet, Subquery, Value, When
@@ -22,7 +22,7 @@ from kyphos.pathway.stages import Stage
 from kyphos.precall.models import CallStatus, Medication
 from kyphos.procedure.models import ProcedureRecord
 from kyphos.rules import data
-from kyphos.rules.windows import follow_up_window
+from kyphos.rules.windows import SiteCalendar, follow_up_window
 from kyphos.scheduling.models import Site, Visit
 
 # The follow-up worklist's groups, in the order the page shows them.
@@ -128,10 +128,10 @@ def worklist_rows(cases: Iterable[Case], now: datetime | None = None) -> list[Fo
     """Rows for ``cases`` from ``worklist_cases``: one query for their visits, one for each site's holidays."""
     now = now or clock.current()
     cases = list(cases)
-    visits: dict[Any, list[Visit]] = {}
+    visits: dict[UUID, list[Visit]] = {}
     for v in Visit.objects.filter(case_uuid__in=[c.uuid for c in cases]).order_by("start"):
         visits.setdefault(v.case_uuid, []).append(v)
-    calendars: dict[int, Any] = {}
+    calendars: dict[int, SiteCalendar] = {}
     rows = []
     for case in cases:
         start = case.appointment.start if case.appointment else case.stage_changed_at

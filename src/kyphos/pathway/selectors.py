@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
 
 from kyphos import when
@@ -23,15 +25,15 @@ UPCOMING_DAYS = 14
 class WorkItem:
     """One row of a worklist: only what the list shows, read in one query without building models."""
 
-    task_uuid: Any
+    task_uuid: UUID
     kind: str
     due_start: datetime
     due_end: datetime
     note: str
     appointment_start: datetime | None
     assignee: str | None
-    case_uuid: Any
-    patient_uuid: Any
+    case_uuid: UUID
+    patient_uuid: UUID
     family_name: str
     given_name: str
     mrn: str
@@ -77,7 +79,7 @@ WORK_ITEM_FIELDS = {
 }
 
 
-def _my_open_tasks(user: Any, roles: frozenset[Role] | None = None) -> QuerySet[Task]:
+def _my_open_tasks(user: User | AnonymousUser, roles: frozenset[Role] | None = None) -> QuerySet[Task]:
     roles = roles if roles is not None else roles_of(user)
     # Index task_open_role_due (partial, open rows only) serves role + due_start.
     return Task.objects.filter(status=TaskStatus.OPEN, role__in=[r.value for r in roles]).filter(
@@ -90,7 +92,9 @@ def _items(tasks: QuerySet[Task]) -> list[WorkItem]:
     return [WorkItem(**dict(zip(names, row, strict=True))) for row in tasks.values_list(*lookups)]
 
 
-def worklist_due(user: Any, now: datetime, *, kind: str = "", limit: int = 50, offset: int = 0) -> list[WorkItem]:
+def worklist_due(
+    user: User | AnonymousUser, now: datetime, *, kind: str = "", limit: int = 50, offset: int = 0
+) -> list[WorkItem]:
     """Open tasks of my roles (unassigned or mine) whose window has opened: urgent ones (a diary red flag) first,
     then overdue, then by deadline. The due rows are few, so the sort after the index scan stays cheap."""
     tasks = _my_open_tasks(user).filter(due_start__lte=now)
@@ -99,7 +103,7 @@ def worklist_due(user: Any, now: datetime, *, kind: str = "", limit: int = 50, o
     return _items(tasks.order_by("-urgent", "due_end", "appointment_start", "id")[offset : offset + limit])
 
 
-def worklist_upcoming(user: Any, now: datetime, *, kind: str = "", limit: int = 50) -> list[WorkItem]:
+def worklist_upcoming(user: User | AnonymousUser, now: datetime, *, kind: str = "", limit: int = 50) -> list[WorkItem]:
     """Open tasks of my roles whose window opens within the next two weeks, soonest first."""
     tasks = _my_open_tasks(user).filter(due_start__gt=now, due_start__lte=now + timedelta(days=UPCOMING_DAYS))
     if kind:
@@ -108,7 +112,7 @@ def worklist_upcoming(user: Any, now: datetime, *, kind: str = "", limit: int = 
     return _items(tasks.order_by(*order)[:limit])
 
 
-def worklist_counts(user: Any, now: datetime) -> dict[str, int]:
+def worklist_counts(user: User | AnonymousUser, now: datetime) -> dict[str, int]:
     """How many tasks of each kind are due now for me (counted by the database)."""
     rows = _my_open_tasks(user).filter(due_start__lte=now).values("kind").annotate(n=Count("id")).order_by()
     counts = {row["kind"]: row["n"] for row in rows}
@@ -197,7 +201,7 @@ def name_starts(family: str, given: str = "") -> Q:
     return _key_starts("patient__family_key", family) & _key_starts("patient__given_key", given)
 
 
-def case_by_uuid(case_uuid: Any) -> Case | None:
+def case_by_uuid(case_uuid: UUID | str) -> Case | None:
     return (
         Case.objects.select_related("patient", "site", "appointment", "appointment__room", "triaged_by")
         .filter(uuid=case_uuid)

@@ -9,7 +9,7 @@ web UI, the FHIR API and the HL7 handlers all call these same functions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -41,7 +41,7 @@ from kyphos.rules.findings import Severity
 from kyphos.rules.levels import InvalidLevel, parse_level
 from kyphos.rules.windows import call_window
 from kyphos.scheduling import services as booking
-from kyphos.scheduling.models import AppointmentStatus, Room
+from kyphos.scheduling.models import AppointmentStatus, Room, Site
 
 SCREEN_FLAGS = (
     "infection",
@@ -73,7 +73,7 @@ class ReferralDetails:
     etiology: str
     pain_nrs: int
     levels: list[LevelInput]
-    referral_date: Any = None  # date; defaults to today in the site's zone
+    referral_date: date | None = None  # defaults to today in the site's zone
     referring_contact: str = ""
     steroid_disease: str = ""
     neoplastic_kind: str = ""
@@ -161,7 +161,7 @@ def _validate_referral(details: ReferralDetails) -> list[str]:
 
 
 @transaction.atomic
-def refer_case(actor: Actor, patient: Patient, site: Any, details: ReferralDetails) -> Case:
+def refer_case(actor: Actor, patient: Patient, site: Site, details: ReferralDetails) -> Case:
     """Open a case from a referral and queue it for the radiologist's triage."""
     require(actor, "case.refer")
     names = _validate_referral(details)
@@ -470,17 +470,18 @@ def release_task(actor: Actor, task: Task) -> Task:
 def refer_patient(
     actor: Actor,
     *,
-    site: Any,
+    site: Site,
     details: ReferralDetails,
     patient: Patient | None = None,
-    new_patient: Any = None,
+    new_patient: patients.PatientDetails | None = None,
 ) -> Case:
     """Take a referral for an existing patient, or register the new patient and refer in one transaction."""
     require(actor, "case.refer")
     if (patient is None) == (new_patient is None):
         raise ValidationError("Choose an existing patient or enter a new one.")
-    if patient is None:
+    if patient is None and new_patient is not None:
         # Check the referral first so a bad level never leaves a half-registered patient behind.
         _validate_referral(details)
         patient = patients.register_patient(actor, new_patient)
+    assert patient is not None
     return refer_case(actor, patient, site, details)

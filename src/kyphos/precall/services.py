@@ -47,7 +47,7 @@ from kyphos.precall.models import (
 from kyphos.rules import precall as precall_rules
 from kyphos.rules.antithrombotics import CRCL_MAX, CRCL_MIN, PlanError, plan_drug
 from kyphos.rules.findings import Finding, Severity
-from kyphos.rules.medicines import Frequency, InvalidDose, UnknownDrug, find_drug, parse_dose
+from kyphos.rules.medicines import Drug, Frequency, InvalidDose, UnknownDrug, find_drug, parse_dose
 
 THERAPEUTIC_INDICATIONS = {
     Indication.MECHANICAL_VALVE,
@@ -324,7 +324,7 @@ def _validate(case: Case, data: CallInput) -> list[tuple[MedicationInput, Any]]:
     return resolved
 
 
-def _plan(case: Case, call: PreCall, med: MedicationInput, drug: Any) -> dict[str, Any]:
+def _plan(case: Case, call: PreCall, med: MedicationInput, drug: Drug) -> dict[str, Any]:
     if drug is None or not drug.antithrombotic or case.appointment is None:
         return {}
     intent = (

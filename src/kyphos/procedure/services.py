@@ -27,7 +27,7 @@ from kyphos.pathway.kernel import owns
 from kyphos.pathway.models import Case, EventKind, TaskKind, TaskStatus
 from kyphos.pathway.policy import may
 from kyphos.pathway.stages import Stage
-from kyphos.precall.models import CallStatus
+from kyphos.precall.models import CallStatus, Medication
 from kyphos.procedure.models import (
     Addendum,
     Admission,
@@ -210,7 +210,7 @@ def admit(
     return admission
 
 
-def _held_medicines(case: Case) -> list[Any]:
+def _held_medicines(case: Case) -> list[Medication]:
     call = case.precalls.filter(status=CallStatus.SIGNED).first()
     return [m for m in call.medications.all() if m.hold] if call else []
 
