@@ -23,13 +23,14 @@ def entries(po: Path) -> list[tuple[str, str, bool]]:
     for block in po.read_text(encoding="utf-8").split("\n\n"):
         fuzzy = any(line.startswith("#,") and "fuzzy" in line for line in block.splitlines())
         block = "\n".join(line for line in block.splitlines() if not line.startswith("#"))
-        parts = re.split(r"^msgstr ", block, maxsplit=1, flags=re.M)
-        if len(parts) != 2 or "msgid " not in parts[0]:
+        parts = re.split(r"^msgstr(?:\[\d+\])? ", block, flags=re.M)
+        if len(parts) < 2 or "msgid " not in parts[0]:
             continue
-        msgid = "".join(re.findall(r'"(.*)"', parts[0].split("msgid ", 1)[1]))
-        msgstr = "".join(re.findall(r'"(.*)"', parts[1]))
+        msgid = "".join(re.findall(r'"(.*)"', parts[0].split("msgid ", 1)[1].split("msgid_plural ")[0]))
+        # A plural has one msgstr per form: every form must be there.
+        forms = ["".join(re.findall(r'"(.*)"', part)) for part in parts[1:]]
         if msgid:
-            found.append((msgid, msgstr, fuzzy))
+            found.append((msgid, "" if not all(forms) else forms[0], fuzzy))
     return found
 
 
