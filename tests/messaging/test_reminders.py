@@ -13,7 +13,7 @@ from kyphos.aftercare import followup
 from kyphos.aftercare import selectors as aftercare_selectors
 from kyphos.messaging import links, outbox, reminders
 from kyphos.messaging.models import OutboxMessage
-from kyphos.pathway import services as pathway
+from kyphos.pathway import kernel
 from kyphos.pathway.models import TaskKind
 from kyphos.pathway.policy import Role
 from kyphos.scheduling.models import Visit
@@ -89,7 +89,7 @@ def test_not_reached_goes_when_the_calls_ran_out(make_case: Any) -> None:
     case = make_case("scheduled")
     reminders.derive()
     assert "not_reached" not in purposes(case)
-    pathway.open_task(
+    kernel.open_task(
         case,
         TaskKind.CALL_ESCALATION,
         Role.RADIOLOGIST,

@@ -9,7 +9,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from kyphos.audit.models import AuditAction, AuditEntry
-from kyphos.pathway import services
+from kyphos.pathway import selectors, services
 from kyphos.pathway.errors import GuardBlocked, NotPermitted, StaleEdit
 from kyphos.pathway.models import Case, Eligibility, Event, EventKind, Task, TaskKind, TaskStatus
 from kyphos.pathway.stages import MOVES, Stage, TransitionError, check_move
@@ -57,7 +57,7 @@ def test_an_existing_mrn_is_refused_for_a_new_patient(site: Any, actors: dict[st
 def test_referral_screen_raises_stop_findings_on_the_case(make_case: Any) -> None:
     case = make_case(screen={"pregnant": True})
     assert case.open_stops == 1
-    assert [f.code for f in services.open_stop_findings(case)] == ["absolute.pregnancy"]
+    assert [f.code for f in selectors.open_stop_findings(case)] == ["absolute.pregnancy"]
 
 
 def test_triage_eligible_opens_the_booking_task(make_case: Any, actors: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from kyphos import clock, when
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.pathway import kernel, selectors
+from kyphos.pathway import kernel
 from kyphos.pathway.errors import NotPermitted
 from kyphos.pathway.kernel import owns, require
 from kyphos.pathway.models import (
@@ -87,11 +87,6 @@ class ReferralDetails:
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-# The kernel's names, re-exported for callers that already use them through this module.
-open_task = kernel.open_task
-close_tasks = kernel.close_tasks
-open_stop_findings = selectors.open_stop_findings
 
 
 def _site_now_window(case: Case, days: int) -> tuple[datetime, datetime]:
@@ -213,7 +208,7 @@ def refer_case(actor: Actor, patient: Patient, site: Site, details: ReferralDeta
         data={"levels": names, "findings": [f.code for f in findings]},
     )
     start, end = _site_now_window(case, TRIAGE_DAYS)
-    open_task(case, TaskKind.TRIAGE, Role.RADIOLOGIST, start, end)
+    kernel.open_task(case, TaskKind.TRIAGE, Role.RADIOLOGIST, start, end)
     audit.record(actor, AuditAction.CREATE, "case", case.uuid, patient_uuid=patient.uuid, detail="referral")
     return case
 
@@ -250,9 +245,9 @@ def triage_case(
     locked.triaged_by = actor.user_or_none
     locked.triaged_at = clock.current()
     locked.save(update_fields=["eligibility", "eligibility_reason", "triaged_by", "triaged_at", *changed])
-    close_tasks(actor, locked, [TaskKind.TRIAGE, TaskKind.REVIEW_FLAG], TaskStatus.DONE, "eligible")
+    kernel.close_tasks(actor, locked, [TaskKind.TRIAGE, TaskKind.REVIEW_FLAG], TaskStatus.DONE, "eligible")
     start, end = _site_now_window(locked, BOOK_DAYS)
-    open_task(locked, TaskKind.BOOK, Role.SCHEDULER, start, end)
+    kernel.open_task(locked, TaskKind.BOOK, Role.SCHEDULER, start, end)
     return locked
 
 
@@ -292,7 +287,7 @@ def decline_case(
             *changed,
         ]
     )
-    close_tasks(actor, locked, None, TaskStatus.DONE, "not eligible")
+    kernel.close_tasks(actor, locked, None, TaskStatus.DONE, "not eligible")
     return locked
 
 
@@ -315,7 +310,7 @@ def _open_call_task(case: Case) -> Task:
     assert case.appointment is not None
     window = call_window(case.appointment.start, case.site.calendar())
     note = "Window moved to the last business day before it." if window.moved else ""
-    return open_task(case, TaskKind.PRECALL, Role.NURSE, window.start, window.end, note)
+    return kernel.open_task(case, TaskKind.PRECALL, Role.NURSE, window.start, window.end, note)
 
 
 @owns("book")
@@ -339,7 +334,7 @@ def book_case(actor: Actor, case: Case, *, version: int | None, room: Room, star
     )
     locked.appointment = appointment
     locked.save(update_fields=["appointment"])
-    close_tasks(actor, locked, [TaskKind.BOOK, TaskKind.REBOOK], TaskStatus.DONE, "booked")
+    kernel.close_tasks(actor, locked, [TaskKind.BOOK, TaskKind.REBOOK], TaskStatus.DONE, "booked")
     _open_call_task(locked)
     return locked
 
@@ -370,7 +365,7 @@ def reschedule_case(
     )
     locked.appointment = new
     locked.save(update_fields=["appointment"])
-    close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, "rescheduled")
+    kernel.close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, "rescheduled")
     _open_call_task(locked)
     return locked
 
@@ -396,9 +391,9 @@ def postpone_case(actor: Actor, case: Case, *, version: int | None, reason: str,
     locked.end_reason = reason
     locked.end_note = note
     locked.save(update_fields=["appointment", "end_reason", "end_note"])
-    close_tasks(actor, locked, None, TaskStatus.CANCELLED, "postponed")
+    kernel.close_tasks(actor, locked, None, TaskStatus.CANCELLED, "postponed")
     start, end = _site_now_window(locked, BOOK_DAYS)
-    open_task(locked, TaskKind.REBOOK, Role.SCHEDULER, start, end, note=PostponeReason(reason).label)
+    kernel.open_task(locked, TaskKind.REBOOK, Role.SCHEDULER, start, end, note=PostponeReason(reason).label)
     return locked
 
 
@@ -418,7 +413,7 @@ def cancel_case(actor: Actor, case: Case, *, version: int | None, reason: str, n
     locked.end_reason = reason
     locked.end_note = note
     locked.save(update_fields=["end_reason", "end_note"])
-    close_tasks(actor, locked, None, TaskStatus.CANCELLED, "case cancelled")
+    kernel.close_tasks(actor, locked, None, TaskStatus.CANCELLED, "case cancelled")
     return locked
 
 
