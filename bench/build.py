@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 
+from kyphos.demo.department import FAMILY
 from kyphos.rules.levels import ALL_LEVELS
 from kyphos.rules.names import name_key
 from kyphos.rules.windows import call_window
@@ -24,28 +25,6 @@ from kyphos.rules.windows import call_window
 BATCH = 20_000
 YEARS_OF_HISTORY = 5
 ACTIVE_STAGES = ["referred", "triaged", "scheduled", "scheduled", "scheduled", "precall_done", "postponed"]
-FAMILY = [
-    "Garcia",
-    "Smith",
-    "Johnson",
-    "Nguyen",
-    "Brown",
-    "Williams",
-    "Jones",
-    "Miller",
-    "Davis",
-    "Lopez",
-    "Wilson",
-    "Anderson",
-    "Thomas",
-    "Taylor",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Perez",
-    "Thompson",
-]
 GIVEN = [
     "Mary",
     "Patricia",

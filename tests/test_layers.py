@@ -9,6 +9,18 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "kyphos"
 # Modules below every room: usable from any of them.
 GROUND = {"clock", "commands", "errors", "formfields", "paging", "settings", "translation", "when"}
+STAGE_ROOMS = {
+    "aftercare",
+    "procedure",
+    "labs",
+    "precall",
+    "messaging",
+    "pathway",
+    "patients",
+    "scheduling",
+    "audit",
+    "rules",
+}
 BELOW: dict[str, set[str]] = {
     "rules": set(),
     "audit": set(),
@@ -31,32 +43,10 @@ BELOW: dict[str, set[str]] = {
         "audit",
         "rules",
     },
-    # The patient's own pages read every stage; no stage room and no staff page imports them.
-    "portal": {
-        "aftercare",
-        "procedure",
-        "labs",
-        "precall",
-        "messaging",
-        "pathway",
-        "patients",
-        "scheduling",
-        "audit",
-        "rules",
-    },
-    # The demo department and the builder drive the stage rooms' services, as a person would.
-    "demo": {
-        "aftercare",
-        "procedure",
-        "labs",
-        "precall",
-        "messaging",
-        "pathway",
-        "patients",
-        "scheduling",
-        "audit",
-        "rules",
-    },
+    # The patient's own pages, and the demo department with its builder, read and drive every stage room; no stage
+    # room imports them (nor the staff pages).
+    "portal": STAGE_ROOMS,
+    "demo": STAGE_ROOMS,
 }
 
 

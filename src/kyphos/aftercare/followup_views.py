@@ -22,7 +22,7 @@ from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.errors import InvalidInput
 from kyphos.formfields import REFUSALS, CleanText, put_errors, refusal_text
-from kyphos.messaging.letters import current_letter
+from kyphos.messaging.letters import current_letter, serve_letter
 from kyphos.messaging.models import Letter
 from kyphos.paging import CappedPaginator
 from kyphos.pathway import selectors
@@ -244,19 +244,7 @@ def referral_letter(request: HttpRequest, case_uuid: UUID, kind: str, fmt: str) 
     letter = current_letter(case, kind)
     if letter is None:
         raise Http404("No such letter yet.")
-    audit.record(
-        Actor.from_request(request),
-        AuditAction.VIEW,
-        "letter",
-        letter.uuid,
-        patient_uuid=case.patient.uuid,
-        detail=f"{kind} {fmt}",
-    )
-    if fmt == "pdf":
-        response = HttpResponse(bytes(letter.pdf), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="kyphos-{kind}-{letter.uuid}.pdf"'
-        return response
-    return HttpResponse(letter.html, content_type="text/html; charset=utf-8")
+    return serve_letter(Actor.from_request(request), case, letter, fmt)
 
 
 @login_required

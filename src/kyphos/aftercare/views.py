@@ -22,7 +22,7 @@ from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.errors import InvalidInput
 from kyphos.formfields import REFUSALS, CleanText, put_errors, refusal_text
-from kyphos.messaging.letters import current_letter
+from kyphos.messaging.letters import current_letter, serve_letter
 from kyphos.messaging.models import Letter
 from kyphos.pathway import selectors
 from kyphos.pathway.models import Case
@@ -188,14 +188,4 @@ def discharge_letter(request: HttpRequest, case_uuid: UUID, fmt: str) -> HttpRes
     letter = current_letter(case, Letter.Kind.DISCHARGE)
     if letter is None:
         raise Http404("No discharge letter yet.")
-    audit.record(
-        Actor.from_request(request),
-        AuditAction.VIEW,
-        "letter",
-        letter.uuid,
-        patient_uuid=case.patient.uuid,
-        detail=f"discharge {fmt}",
-    )
-    if fmt == "pdf":
-        return HttpResponse(bytes(letter.pdf), content_type="application/pdf")
-    return HttpResponse(letter.html, content_type="text/html; charset=utf-8")
+    return serve_letter(Actor.from_request(request), case, letter, fmt)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import translation
 from fpdf import FPDF
@@ -125,3 +126,20 @@ def issue_letter(actor: Actor, case: Any, kind: str, content: LetterContent) -> 
 
 def current_letter(case: Any, kind: str) -> Letter | None:
     return Letter.objects.filter(case=case, kind=kind, superseded=False).first()
+
+
+def letter_response(letter: Letter, fmt: str, filename: str = "") -> HttpResponse:
+    """The stored letter as issued: its HTML, or its PDF shown inline (never re-rendered)."""
+    if fmt == "pdf":
+        response = HttpResponse(bytes(letter.pdf), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{filename or f"kyphos-{letter.kind}-{letter.uuid}.pdf"}"'
+        return response
+    return HttpResponse(letter.html, content_type="text/html; charset=utf-8")
+
+
+def serve_letter(actor: Actor, case: Any, letter: Letter, fmt: str) -> HttpResponse:
+    """A staff read of a letter: audited, then the letter as issued."""
+    audit.record(
+        actor, AuditAction.VIEW, "letter", letter.uuid, patient_uuid=case.patient.uuid, detail=f"{letter.kind} {fmt}"
+    )
+    return letter_response(letter, fmt)

@@ -25,7 +25,7 @@ from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.messaging import calendar, links
-from kyphos.messaging.letters import current_letter
+from kyphos.messaging.letters import current_letter, letter_response
 from kyphos.messaging.models import Letter
 from kyphos.pathway.stages import BOOKED_STAGES, Stage
 from kyphos.portal.text import PATIENT_LANGUAGES, WORDS
@@ -220,11 +220,7 @@ def letter(request: HttpRequest, ctx: dict[str, Any], fmt: str = "html") -> Http
     issued = current_letter(case, kind)
     if issued is None:
         return render(request, "patient/message.html", {**ctx, "message": ctx["t"]["letter_none"]}, status=404)
-    if fmt == "pdf":
-        response = HttpResponse(bytes(issued.pdf), content_type="application/pdf")
-        response["Content-Disposition"] = 'inline; filename="kyphos-instructions.pdf"'
-        return response
-    return HttpResponse(issued.html, content_type="text/html; charset=utf-8")
+    return letter_response(issued, fmt, filename="kyphos-instructions.pdf")
 
 
 @require_http_methods(["GET"])

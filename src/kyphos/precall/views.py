@@ -17,7 +17,7 @@ from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.formfields import REFUSALS, put_errors
-from kyphos.messaging.letters import current_letter
+from kyphos.messaging.letters import current_letter, serve_letter
 from kyphos.messaging.models import Letter
 from kyphos.pathway import selectors
 from kyphos.pathway.models import Case, Task, TaskKind
@@ -188,32 +188,14 @@ def _letter(request: HttpRequest, case_uuid: UUID) -> tuple[Case, Letter]:
 @require_GET
 def letter_html(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     case, letter = _letter(request, case_uuid)
-    audit.record(
-        Actor.from_request(request),
-        AuditAction.VIEW,
-        "letter",
-        letter.uuid,
-        patient_uuid=case.patient.uuid,
-        detail="letter html",
-    )
-    return HttpResponse(letter.html, content_type="text/html; charset=utf-8")
+    return serve_letter(Actor.from_request(request), case, letter, "html")
 
 
 @login_required
 @require_GET
 def letter_pdf(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     case, letter = _letter(request, case_uuid)
-    audit.record(
-        Actor.from_request(request),
-        AuditAction.VIEW,
-        "letter",
-        letter.uuid,
-        patient_uuid=case.patient.uuid,
-        detail="letter pdf",
-    )
-    response = HttpResponse(bytes(letter.pdf), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="kyphos-letter-{letter.uuid}.pdf"'
-    return response
+    return serve_letter(Actor.from_request(request), case, letter, "pdf")
 
 
 @login_required
