@@ -8,7 +8,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "kyphos"
 # Modules below every room: usable from any of them.
-GROUND = {"clock", "commands", "errors", "formfields", "paging", "settings", "translation", "when"}
+GROUND = {"apps", "clock", "commands", "errors", "formfields", "paging", "settings", "translation", "when"}
 STAGE_ROOMS = {
     "aftercare",
     "procedure",

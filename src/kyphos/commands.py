@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.errors import InvalidInput, KyphosError
 
@@ -56,9 +58,15 @@ def bounded_int(low: int, high: int, what: str) -> Any:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                format_lazy(_("{what} must be a whole number, not {text!r}"), what=what, text=text)
+            ) from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{what} must be from {low} to {high}, not {value}")
+            raise argparse.ArgumentTypeError(
+                format_lazy(
+                    _("{what} must be from {low} to {high}, not {value}"), what=what, low=low, high=high, value=value
+                )
+            )
         return value
 
     return parse
@@ -69,7 +77,9 @@ def local_time(text: str, zone: ZoneInfo, what: str) -> datetime:
     try:
         naive = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"malformed {what} {text!r}; use YYYY-MM-DDTHH:MM") from None
+        raise InvalidInput(
+            format_lazy(_("malformed {what} {text!r}; use YYYY-MM-DDTHH:MM"), what=what, text=text)
+        ) from None
     if naive.tzinfo is not None:
-        raise InvalidInput(f"give the {what} in the site's local time, without an offset")
+        raise InvalidInput(format_lazy(_("give the {what} in the site's local time, without an offset"), what=what))
     return naive.replace(tzinfo=zone)

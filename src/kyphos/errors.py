@@ -12,13 +12,29 @@ This module is pure Python so that ``rules/`` (which imports no Django) can rais
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+
+def _untranslated(message: str) -> str:
+    return message
+
+
+# How a sentence reaches the reader's language. Pure Python here; Django's ``gettext`` is installed when the
+# project starts (``kyphos.apps``), so a refusal from rules/ is read in the language active where it is shown.
+_translate: Callable[[str], str] = _untranslated
+
+
+def translate_with(translate: Callable[[str], str]) -> None:
+    global _translate
+    _translate = translate
+
 
 class KyphosError(Exception):
     """A refusal with a code and a message; nothing was changed."""
 
     code = "invalid"
 
-    def __init__(self, message: str = "", *, field: str | None = None, code: str | None = None) -> None:
+    def __init__(self, message: object = "", *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message or (self.__doc__ or "").strip())
         self.field = field
         if code:
@@ -26,7 +42,11 @@ class KyphosError(Exception):
 
     @property
     def message(self) -> str:
-        return str(self.args[0]) if self.args else ""
+        """The message in the language active now (a lazy string or a ``Text`` is translated when read)."""
+        if not self.args:
+            return ""
+        message = self.args[0]
+        return _translate(message) if type(message) is str else str(message)
 
     def __str__(self) -> str:
         return self.message
@@ -68,20 +88,20 @@ def gettext_noop(message: str) -> str:
 class Text:
     """A sentence to translate when it is shown, with named values:
     ``Text(gettext_noop("Enter a number from {low} to {high}."), low=0, high=10)`` (the ``gettext_noop`` lets
-    makemessages find it). ``str()`` gives the English sentence; the edge translates ``msgid``, then fills in."""
+    makemessages find it). ``str()`` translates ``msgid`` into the language active then, and fills in the values."""
 
     def __init__(self, msgid: str, **values: object) -> None:
         self.msgid = msgid
         self.values = values
 
     def __str__(self) -> str:
-        return self.msgid.format(**self.values)
+        return _translate(self.msgid).format(**self.values)
 
     def __repr__(self) -> str:
         return f"Text({self.msgid!r}, {self.values!r})"
 
     def __eq__(self, other: object) -> bool:
-        # Equal to another Text with the same sentence and values, and to its own English sentence.
+        # Equal to another Text with the same sentence and values, and to its sentence as read now.
         if isinstance(other, Text):
             return (self.msgid, self.values) == (other.msgid, other.values)
         return isinstance(other, str) and str(self) == other

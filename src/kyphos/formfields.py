@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.errors import KyphosError
 
@@ -13,7 +14,7 @@ from kyphos.errors import KyphosError
 def no_nul(value: str) -> str:
     # PostgreSQL refuses NUL bytes in text: refuse them at the edge with a message, not a server error.
     if "\x00" in value:
-        raise ValidationError("This field contains a character that is not allowed.")
+        raise ValidationError(_("This field contains a character that is not allowed."))
     return value
 
 

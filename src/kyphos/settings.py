@@ -11,6 +11,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from django.core.exceptions import ImproperlyConfigured
+
 SRC_DIR = Path(__file__).resolve().parent
 BASE_DIR = Path(os.environ.get("KYPHOS_HOME", Path.cwd())).resolve()
 VAR_DIR = Path(os.environ.get("KYPHOS_VAR_DIR", BASE_DIR / "var"))
@@ -91,6 +93,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "kyphos",
     "kyphos.audit",
     "kyphos.patients",
     "kyphos.scheduling",
@@ -154,9 +157,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en"
 # The languages Kyphos speaks: English is the source; each other one is a catalogue in src/kyphos/locale/.
 LANGUAGES = [("en", "English"), ("es", "Español")]
+# The site's language: the staff pages, the commands, and what services store (timeline, task notes) use it.
+# Patients read their own pages, letters and messages in their own language whatever this is.
+LANGUAGE_CODE = os.environ.get("KYPHOS_LANGUAGE", "en")
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"KYPHOS_LANGUAGE must be one of {', '.join(dict(LANGUAGES))}, not {LANGUAGE_CODE!r}.")
 LOCALE_PATHS = [Path(__file__).resolve().parent / "locale"]
 # Stored times are UTC; screens show the site's zone (see kyphos.web.templatetags.kyphos_time).
 TIME_ZONE = os.environ.get("KYPHOS_USER_TIME_ZONE", "America/New_York")

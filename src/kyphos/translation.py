@@ -8,13 +8,19 @@ Catalogues: ``src/kyphos/locale/<language>/LC_MESSAGES/django.po`` (compiled by 
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from kyphos.errors import Text
+
+# A sentence a person reads: a plain string, or a lazy one translated when it is shown.
+Words = str | Promise
 
 
 def lazy(message: Any) -> Any:
@@ -24,3 +30,12 @@ def lazy(message: Any) -> Any:
     if isinstance(message, Text):
         return format_lazy(gettext_lazy(message.msgid), **message.values)
     return gettext_lazy(str(message))
+
+
+def stored_language() -> AbstractContextManager[None]:
+    """Write what a service stores (a timeline summary, a task's note) in the site's language.
+
+    A service called from a patient's page in Spanish must still leave the English (the site's) record the staff
+    read: the portal calls its services inside this, and shows their refusals after it, in the patient's language.
+    """
+    return translation.override(settings.LANGUAGE_CODE)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import translation
-from django.utils.dates import MONTHS, WEEKDAYS
+from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import pgettext_lazy
 
 from kyphos import clock
@@ -49,13 +49,20 @@ def today(place: Any) -> date:
 # --- for staff ------------------------------------------------------------------------------------------------
 
 
+def staff_date(day: date | None) -> str:
+    """``07-Dec-2026``: a day without its weekday (a date of birth), the month in the site's language."""
+    if day is None:
+        return "—"
+    return f"{day.day:02d}-{str(MONTHS_3[day.month]).title()}-{day.year}"
+
+
 def staff_day(value: date | datetime | None, place: Any = None) -> str:
     """``Mon 07-Dec-2026``; a datetime is first put on the site's clock."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
         value = local(value, place)
-    return f"{value:%a %d-%b-%Y}"
+    return f"{WEEKDAYS_ABBR[value.weekday()]} {staff_date(value)}"
 
 
 def staff_when(moment: datetime | None, place: Any = None, *, zone: bool | None = None) -> str:
@@ -64,7 +71,7 @@ def staff_when(moment: datetime | None, place: Any = None, *, zone: bool | None 
         return "—"
     where = zone_of(place)
     at = moment.astimezone(where)
-    text = f"{at:%a %d-%b-%Y %H:%M}"
+    text = f"{staff_day(at.date())} {at:%H:%M}"
     if zone or (zone is None and where.key != settings.TIME_ZONE):
         text += f" {at:%Z}"
     return text

@@ -7,23 +7,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
+
 from kyphos import clock, when
 from kyphos.aftercare.outcomes import pain_points
 from kyphos.aftercare.selectors import procedure_record
 from kyphos.pathway.models import Case
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 240, 40, 16, 14, 34
+# Where a pain score came from (the codes pain_points gives), in the reader's words.
+SOURCES = {"referral": _("referral"), "ward": _("ward"), "diary": _("diary"), "follow-up": _("follow-up visit")}
 
 
 @dataclass(frozen=True)
 class Point:
     day: date
-    label: str  # "before", "day 0", "day 3" …
+    label: str  # "before", "day 0", "day 3" … in the reader's language
     pain: int  # the highest score that day (the worst is what matters clinically)
-    source: str
+    source: str  # a code of SOURCES
     flags: tuple[str, ...]
     x: float = 0
     y: float = 0
+    axis: str = ""  # under the point: "before", or the day's number
+
+    @property
+    def source_words(self) -> str:
+        return str(SOURCES.get(self.source, self.source))
 
 
 def _procedure_day(case: Case) -> date | None:
@@ -44,11 +54,13 @@ def points(case: Case, today: datetime | None = None) -> list[Point]:
 
     for moment, pain, source, raised in pain_points(case)[1:]:  # [0] is the referral: the baseline point
         add(moment, pain, source, raised)
-    out = [Point(case.referral_date, "before", case.pain_nrs, "referral", ())]
+    before = pgettext("pain chart", "before")
+    out = [Point(case.referral_date, before, case.pain_nrs, "referral", (), axis=before)]
     for day in sorted(by_day):
         worst, source, seen = by_day[day]
-        label = f"day {(day - day0).days}" if day0 else day.isoformat()
-        out.append(Point(day, label, worst, source, tuple(sorted(seen))))
+        number = (day - day0).days if day0 else None
+        label = pgettext("pain chart", "day {number}").format(number=number) if day0 else day.isoformat()
+        out.append(Point(day, label, worst, source, tuple(sorted(seen)), axis=str(number) if day0 else label))
     return _place(out, day0, when.local_day(today or clock.current(), zone))
 
 
@@ -63,11 +75,11 @@ def _place(found: list[Point], day0: date | None, today: date) -> list[Point]:
     def y(pain: int) -> float:
         return TOP + (10 - pain) * (HEIGHT - TOP - BOTTOM) / 10
 
-    placed = [Point(found[0].day, found[0].label, found[0].pain, found[0].source, (), LEFT, y(found[0].pain))]
+    first = found[0]
+    placed = [Point(first.day, first.label, first.pain, first.source, (), LEFT, y(first.pain), first.axis)]
     for p in found[1:]:
-        placed.append(
-            Point(p.day, p.label, p.pain, p.source, p.flags, LEFT + step * (1 + (p.day - day0).days), y(p.pain))
-        )
+        x = LEFT + step * (1 + (p.day - day0).days)
+        placed.append(Point(p.day, p.label, p.pain, p.source, p.flags, x, y(p.pain), p.axis))
     return placed
 
 

@@ -19,8 +19,10 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock, when
@@ -153,13 +155,17 @@ def record_entry(actor: Actor, case: Case, entry: DiaryInput) -> DiaryEntry:
             now,
             now + within,
             urgent=urgent,
-            note="Diary: " + "; ".join(f.question["en"] for f in raised),
+            note=gettext("Diary: {flags}").format(
+                flags="; ".join(f.question.get(settings.LANGUAGE_CODE) or f.question["en"] for f in raised)
+            ),
         )
         kernel.record_event(
             actor,
             case,
             EventKind.NOTE,
-            f"Diary red flag ({action.value.replace('_', ' ')}): " + ", ".join(f.id for f in raised),
+            gettext("Diary red flag ({action}): {flags}").format(
+                action=action.value.replace("_", " "), flags=", ".join(f.id for f in raised)
+            ),
         )
     audit.record(
         actor,

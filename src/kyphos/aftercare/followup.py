@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock, when
 from kyphos.aftercare import questionnaires, selectors
@@ -34,18 +38,18 @@ from kyphos.pathway.stages import Stage
 from kyphos.rules import questionnaires as q_rules
 from kyphos.rules.findings import Finding, Severity
 from kyphos.scheduling.models import Visit
-from kyphos.translation import lazy
+from kyphos.translation import Words, lazy
 
 COMPLICATIONS = {
-    "none": "None since discharge",
-    "pain_new_level": "New or different back pain (possible new fracture)",
-    "wound": "Needle-site problem (redness, swelling, drainage)",
-    "neuro": "New numbness or weakness",
-    "breathing": "Chest pain or breathlessness",
-    "fever": "Fever",
-    "other": "Other (see note)",
+    "none": _("None since discharge"),
+    "pain_new_level": _("New or different back pain (possible new fracture)"),
+    "wound": _("Needle-site problem (redness, swelling, drainage)"),
+    "neuro": _("New numbness or weakness"),
+    "breathing": _("Chest pain or breathlessness"),
+    "fever": _("Fever"),
+    "other": _("Other (see note)"),
 }
-RESTART_CHOICES = {"yes": "Restarted", "no": "Not restarted", "na": "Not applicable"}
+RESTART_CHOICES = {"yes": _("Restarted"), "no": _("Not restarted"), "na": _("Not applicable")}
 # Tasks that must not be left open when a case is closed.
 URGENT_KINDS = {TaskKind.DIARY_EMERGENCY, TaskKind.DIARY_SAME_DAY}
 MISSED_GRACE = timedelta(hours=2)
@@ -66,21 +70,21 @@ class VisitInput:
     note: str = ""
 
 
-def _validate(item: VisitInput) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
+def _validate(item: VisitInput) -> dict[str, list[Words]]:
+    errors: dict[str, list[Words]] = {}
     if not 0 <= item.pain_today <= 10:
-        errors["pain_today"] = ["Pain is scored from 0 to 10."]
+        errors["pain_today"] = [_("Pain is scored from 0 to 10.")]
     if item.outcome not in FollowUpRecord.Outcome.values:
-        errors["outcome"] = ["Choose discharge from the service or another visit."]
+        errors["outcome"] = [_("Choose discharge from the service or another visit.")]
     unknown = set(item.complications) - set(COMPLICATIONS)
     if unknown or ("none" in item.complications and len(item.complications) > 1):
-        errors["complications"] = ["Choose “none”, or the complications seen."]
+        errors["complications"] = [_("Choose “none”, or the complications seen.")]
     if "other" in item.complications and not item.complication_note.strip():
-        errors["complication_note"] = ["Describe the other complication."]
+        errors["complication_note"] = [_("Describe the other complication.")]
     if set(item.medicines_restarted.values()) - set(RESTART_CHOICES):
-        errors["medicines_restarted"] = ["For each held medicine: restarted, not restarted or not applicable."]
+        errors["medicines_restarted"] = [_("For each held medicine: restarted, not restarted or not applicable.")]
     if item.pt_referral and not item.pt_note.strip():
-        errors["pt_note"] = ["Say what physical therapy should work on (and any precautions)."]
+        errors["pt_note"] = [_("Say what physical therapy should work on (and any precautions).")]
     return errors
 
 
@@ -98,11 +102,14 @@ def record_visit(
     """Record the follow-up visit, its questionnaire and its orders; discharge from the service moves the case to
     follow-up done. Any error (a visit field or a questionnaire answer) writes nothing."""
     if actor.user is not None and not may(actor.user, "case.complete_followup"):
-        raise NotPermitted("Only a radiologist records the follow-up visit.")
+        raise NotPermitted(_("Only a radiologist records the follow-up visit."))
     locked = kernel.lock_case(case, version)
     if locked.stage != Stage.DISCHARGED:
         raise ValidationError(
-            f"The follow-up visit is recorded after discharge (the case is {Stage(locked.stage).label.lower()})."
+            format_lazy(
+                _("The follow-up visit is recorded after discharge (the case is {stage})."),
+                stage=Stage(locked.stage).label.lower(),
+            )
         )
     errors = _validate(item)
     if questionnaire is not None:
@@ -144,7 +151,7 @@ def record_visit(
             Role.SCHEDULER,
             now,
             now + timedelta(days=2),
-            note="New fracture suspected at follow-up: book imaging as ordered",
+            note=gettext("New fracture suspected at follow-up: book imaging as ordered"),
         )
     if item.pt_referral:
         issue_letter(actor, locked, Letter.Kind.PT_REFERRAL, pt_letter(locked, record))
@@ -173,11 +180,11 @@ def record_visit(
             Role.SCHEDULER,
             now,
             now + timedelta(days=3),
-            note="Further follow-up visit requested by the radiologist",
+            note=gettext("Further follow-up visit requested by the radiologist"),
         )
     else:
-        note = "Discharged from the service at follow-up"
-        locked, _ = kernel.move(actor, locked, "complete_followup", version=None, reason=note, already_locked=True)
+        note = gettext("Discharged from the service at follow-up")
+        locked, _event = kernel.move(actor, locked, "complete_followup", version=None, reason=note, already_locked=True)
         kernel.close_tasks(actor, locked, [TaskKind.BOOK_FOLLOW_UP], TaskStatus.DONE, "follow-up done")
     refresh(locked)
     return record
@@ -190,7 +197,7 @@ def close_findings(case: Case) -> list[Finding]:
         Finding(
             "close.urgent_task_open",
             Severity.STOP,
-            f"An urgent task is still open: {label}. Deal with it before closing the case.",
+            gettext("An urgent task is still open: {task}. Deal with it before closing the case.").format(task=label),
             "Issue 5: closing the case needs no open urgent task",
         )
         for label in labels
@@ -204,7 +211,7 @@ def close_case(actor: Actor, case: Case, *, version: int | None, note: str = "")
     findings = close_findings(case)
     if findings:
         raise GuardBlocked(findings, findings[0].message)
-    locked, _ = kernel.move(actor, case, "close", version=version, reason=note)
+    locked, _event = kernel.move(actor, case, "close", version=version, reason=note)
     kernel.close_tasks(actor, locked, None, TaskStatus.DONE, "closed")
     return locked
 
@@ -229,7 +236,7 @@ def mark_missed_visits(now: datetime | None = None) -> int:
                 Role.SCHEDULER,
                 now,
                 now + timedelta(days=1),
-                note=f"Follow-up visit missed on {when.staff_day(locked.start, case.site)}",
+                note=gettext("Follow-up visit missed on {day}").format(day=when.staff_day(locked.start, case.site)),
             )
             count += 1
     return count
@@ -238,68 +245,90 @@ def mark_missed_visits(now: datetime | None = None) -> int:
 def _patient_lines(case: Case) -> list[str]:
     p = case.patient
     return [
-        f"Patient: {p.family_name.upper()}, {p.given_name}",
-        f"Date of birth: {p.date_of_birth:%d-%b-%Y}",
-        f"MRN: {p.mrn}",
+        gettext("Patient: {family}, {given}").format(family=p.family_name.upper(), given=p.given_name),
+        gettext("Date of birth: {born}").format(born=when.staff_date(p.date_of_birth)),
+        gettext("MRN: {mrn}").format(mrn=p.mrn),
     ]
 
 
 def _procedure_line(case: Case) -> str:
     record = selectors.procedure_record(case)
     levels = ", ".join(lvl.level for lvl in record.levels.all()) if record is not None else ""
-    started = when.local(record.started_at, case.site) if record is not None else None
-    return (f"Balloon kyphoplasty {started:%d-%b-%Y}" if started else "Balloon kyphoplasty") + (
-        f", levels {levels}" if levels else ""
-    )
+    if record is None:
+        line = gettext("Balloon kyphoplasty")
+    else:
+        line = gettext("Balloon kyphoplasty {day}").format(
+            day=when.staff_date(when.local_day(record.started_at, case.site))
+        )
+    return line + (gettext(", levels {levels}").format(levels=levels) if levels else "")
 
 
 def pt_letter(case: Case, record: FollowUpRecord) -> LetterContent:
-    """A referral to physical therapy, for the patient to take or for staff to send (staff-facing, English)."""
+    """A referral to physical therapy, for the patient to take or for staff to send (in the site's language)."""
     doctor = record.by.get_full_name() or record.by.get_username()
     return LetterContent(
-        title="Referral to physical therapy",
-        language="en",
+        title=gettext("Referral to physical therapy"),
+        language=settings.LANGUAGE_CODE,
         blocks=(
             ("ul", _patient_lines(case)),
-            ("h", "Reason"),
+            ("h", gettext("Reason")),
             (
                 "p",
-                f"{_procedure_line(case)} for a painful vertebral compression fracture "
-                f"({case.get_etiology_display().lower()}). Pain today {record.pain_today}/10 "
-                f"(before the procedure {case.pain_nrs}/10).",
+                gettext(
+                    "{procedure} for a painful vertebral compression fracture ({cause}). Pain today {pain}/10 "
+                    "(before the procedure {before}/10)."
+                ).format(
+                    procedure=_procedure_line(case),
+                    cause=case.get_etiology_display().lower(),
+                    pain=record.pain_today,
+                    before=case.pain_nrs,
+                ),
             ),
-            ("h", "Please"),
+            ("h", gettext("Please")),
             ("p", record.pt_note),
-            ("h", "Contact"),
-            ("p", f"{doctor}, interventional radiology, {case.site.name}. Telephone {case.site.phone}."),
+            ("h", gettext("Contact")),
+            ("p", _contact(case, doctor)),
         ),
-        footer=f"Issued {when.local(clock.current(), case.site):%d-%b-%Y %H:%M} by {doctor}.",
+        footer=_issued(case, doctor),
     )
+
+
+def _contact(case: Case, doctor: str) -> str:
+    return gettext("{doctor}, interventional radiology, {site}. Telephone {phone}.").format(
+        doctor=doctor, site=case.site.name, phone=case.site.phone
+    )
+
+
+def _issued(case: Case, doctor: str) -> str:
+    return gettext("Issued {when} by {doctor}.").format(when=when.staff_when(clock.current(), case.site), doctor=doctor)
 
 
 def bmd_letter(case: Case, record: FollowUpRecord) -> LetterContent:
     doctor = record.by.get_full_name() or record.by.get_username()
     return LetterContent(
-        title="Referral: bone density evaluation and osteoporosis care",
-        language="en",
+        title=gettext("Referral: bone density evaluation and osteoporosis care"),
+        language=settings.LANGUAGE_CODE,
         blocks=(
             ("ul", _patient_lines(case)),
-            ("h", "Reason"),
+            ("h", gettext("Reason")),
             (
                 "p",
-                f"{_procedure_line(case)} for a vertebral compression fracture "
-                f"({case.get_etiology_display().lower()}). A fragility fracture of the spine calls for a "
-                f"bone mineral density (DXA) evaluation, osteoporosis education and a prevention or treatment "
-                f"programme.",
+                gettext(
+                    "{procedure} for a vertebral compression fracture ({cause}). A fragility fracture of the spine "
+                    "calls for a bone mineral density (DXA) evaluation, osteoporosis education and a prevention or "
+                    "treatment programme."
+                ).format(procedure=_procedure_line(case), cause=case.get_etiology_display().lower()),
             ),
             (
                 "p",
-                "This referral is part of the continuum of care that Medicare coverage of vertebral augmentation "
-                "requires (Medicare LCD L34228 and its family).",
+                gettext(
+                    "This referral is part of the continuum of care that Medicare coverage of vertebral "
+                    "augmentation requires (Medicare LCD L34228 and its family)."
+                ),
             ),
-            *((("h", "Notes"), ("p", record.bmd_note)) if record.bmd_note else ()),
-            ("h", "Contact"),
-            ("p", f"{doctor}, interventional radiology, {case.site.name}. Telephone {case.site.phone}."),
+            *((("h", gettext("Notes")), ("p", record.bmd_note)) if record.bmd_note else ()),
+            ("h", gettext("Contact")),
+            ("p", _contact(case, doctor)),
         ),
-        footer=f"Issued {when.local(clock.current(), case.site):%d-%b-%Y %H:%M} by {doctor}.",
+        footer=_issued(case, doctor),
     )

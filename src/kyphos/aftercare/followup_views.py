@@ -11,6 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kyphos import clock
@@ -37,7 +39,7 @@ DIARY_TASKS = [TaskKind.DIARY_EMERGENCY, TaskKind.DIARY_SAME_DAY, TaskKind.DIARY
 
 def _case(request: HttpRequest, case_uuid: UUID) -> Case:
     if not may(request.user, "case.view"):
-        raise PermissionDenied("Your role does not allow this.")
+        raise PermissionDenied(_("Your role does not allow this."))
     case = selectors.case_by_uuid(case_uuid)
     if case is None:
         raise Http404("No such case.")
@@ -76,7 +78,7 @@ def diary_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         except REFUSALS as exc:
             messages.error(request, refusal_text(exc))
         else:
-            messages.success(request, "Task done.")
+            messages.success(request, _("Task done."))
         return redirect("aftercare:diary", case_uuid=case.uuid)
     audit.record(actor, AuditAction.VIEW, "diary", case.uuid, patient_uuid=case.patient.uuid)
     return render(
@@ -96,7 +98,7 @@ def diary_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 @require_GET
 def follow_up_list(request: HttpRequest) -> HttpResponse:
     if not may(request.user, "case.list"):
-        raise PermissionDenied("Your role does not allow this.")
+        raise PermissionDenied(_("Your role does not allow this."))
     site = Site.objects.filter(code=request.GET.get("site", "")).first()
     now = clock.current()
     pages, rows = {}, {}
@@ -116,34 +118,34 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
 
 class VisitForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
-    pain_today = forms.IntegerField(label="Pain today (0–10)", min_value=0, max_value=10)
+    pain_today = forms.IntegerField(label=_("Pain today (0–10)"), min_value=0, max_value=10)
     complications = forms.MultipleChoiceField(
-        label="Complications since discharge",
+        label=_("Complications since discharge"),
         required=True,
         choices=list(followup.COMPLICATIONS.items()),
         widget=forms.CheckboxSelectMultiple,
     )
     complication_note = CleanText(
-        label="Complication details", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Complication details"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    new_fracture_suspected = forms.BooleanField(label="New fracture suspected: order imaging", required=False)
-    pt_referral = forms.BooleanField(label="Refer to physical therapy", required=False)
+    new_fracture_suspected = forms.BooleanField(label=_("New fracture suspected: order imaging"), required=False)
+    pt_referral = forms.BooleanField(label=_("Refer to physical therapy"), required=False)
     pt_note = CleanText(
-        label="Physical therapy: goals and precautions",
+        label=_("Physical therapy: goals and precautions"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    bmd_referral = forms.BooleanField(label="Refer for bone density (DXA) and osteoporosis care", required=False)
-    bmd_note = CleanText(label="Bone health notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    outcome = forms.ChoiceField(label="Next", choices=FollowUpRecord.Outcome.choices, widget=forms.RadioSelect)
-    note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    bmd_referral = forms.BooleanField(label=_("Refer for bone density (DXA) and osteoporosis care"), required=False)
+    bmd_note = CleanText(label=_("Bone health notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    outcome = forms.ChoiceField(label=_("Next"), choices=FollowUpRecord.Outcome.choices, widget=forms.RadioSelect)
+    note = CleanText(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args: Any, held: list[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.held = held or []
         for med in self.held:
             self.fields[f"med_{med.pk}"] = forms.ChoiceField(
-                label=f"{med.name}: restarted?",
+                label=format_lazy(_("{name}: restarted?"), name=med.name),
                 choices=list(followup.RESTART_CHOICES.items()),
                 widget=forms.RadioSelect,
             )
@@ -201,7 +203,7 @@ def follow_up_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
             except REFUSALS as exc:
                 put_errors(form, exc)
             else:
-                messages.success(request, "Follow-up visit recorded.")
+                messages.success(request, _("Follow-up visit recorded."))
                 return redirect("aftercare:follow_up", case_uuid=case.uuid)
     audit.record(actor, AuditAction.VIEW, "follow_up", case.uuid, patient_uuid=case.patient.uuid)
     previsit = QuestionnaireResponse.objects.filter(case=case, context__in=["baseline", "previsit"]).select_related(
@@ -254,12 +256,12 @@ def close_case(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     version = request.POST.get("version", "")
     try:
         if not version.isdigit():
-            raise InvalidInput("The form was incomplete; reload the page and try again.")
+            raise InvalidInput(_("The form was incomplete; reload the page and try again."))
         followup.close_case(
             Actor.from_request(request), case, version=int(version), note=request.POST.get("note", "")[:2000]
         )
     except REFUSALS as exc:
         messages.error(request, refusal_text(exc))
         return redirect("aftercare:follow_up", case_uuid=case.uuid)
-    messages.success(request, "Case closed.")
+    messages.success(request, _("Case closed."))
     return redirect("case_detail", case_uuid=case.uuid)

@@ -7,15 +7,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.pathway.models import Case
 
 
 class RecoveryCheck(models.Model):
     class Sites(models.TextChoices):
-        DRY = "dry", "Dry"
-        OOZING = "oozing", "Oozing"
-        HEMATOMA = "hematoma", "Hematoma / swelling"
+        DRY = "dry", _("Dry")
+        OOZING = "oozing", _("Oozing")
+        HEMATOMA = "hematoma", _("Hematoma / swelling")
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="recovery_checks")
     at = models.DateTimeField()
@@ -88,10 +89,10 @@ class Questionnaire(models.Model):
 
 
 class ResponseContext(models.TextChoices):
-    BASELINE = "baseline", "Before the procedure"
-    DIARY = "diary", "Symptom diary"
-    PREVISIT = "previsit", "Before the follow-up visit"
-    FOLLOW_UP = "follow_up", "At the follow-up visit"
+    BASELINE = "baseline", _("Before the procedure")
+    DIARY = "diary", _("Symptom diary")
+    PREVISIT = "previsit", _("Before the follow-up visit")
+    FOLLOW_UP = "follow_up", _("At the follow-up visit")
 
 
 class QuestionnaireResponse(models.Model):
@@ -148,8 +149,8 @@ class FollowUpRecord(models.Model):
     """The radiologist's follow-up visit: how the patient is, what was found and what was ordered."""
 
     class Outcome(models.TextChoices):
-        DISCHARGE = "discharge", "Discharge from the kyphoplasty service"
-        FURTHER = "further", "See again (another follow-up visit)"
+        DISCHARGE = "discharge", _("Discharge from the kyphoplasty service")
+        FURTHER = "further", _("See again (another follow-up visit)")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="follow_ups")

@@ -48,7 +48,7 @@ def refresh(case: Case) -> CaseOutcome:
     canonical = chosen.questionnaire.canonical if chosen else ""
     baseline = next((r.score for r in before if r.questionnaire.canonical == canonical), None)
     follow_up = next((r.score for r in reversed(after) if r.questionnaire.canonical == canonical), None)
-    outcome, _ = CaseOutcome.objects.update_or_create(
+    outcome, _created = CaseOutcome.objects.update_or_create(
         case=case,
         defaults={
             "pain_baseline": case.pain_nrs,

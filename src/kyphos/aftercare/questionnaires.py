@@ -8,6 +8,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock
 from kyphos.aftercare.models import Questionnaire, QuestionnaireResponse, ResponseContext
@@ -49,16 +51,16 @@ def load(actor: Actor, definition: Any) -> tuple[Questionnaire, bool]:
     Loading the same url and version again with the same content changes nothing; with different content it is
     refused, because stored answers must keep the meaning they were given under."""
     if actor.user is not None and not may(actor.user, "questionnaire.load"):
-        raise NotPermitted("Only a manager or an administrator loads questionnaires.")
+        raise NotPermitted(_("Only a manager or an administrator loads questionnaires."))
     if isinstance(definition, str | bytes):
         try:
             definition = json.loads(definition.decode("utf-8") if isinstance(definition, bytes) else definition)
         except UnicodeDecodeError:
-            raise ValidationError("The file is not UTF-8 text.") from None
+            raise ValidationError(_("The file is not UTF-8 text.")) from None
         except ValueError as exc:
-            raise ValidationError(f"The file is not JSON: {exc}") from None
+            raise ValidationError(format_lazy(_("The file is not JSON: {exc}"), exc=exc)) from None
         except RecursionError:
-            raise ValidationError("The file nests its JSON too deeply to be a questionnaire.") from None
+            raise ValidationError(_("The file nests its JSON too deeply to be a questionnaire.")) from None
     try:
         instrument = rules.parse(definition)
     except rules.QuestionnaireError as exc:
@@ -67,8 +69,13 @@ def load(actor: Actor, definition: Any) -> tuple[Questionnaire, bool]:
     if existing is not None:
         if existing.definition != definition:
             raise ValidationError(
-                f"{instrument.canonical} is already loaded with different content. "
-                f"Give the changed questionnaire a new version."
+                format_lazy(
+                    _(
+                        "{canonical} is already loaded with different content. Give the changed questionnaire a "
+                        "new version."
+                    ),
+                    canonical=instrument.canonical,
+                )
             )
         return existing, False
     stored = Questionnaire.objects.create(
@@ -118,7 +125,9 @@ def record(
     """Check and score the answers and store them; raise ValidationError keyed by linkId when they do not fit.
     A caller that records more (a diary entry, a visit) refreshes the outcome itself, once, at its end."""
     if context not in ResponseContext.values:
-        raise InvalidInput(f"Unknown questionnaire context {context!r}.", field="context")
+        raise InvalidInput(
+            format_lazy(_("Unknown questionnaire context {context!r}."), context=context), field="context"
+        )
     try:
         result = rules.score(instrument(questionnaire), answers)
     except rules.AnswerError as exc:

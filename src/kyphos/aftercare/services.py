@@ -14,6 +14,9 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock, when
 from kyphos.aftercare.letter import discharge_letter
@@ -34,16 +37,16 @@ from kyphos.rules.windows import follow_up_window
 from kyphos.scheduling import services as scheduling
 
 DISCHARGE_CRITERIA = {
-    "ambulating": "Walking safely",
-    "pain_controlled": "Pain controlled on oral medicine",
-    "voiding": "Passing urine",
-    "neuro_intact": "Legs: strength and sensation as before",
+    "ambulating": _("Walking safely"),
+    "pain_controlled": _("Pain controlled on oral medicine"),
+    "voiding": _("Passing urine"),
+    "neuro_intact": _("Legs: strength and sensation as before"),
 }
 
 
 def _require_ward(actor: Actor) -> None:
     if actor.user is not None and not (may(actor.user, "case.discharge")):
-        raise NotPermitted("Only ward nurses and radiologists record recovery and discharge.")
+        raise NotPermitted(_("Only ward nurses and radiologists record recovery and discharge."))
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class CheckInput:
 def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
     _require_ward(actor)
     if case.stage != Stage.RECOVERY:
-        raise ValidationError("Recovery checks are recorded while the patient is in recovery or on the ward.")
+        raise ValidationError(_("Recovery checks are recorded while the patient is in recovery or on the ward."))
     errors = {}
     for name, low, high in (
         ("bp_systolic", 50, 260),
@@ -74,9 +77,11 @@ def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
     ):
         value = getattr(item, name)
         if value is not None and not low <= value <= high:
-            errors[name] = f"{value} is not a possible value ({low}–{high})."
+            errors[name] = format_lazy(
+                _("{value} is not a possible value ({low}–{high})."), value=value, low=low, high=high
+            )
     if item.puncture_sites not in RecoveryCheck.Sites.values:
-        errors["puncture_sites"] = "Choose how the puncture sites look."
+        errors["puncture_sites"] = _("Choose how the puncture sites look.")
     if errors:
         raise ValidationError(errors)
     baseline = RecoveryCheck.objects.filter(case=case).first()
@@ -94,8 +99,10 @@ def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
         finding = Finding(
             "recovery.neuro_worse",
             Severity.STOP,
-            "Leg strength or sensation is worse than at the first check: urgent radiologist review "
-            "(emergent CT, spine surgery consult).",
+            gettext(
+                "Leg strength or sensation is worse than at the first check: urgent radiologist review "
+                "(emergent CT, spine surgery consult)."
+            ),
             "RadiologyKey, post-vertebral-augmentation spine imaging (new neurologic deficit: emergent CT "
             "and spine-surgery consult); Tri-State Brain & Spine post-kyphoplasty sheet",
             "S",
@@ -118,13 +125,18 @@ def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
 def admit_to_ward(actor: Actor, case: Case, bed: str = "") -> Stay:
     _require_ward(actor)
     if case.stage != Stage.RECOVERY:
-        raise ValidationError("Only a patient in recovery goes to the ward.")
-    stay, _ = Stay.objects.get_or_create(case=case)
+        raise ValidationError(_("Only a patient in recovery goes to the ward."))
+    stay, _created = Stay.objects.get_or_create(case=case)
     if stay.ward_admitted_at:
-        raise ValidationError("Already on the ward.")
+        raise ValidationError(_("Already on the ward."))
     stay.ward_admitted_at, stay.ward_bed = clock.current(), bed[:40]
     stay.save()
-    kernel.record_event(actor, case, EventKind.NOTE, f"To the ward{' (' + bed + ')' if bed else ''}")
+    kernel.record_event(
+        actor,
+        case,
+        EventKind.NOTE,
+        gettext("To the ward ({bed})").format(bed=bed) if bed else gettext("To the ward"),
+    )
     audit.record(actor, AuditAction.UPDATE, "stay", stay.pk, patient_uuid=case.patient.uuid, detail="ward")
     return stay
 
@@ -133,7 +145,7 @@ def admit_to_ward(actor: Actor, case: Case, bed: str = "") -> Stay:
 def record_pain(actor: Actor, case: Case, nrs: int) -> PainScore:
     _require_ward(actor)
     if not 0 <= nrs <= 10:
-        raise ValidationError({"nrs": "Pain is scored 0 to 10."})
+        raise ValidationError({"nrs": _("Pain is scored 0 to 10.")})
     score = PainScore.objects.create(case=case, at=clock.current(), nrs=nrs, by=actor.user_or_none)
     audit.record(actor, AuditAction.CREATE, "pain_score", score.pk, patient_uuid=case.patient.uuid)
     return score
@@ -145,13 +157,13 @@ def discharge(actor: Actor, case: Case, *, version: int | None, criteria: set[st
     _require_ward(actor)
     missing = [label for key, label in DISCHARGE_CRITERIA.items() if key not in criteria]
     if missing:
-        raise ValidationError([f"Not met: {label}." for label in missing])
+        raise ValidationError([format_lazy(_("Not met: {criterion}."), criterion=label) for label in missing])
     if case.open_stops and any(
         f.get("code") == "recovery.neuro_worse" and not f.get("overridden") for f in case.findings
     ):
-        raise ValidationError("A worse neuro check is open: the radiologist must review before discharge.")
-    locked, _ = kernel.move(actor, case, "discharge", version=version, reason=note)
-    stay, _ = Stay.objects.get_or_create(case=locked)
+        raise ValidationError(_("A worse neuro check is open: the radiologist must review before discharge."))
+    locked, _event = kernel.move(actor, case, "discharge", version=version, reason=note)
+    stay, _created = Stay.objects.get_or_create(case=locked)
     stay.discharged_at, stay.discharged_by = clock.current(), actor.user_or_none
     stay.discharge_criteria = {key: True for key in DISCHARGE_CRITERIA}
     stay.save()
@@ -164,7 +176,9 @@ def discharge(actor: Actor, case: Case, *, version: int | None, criteria: set[st
         Role.SCHEDULER,
         clock.current(),
         window.start,
-        note=f"Visit due {_site_time(locked, window.start)} – {_site_time(locked, window.end)}",
+        note=gettext("Visit due {start} – {end}").format(
+            start=_site_time(locked, window.start), end=_site_time(locked, window.end)
+        ),
     )
     visit = scheduling.book_follow_up(locked.uuid, locked.site, window.start, window.end)
     if visit is not None:

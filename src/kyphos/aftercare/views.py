@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kyphos.aftercare import selectors as aftercare_selectors
@@ -31,21 +32,21 @@ from kyphos.pathway.policy import may
 
 class CheckForm(forms.Form):
     prefix = "chk"
-    legs_strength_normal = forms.BooleanField(label="Leg strength as before", required=False)
-    legs_sensation_normal = forms.BooleanField(label="Leg sensation as before", required=False)
-    bp_systolic = forms.IntegerField(label="BP systolic", required=False)
-    bp_diastolic = forms.IntegerField(label="BP diastolic", required=False)
-    heart_rate = forms.IntegerField(label="Heart rate", required=False)
-    spo2 = forms.IntegerField(label="SpO₂ %", required=False)
-    pain_nrs = forms.IntegerField(label="Pain (0–10)", required=False)
-    puncture_sites = forms.ChoiceField(label="Puncture sites", choices=RecoveryCheck.Sites.choices)
-    note = CleanText(label="Note", required=False, max_length=300)
+    legs_strength_normal = forms.BooleanField(label=_("Leg strength as before"), required=False)
+    legs_sensation_normal = forms.BooleanField(label=_("Leg sensation as before"), required=False)
+    bp_systolic = forms.IntegerField(label=_("BP systolic"), required=False)
+    bp_diastolic = forms.IntegerField(label=_("BP diastolic"), required=False)
+    heart_rate = forms.IntegerField(label=_("Heart rate"), required=False)
+    spo2 = forms.IntegerField(label=_("SpO₂ %"), required=False)
+    pain_nrs = forms.IntegerField(label=_("Pain (0–10)"), required=False)
+    puncture_sites = forms.ChoiceField(label=_("Puncture sites"), choices=RecoveryCheck.Sites.choices)
+    note = CleanText(label=_("Note"), required=False, max_length=300)
 
 
 class DischargeForm(forms.Form):
     prefix = "dis"
     version = forms.IntegerField(widget=forms.HiddenInput)
-    note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = CleanText(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -65,7 +66,7 @@ def _case(case_uuid: UUID) -> Case:
 
 def _need_view(request: HttpRequest) -> None:
     if not may(request.user, "case.view"):
-        raise PermissionDenied("Your role does not allow this.")
+        raise PermissionDenied(_("Your role does not allow this."))
 
 
 @login_required
@@ -105,7 +106,7 @@ def _recovery_page(
 
 
 def _saved(request: HttpRequest, case: Case) -> HttpResponse:
-    messages.success(request, "Saved.")
+    messages.success(request, _("Saved."))
     return redirect("aftercare:recovery", case_uuid=case.uuid)
 
 
@@ -152,7 +153,7 @@ def record_pain(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 
     def run() -> object:
         if not value.strip().isdigit():
-            raise InvalidInput("Enter pain as a whole number from 0 to 10.", field="nrs")
+            raise InvalidInput(_("Enter pain as a whole number from 0 to 10."), field="nrs")
         return services.record_pain(Actor.from_request(request), case, int(value))
 
     return _run(request, case, run)
@@ -183,7 +184,7 @@ def discharge(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 @require_GET
 def discharge_letter(request: HttpRequest, case_uuid: UUID, fmt: str) -> HttpResponse:
     if not may(request.user, "case.view"):
-        raise PermissionDenied("Your role does not allow this.")
+        raise PermissionDenied(_("Your role does not allow this."))
     case = _case(case_uuid)
     letter = current_letter(case, Letter.Kind.DISCHARGE)
     if letter is None:

@@ -6,16 +6,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditAction(models.TextChoices):
-    VIEW = "view", "Viewed"
-    LIST = "list", "Listed"
-    CREATE = "create", "Created"
-    UPDATE = "update", "Changed"
-    TRANSITION = "transition", "Moved stage"
-    OVERRIDE = "override", "Overrode a stop"
-    REFUSED = "refused", "Refused"
+    VIEW = "view", _("Viewed")
+    LIST = "list", _("Listed")
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Changed")
+    TRANSITION = "transition", _("Moved stage")
+    OVERRIDE = "override", _("Overrode a stop")
+    REFUSED = "refused", _("Refused")
 
 
 class AppendOnlyError(RuntimeError):
@@ -24,10 +25,10 @@ class AppendOnlyError(RuntimeError):
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
     def update(self, **kwargs: Any) -> int:
-        raise AppendOnlyError("Audit entries cannot be changed.")
+        raise AppendOnlyError(_("Audit entries cannot be changed."))
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("Audit entries cannot be deleted.")
+        raise AppendOnlyError(_("Audit entries cannot be deleted."))
 
 
 class AuditEntry(models.Model):
@@ -62,8 +63,8 @@ class AuditEntry(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
-            raise AppendOnlyError("Audit entries cannot be changed.")
+            raise AppendOnlyError(_("Audit entries cannot be changed."))
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("Audit entries cannot be deleted.")
+        raise AppendOnlyError(_("Audit entries cannot be deleted."))

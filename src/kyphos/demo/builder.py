@@ -272,7 +272,7 @@ def _close(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
 
 
 def _items(part: str) -> set[str]:
-    return {key for key, _ in procedure.checklist_items(part)}
+    return {key for key, _label in procedure.checklist_items(part)}
 
 
 @dataclass(frozen=True)

@@ -199,7 +199,7 @@ class Department:
 def sign_in_lines() -> list[str]:
     """The demo's sign-ins, to print when the demo is loaded (demo passwords only, never real ones)."""
     lines = ["Demo sign-ins (username / password):"]
-    for username, role, _ in DEMO_USERS:
+    for username, role, _name in DEMO_USERS:
         lines.append(f"  {username:<12} {demo_password(username):<22} {role.label if role else ''}")
     return lines
 
@@ -213,8 +213,10 @@ def create_users() -> dict[str, User]:
     for each_role in Role:
         Group.objects.get_or_create(name=each_role.value)
     for username, role, full_name in DEMO_USERS:
-        first, _, last = full_name.rpartition(" ")
-        user, _ = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
+        first, _space, last = full_name.rpartition(" ")
+        user, _created = User.objects.get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last}
+        )
         user.set_password(demo_password(username))
         user.is_staff = user.is_superuser = role is Role.ADMIN
         user.save()
@@ -247,7 +249,7 @@ def create_sites() -> list[Site]:
     ]
     sites = []
     for code, name, kind, zone, phone, address, rooms in specs:
-        site, _ = Site.objects.get_or_create(
+        site, _created = Site.objects.get_or_create(
             code=code,
             defaults={
                 "name": name,
@@ -481,7 +483,7 @@ def _build_case(
     else:
         room, start = slots.take(site, today + timedelta(days=rng.randint(1, 21)), rng)
         referred_at = now - timedelta(days=rng.randint(1, 20), hours=rng.randint(0, 8))
-    details, _ = _referral(rng, index)
+    details, _extra = _referral(rng, index)
     with _at(referred_at):
         case = services.refer_patient(
             dept.actor("scheduler"), site=site, details=details, new_patient=_patient(rng, index, site, today)

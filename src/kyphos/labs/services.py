@@ -13,6 +13,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock
 from kyphos.audit import services as audit
@@ -34,11 +36,19 @@ def _parse_value(code: str, value: Any) -> Decimal:
     try:
         number = Decimal(str(value).strip().replace(",", "."))
     except (InvalidOperation, ValueError) as exc:
-        raise ValidationError({"value": f"“{value}” is not a number."}) from exc
+        raise ValidationError({"value": format_lazy(_("“{value}” is not a number."), value=value)}) from exc
     low, high = data.load("procedure")["lab_ranges"][code]
     if not Decimal(str(low)) <= number <= Decimal(str(high)):
         raise ValidationError(
-            {"value": f"{number} is not a possible {lab_rules.tests()[code].name} value ({low}–{high})."}
+            {
+                "value": format_lazy(
+                    _("{number} is not a possible {name} value ({low}–{high})."),
+                    number=number,
+                    name=lab_rules.tests()[code].name,
+                    low=low,
+                    high=high,
+                )
+            }
         )
     return number
 
@@ -56,20 +66,20 @@ def record_lab(
 ) -> LabResult:
     """Record one lab result (by hand today; the HL7 feed will call this same function)."""
     if actor.user is not None and not (may(actor.user, "case.admit") or may(actor.user, "case.clear")):
-        raise NotPermitted("Your role does not allow entering lab results.")
+        raise NotPermitted(_("Your role does not allow entering lab results."))
     if source not in SOURCES:
-        raise InvalidInput(f"Unknown lab source {source!r}.", field="source")
+        raise InvalidInput(format_lazy(_("Unknown lab source {source!r}."), source=source), field="source")
     tests = lab_rules.tests()
     if code not in tests:
-        raise ValidationError({"code": "Choose a test."})
+        raise ValidationError({"code": _("Choose a test.")})
     now = clock.current()
     if taken_at > now + timedelta(minutes=5):
-        raise ValidationError({"taken_at": "The sample time is in the future."})
+        raise ValidationError({"taken_at": _("The sample time is in the future.")})
     if taken_at < now - timedelta(days=90):
-        raise ValidationError({"taken_at": "The sample is more than 90 days old."})
+        raise ValidationError({"taken_at": _("The sample is more than 90 days old.")})
     if code == "hcg":
         if positive is None:
-            raise ValidationError({"positive": "Say whether the pregnancy test is positive or negative."})
+            raise ValidationError({"positive": _("Say whether the pregnancy test is positive or negative.")})
         number = None
     else:
         number = _parse_value(code, value)

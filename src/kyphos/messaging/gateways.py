@@ -17,6 +17,8 @@ from typing import Protocol
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils.module_loading import import_string
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 
 class DeliveryError(RuntimeError):
@@ -53,7 +55,7 @@ class HttpSmsGateway:
         self.token = token if token is not None else settings.KYPHOS_SMS_TOKEN
         self.timeout = timeout
         if not self.url.startswith(("https://", "http://")):
-            raise DeliveryError("KYPHOS_SMS_URL is not set to an http(s) address.")
+            raise DeliveryError(_("KYPHOS_SMS_URL is not set to an http(s) address."))
 
     def send(self, to: str, body: str, key: str) -> None:
         reference = _safe(key)
@@ -71,11 +73,13 @@ class HttpSmsGateway:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 status = response.status
         except urllib.error.HTTPError as exc:
-            raise DeliveryError(f"The SMS gateway answered HTTP {exc.code}.") from None
+            raise DeliveryError(format_lazy(_("The SMS gateway answered HTTP {code}."), code=exc.code)) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise DeliveryError(f"The SMS gateway could not be reached ({type(exc).__name__}).") from None
+            raise DeliveryError(
+                format_lazy(_("The SMS gateway could not be reached ({kind})."), kind=type(exc).__name__)
+            ) from None
         if not 200 <= status < 300:
-            raise DeliveryError(f"The SMS gateway answered HTTP {status}.")
+            raise DeliveryError(format_lazy(_("The SMS gateway answered HTTP {status}."), status=status))
 
 
 def _safe(key: str) -> str:
@@ -93,4 +97,4 @@ def send_email(to: str, subject: str, body: str, key: str, calendar: str = "") -
         # An invitation the patient's phone offers to add (RFC 6047: text/calendar as an attachment).
         message.attach("appointment.ics", calendar, "text/calendar")
     if message.send(fail_silently=False) != 1:
-        raise DeliveryError("The e-mail backend did not accept the message.")
+        raise DeliveryError(_("The e-mail backend did not accept the message."))

@@ -6,16 +6,17 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.pathway.models import Case
 
 
 class Letter(models.Model):
     class Kind(models.TextChoices):
-        PRE_PROCEDURE = "pre_procedure", "Instructions before the procedure"
-        DISCHARGE = "discharge", "Going home after the procedure"
-        PT_REFERRAL = "pt_referral", "Physical therapy referral"
-        BMD_REFERRAL = "bmd_referral", "Bone density and osteoporosis care referral"
+        PRE_PROCEDURE = "pre_procedure", _("Instructions before the procedure")
+        DISCHARGE = "discharge", _("Going home after the procedure")
+        PT_REFERRAL = "pt_referral", _("Physical therapy referral")
+        BMD_REFERRAL = "bmd_referral", _("Bone density and osteoporosis care referral")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="letters")
@@ -39,15 +40,15 @@ class OutboxMessage(models.Model):
     """One message to a patient, sent once: its key is unique per (case, purpose, channel)."""
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        SMS = "sms", "Text message"
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("Text message")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to go"
-        SENDING = "sending", "Being sent"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Did not go out"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Waiting to go")
+        SENDING = "sending", _("Being sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Did not go out")
+        CANCELLED = "cancelled", _("Cancelled")
 
     key = models.CharField(max_length=160, unique=True)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="outbox")

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock
 from kyphos.audit import services as audit
@@ -88,7 +90,9 @@ def claim_next(worker: str, now: datetime | None = None) -> OutboxMessage | None
 
 def deliver(row: OutboxMessage) -> None:
     if not row.to_address:
-        raise DeliveryError(f"No {row.get_channel_display().lower()} address for this patient.")
+        raise DeliveryError(
+            format_lazy(_("No {channel} address for this patient."), channel=row.get_channel_display().lower())
+        )
     if row.channel == OutboxMessage.Channel.EMAIL:
         send_email(row.to_address, row.subject or "Kyphos", row.body, row.key, calendar=row.calendar)
     else:
@@ -124,11 +128,11 @@ def not_sent() -> Any:
 def retry(actor: Actor, row: OutboxMessage, to: str | None = None) -> OutboxMessage:
     """Send a failed message again (with a corrected address if given): it goes back to the queue, due now."""
     if row.status != OutboxMessage.Status.FAILED:
-        raise Refused("Only a message that did not go out can be sent again.")
+        raise Refused(_("Only a message that did not go out can be sent again."))
     if to is not None:
         to = to.strip()
         if not to or "\x00" in to or len(to) > 200:
-            raise InvalidInput("Enter the address to send to.", field="to")
+            raise InvalidInput(_("Enter the address to send to."), field="to")
         row.to_address = to
     row.status, row.due_at, row.attempts, row.last_error = (
         OutboxMessage.Status.PENDING,

@@ -239,7 +239,9 @@ def send_new_link(case: Case, link: Any) -> OutboxMessage | None:
         return None
     channel, address = channel_and_address(case.patient)
     url = settings.KYPHOS_BASE_URL + links.path_for(link)
-    subject, body, _ = _render(Due(case, purpose, f"link{link.pk}", clock.current(), None, None, None), channel, url)
+    subject, body, _html = _render(
+        Due(case, purpose, f"link{link.pk}", clock.current(), None, None, None), channel, url
+    )
     row, created = enqueue(
         case,
         purpose.name,

@@ -21,6 +21,9 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
@@ -53,9 +56,18 @@ def owns(*actions: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         name = owner_name(function)
         for action in actions:
             if action not in MOVES:
-                raise MoveOwnerError(f"{name} claims the unknown move {action!r}.")
+                raise MoveOwnerError(
+                    format_lazy(_("{name} claims the unknown move {action!r}."), name=name, action=action)
+                )
             if MOVES[action].owner != name:
-                raise MoveOwnerError(f"{name} claims {action!r}, which belongs to {MOVES[action].owner}.")
+                raise MoveOwnerError(
+                    format_lazy(
+                        _("{name} claims {action!r}, which belongs to {owner}."),
+                        name=name,
+                        action=action,
+                        owner=MOVES[action].owner,
+                    )
+                )
 
         @functools.wraps(function)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -76,7 +88,7 @@ def require(actor: Actor, permission: str) -> None:
     if actor.user is None:
         return
     if not may(actor.user, permission):
-        raise NotPermitted(f"Your role does not allow this ({permission}).")
+        raise NotPermitted(format_lazy(_("Your role does not allow this ({permission})."), permission=permission))
 
 
 def lock_case(case: Case, version: int | None) -> Case:
@@ -149,9 +161,14 @@ def _enforce(actor: Actor, findings: list[Finding], override_reason: str) -> boo
     if not stops:
         return False
     if not override_reason.strip():
-        raise GuardBlocked(findings, "A stop finding blocks this step: " + "; ".join(f.message for f in stops))
+        raise GuardBlocked(
+            findings,
+            format_lazy(
+                _("A stop finding blocks this step: {findings}"), findings="; ".join(str(f.message) for f in stops)
+            ),
+        )
     if actor.user is not None and not may(actor.user, "finding.override"):
-        raise GuardBlocked(findings, "Only a radiologist may override a stop finding.")
+        raise GuardBlocked(findings, _("Only a radiologist may override a stop finding."))
     return True
 
 
@@ -175,7 +192,9 @@ def move(
     """
     if action not in _owning.get():
         owner = MOVES[action].owner if action in MOVES else "nobody"
-        raise MoveOwnerError(f"The move {action!r} belongs to {owner}; call that service.")
+        raise MoveOwnerError(
+            format_lazy(_("The move {action!r} belongs to {owner}; call that service."), action=action, owner=owner)
+        )
     require(actor, f"case.{action}")
     locked = case if already_locked else lock_case(case, version)
     table_row = check_move(locked.stage, action)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.pathway.policy import Role
 from kyphos.pathway.stages import CancelReason, PostponeReason, Stage
@@ -17,40 +18,40 @@ from kyphos.scheduling.models import Appointment, Site
 
 
 class Etiology(models.TextChoices):
-    OSTEOPOROSIS = "osteoporosis", "Osteoporosis"
-    STEROID = "steroid", "Steroid-induced"
-    NEOPLASTIC = "neoplastic", "Neoplastic"
-    OTHER = "other", "Other"
+    OSTEOPOROSIS = "osteoporosis", _("Osteoporosis")
+    STEROID = "steroid", _("Steroid-induced")
+    NEOPLASTIC = "neoplastic", _("Neoplastic")
+    OTHER = "other", _("Other")
 
 
 class SteroidDisease(models.TextChoices):
-    ASTHMA = "asthma", "Asthma / COPD"
-    LUPUS = "lupus", "Lupus"
-    RHEUMATOID = "rheumatoid_arthritis", "Rheumatoid arthritis"
-    OTHER = "other", "Other"
+    ASTHMA = "asthma", _("Asthma / COPD")
+    LUPUS = "lupus", _("Lupus")
+    RHEUMATOID = "rheumatoid_arthritis", _("Rheumatoid arthritis")
+    OTHER = "other", _("Other")
 
 
 class NeoplasticKind(models.TextChoices):
-    MYELOMA = "myeloma", "Multiple myeloma"
-    METASTASIS = "metastasis", "Metastasis"
+    MYELOMA = "myeloma", _("Multiple myeloma")
+    METASTASIS = "metastasis", _("Metastasis")
 
 
 class Eligibility(models.TextChoices):
-    PENDING = "pending", "Awaiting triage"
-    ELIGIBLE = "eligible", "Eligible"
-    INELIGIBLE = "ineligible", "Not eligible"
+    PENDING = "pending", _("Awaiting triage")
+    ELIGIBLE = "eligible", _("Eligible")
+    INELIGIBLE = "ineligible", _("Not eligible")
 
 
 class Acuity(models.TextChoices):
-    ACUTE = "acute", "Acute (< 6 weeks)"
-    SUBACUTE = "subacute", "Subacute (6–12 weeks)"
-    CHRONIC = "chronic", "Chronic (> 12 weeks)"
+    ACUTE = "acute", _("Acute (< 6 weeks)")
+    SUBACUTE = "subacute", _("Subacute (6–12 weeks)")
+    CHRONIC = "chronic", _("Chronic (> 12 weeks)")
 
 
 class Evidence(models.TextChoices):
-    YES = "yes", "Yes"
-    NO = "no", "No"
-    UNKNOWN = "unknown", "Unknown"
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class Case(models.Model):
@@ -164,15 +165,15 @@ class CaseLevel(models.Model):
 
 
 class EventKind(models.TextChoices):
-    REFERRED = "referred", "Referred"
-    TRANSITION = "transition", "Stage changed"
-    UPDATED = "updated", "Details changed"
-    OVERRIDE = "override", "Stop finding overridden"
-    BOOKED = "booked", "Booked"
-    RESCHEDULED = "rescheduled", "Rescheduled"
-    TASK_OPENED = "task_opened", "Task opened"
-    TASK_CLOSED = "task_closed", "Task closed"
-    NOTE = "note", "Note"
+    REFERRED = "referred", _("Referred")
+    TRANSITION = "transition", _("Stage changed")
+    UPDATED = "updated", _("Details changed")
+    OVERRIDE = "override", _("Stop finding overridden")
+    BOOKED = "booked", _("Booked")
+    RESCHEDULED = "rescheduled", _("Rescheduled")
+    TASK_OPENED = "task_opened", _("Task opened")
+    TASK_CLOSED = "task_closed", _("Task closed")
+    NOTE = "note", _("Note")
 
 
 class EventQuerySet(models.QuerySet["Event"]):
@@ -214,26 +215,26 @@ class Event(models.Model):
 
 
 class TaskKind(models.TextChoices):
-    TRIAGE = "triage", "Triage the referral"
-    BOOK = "book", "Book the procedure"
-    PRECALL = "precall", "Pre-procedure call"
-    REBOOK = "rebook", "Rebook a postponed case"
-    REVIEW_FLAG = "review_flag", "Review a flagged case"
-    BOOK_FOLLOW_UP = "book_follow_up", "Book the follow-up visit"
-    CONTACT_PRESCRIBER = "prescriber", "Agree the medicine plan with the prescriber"
-    ARRANGE_TRANSPORT = "transport", "Arrange transport"
-    HCG_TEST = "hcg", "Pregnancy test (hCG) at admission"
-    CALL_ESCALATION = "call_escalation", "Patient not reached: postpone or proceed"
-    DIARY_EMERGENCY = "diary_emergency", "Diary red flag: call the patient now"
-    DIARY_SAME_DAY = "diary_same_day", "Diary: call the patient today"
-    DIARY_REVIEW = "diary_review", "Diary: review the patient's answers"
-    IMAGING = "imaging", "Arrange imaging: new fracture suspected"
+    TRIAGE = "triage", _("Triage the referral")
+    BOOK = "book", _("Book the procedure")
+    PRECALL = "precall", _("Pre-procedure call")
+    REBOOK = "rebook", _("Rebook a postponed case")
+    REVIEW_FLAG = "review_flag", _("Review a flagged case")
+    BOOK_FOLLOW_UP = "book_follow_up", _("Book the follow-up visit")
+    CONTACT_PRESCRIBER = "prescriber", _("Agree the medicine plan with the prescriber")
+    ARRANGE_TRANSPORT = "transport", _("Arrange transport")
+    HCG_TEST = "hcg", _("Pregnancy test (hCG) at admission")
+    CALL_ESCALATION = "call_escalation", _("Patient not reached: postpone or proceed")
+    DIARY_EMERGENCY = "diary_emergency", _("Diary red flag: call the patient now")
+    DIARY_SAME_DAY = "diary_same_day", _("Diary: call the patient today")
+    DIARY_REVIEW = "diary_review", _("Diary: review the patient's answers")
+    IMAGING = "imaging", _("Arrange imaging: new fracture suspected")
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    DONE = "done", "Done"
-    CANCELLED = "cancelled", "Cancelled"
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Task(models.Model):

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    SCHEDULER = "scheduler", "Scheduler"
-    NURSE = "nurse", "Pre-procedure nurse"
-    RADIOLOGIST = "radiologist", "Radiologist"
-    ANESTHESIA = "anesthesia", "Anesthesia"
-    WARD_NURSE = "ward_nurse", "Ward nurse"
-    MANAGER = "manager", "Manager"
-    AUDITOR = "auditor", "Auditor"
-    ADMIN = "admin", "Administrator"
+    SCHEDULER = "scheduler", _("Scheduler")
+    NURSE = "nurse", _("Pre-procedure nurse")
+    RADIOLOGIST = "radiologist", _("Radiologist")
+    ANESTHESIA = "anesthesia", _("Anesthesia")
+    WARD_NURSE = "ward_nurse", _("Ward nurse")
+    MANAGER = "manager", _("Manager")
+    AUDITOR = "auditor", _("Auditor")
+    ADMIN = "admin", _("Administrator")
 
 
 R = Role

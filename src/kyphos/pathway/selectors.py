@@ -164,7 +164,7 @@ def case_list(filters: CaseFilter) -> QuerySet[Case]:
     text = filters.text.strip()
     if text:
         if "," in text:
-            family, _, given = text.partition(",")
+            family, _comma, given = text.partition(",")
             cases = cases.filter(name_starts(family, given))
         else:
             # An MRN finds its patient; anything else is a name. Two plain index reads, not one OR that would

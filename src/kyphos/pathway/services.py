@@ -14,6 +14,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock, when
 from kyphos.audit import services as audit
@@ -122,7 +125,7 @@ def _validate_referral(details: ReferralDetails) -> list[str]:
     errors: dict[str, Any] = {}
     names: list[str] = []
     if not details.levels:
-        errors["levels"] = "Give at least one vertebral level (T1–T12, L1–L5)."
+        errors["levels"] = _("Give at least one vertebral level (T1–T12, L1–L5).")
     for item in details.levels:
         try:
             name = parse_level(item.level)
@@ -130,26 +133,26 @@ def _validate_referral(details: ReferralDetails) -> list[str]:
             errors["levels"] = str(exc)
             break
         if name in names:
-            errors["levels"] = f"{name} is listed twice."
+            errors["levels"] = format_lazy(_("{name} is listed twice."), name=name)
             break
         names.append(name)
         if item.height_loss_percent is not None and not 0 <= item.height_loss_percent <= 100:
-            errors["levels"] = f"{name}: height loss must be 0–100 %."
+            errors["levels"] = format_lazy(_("{name}: height loss must be 0–100 %."), name=name)
     if not 0 <= details.pain_nrs <= 10:
-        errors["pain_nrs"] = "Pain is scored 0 to 10."
+        errors["pain_nrs"] = _("Pain is scored 0 to 10.")
     if details.rdq is not None and not 0 <= details.rdq <= 24:
-        errors["rdq"] = "The RDQ score runs 0 to 24."
+        errors["rdq"] = _("The RDQ score runs 0 to 24.")
     if details.etiology not in Etiology.values:
-        errors["etiology"] = "Choose the cause of the fracture."
+        errors["etiology"] = _("Choose the cause of the fracture.")
     if details.etiology == Etiology.STEROID and not details.steroid_disease:
-        errors["steroid_disease"] = "Say which disease the steroids are for."
+        errors["steroid_disease"] = _("Say which disease the steroids are for.")
     if details.etiology == Etiology.NEOPLASTIC and not details.neoplastic_kind:
-        errors["neoplastic_kind"] = "Say whether this is myeloma or a metastasis."
+        errors["neoplastic_kind"] = _("Say whether this is myeloma or a metastasis.")
     if not details.referring_clinician.strip():
-        errors["referring_clinician"] = "Enter the referring clinician."
+        errors["referring_clinician"] = _("Enter the referring clinician.")
     unknown = set(details.screen) - set(SCREEN_FLAGS)
     if unknown:
-        errors["screen"] = f"Unknown screening item: {', '.join(sorted(unknown))}."
+        errors["screen"] = format_lazy(_("Unknown screening item: {names}."), names=", ".join(sorted(unknown)))
     if errors:
         raise ValidationError(errors)
     return names
@@ -229,7 +232,7 @@ def triage_case(
     locked = kernel.lock_case(case, version)
     changed = _apply_screen(locked, screen)
     findings = triage_rules.triage_findings(triage_facts(locked))
-    locked, _ = kernel.move(
+    locked, _event = kernel.move(
         actor,
         locked,
         "triage",
@@ -258,14 +261,14 @@ def decline_case(
 ) -> Case:
     """Record that the referral is not eligible, with the reason; the case closes and keeps its history."""
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the referral is not eligible."})
+        raise ValidationError({"reason": _("Say why the referral is not eligible.")})
     require(actor, "case.decline")
     locked = kernel.lock_case(case, version)
     changed = _apply_screen(locked, screen)
     findings = triage_rules.triage_findings(triage_facts(locked))
     # A decision not to treat is never blocked by a stop finding: drop the stops from the guard.
     advisory = [f for f in findings if f.severity is not Severity.STOP]
-    locked, _ = kernel.move(
+    locked, _event = kernel.move(
         actor, locked, "decline", version=None, findings=advisory, reason=reason, already_locked=True
     )
     locked.findings = kernel.findings_json(findings, overridden=True)
@@ -296,7 +299,9 @@ def _apply_screen(case: Case, screen: dict[str, bool] | None) -> list[str]:
         return []
     unknown = set(screen) - set(SCREEN_FLAGS)
     if unknown:
-        raise ValidationError({"screen": f"Unknown screening item: {', '.join(sorted(unknown))}."})
+        raise ValidationError(
+            {"screen": format_lazy(_("Unknown screening item: {names}."), names=", ".join(sorted(unknown)))}
+        )
     changed = [flag for flag, value in screen.items() if bool(getattr(case, flag)) != bool(value)]
     for flag in changed:
         setattr(case, flag, bool(screen[flag]))
@@ -309,7 +314,7 @@ def _apply_screen(case: Case, screen: dict[str, bool] | None) -> list[str]:
 def _open_call_task(case: Case) -> Task:
     assert case.appointment is not None
     window = call_window(case.appointment.start, case.site.calendar())
-    note = "Window moved to the last business day before it." if window.moved else ""
+    note = gettext("Window moved to the last business day before it.") if window.moved else ""
     return kernel.open_task(case, TaskKind.PRECALL, Role.NURSE, window.start, window.end, note)
 
 
@@ -321,7 +326,7 @@ def book_case(actor: Actor, case: Case, *, version: int | None, room: Room, star
     locked = kernel.lock_case(case, version)
     check_move(locked.stage, "book")
     if locked.eligibility != Eligibility.ELIGIBLE:
-        raise ValidationError("Only a case triaged as eligible can be booked.")
+        raise ValidationError(_("Only a case triaged as eligible can be booked."))
     appointment = booking.book_appointment(locked.uuid, locked.site, room, start, minutes)
     locked, event = kernel.move(
         actor,
@@ -329,7 +334,7 @@ def book_case(actor: Actor, case: Case, *, version: int | None, room: Room, star
         "book",
         version=None,
         data={"appointment": str(appointment.uuid)},
-        summary=f"Booked {room.name} at {_site_time(locked, start)}",
+        summary=gettext("Booked {room} at {start}").format(room=room.name, start=_site_time(locked, start)),
         already_locked=True,
     )
     locked.appointment = appointment
@@ -346,21 +351,23 @@ def reschedule_case(
 ) -> Case:
     """Move the booking; the old one is kept as rescheduled and the call is due again in the new window."""
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the booking moves."})
+        raise ValidationError({"reason": _("Say why the booking moves.")})
     require(actor, "case.reschedule")
     locked = kernel.lock_case(case, version)
     check_move(locked.stage, "reschedule")
     old = locked.appointment
     assert old is not None
     new = booking.reschedule_appointment(old, room, start, minutes, reason)
-    locked, _ = kernel.move(
+    locked, _event = kernel.move(
         actor,
         locked,
         "reschedule",
         version=None,
         reason=reason,
         data={"from": str(old.uuid), "to": str(new.uuid)},
-        summary=f"Rescheduled from {_site_time(locked, old.start)} to {_site_time(locked, start)} ({room.name})",
+        summary=gettext("Rescheduled from {old} to {new} ({room})").format(
+            old=_site_time(locked, old.start), new=_site_time(locked, start), room=room.name
+        ),
         already_locked=True,
     )
     locked.appointment = new
@@ -379,10 +386,10 @@ def _site_time(case: Case, moment: datetime) -> str:
 def postpone_case(actor: Actor, case: Case, *, version: int | None, reason: str, note: str = "") -> Case:
     """Take the case off the list for now: the booking is released and the scheduler must rebook."""
     if reason not in PostponeReason.values:
-        raise ValidationError({"reason": "Choose why the case is postponed."})
+        raise ValidationError({"reason": _("Choose why the case is postponed.")})
     if reason == PostponeReason.OTHER and not note.strip():
-        raise ValidationError({"note": "Say why the case is postponed."})
-    locked, _ = kernel.move(
+        raise ValidationError({"note": _("Say why the case is postponed.")})
+    locked, _event = kernel.move(
         actor, case, "postpone", version=version, reason=f"{PostponeReason(reason).label}. {note}".strip()
     )
     if locked.appointment is not None:
@@ -393,7 +400,7 @@ def postpone_case(actor: Actor, case: Case, *, version: int | None, reason: str,
     locked.save(update_fields=["appointment", "end_reason", "end_note"])
     kernel.close_tasks(actor, locked, None, TaskStatus.CANCELLED, "postponed")
     start, end = _site_now_window(locked, BOOK_DAYS)
-    kernel.open_task(locked, TaskKind.REBOOK, Role.SCHEDULER, start, end, note=PostponeReason(reason).label)
+    kernel.open_task(locked, TaskKind.REBOOK, Role.SCHEDULER, start, end, note=str(PostponeReason(reason).label))
     return locked
 
 
@@ -402,10 +409,10 @@ def postpone_case(actor: Actor, case: Case, *, version: int | None, reason: str,
 def cancel_case(actor: Actor, case: Case, *, version: int | None, reason: str, note: str = "") -> Case:
     """Cancel the episode with a reason from the list; its history stays."""
     if reason not in CancelReason.values:
-        raise ValidationError({"reason": "Choose why the case is cancelled."})
+        raise ValidationError({"reason": _("Choose why the case is cancelled.")})
     if reason == CancelReason.OTHER and not note.strip():
-        raise ValidationError({"note": "Say why the case is cancelled."})
-    locked, _ = kernel.move(
+        raise ValidationError({"note": _("Say why the case is cancelled.")})
+    locked, _event = kernel.move(
         actor, case, "cancel", version=version, reason=f"{CancelReason(reason).label}. {note}".strip()
     )
     if locked.appointment is not None and locked.appointment.status in {"booked", "confirmed", "arrived"}:
@@ -425,12 +432,12 @@ def complete_task(actor: Actor, task: Task, outcome: str) -> Task:
     """Mark a task done with what was done; only a holder of the task's role may, and only once."""
     locked = Task.objects.select_for_update().select_related("case__patient").get(pk=task.pk)
     if actor.user is not None and Role(locked.role) not in roles_of(actor.user):
-        raise NotPermitted(f"This task is for the {Role(locked.role).label.lower()}.")
+        raise NotPermitted(format_lazy(_("This task is for the {role}."), role=Role(locked.role).label.lower()))
     if locked.status != TaskStatus.OPEN:
-        raise ValidationError("This task is already closed.")
+        raise ValidationError(_("This task is already closed."))
     outcome = outcome.strip()
     if not outcome or "\x00" in outcome:
-        raise ValidationError({"outcome": "Say what was done."})
+        raise ValidationError({"outcome": _("Say what was done.")})
     return kernel.close_task(actor, locked, TaskStatus.DONE, outcome)
 
 
@@ -438,14 +445,14 @@ def complete_task(actor: Actor, task: Task, outcome: str) -> Task:
 def claim_task(actor: Actor, task: Task) -> Task:
     """Take an open task from the unassigned queue; refused if someone else already holds it."""
     if actor.user_or_none is None:
-        raise NotPermitted("Sign in to take a task.")
+        raise NotPermitted(_("Sign in to take a task."))
     if not may(actor.user, "worklist.view") or task.role not in {r.value for r in roles_of(actor.user)}:
-        raise NotPermitted("This task belongs to another role.")
+        raise NotPermitted(_("This task belongs to another role."))
     claimed = Task.objects.filter(pk=task.pk, status=TaskStatus.OPEN, assignee__isnull=True).update(assignee=actor.user)
     task.refresh_from_db()
     if not claimed and task.assignee_id != actor.user.pk:
         holder = task.assignee.get_username() if task.assignee else "nobody (closed)"
-        raise ValidationError(f"This task is already taken by {holder}.")
+        raise ValidationError(format_lazy(_("This task is already taken by {holder}."), holder=holder))
     audit.record(actor, AuditAction.UPDATE, "task", task.uuid, patient_uuid=task.case.patient.uuid, detail="claimed")
     return task
 
@@ -454,7 +461,7 @@ def claim_task(actor: Actor, task: Task) -> Task:
 def release_task(actor: Actor, task: Task) -> Task:
     """Give a task back to the unassigned queue; only the person holding it may."""
     if actor.user_or_none is None or task.assignee_id != actor.user.pk:
-        raise ValidationError("Only the person who took this task can release it.")
+        raise ValidationError(_("Only the person who took this task can release it."))
     Task.objects.filter(pk=task.pk, assignee=actor.user).update(assignee=None)
     task.refresh_from_db()
     audit.record(actor, AuditAction.UPDATE, "task", task.uuid, patient_uuid=task.case.patient.uuid, detail="released")
@@ -473,7 +480,7 @@ def refer_patient(
     """Take a referral for an existing patient, or register the new patient and refer in one transaction."""
     require(actor, "case.refer")
     if (patient is None) == (new_patient is None):
-        raise ValidationError("Choose an existing patient or enter a new one.")
+        raise ValidationError(_("Choose an existing patient or enter a new one."))
     if patient is None and new_patient is not None:
         # Check the referral first so a bad level never leaves a half-registered patient behind.
         _validate_referral(details)

@@ -5,24 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.errors import Refused
+from kyphos.translation import Words
 
 
 class Stage(models.TextChoices):
-    REFERRED = "referred", "Referred"
-    TRIAGED = "triaged", "Triaged – eligible"
-    SCHEDULED = "scheduled", "Scheduled"
-    PRECALL_DONE = "precall_done", "Pre-call done"
-    ADMITTED = "admitted", "Admitted"
-    CLEARED = "cleared", "Cleared for procedure"
-    IN_PROCEDURE = "in_procedure", "In procedure"
-    RECOVERY = "recovery", "Recovery"
-    DISCHARGED = "discharged", "Discharged"
-    FOLLOWUP_DONE = "followup_done", "Follow-up done"
-    CLOSED = "closed", "Closed"
-    POSTPONED = "postponed", "Postponed"
-    CANCELLED = "cancelled", "Cancelled"
+    REFERRED = "referred", _("Referred")
+    TRIAGED = "triaged", _("Triaged – eligible")
+    SCHEDULED = "scheduled", _("Scheduled")
+    PRECALL_DONE = "precall_done", _("Pre-call done")
+    ADMITTED = "admitted", _("Admitted")
+    CLEARED = "cleared", _("Cleared for procedure")
+    IN_PROCEDURE = "in_procedure", _("In procedure")
+    RECOVERY = "recovery", _("Recovery")
+    DISCHARGED = "discharged", _("Discharged")
+    FOLLOWUP_DONE = "followup_done", _("Follow-up done")
+    CLOSED = "closed", _("Closed")
+    POSTPONED = "postponed", _("Postponed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 TERMINAL = frozenset({Stage.CLOSED, Stage.CANCELLED})
@@ -36,13 +39,13 @@ class Move:
     sources: frozenset[Stage]
     target: Stage
     permission: str
-    label: str
+    label: Words
     # The one public service that performs this move ("module:function"). pathway.kernel.move() refuses the
     # move anywhere else, and the owner is the function an adapter (web, HL7, FHIR) calls.
     owner: str
 
 
-def _move(action: str, sources: set[Stage], target: Stage, label: str, owner: str) -> Move:
+def _move(action: str, sources: set[Stage], target: Stage, label: Words, owner: str) -> Move:
     return Move(action, frozenset(sources), target, f"case.{action}", label, owner)
 
 
@@ -57,61 +60,61 @@ FOLLOW_UP = "kyphos.aftercare.followup"
 MOVES: dict[str, Move] = {
     m.action: m
     for m in [
-        _move("triage", {Stage.REFERRED}, Stage.TRIAGED, "Triage: eligible", f"{PATHWAY}:triage_case"),
-        _move("decline", {Stage.REFERRED}, Stage.CLOSED, "Triage: not eligible", f"{PATHWAY}:decline_case"),
+        _move("triage", {Stage.REFERRED}, Stage.TRIAGED, _("Triage: eligible"), f"{PATHWAY}:triage_case"),
+        _move("decline", {Stage.REFERRED}, Stage.CLOSED, _("Triage: not eligible"), f"{PATHWAY}:decline_case"),
         _move(
             "book",
             {Stage.TRIAGED, Stage.POSTPONED},
             Stage.SCHEDULED,
-            "Book the procedure",
+            _("Book the procedure"),
             f"{PATHWAY}:book_case",
         ),
         _move(
             "reschedule",
             {Stage.SCHEDULED, Stage.PRECALL_DONE},
             Stage.SCHEDULED,
-            "Reschedule",
+            _("Reschedule"),
             f"{PATHWAY}:reschedule_case",
         ),
         _move(
             "complete_precall",
             {Stage.SCHEDULED},
             Stage.PRECALL_DONE,
-            "Pre-procedure call done",
+            _("Pre-procedure call done"),
             f"{PRECALL}:sign_call",
         ),
-        _move("admit", {Stage.PRECALL_DONE, Stage.SCHEDULED}, Stage.ADMITTED, "Admit", f"{PROCEDURE}:admit"),
+        _move("admit", {Stage.PRECALL_DONE, Stage.SCHEDULED}, Stage.ADMITTED, _("Admit"), f"{PROCEDURE}:admit"),
         # Anesthesia's sign-in (the first part of the safety checklist) is what clears the case.
-        _move("clear", {Stage.ADMITTED}, Stage.CLEARED, "Clear for procedure", f"{PROCEDURE}:sign_checklist"),
+        _move("clear", {Stage.ADMITTED}, Stage.CLEARED, _("Clear for procedure"), f"{PROCEDURE}:sign_checklist"),
         _move(
             "start_procedure",
             {Stage.CLEARED},
             Stage.IN_PROCEDURE,
-            "Start procedure",
+            _("Start procedure"),
             f"{PROCEDURE}:start_procedure",
         ),
         _move(
             "end_procedure",
             {Stage.IN_PROCEDURE},
             Stage.RECOVERY,
-            "End procedure, to recovery",
+            _("End procedure, to recovery"),
             f"{PROCEDURE}:end_procedure",
         ),
-        _move("discharge", {Stage.RECOVERY}, Stage.DISCHARGED, "Discharge", f"{AFTERCARE}:discharge"),
+        _move("discharge", {Stage.RECOVERY}, Stage.DISCHARGED, _("Discharge"), f"{AFTERCARE}:discharge"),
         _move(
             "complete_followup",
             {Stage.DISCHARGED},
             Stage.FOLLOWUP_DONE,
-            "Follow-up visit done",
+            _("Follow-up visit done"),
             f"{FOLLOW_UP}:record_visit",
         ),
-        _move("close", {Stage.FOLLOWUP_DONE}, Stage.CLOSED, "Close the case", f"{FOLLOW_UP}:close_case"),
-        _move("postpone", set(BOOKED_STAGES), Stage.POSTPONED, "Postpone", f"{PATHWAY}:postpone_case"),
+        _move("close", {Stage.FOLLOWUP_DONE}, Stage.CLOSED, _("Close the case"), f"{FOLLOW_UP}:close_case"),
+        _move("postpone", set(BOOKED_STAGES), Stage.POSTPONED, _("Postpone"), f"{PATHWAY}:postpone_case"),
         _move(
             "cancel",
             ACTIVE - {Stage.IN_PROCEDURE, Stage.RECOVERY},
             Stage.CANCELLED,
-            "Cancel the case",
+            _("Cancel the case"),
             f"{PATHWAY}:cancel_case",
         ),
     ]
@@ -126,10 +129,16 @@ def check_move(stage: str, action: str) -> Move:
     """Return the move if ``action`` is allowed from ``stage``; raise TransitionError otherwise."""
     move = MOVES.get(action)
     if move is None:
-        raise TransitionError(f"Unknown action {action!r}.")
+        raise TransitionError(format_lazy(_("Unknown action {action!r}."), action=action))
     current = Stage(stage)
     if current not in move.sources:
-        raise TransitionError(f"“{move.label}” is not possible while the case is {current.label.lower()}.")
+        raise TransitionError(
+            format_lazy(
+                _("“{move}” is not possible while the case is {current}."),
+                move=move.label,
+                current=current.label.lower(),
+            )
+        )
     return move
 
 
@@ -139,22 +148,22 @@ def moves_from(stage: str) -> list[Move]:
 
 
 class CancelReason(models.TextChoices):
-    PATIENT_DECLINED = "patient_declined", "Patient declined the procedure"
-    PAIN_RESOLVED = "pain_resolved", "Pain resolved with conservative care"
-    NOT_ELIGIBLE = "not_eligible", "Found not eligible"
-    MEDICALLY_UNFIT = "medically_unfit", "Medically unfit for the procedure"
-    TREATED_ELSEWHERE = "treated_elsewhere", "Treated elsewhere"
-    DUPLICATE = "duplicate", "Duplicate referral"
-    DECEASED = "deceased", "Patient deceased"
-    OTHER = "other", "Other (see note)"
+    PATIENT_DECLINED = "patient_declined", _("Patient declined the procedure")
+    PAIN_RESOLVED = "pain_resolved", _("Pain resolved with conservative care")
+    NOT_ELIGIBLE = "not_eligible", _("Found not eligible")
+    MEDICALLY_UNFIT = "medically_unfit", _("Medically unfit for the procedure")
+    TREATED_ELSEWHERE = "treated_elsewhere", _("Treated elsewhere")
+    DUPLICATE = "duplicate", _("Duplicate referral")
+    DECEASED = "deceased", _("Patient deceased")
+    OTHER = "other", _("Other (see note)")
 
 
 class PostponeReason(models.TextChoices):
-    ANTICOAGULATION = "anticoagulation", "Blood thinner not stopped in time"
-    LABS = "labs", "Clotting labs out of range"
-    ILLNESS = "illness", "Patient unwell (infection, fever)"
-    NO_DRIVER = "no_driver", "No driver or transport"
-    NOT_REACHED = "not_reached", "Patient not reached before the procedure"
-    PATIENT_REQUEST = "patient_request", "Patient asked to move the date"
-    EQUIPMENT = "equipment", "Room, equipment or staff not available"
-    OTHER = "other", "Other (see note)"
+    ANTICOAGULATION = "anticoagulation", _("Blood thinner not stopped in time")
+    LABS = "labs", _("Clotting labs out of range")
+    ILLNESS = "illness", _("Patient unwell (infection, fever)")
+    NO_DRIVER = "no_driver", _("No driver or transport")
+    NOT_REACHED = "not_reached", _("Patient not reached before the procedure")
+    PATIENT_REQUEST = "patient_request", _("Patient asked to move the date")
+    EQUIPMENT = "equipment", _("Room, equipment or staff not available")
+    OTHER = "other", _("Other (see note)")

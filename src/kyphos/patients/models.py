@@ -7,41 +7,42 @@ from datetime import date
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.rules.names import name_key
 
 
 class Sex(models.TextChoices):
     # HL7 v2 table 0001 administrative sex, the subset a registration system sends.
-    FEMALE = "F", "Female"
-    MALE = "M", "Male"
-    OTHER = "O", "Other"
-    UNKNOWN = "U", "Unknown"
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+    OTHER = "O", _("Other")
+    UNKNOWN = "U", _("Unknown")
 
 
 class Channel(models.TextChoices):
-    PHONE = "phone", "Phone call"
-    SMS = "sms", "Text message"
-    EMAIL = "email", "E-mail"
-    LETTER = "letter", "Letter"
+    PHONE = "phone", _("Phone call")
+    SMS = "sms", _("Text message")
+    EMAIL = "email", _("E-mail")
+    LETTER = "letter", _("Letter")
 
 
 class Language(models.TextChoices):
-    ENGLISH = "en", "English"
-    SPANISH = "es", "Spanish"
-    CHINESE = "zh", "Chinese"
-    VIETNAMESE = "vi", "Vietnamese"
-    ARABIC = "ar", "Arabic"
-    FRENCH = "fr", "French"
-    RUSSIAN = "ru", "Russian"
-    PORTUGUESE = "pt", "Portuguese"
-    OTHER = "other", "Other (see note)"
+    ENGLISH = "en", _("English")
+    SPANISH = "es", _("Spanish")
+    CHINESE = "zh", _("Chinese")
+    VIETNAMESE = "vi", _("Vietnamese")
+    ARABIC = "ar", _("Arabic")
+    FRENCH = "fr", _("French")
+    RUSSIAN = "ru", _("Russian")
+    PORTUGUESE = "pt", _("Portuguese")
+    OTHER = "other", _("Other (see note)")
 
 
 class AllergyStatus(models.TextChoices):
-    NOT_RECORDED = "not_recorded", "Allergies not recorded"
-    NONE_KNOWN = "none_known", "No known allergies"
-    RECORDED = "recorded", "Allergies recorded"
+    NOT_RECORDED = "not_recorded", _("Allergies not recorded")
+    NONE_KNOWN = "none_known", _("No known allergies")
+    RECORDED = "recorded", _("Allergies recorded")
 
 
 class Patient(models.Model):
@@ -103,14 +104,14 @@ class Patient(models.Model):
 
 class Allergy(models.Model):
     class Category(models.TextChoices):
-        CONTRAST = "contrast", "Contrast / iodine"
-        LATEX = "latex", "Latex"
-        CEMENT = "cement", "Bone cement (PMMA)"
-        SEDATIVE = "sedative", "Sedatives / anesthetics"
-        ANTIBIOTIC = "antibiotic", "Antibiotics"
-        ANALGESIC = "analgesic", "Pain medicines"
-        ADHESIVE = "adhesive", "Adhesives / dressings"
-        OTHER = "other", "Other"
+        CONTRAST = "contrast", _("Contrast / iodine")
+        LATEX = "latex", _("Latex")
+        CEMENT = "cement", _("Bone cement (PMMA)")
+        SEDATIVE = "sedative", _("Sedatives / anesthetics")
+        ANTIBIOTIC = "antibiotic", _("Antibiotics")
+        ANALGESIC = "analgesic", _("Pain medicines")
+        ADHESIVE = "adhesive", _("Adhesives / dressings")
+        OTHER = "other", _("Other")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergies")
     category = models.CharField(max_length=16, choices=Category.choices)
@@ -119,7 +120,7 @@ class Allergy(models.Model):
     severity = models.CharField(
         max_length=10,
         blank=True,
-        choices=[("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe (anaphylaxis)")],
+        choices=[("mild", _("Mild")), ("moderate", _("Moderate")), ("severe", _("Severe (anaphylaxis)"))],
     )
     recorded_at = models.DateTimeField()
     active = models.BooleanField(default=True)

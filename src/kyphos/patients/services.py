@@ -8,12 +8,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.patients.models import Allergy, AllergyStatus, Patient
+from kyphos.translation import Words
 
 IDENTITY_FIELDS = (
     "family_name",
@@ -52,21 +54,21 @@ class PatientDetails:
 
 
 def _check(details: PatientDetails) -> None:
-    errors: dict[str, str] = {}
+    errors: dict[str, Words] = {}
     today = clock.current().date()
     if not details.mrn.strip():
-        errors["mrn"] = "Enter the MRN."
+        errors["mrn"] = _("Enter the MRN.")
     if not details.family_name.strip():
-        errors["family_name"] = "Enter the family name."
+        errors["family_name"] = _("Enter the family name.")
     if not details.given_name.strip():
-        errors["given_name"] = "Enter the given name."
+        errors["given_name"] = _("Enter the given name.")
     if details.date_of_birth > today:
-        errors["date_of_birth"] = "The date of birth is in the future."
+        errors["date_of_birth"] = _("The date of birth is in the future.")
     elif details.date_of_birth.year < today.year - 120:
-        errors["date_of_birth"] = "The date of birth is more than 120 years ago."
+        errors["date_of_birth"] = _("The date of birth is more than 120 years ago.")
     for name in ("mrn", "family_name", "given_name", "phone_mobile", "phone_home", "email", "caregiver_name"):
         if "\x00" in str(getattr(details, name)):
-            errors[name] = "This field contains a character that is not allowed."
+            errors[name] = _("This field contains a character that is not allowed.")
     if errors:
         raise ValidationError(errors)
 
@@ -76,7 +78,7 @@ def register_patient(actor: Actor, details: PatientDetails) -> Patient:
     """Create a patient; an MRN already known for the same authority is refused."""
     _check(details)
     if Patient.objects.filter(assigning_authority=details.assigning_authority, mrn=details.mrn.strip()).exists():
-        raise ValidationError({"mrn": "A patient with this MRN already exists; choose the existing patient."})
+        raise ValidationError({"mrn": _("A patient with this MRN already exists; choose the existing patient.")})
     moment = clock.current()
     values: dict[str, Any] = {name: getattr(details, name) for name in IDENTITY_FIELDS}
     values["family_name"] = values["family_name"].strip()
@@ -110,7 +112,7 @@ def record_allergy(actor: Actor, patient: Patient, category: str, substance: str
 @transaction.atomic
 def record_no_known_allergies(actor: Actor, patient: Patient) -> None:
     if patient.allergies.filter(active=True).exists():
-        raise ValidationError("Active allergies are recorded; remove them before recording no known allergies.")
+        raise ValidationError(_("Active allergies are recorded; remove them before recording no known allergies."))
     Patient.objects.filter(pk=patient.pk).update(allergy_status=AllergyStatus.NONE_KNOWN, updated_at=clock.current())
     patient.allergy_status = AllergyStatus.NONE_KNOWN
     audit.record(

@@ -32,6 +32,7 @@ from kyphos.portal.text import PATIENT_LANGUAGES, WORDS
 from kyphos.precall import services as precall
 from kyphos.precall.models import PatientChecklist
 from kyphos.scheduling.models import Visit
+from kyphos.translation import stored_language
 from kyphos.when import day_words, time_words
 
 AFTER = {Stage.RECOVERY, Stage.DISCHARGED, Stage.FOLLOWUP_DONE, Stage.CLOSED}
@@ -193,9 +194,10 @@ def checklist(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
     saved = False
     if request.method == "POST":
         try:
-            current = precall.tick_patient_checklist(
-                ctx["actor"], case, {key for key in PatientChecklist.ITEMS if request.POST.get(key) == "on"}
-            )
+            with stored_language():
+                current = precall.tick_patient_checklist(
+                    ctx["actor"], case, {key for key in PatientChecklist.ITEMS if request.POST.get(key) == "on"}
+                )
         except ValidationError as exc:
             return render(
                 request,
@@ -281,11 +283,14 @@ def diary_entry(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
             "note": request.POST.get("note", ""),
         }
         try:
-            entry = diary.record_entry(
-                ctx["actor"],
-                case,
-                diary.DiaryInput(answers=answers, flags=flags, temperature=values["temperature"], note=values["note"]),
-            )
+            with stored_language():
+                entry = diary.record_entry(
+                    ctx["actor"],
+                    case,
+                    diary.DiaryInput(
+                        answers=answers, flags=flags, temperature=values["temperature"], note=values["note"]
+                    ),
+                )
         except ValidationError as exc:
             if not hasattr(exc, "error_dict"):
                 return render(
@@ -382,7 +387,8 @@ def questions(request: HttpRequest, ctx: dict[str, Any], questionnaire_id: int |
     if request.method == "POST":
         values = {item.link_id: request.POST.get(item.link_id, "") for item in instrument.items}
         try:
-            questionnaires.record(ctx["actor"], case, chosen, context, values, author="patient")
+            with stored_language():
+                questionnaires.record(ctx["actor"], case, chosen, context, values, author="patient")
         except ValidationError as exc:
             errors = {key: [str(m) for m in found] for key, found in exc.message_dict.items()}
         else:

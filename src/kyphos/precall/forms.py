@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import when
 from kyphos.formfields import CleanText
@@ -23,7 +25,7 @@ from kyphos.rules.medicines import Frequency
 MED_ROWS = 8
 ALLERGY_ROWS = 4
 FREQUENCIES = [("", "usual")] + [(f.value, f.label) for f in Frequency]
-SEVERITIES = [("", "—"), ("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe (anaphylaxis)")]
+SEVERITIES = [("", "—"), ("mild", _("Mild")), ("moderate", _("Moderate")), ("severe", _("Severe (anaphylaxis)"))]
 HISTORY = [
     "sleep_apnea",
     "heart_failure",
@@ -44,59 +46,63 @@ IMAGING_FLAGS = [
 
 
 class AttemptForm(forms.Form):
-    outcome = forms.ChoiceField(label="Outcome of this try", choices=AttemptOutcome.choices)
+    outcome = forms.ChoiceField(label=_("Outcome of this try"), choices=AttemptOutcome.choices)
     call_back_at = forms.DateTimeField(
-        label="Call back at (site time)",
+        label=_("Call back at (site time)"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-        error_messages={"invalid": "Enter the date and time as YYYY-MM-DD HH:MM."},
+        error_messages={"invalid": _("Enter the date and time as YYYY-MM-DD HH:MM.")},
     )
-    note = CleanText(label="Note", required=False, max_length=300)
+    note = CleanText(label=_("Note"), required=False, max_length=300)
 
 
 class CallForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    identity_confirmed = forms.BooleanField(label="Name and date of birth confirmed with the patient", required=False)
+    identity_confirmed = forms.BooleanField(
+        label=_("Name and date of birth confirmed with the patient"), required=False
+    )
     crcl = forms.IntegerField(
-        label="Creatinine clearance (mL/min), if known",
+        label=_("Creatinine clearance (mL/min), if known"),
         required=False,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     guideline = forms.CharField(widget=forms.HiddenInput, required=False)
-    pain_notes = CleanText(label="Pain medicines: notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    no_known_allergies = forms.BooleanField(label="No known allergies", required=False)
-    sleep_apnea = forms.BooleanField(label="Sleep apnea", required=False)
-    heart_failure = forms.BooleanField(label="Heart failure", required=False)
-    ckd = forms.BooleanField(label="Chronic kidney disease", required=False)
-    insulin_diabetes = forms.BooleanField(label="Diabetes treated with insulin", required=False)
-    prior_spine_surgery = forms.BooleanField(label="Previous spine surgery", required=False)
-    fever_or_infection = forms.BooleanField(label="Fever or infection now", required=False)
-    new_neuro_symptoms = forms.BooleanField(label="New weakness, numbness, or bowel or bladder change", required=False)
-    history_note = CleanText(label="History: notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    pain_notes = CleanText(label=_("Pain medicines: notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    no_known_allergies = forms.BooleanField(label=_("No known allergies"), required=False)
+    sleep_apnea = forms.BooleanField(label=_("Sleep apnea"), required=False)
+    heart_failure = forms.BooleanField(label=_("Heart failure"), required=False)
+    ckd = forms.BooleanField(label=_("Chronic kidney disease"), required=False)
+    insulin_diabetes = forms.BooleanField(label=_("Diabetes treated with insulin"), required=False)
+    prior_spine_surgery = forms.BooleanField(label=_("Previous spine surgery"), required=False)
+    fever_or_infection = forms.BooleanField(label=_("Fever or infection now"), required=False)
+    new_neuro_symptoms = forms.BooleanField(
+        label=_("New weakness, numbness, or bowel or bladder change"), required=False
+    )
+    history_note = CleanText(label=_("History: notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     driver_status = forms.ChoiceField(
-        label="Driver", choices=DriverStatus.choices, required=False, widget=forms.RadioSelect
+        label=_("Driver"), choices=DriverStatus.choices, required=False, widget=forms.RadioSelect
     )
-    driver_name = CleanText(label="Driver's name", required=False, max_length=120)
-    driver_phone = CleanText(label="Driver's phone", required=False, max_length=32)
+    driver_name = CleanText(label=_("Driver's name"), required=False, max_length=120)
+    driver_phone = CleanText(label=_("Driver's phone"), required=False, max_length=32)
     imaging_status = forms.ChoiceField(
-        label="Outside imaging", choices=ImagingStatus.choices, required=False, widget=forms.RadioSelect
+        label=_("Outside imaging"), choices=ImagingStatus.choices, required=False, widget=forms.RadioSelect
     )
-    imaging_mri = forms.BooleanField(label="MRI", required=False)
-    imaging_ct = forms.BooleanField(label="CT", required=False)
-    imaging_xray = forms.BooleanField(label="X-ray", required=False)
-    imaging_films = forms.BooleanField(label="Films", required=False)
-    imaging_reports = forms.BooleanField(label="Reports", required=False)
-    imaging_cd = forms.BooleanField(label="CD", required=False)
-    imaging_source = CleanText(label="Where from", required=False, max_length=200)
+    imaging_mri = forms.BooleanField(label=_("MRI"), required=False)
+    imaging_ct = forms.BooleanField(label=_("CT"), required=False)
+    imaging_xray = forms.BooleanField(label=_("X-ray"), required=False)
+    imaging_films = forms.BooleanField(label=_("Films"), required=False)
+    imaging_reports = forms.BooleanField(label=_("Reports"), required=False)
+    imaging_cd = forms.BooleanField(label=_("CD"), required=False)
+    imaging_source = CleanText(label=_("Where from"), required=False, max_length=200)
     pregnancy_status = forms.ChoiceField(
-        label="Pregnancy", choices=PregnancyStatus.choices, required=False, widget=forms.RadioSelect
+        label=_("Pregnancy"), choices=PregnancyStatus.choices, required=False, widget=forms.RadioSelect
     )
-    nursing = forms.BooleanField(label="Breastfeeding", required=False)
-    fasting_given = forms.BooleanField(label="Fasting instructions given", required=False)
-    arrival_confirmed = forms.BooleanField(label="Arrival time and place confirmed", required=False)
+    nursing = forms.BooleanField(label=_("Breastfeeding"), required=False)
+    fasting_given = forms.BooleanField(label=_("Fasting instructions given"), required=False)
+    arrival_confirmed = forms.BooleanField(label=_("Arrival time and place confirmed"), required=False)
     questions = CleanText(
-        label="Questions asked and answers given", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Questions asked and answers given"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
     def __init__(self, *args: Any, zone: Any = None, **kwargs: Any) -> None:
@@ -104,41 +110,47 @@ class CallForm(forms.Form):
         self.zone = zone
         for i in range(MED_ROWS):
             self.fields[f"med_name_{i}"] = CleanText(
-                label=f"Medicine {i + 1}",
+                label=format_lazy(_("Medicine {number}"), number=i + 1),
                 required=False,
                 max_length=120,
                 widget=forms.TextInput(attrs={"list": "drug-names", "autocomplete": "off"}),
             )
-            self.fields[f"med_dose_{i}"] = CleanText(label=f"Dose {i + 1}", required=False, max_length=40)
+            self.fields[f"med_dose_{i}"] = CleanText(
+                label=format_lazy(_("Dose {number}"), number=i + 1), required=False, max_length=40
+            )
             self.fields[f"med_frequency_{i}"] = forms.ChoiceField(
-                label=f"How often {i + 1}", choices=FREQUENCIES, required=False
+                label=format_lazy(_("How often {number}"), number=i + 1), choices=FREQUENCIES, required=False
             )
             self.fields[f"med_indication_{i}"] = forms.ChoiceField(
-                label=f"Taken for {i + 1}", choices=Indication.choices, required=False
+                label=format_lazy(_("Taken for {number}"), number=i + 1), choices=Indication.choices, required=False
             )
-            self.fields[f"med_prescriber_{i}"] = CleanText(label=f"Prescriber {i + 1}", required=False, max_length=120)
+            self.fields[f"med_prescriber_{i}"] = CleanText(
+                label=format_lazy(_("Prescriber {number}"), number=i + 1), required=False, max_length=120
+            )
             self.fields[f"med_prescriber_phone_{i}"] = CleanText(
-                label=f"Prescriber phone {i + 1}", required=False, max_length=32
+                label=format_lazy(_("Prescriber phone {number}"), number=i + 1), required=False, max_length=32
             )
             self.fields[f"med_last_taken_{i}"] = forms.DateTimeField(
-                label=f"Last taken {i + 1}",
+                label=format_lazy(_("Last taken {number}"), number=i + 1),
                 required=False,
                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
                 input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-                error_messages={"invalid": "Enter the date and time as YYYY-MM-DD HH:MM."},
+                error_messages={"invalid": _("Enter the date and time as YYYY-MM-DD HH:MM.")},
             )
         for i in range(ALLERGY_ROWS):
             self.fields[f"allergy_category_{i}"] = forms.ChoiceField(
-                label=f"Allergy {i + 1}: kind", choices=[("", "—"), *Allergy.Category.choices], required=False
+                label=format_lazy(_("Allergy {number}: kind"), number=i + 1),
+                choices=[("", "—"), *Allergy.Category.choices],
+                required=False,
             )
             self.fields[f"allergy_substance_{i}"] = CleanText(
-                label=f"Allergy {i + 1}: substance", required=False, max_length=120
+                label=format_lazy(_("Allergy {number}: substance"), number=i + 1), required=False, max_length=120
             )
             self.fields[f"allergy_reaction_{i}"] = CleanText(
-                label=f"Allergy {i + 1}: reaction", required=False, max_length=200
+                label=format_lazy(_("Allergy {number}: reaction"), number=i + 1), required=False, max_length=200
             )
             self.fields[f"allergy_severity_{i}"] = forms.ChoiceField(
-                label=f"Allergy {i + 1}: severity", choices=SEVERITIES, required=False
+                label=format_lazy(_("Allergy {number}: severity"), number=i + 1), choices=SEVERITIES, required=False
             )
 
     @classmethod

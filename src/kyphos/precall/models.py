@@ -6,16 +6,17 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.pathway.models import Case, Task
 
 
 class AttemptOutcome(models.TextChoices):
-    REACHED = "reached", "Reached"
-    NO_ANSWER = "no_answer", "No answer"
-    VOICEMAIL = "voicemail", "Voicemail left"
-    WRONG_NUMBER = "wrong_number", "Wrong number"
-    CALL_BACK = "call_back", "Asked to call back at a time"
+    REACHED = "reached", _("Reached")
+    NO_ANSWER = "no_answer", _("No answer")
+    VOICEMAIL = "voicemail", _("Voicemail left")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    CALL_BACK = "call_back", _("Asked to call back at a time")
 
 
 class CallAttempt(models.Model):
@@ -36,45 +37,45 @@ class CallAttempt(models.Model):
 
 
 class CallStatus(models.TextChoices):
-    DRAFT = "draft", "In progress"
-    SIGNED = "signed", "Signed"
+    DRAFT = "draft", _("In progress")
+    SIGNED = "signed", _("Signed")
 
 
 class DriverStatus(models.TextChoices):
-    UNKNOWN = "", "Not asked yet"
-    ARRANGED = "arranged", "Driver arranged"
-    NOT_ARRANGED = "not_arranged", "No driver: the service arranges transport"
+    UNKNOWN = "", _("Not asked yet")
+    ARRANGED = "arranged", _("Driver arranged")
+    NOT_ARRANGED = "not_arranged", _("No driver: the service arranges transport")
 
 
 class ImagingStatus(models.TextChoices):
-    UNKNOWN = "", "Not asked yet"
-    BRINGING = "bringing", "Bringing it"
-    RECEIVED = "received", "Already received"
-    NONE = "none", "No outside imaging"
+    UNKNOWN = "", _("Not asked yet")
+    BRINGING = "bringing", _("Bringing it")
+    RECEIVED = "received", _("Already received")
+    NONE = "none", _("No outside imaging")
 
 
 class PregnancyStatus(models.TextChoices):
-    UNKNOWN = "", "Not asked yet"
-    NOT_APPLICABLE = "not_applicable", "Not applicable"
-    NOT_PREGNANT = "not_pregnant", "Not pregnant"
-    POSSIBLY_PREGNANT = "possibly_pregnant", "Possibly pregnant"
-    PREGNANT = "pregnant", "Pregnant"
+    UNKNOWN = "", _("Not asked yet")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+    NOT_PREGNANT = "not_pregnant", _("Not pregnant")
+    POSSIBLY_PREGNANT = "possibly_pregnant", _("Possibly pregnant")
+    PREGNANT = "pregnant", _("Pregnant")
 
 
 class CallOutcome(models.TextChoices):
-    CLEARED = "cleared", "Cleared"
-    CLEARED_WITH_CAUTIONS = "cleared_with_cautions", "Cleared with cautions"
-    NEEDS_REVIEW = "needs_review", "Needs radiologist review"
+    CLEARED = "cleared", _("Cleared")
+    CLEARED_WITH_CAUTIONS = "cleared_with_cautions", _("Cleared with cautions")
+    NEEDS_REVIEW = "needs_review", _("Needs radiologist review")
 
 
 class Indication(models.TextChoices):
     NONE = "", "—"
-    MECHANICAL_VALVE = "mechanical_valve", "Mechanical heart valve"
-    RECENT_STENT = "recent_stent", "Recent coronary stent"
-    AF = "af", "Atrial fibrillation"
-    VTE = "vte", "DVT / pulmonary embolism"
-    PRIMARY_PREVENTION = "primary_prevention", "Primary prevention"
-    OTHER = "other", "Other"
+    MECHANICAL_VALVE = "mechanical_valve", _("Mechanical heart valve")
+    RECENT_STENT = "recent_stent", _("Recent coronary stent")
+    AF = "af", _("Atrial fibrillation")
+    VTE = "vte", _("DVT / pulmonary embolism")
+    PRIMARY_PREVENTION = "primary_prevention", _("Primary prevention")
+    OTHER = "other", _("Other")
 
 
 class PreCall(models.Model):
@@ -174,10 +175,10 @@ class PatientChecklist(models.Model):
     """What the patient ticked on their own page before the procedure; staff see it on the case and the call."""
 
     ITEMS = {
-        "driver": "A driver is arranged to take me home",
-        "imaging": "My outside images (films, CDs, reports) are ready to bring",
-        "medicines": "I understand the plan for my medicines",
-        "fasting": "I understand when to stop eating and drinking",
+        "driver": _("A driver is arranged to take me home"),
+        "imaging": _("My outside images (films, CDs, reports) are ready to bring"),
+        "medicines": _("I understand the plan for my medicines"),
+        "fasting": _("I understand when to stop eating and drinking"),
     }
 
     case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="patient_checklist")

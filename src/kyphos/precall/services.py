@@ -13,6 +13,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock, when
@@ -48,6 +50,7 @@ from kyphos.rules import precall as precall_rules
 from kyphos.rules.antithrombotics import CRCL_MAX, CRCL_MIN, PlanError, plan_drug
 from kyphos.rules.findings import Finding, Severity
 from kyphos.rules.medicines import Drug, Frequency, InvalidDose, UnknownDrug, find_drug, parse_dose
+from kyphos.translation import Words
 
 THERAPEUTIC_INDICATIONS = {
     Indication.MECHANICAL_VALVE,
@@ -118,7 +121,7 @@ class CallInput:
 
 def _require_nurse(actor: Actor) -> None:
     if actor.user is not None and not may(actor.user, "case.complete_precall"):
-        raise NotPermitted("Only the pre-procedure nurse makes the call.")
+        raise NotPermitted(_("Only the pre-procedure nurse makes the call."))
 
 
 def call_task(case: Case) -> Task | None:
@@ -135,18 +138,18 @@ def record_attempt(
     """Record a try; when not reached, schedule the next one or, if none fits the window, escalate."""
     _require_nurse(actor)
     if outcome not in AttemptOutcome.values:
-        raise ValidationError({"outcome": "Choose what happened on the call."})
+        raise ValidationError({"outcome": _("Choose what happened on the call.")})
     task = call_task(case)
     if task is None:
-        raise ValidationError("There is no open pre-procedure call for this case.")
+        raise ValidationError(_("There is no open pre-procedure call for this case."))
     now = clock.current()
     if outcome == AttemptOutcome.CALL_BACK:
         if call_back_at is None:
-            raise ValidationError({"call_back_at": "Enter when the patient asked to be called back."})
+            raise ValidationError({"call_back_at": _("Enter when the patient asked to be called back.")})
         if call_back_at <= now:
-            raise ValidationError({"call_back_at": "The call-back time has passed; enter a later time."})
+            raise ValidationError({"call_back_at": _("The call-back time has passed; enter a later time.")})
         if case.appointment and call_back_at >= case.appointment.start:
-            raise ValidationError({"call_back_at": "The call-back time is after the procedure starts."})
+            raise ValidationError({"call_back_at": _("The call-back time is after the procedure starts.")})
     attempt = CallAttempt.objects.create(
         case=case,
         task=task,
@@ -157,7 +160,7 @@ def record_attempt(
         call_back_at=call_back_at if outcome == AttemptOutcome.CALL_BACK else None,
         note=note[:300],
     )
-    summary = f"Call attempt: {AttemptOutcome(outcome).label.lower()}"
+    summary = gettext("Call attempt: {outcome}").format(outcome=str(AttemptOutcome(outcome).label).lower())
     if outcome != AttemptOutcome.REACHED:
         failed = CallAttempt.objects.filter(task=task).exclude(outcome=AttemptOutcome.REACHED).count()
         site = case.site
@@ -168,7 +171,9 @@ def record_attempt(
         else:
             Task.objects.filter(pk=task.pk).update(
                 due_start=next_try,
-                note=f"Attempt {failed} not reached; next try from {_local(case, next_try)}",
+                note=gettext("Attempt {number} not reached; next try from {when}").format(
+                    number=failed, when=_local(case, next_try)
+                ),
             )
             summary += f"; next try from {_local(case, next_try)}"
     kernel.record_event(actor, case, EventKind.NOTE, summary, reason=note)
@@ -194,12 +199,12 @@ def _escalate(case: Case, task: Task, failed: int) -> None:
         Role.RADIOLOGIST,
         start,
         max(end, start + timedelta(hours=1)),
-        note=f"{failed} call attempts failed: postpone or proceed",
+        note=gettext("{number} call attempts failed: postpone or proceed").format(number=failed),
     )
 
 
 def _local(case: Case, moment: datetime) -> str:
-    return f"{when.local(moment, case.site):%a %d-%b %H:%M}"
+    return when.staff_when(moment, case.site)
 
 
 # --- the call --------------------------------------------------------------------------------------------
@@ -209,13 +214,13 @@ def _local(case: Case, moment: datetime) -> str:
 def why_call_unavailable(actor: Actor, case: Case) -> str:
     """Why this person cannot make the case's call now ("" when they can); reads only."""
     if case.stage != Stage.SCHEDULED or case.appointment is None:
-        return "The pre-procedure call is made for a booked case that has not had it yet."
+        return gettext("The pre-procedure call is made for a booked case that has not had it yet.")
     task = call_task(case)
     if task is None:
-        return "There is no open pre-procedure call for this case."
+        return gettext("There is no open pre-procedure call for this case.")
     if task.assignee_id is not None and (actor.user_or_none is None or task.assignee_id != actor.user.pk):
-        holder = task.assignee.get_username() if task.assignee else "someone else"
-        return f"This task is already taken by {holder}."
+        holder = task.assignee.get_username() if task.assignee else gettext("someone else")
+        return gettext("This task is already taken by {holder}.").format(holder=holder)
     return ""
 
 
@@ -270,14 +275,14 @@ def _lock_call(call: PreCall, version: int | None) -> PreCall:
         .get(pk=call.pk)
     )
     if locked.status == CallStatus.SIGNED:
-        raise ValidationError("This call is already signed; it cannot be changed or signed again.")
+        raise ValidationError(_("This call is already signed; it cannot be changed or signed again."))
     if version is not None and locked.version != version:
         raise StaleEdit()
     return locked
 
 
 def _validate(case: Case, data: CallInput) -> list[tuple[MedicationInput, Any]]:
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Words]] = {}
 
     def add(key: str, message: str) -> None:
         errors.setdefault(key, []).append(message)
@@ -403,7 +408,11 @@ def save_call(actor: Actor, call: PreCall, *, version: int | None, data: CallInp
     case = locked.case
     task = locked.task
     if task is not None and task.assignee is not None and actor.user_or_none and task.assignee_id != actor.user.pk:
-        raise ValidationError(f"{task.assignee.get_username()} has this call; ask them to release it.")
+        raise ValidationError(
+            format_lazy(
+                _("{get_username} has this call; ask them to release it."), get_username=task.assignee.get_username()
+            )
+        )
     resolved = _validate(case, data)
     for name in CALL_FIELDS:
         if name in data.values:
@@ -487,12 +496,12 @@ def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
     # The patient stops nothing without their doctor: each held (or undecided) blood thinner → the prescriber.
     for med in locked.medications.all():
         if med.plan and med.hold is not False:
-            who = med.prescriber_name or "the prescriber"
+            who = med.prescriber_name or gettext("the prescriber")
             phone = f" ({med.prescriber_phone})" if med.prescriber_phone else ""
             what = (
-                f"stop {med.name}, last dose {_local(case, med.last_dose)}"
+                gettext("stop {medicine}, last dose {when}").format(medicine=med.name, when=_local(case, med.last_dose))
                 if med.last_dose
-                else f"a plan for {med.name} (no guideline value)"
+                else gettext("a plan for {medicine} (no guideline value)").format(medicine=med.name)
             )
             end = med.last_dose - timedelta(hours=2) if med.last_dose else appointment.start - timedelta(hours=24)
             task = kernel.open_task(
@@ -501,7 +510,7 @@ def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
                 Role.NURSE,
                 now,
                 max(end, now),
-                note=f"{who}{phone}: agree {what}",
+                note=gettext("{who}{phone}: agree {what}").format(who=who, phone=phone, what=what),
             )
             Medication.objects.filter(pk=med.pk).update(prescriber_task=task)
     if locked.driver_status == DriverStatus.NOT_ARRANGED:
@@ -511,7 +520,7 @@ def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
             Role.SCHEDULER,
             now,
             max(appointment.arrival_at, now),
-            note="No driver: arrange transport home",
+            note=gettext("No driver: arrange transport home"),
         )
     if locked.pregnancy_status == PregnancyStatus.POSSIBLY_PREGNANT:
         kernel.open_task(
@@ -520,7 +529,7 @@ def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
             Role.WARD_NURSE,
             appointment.arrival_at,
             appointment.start,
-            note="Possibly pregnant: hCG before the procedure",
+            note=gettext("Possibly pregnant: hCG before the procedure"),
         )
     stops = [f for f in findings if f.severity is Severity.STOP]
     if stops:
@@ -546,8 +555,8 @@ def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
     locked.save()
     # The call's findings go onto the case (a stop shows on the banner and has opened a review task above);
     # they do not block the move: the call itself is done, and the radiologist decides what follows.
-    note = f"Call signed: {locked.get_outcome_display()}"
-    case, _ = kernel.move(
+    note = gettext("Call signed: {outcome}").format(outcome=locked.get_outcome_display())
+    case, _event = kernel.move(
         actor,
         case,
         "complete_precall",
@@ -571,7 +580,7 @@ def agree_medication_plan(actor: Actor, task: Task, note: str = "") -> Medicatio
     _require_nurse(actor)
     med = Medication.objects.select_related("precall__case__patient").filter(prescriber_task=task).first()
     if med is None or task.status != TaskStatus.OPEN:
-        raise ValidationError("This task is not an open medicine plan to agree.")
+        raise ValidationError(_("This task is not an open medicine plan to agree."))
     moment = clock.current()
     Medication.objects.filter(pk=med.pk).update(agreed=True, agreed_at=moment)
     case = med.precall.case
@@ -597,7 +606,7 @@ def tick_patient_checklist(actor: Actor, case: Case, ticked: set[str]) -> Patien
         raise ValidationError(_("The checklist is for before the procedure."))
     unknown = ticked - set(PatientChecklist.ITEMS)
     if unknown:
-        raise ValidationError(f"Unknown checklist items: {', '.join(sorted(unknown))}.")
+        raise ValidationError(format_lazy(_("Unknown checklist items: {names}."), names=", ".join(sorted(unknown))))
     checklist = PatientChecklist.objects.filter(case=case).first() or PatientChecklist(case=case)
     for key in PatientChecklist.ITEMS:
         setattr(checklist, key, key in ticked)

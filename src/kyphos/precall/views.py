@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kyphos.audit import services as audit
@@ -39,7 +41,7 @@ def _case(case_uuid: UUID) -> Case:
 
 def _require(request: HttpRequest, permission: str) -> None:
     if not may(request.user, permission):
-        raise PermissionDenied(f"Your role does not allow this ({permission}).")
+        raise PermissionDenied(format_lazy(_("Your role does not allow this ({permission})."), permission=permission))
 
 
 def _drug_names() -> list[str]:
@@ -135,12 +137,12 @@ def call_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                 if signing:
                     services.sign_call(actor, call, version=call.version)
             if signing:
-                messages.success(request, "Call signed. The patient's letter is ready to print or send.")
+                messages.success(request, _("Call signed. The patient's letter is ready to print or send."))
                 return redirect("case_detail", case_uuid=case.uuid)
         except REFUSALS as exc:
             put_errors(form, exc)
         else:
-            messages.success(request, "Saved. The plan and findings below are up to date.")
+            messages.success(request, _("Saved. The plan and findings below are up to date."))
             return redirect("precall:call", case_uuid=case.uuid)
     call.refresh_from_db()
     return render(request, "precall/call.html", _context(request, case, call, form), status=400)
@@ -167,7 +169,7 @@ def attempt(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, "Attempt recorded.")
+            messages.success(request, _("Attempt recorded."))
     else:
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     if request.POST.get("next") == "home":
@@ -210,5 +212,7 @@ def agree(request: HttpRequest, task_uuid: UUID) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Plan for {med.name} marked as agreed with the prescriber.")
+        messages.success(
+            request, format_lazy(_("Plan for {name} marked as agreed with the prescriber."), name=med.name)
+        )
     return redirect("case_detail", case_uuid=task.case.uuid)

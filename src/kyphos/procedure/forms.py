@@ -7,9 +7,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.formfields import CleanText
-from kyphos.procedure.models import Sedation, TreatedLevel
+from kyphos.procedure.models import LEAKAGE_PLACES, Sedation, TreatedLevel
 from kyphos.procedure.services import checklist_items
 from kyphos.rules.cement import products
 from kyphos.rules.labs import tests
@@ -17,11 +18,11 @@ from kyphos.rules.labs import tests
 LOCAL = {
     "widget": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     "input_formats": ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-    "error_messages": {"invalid": "Enter the date and time as YYYY-MM-DD HH:MM."},
+    "error_messages": {"invalid": _("Enter the date and time as YYYY-MM-DD HH:MM.")},
 }
 
 
-def local_field(label: str, required: bool = False) -> forms.DateTimeField:
+def local_field(label: object, required: bool = False) -> forms.DateTimeField:
     return forms.DateTimeField(label=label, required=required, **LOCAL)  # type: ignore[arg-type]
 
 
@@ -32,35 +33,35 @@ def in_zone(value: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 class AdmissionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
-    identity_band = forms.BooleanField(label="Identity band on and checked", required=False)
-    weight_kg = forms.DecimalField(label="Weight (kg)", required=False, max_digits=5, decimal_places=1)
-    bp_systolic = forms.IntegerField(label="BP systolic", required=False)
-    bp_diastolic = forms.IntegerField(label="BP diastolic", required=False)
-    heart_rate = forms.IntegerField(label="Heart rate", required=False)
-    spo2 = forms.IntegerField(label="SpO₂ %", required=False)
-    temperature_c = forms.DecimalField(label="Temperature (°C)", required=False, max_digits=4, decimal_places=1)
-    last_clear_liquid_at = local_field("Last clear drink")
-    last_light_meal_at = local_field("Last light meal")
-    last_fatty_meal_at = local_field("Last fatty food or meat")
-    iv_access = forms.BooleanField(label="IV access in place", required=False)
-    consent_signed = forms.BooleanField(label="Consent signed", required=False)
-    driver_confirmed = forms.BooleanField(label="Driver confirmed today", required=False)
-    allergies_reconfirmed = forms.BooleanField(label="Allergies re-confirmed", required=False)
+    identity_band = forms.BooleanField(label=_("Identity band on and checked"), required=False)
+    weight_kg = forms.DecimalField(label=_("Weight (kg)"), required=False, max_digits=5, decimal_places=1)
+    bp_systolic = forms.IntegerField(label=_("BP systolic"), required=False)
+    bp_diastolic = forms.IntegerField(label=_("BP diastolic"), required=False)
+    heart_rate = forms.IntegerField(label=_("Heart rate"), required=False)
+    spo2 = forms.IntegerField(label=_("SpO₂ %"), required=False)
+    temperature_c = forms.DecimalField(label=_("Temperature (°C)"), required=False, max_digits=4, decimal_places=1)
+    last_clear_liquid_at = local_field(_("Last clear drink"))
+    last_light_meal_at = local_field(_("Last light meal"))
+    last_fatty_meal_at = local_field(_("Last fatty food or meat"))
+    iv_access = forms.BooleanField(label=_("IV access in place"), required=False)
+    consent_signed = forms.BooleanField(label=_("Consent signed"), required=False)
+    driver_confirmed = forms.BooleanField(label=_("Driver confirmed today"), required=False)
+    allergies_reconfirmed = forms.BooleanField(label=_("Allergies re-confirmed"), required=False)
     medicine_plan_followed = forms.BooleanField(
-        label="Medicine plan followed (last doses checked against the plan)", required=False
+        label=_("Medicine plan followed (last doses checked against the plan)"), required=False
     )
-    note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    override_reason = CleanText(label="Override reason (radiologist)", required=False)
+    note = CleanText(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    override_reason = CleanText(label=_("Override reason (radiologist)"), required=False)
 
 
 class LabForm(forms.Form):
     prefix = "lab"
-    code = forms.ChoiceField(label="Test", choices=[])
-    value = CleanText(label="Value", required=False, max_length=20)
+    code = forms.ChoiceField(label=_("Test"), choices=[])
+    value = CleanText(label=_("Value"), required=False, max_length=20)
     positive = forms.ChoiceField(
-        label="hCG result", required=False, choices=[("", "—"), ("neg", "Negative"), ("pos", "Positive")]
+        label=_("hCG result"), required=False, choices=[("", "—"), ("neg", _("Negative")), ("pos", _("Positive"))]
     )
-    taken_at = local_field("Sample taken", required=True)
+    taken_at = local_field(_("Sample taken"), required=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -74,31 +75,31 @@ class ChecklistForm(forms.Form):
         self.part = part
         for key, label in checklist_items(part):
             self.fields[key] = forms.BooleanField(label=label, required=False)
-        self.fields["note"] = CleanText(label="Note", required=False, max_length=300)
+        self.fields["note"] = CleanText(label=_("Note"), required=False, max_length=300)
 
     def ticked(self) -> set[str]:
-        return {key for key, _ in checklist_items(self.part) if self.cleaned_data.get(key)}
+        return {key for key, _label in checklist_items(self.part) if self.cleaned_data.get(key)}
 
 
 class SedationForm(forms.Form):
     prefix = "sed"
-    provider_name = CleanText(label="Anesthesia provider", max_length=120)
-    provider_role = forms.ChoiceField(label="Role", choices=Sedation.ProviderRole.choices)
-    asa_class = forms.IntegerField(label="ASA physical status (1–6)")
-    level = forms.ChoiceField(label="Sedation level", choices=Sedation.Level.choices)
-    started_at = local_field("Sedation start", required=True)
-    ended_at = local_field("Sedation end")
-    airway_notes = CleanText(label="Airway notes", required=False)
-    agents = CleanText(label="Agents and doses", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    events = CleanText(label="Events", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    provider_name = CleanText(label=_("Anesthesia provider"), max_length=120)
+    provider_role = forms.ChoiceField(label=_("Role"), choices=Sedation.ProviderRole.choices)
+    asa_class = forms.IntegerField(label=_("ASA physical status (1–6)"))
+    level = forms.ChoiceField(label=_("Sedation level"), choices=Sedation.Level.choices)
+    started_at = local_field(_("Sedation start"), required=True)
+    ended_at = local_field(_("Sedation end"))
+    airway_notes = CleanText(label=_("Airway notes"), required=False)
+    agents = CleanText(label=_("Agents and doses"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    events = CleanText(label=_("Events"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class StartForm(forms.Form):
     prefix = "start"
     version = forms.IntegerField(widget=forms.HiddenInput)
-    operators = CleanText(label="Operator(s)", max_length=200)
+    operators = CleanText(label=_("Operator(s)"), max_length=200)
     override_reason = CleanText(
-        label="Override reason (only to proceed despite a stop)",
+        label=_("Override reason (only to proceed despite a stop)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -106,36 +107,29 @@ class StartForm(forms.Form):
 
 class LevelForm(forms.Form):
     prefix = "lvl"
-    level = CleanText(label="Level", max_length=8)
-    sides = forms.ChoiceField(label="Side(s)", choices=TreatedLevel.Sides.choices)
-    balloon_size = CleanText(label="Balloon size", required=False, max_length=20)
-    pressure_left_psi = forms.IntegerField(label="Max pressure left (psi)", required=False)
-    pressure_right_psi = forms.IntegerField(label="Max pressure right (psi)", required=False)
-    balloon_ml_left = forms.DecimalField(label="Balloon volume left (mL)", required=False, decimal_places=1)
-    balloon_ml_right = forms.DecimalField(label="Balloon volume right (mL)", required=False, decimal_places=1)
+    level = CleanText(label=_("Level"), max_length=8)
+    sides = forms.ChoiceField(label=_("Side(s)"), choices=TreatedLevel.Sides.choices)
+    balloon_size = CleanText(label=_("Balloon size"), required=False, max_length=20)
+    pressure_left_psi = forms.IntegerField(label=_("Max pressure left (psi)"), required=False)
+    pressure_right_psi = forms.IntegerField(label=_("Max pressure right (psi)"), required=False)
+    balloon_ml_left = forms.DecimalField(label=_("Balloon volume left (mL)"), required=False, decimal_places=1)
+    balloon_ml_right = forms.DecimalField(label=_("Balloon volume right (mL)"), required=False, decimal_places=1)
     restoration = forms.ChoiceField(
-        label="Height restoration", choices=TreatedLevel.Restoration.choices, initial="partial"
+        label=_("Height restoration"), choices=TreatedLevel.Restoration.choices, initial="partial"
     )
-    cement_product = forms.ChoiceField(label="Cement product", choices=[])
-    cement_lot = CleanText(label="Cement lot", max_length=40)
-    cement_mixed_at = local_field("Cement mixed at", required=True)
-    cement_ml_left = forms.DecimalField(label="Cement left (mL)", required=False, decimal_places=1)
-    cement_ml_right = forms.DecimalField(label="Cement right (mL)", required=False, decimal_places=1)
-    leakage = forms.ChoiceField(label="Leakage", choices=TreatedLevel.Leakage.choices)
+    cement_product = forms.ChoiceField(label=_("Cement product"), choices=[])
+    cement_lot = CleanText(label=_("Cement lot"), max_length=40)
+    cement_mixed_at = local_field(_("Cement mixed at"), required=True)
+    cement_ml_left = forms.DecimalField(label=_("Cement left (mL)"), required=False, decimal_places=1)
+    cement_ml_right = forms.DecimalField(label=_("Cement right (mL)"), required=False, decimal_places=1)
+    leakage = forms.ChoiceField(label=_("Leakage"), choices=TreatedLevel.Leakage.choices)
     leakage_location = forms.ChoiceField(
-        label="Leakage location",
+        label=_("Leakage location"),
         required=False,
-        choices=[
-            ("", "—"),
-            ("epidural", "Epidural"),
-            ("foraminal", "Foraminal"),
-            ("venous", "Venous"),
-            ("disc", "Disc"),
-            ("paravertebral", "Paravertebral"),
-        ],
+        choices=[("", "—"), *LEAKAGE_PLACES.items()],
     )
-    biopsy = forms.BooleanField(label="Biopsy taken", required=False)
-    off_plan_reason = CleanText(label="Reason (level not in the plan)", required=False, max_length=200)
+    biopsy = forms.BooleanField(label=_("Biopsy taken"), required=False)
+    off_plan_reason = CleanText(label=_("Reason (level not in the plan)"), required=False, max_length=200)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -145,26 +139,26 @@ class LevelForm(forms.Form):
 class EndForm(forms.Form):
     prefix = "end"
     version = forms.IntegerField(widget=forms.HiddenInput)
-    ended_at = local_field("Procedure end", required=True)
-    fluoro_seconds = forms.IntegerField(label="Fluoroscopy time (s)", required=False)
-    air_kerma_mgy = forms.DecimalField(label="Cumulative air kerma (mGy)", required=False, decimal_places=1)
-    dap_gycm2 = forms.DecimalField(label="Dose–area product (Gy·cm²)", required=False, decimal_places=2)
+    ended_at = local_field(_("Procedure end"), required=True)
+    fluoro_seconds = forms.IntegerField(label=_("Fluoroscopy time (s)"), required=False)
+    air_kerma_mgy = forms.DecimalField(label=_("Cumulative air kerma (mGy)"), required=False, decimal_places=1)
+    dap_gycm2 = forms.DecimalField(label=_("Dose–area product (Gy·cm²)"), required=False, decimal_places=2)
     complications = CleanText(
-        label="Complications and their management", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Complications and their management"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     complication_grade = forms.ChoiceField(
-        label="Complication grade",
+        label=_("Complication grade"),
         required=False,
         choices=[
-            ("", "None"),
-            ("minor", "Minor"),
-            ("moderate", "Moderate"),
-            ("severe", "Severe"),
-            ("life", "Life-threatening"),
+            ("", _("None")),
+            ("minor", _("Minor")),
+            ("moderate", _("Moderate")),
+            ("severe", _("Severe")),
+            ("life", _("Life-threatening")),
         ],
     )
 
 
 class AddendumForm(forms.Form):
     prefix = "add"
-    text = CleanText(label="Addendum", widget=forms.Textarea(attrs={"rows": 3}))
+    text = CleanText(label=_("Addendum"), widget=forms.Textarea(attrs={"rows": 3}))

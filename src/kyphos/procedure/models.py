@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.pathway.models import Case
 
@@ -40,9 +41,9 @@ class Admission(models.Model):
 
 
 class ChecklistPart(models.TextChoices):
-    SIGN_IN = "sign_in", "Sign-in (before sedation)"
-    TIME_OUT = "time_out", "Time-out (before the needle)"
-    SIGN_OUT = "sign_out", "Sign-out (before leaving the room)"
+    SIGN_IN = "sign_in", _("Sign-in (before sedation)")
+    TIME_OUT = "time_out", _("Time-out (before the needle)")
+    SIGN_OUT = "sign_out", _("Sign-out (before leaving the room)")
 
 
 class Checklist(models.Model):
@@ -62,14 +63,14 @@ class Checklist(models.Model):
 
 class Sedation(models.Model):
     class Level(models.TextChoices):
-        LOCAL = "local", "Local anesthetic only"
-        MODERATE = "moderate", "Moderate sedation"
-        DEEP = "deep", "Deep sedation"
-        GENERAL = "general", "General anesthesia"
+        LOCAL = "local", _("Local anesthetic only")
+        MODERATE = "moderate", _("Moderate sedation")
+        DEEP = "deep", _("Deep sedation")
+        GENERAL = "general", _("General anesthesia")
 
     class ProviderRole(models.TextChoices):
-        ANESTHESIOLOGIST = "anesthesiologist", "Anesthesiologist"
-        CRNA = "crna", "Nurse anesthetist"
+        ANESTHESIOLOGIST = "anesthesiologist", _("Anesthesiologist")
+        CRNA = "crna", _("Nurse anesthetist")
 
     case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="sedation")
     provider_name = models.CharField(max_length=120)
@@ -107,21 +108,31 @@ class ProcedureRecord(models.Model):
         return f"Procedure {self.case_id}"
 
 
+# Where leaked cement went (stored as the code on the left).
+LEAKAGE_PLACES = {
+    "epidural": _("Epidural"),
+    "foraminal": _("Foraminal"),
+    "venous": _("Venous"),
+    "disc": _("Disc"),
+    "paravertebral": _("Paravertebral"),
+}
+
+
 class TreatedLevel(models.Model):
     class Sides(models.TextChoices):
-        BILATERAL = "bilateral", "Bilateral"
-        LEFT = "left", "Left only"
-        RIGHT = "right", "Right only"
+        BILATERAL = "bilateral", _("Bilateral")
+        LEFT = "left", _("Left only")
+        RIGHT = "right", _("Right only")
 
     class Leakage(models.TextChoices):
-        NONE = "none", "None"
-        ASYMPTOMATIC = "asymptomatic", "Asymptomatic"
-        SYMPTOMATIC = "symptomatic", "Symptomatic"
+        NONE = "none", _("None")
+        ASYMPTOMATIC = "asymptomatic", _("Asymptomatic")
+        SYMPTOMATIC = "symptomatic", _("Symptomatic")
 
     class Restoration(models.TextChoices):
-        NONE = "none", "None"
-        PARTIAL = "partial", "Partial"
-        FULL = "full", "Full"
+        NONE = "none", _("None")
+        PARTIAL = "partial", _("Partial")
+        FULL = "full", _("Full")
 
     record = models.ForeignKey(ProcedureRecord, on_delete=models.PROTECT, related_name="levels")
     order = models.PositiveSmallIntegerField("treatment order")

@@ -12,8 +12,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock, when
 from kyphos.audit import services as audit
@@ -29,6 +33,7 @@ from kyphos.pathway.policy import may
 from kyphos.pathway.stages import Stage
 from kyphos.precall.models import CallStatus, Medication
 from kyphos.procedure.models import (
+    LEAKAGE_PLACES,
     Addendum,
     Admission,
     Checklist,
@@ -48,13 +53,16 @@ from kyphos.rules.findings import Finding, Severity, by_severity
 from kyphos.rules.levels import InvalidLevel, parse_level
 from kyphos.scheduling import services as scheduling
 from kyphos.scheduling.models import AppointmentStatus
+from kyphos.translation import Words
 
+# A side of the body in a message or the note (the stored value is the English code).
+SIDE_WORDS = {"left": _("left"), "right": _("right")}
 ETIOLOGY_FOR_CODING = {"osteoporosis": "osteoporosis", "steroid": "steroid-induced", "other": "other"}
 
 
 def _require(actor: Actor, permission: str) -> None:
     if actor.user is not None and not may(actor.user, permission):
-        raise NotPermitted(f"Your role does not allow this ({permission}).")
+        raise NotPermitted(format_lazy(_("Your role does not allow this ({permission})."), permission=permission))
 
 
 def _bound(name: str) -> Decimal:
@@ -121,7 +129,7 @@ def admission_findings(case: Case) -> list[Finding]:
             Finding(
                 "admit.no_precall",
                 Severity.STOP,
-                "The pre-procedure call is not recorded (medicines, blood thinners, driver, pregnancy).",
+                gettext("The pre-procedure call is not recorded (medicines, blood thinners, driver, pregnancy)."),
                 "Service pathway step 3: call 24–48 h before the procedure",
                 "seed",
             )
@@ -136,7 +144,7 @@ def admit(
 ) -> Admission:
     """Admit the patient the morning of the procedure with the pre-op nursing assessment."""
     _require(actor, "case.admit")
-    errors: dict[str, str] = {}
+    errors: dict[str, Words] = {}
     now = clock.current()
     checks = [
         ("weight_kg", 20, 300),
@@ -149,11 +157,13 @@ def admit(
     for name, low, high in checks:
         value = getattr(data_in, name)
         if value is not None and not low <= value <= high:
-            errors[name] = f"{value} is not a possible value ({low}–{high})."
+            errors[name] = format_lazy(
+                _("{value} is not a possible value ({low}–{high})."), value=value, low=low, high=high
+            )
     for name in ("last_clear_liquid_at", "last_light_meal_at", "last_fatty_meal_at"):
         moment = getattr(data_in, name)
         if moment is not None and moment > now:
-            errors[name] = "This time is in the future."
+            errors[name] = _("This time is in the future.")
     if errors:
         raise ValidationError(errors)
     locked = kernel.lock_case(case, version)
@@ -187,7 +197,7 @@ def admit(
         )
     admission.findings = [f.as_dict() for f in findings]
     admission.save(update_fields=["findings"])
-    locked, _ = kernel.move(
+    locked, _event = kernel.move(
         actor,
         locked,
         "admit",
@@ -258,22 +268,26 @@ CHECKLIST_PERMISSION = {
 @transaction.atomic
 def sign_checklist(actor: Actor, case: Case, part: str, ticked: set[str], note: str = "") -> Checklist:
     if part not in ChecklistPart.values:
-        raise ValidationError("Unknown checklist part.")
+        raise ValidationError(_("Unknown checklist part."))
     _require(actor, CHECKLIST_PERMISSION[ChecklistPart(part)])
     if Checklist.objects.filter(case=case, part=part).exists():
-        raise ValidationError(f"{ChecklistPart(part).label} is already signed.")
+        raise ValidationError(
+            format_lazy(_("{checklist_part} is already signed."), checklist_part=ChecklistPart(part).label)
+        )
     order = list(ChecklistPart.values)
     for earlier in order[: order.index(part)]:
         if not Checklist.objects.filter(case=case, part=earlier).exists():
-            raise ValidationError(f"Sign {ChecklistPart(earlier).label.split(' (')[0].lower()} first.")
+            raise ValidationError(
+                format_lazy(_("Sign {part} first."), part=ChecklistPart(earlier).label.split(" (")[0].lower())
+            )
     items = checklist_items(part)
     missing = [label for key, label in items if key not in ticked]
     if missing:
-        raise ValidationError([f"Not confirmed: {label}." for label in missing])
+        raise ValidationError([format_lazy(_("Not confirmed: {item}."), item=label) for label in missing])
     checklist = Checklist.objects.create(
         case=case,
         part=part,
-        items={key: True for key, _ in items},
+        items={key: True for key, _label in items},
         note=note,
         signed_at=clock.current(),
         signed_by=actor.user_or_none,
@@ -281,7 +295,7 @@ def sign_checklist(actor: Actor, case: Case, part: str, ticked: set[str], note: 
     if part == ChecklistPart.SIGN_IN and case.stage == Stage.ADMITTED:
         # Sign-in is the anesthesia check before sedation: it clears the case for the procedure room.
         # Open stops do not block here; they block the start (one place to override, with a reason).
-        kernel.move(actor, case, "clear", version=None, reason="Sign-in signed")
+        kernel.move(actor, case, "clear", version=None, reason=gettext("Sign-in signed"))
     summary = f"{ChecklistPart(part).label} signed"
     if part == ChecklistPart.TIME_OUT and case.levels.count() > int(triage_rules.thresholds()["max_levels"].value):
         summary += f" — caution: {case.levels.count()} levels in one session"
@@ -306,22 +320,24 @@ class SedationInput:
 @transaction.atomic
 def record_sedation(actor: Actor, case: Case, data_in: SedationInput) -> Sedation:
     if actor.user is not None and not may(actor.user, "case.clear"):
-        raise NotPermitted("Only anesthesia or the radiologist records sedation.")
-    errors: dict[str, str] = {}
+        raise NotPermitted(_("Only anesthesia or the radiologist records sedation."))
+    errors: dict[str, Words] = {}
     if not data_in.provider_name.strip():
-        errors["provider_name"] = "Enter the anesthesia provider."
+        errors["provider_name"] = _("Enter the anesthesia provider.")
     if not 1 <= data_in.asa_class <= 6:
-        errors["asa_class"] = "ASA physical status is 1 to 6."
+        errors["asa_class"] = _("ASA physical status is 1 to 6.")
     if data_in.level not in Sedation.Level.values:
-        errors["level"] = "Choose the sedation level."
+        errors["level"] = _("Choose the sedation level.")
     if data_in.provider_role not in Sedation.ProviderRole.values:
-        errors["provider_role"] = "Choose the provider's role."
+        errors["provider_role"] = _("Choose the provider's role.")
     if data_in.ended_at is not None and data_in.ended_at < data_in.started_at:
-        errors["ended_at"] = "Sedation cannot end before it starts."
+        errors["ended_at"] = _("Sedation cannot end before it starts.")
     if errors:
         raise ValidationError(errors)
     values = {name: getattr(data_in, name) for name in SedationInput.__dataclass_fields__}
-    sedation, _ = Sedation.objects.update_or_create(case=case, defaults=values | {"recorded_by": actor.user_or_none})
+    sedation, _created = Sedation.objects.update_or_create(
+        case=case, defaults=values | {"recorded_by": actor.user_or_none}
+    )
     audit.record(actor, AuditAction.UPDATE, "sedation", sedation.pk, patient_uuid=case.patient.uuid, detail="sedation")
     return sedation
 
@@ -336,13 +352,13 @@ def start_procedure(
 ) -> ProcedureRecord:
     """Start: refused while sign-in or time-out is missing or a stop is open, unless a radiologist overrides."""
     if not operators.strip():
-        raise ValidationError({"operators": "Name the operator(s)."})
+        raise ValidationError({"operators": _("Name the operator(s).")})
     findings = readiness_findings(case)
     checklist_missing = [f for f in findings if f.code.startswith("checklist.")]
     if checklist_missing:
         # The checklist is never overridden: it is done, not waived.
         raise ValidationError([f.message for f in checklist_missing])
-    locked, _ = kernel.move(
+    locked, _event = kernel.move(
         actor, case, "start_procedure", version=version, findings=findings, override_reason=override_reason
     )
     record = ProcedureRecord.objects.create(case=locked, operators=operators.strip(), started_at=clock.current())
@@ -372,26 +388,30 @@ class LevelInput:
 
 
 def _check_level(case: Case, record: ProcedureRecord, item: LevelInput) -> str:
-    errors: dict[str, str] = {}
+    errors: dict[str, Words] = {}
     try:
         level = parse_level(item.level)
     except InvalidLevel as exc:
         raise ValidationError({"level": str(exc)}) from exc
     if record.levels.filter(level=level).exists():
-        errors["level"] = f"{level} is already recorded."
+        errors["level"] = format_lazy(_("{level} is already recorded."), level=level)
     planned = set(case.levels.values_list("level", flat=True))
     if level not in planned and not item.off_plan_reason.strip():
-        errors["off_plan_reason"] = f"{level} is not in the plan ({', '.join(sorted(planned))}): give the reason."
+        errors["off_plan_reason"] = format_lazy(
+            _("{level} is not in the plan ({planned}): give the reason."),
+            level=level,
+            planned=", ".join(sorted(planned)),
+        )
     if item.sides not in TreatedLevel.Sides.values:
-        errors["sides"] = "Choose the side(s)."
+        errors["sides"] = _("Choose the side(s).")
     if item.cement_product not in products():
-        errors["cement_product"] = "Choose the cement product."
+        errors["cement_product"] = _("Choose the cement product.")
     if not item.cement_lot.strip():
-        errors["cement_lot"] = "Enter the cement lot."
+        errors["cement_lot"] = _("Enter the cement lot.")
     if item.cement_mixed_at > clock.current() + timedelta(minutes=1):
-        errors["cement_mixed_at"] = "The mixing time is in the future."
+        errors["cement_mixed_at"] = _("The mixing time is in the future.")
     if item.cement_mixed_at < record.started_at - timedelta(minutes=30):
-        errors["cement_mixed_at"] = "The cement was mixed long before the procedure started."
+        errors["cement_mixed_at"] = _("The cement was mixed long before the procedure started.")
     needed = {"bilateral": ("left", "right"), "left": ("left",), "right": ("right",)}.get(item.sides, ())
     cement_max, balloon_max = _bound("cement_ml_per_side_max"), _bound("balloon_ml_per_side_max")
     pressure_max = _bound("balloon_pressure_psi_max")
@@ -399,21 +419,29 @@ def _check_level(case: Case, record: ProcedureRecord, item: LevelInput) -> str:
         cement = getattr(item, f"cement_ml_{side}")
         if side in needed:
             if cement is None or not Decimal(0) < cement <= cement_max:
-                errors[f"cement_ml_{side}"] = f"Cement volume ({side}) must be more than 0 and at most {cement_max} mL."
+                errors[f"cement_ml_{side}"] = format_lazy(
+                    _("Cement volume ({side}) must be more than 0 and at most {most} mL."),
+                    side=SIDE_WORDS[side],
+                    most=cement_max,
+                )
         elif cement is not None:
-            errors[f"cement_ml_{side}"] = f"No {side} side was treated."
+            errors[f"cement_ml_{side}"] = format_lazy(_("The {side} side was not treated."), side=SIDE_WORDS[side])
         balloon = getattr(item, f"balloon_ml_{side}")
         if balloon is not None and not Decimal(0) < balloon <= balloon_max:
-            errors[f"balloon_ml_{side}"] = f"Balloon volume must be more than 0 and at most {balloon_max} mL."
+            errors[f"balloon_ml_{side}"] = format_lazy(
+                _("Balloon volume must be more than 0 and at most {most} mL."), most=balloon_max
+            )
         pressure = getattr(item, f"pressure_{side}_psi")
         if pressure is not None and not 0 < pressure <= pressure_max:
-            errors[f"pressure_{side}_psi"] = f"Pressure must be more than 0 and at most {pressure_max} psi."
+            errors[f"pressure_{side}_psi"] = format_lazy(
+                _("Pressure must be more than 0 and at most {most} psi."), most=pressure_max
+            )
     if item.leakage not in TreatedLevel.Leakage.values:
-        errors["leakage"] = "Choose the leakage."
+        errors["leakage"] = _("Choose the leakage.")
     if item.leakage != "none" and not item.leakage_location.strip():
-        errors["leakage_location"] = "Say where the cement leaked."
+        errors["leakage_location"] = _("Say where the cement leaked.")
     if case.etiology == "neoplastic" and not item.biopsy:
-        errors["biopsy"] = "A biopsy is required when malignancy is suspected."
+        errors["biopsy"] = _("A biopsy is required when malignancy is suspected.")
     if errors:
         raise ValidationError(errors)
     return level
@@ -423,14 +451,19 @@ def _check_level(case: Case, record: ProcedureRecord, item: LevelInput) -> str:
 def record_level(actor: Actor, case: Case, item: LevelInput) -> TreatedLevel:
     _require(actor, "case.end_procedure")
     if case.stage != Stage.IN_PROCEDURE:
-        raise ValidationError("Levels are recorded while the procedure is in progress.")
+        raise ValidationError(_("Levels are recorded while the procedure is in progress."))
     record = ProcedureRecord.objects.select_for_update().get(case=case)
     level = _check_level(case, record, item)
     values = {name: getattr(item, name) for name in LevelInput.__dataclass_fields__} | {"level": level}
     treated = TreatedLevel.objects.create(
         record=record, order=record.levels.count() + 1, recorded_at=clock.current(), **values
     )
-    kernel.record_event(actor, case, EventKind.NOTE, f"Level {level} treated ({treated.get_sides_display().lower()})")
+    kernel.record_event(
+        actor,
+        case,
+        EventKind.NOTE,
+        gettext("Level {level} treated ({sides})").format(level=level, sides=treated.get_sides_display().lower()),
+    )
     audit.record(actor, AuditAction.CREATE, "treated_level", treated.pk, patient_uuid=case.patient.uuid, detail=level)
     return treated
 
@@ -439,7 +472,7 @@ def record_level(actor: Actor, case: Case, item: LevelInput) -> TreatedLevel:
 def declare_cement_set(actor: Actor, treated: TreatedLevel) -> TreatedLevel:
     _require(actor, "case.end_procedure")
     if treated.cement_set_at is not None:
-        raise ValidationError("The cement is already recorded as set.")
+        raise ValidationError(_("The cement is already recorded as set."))
     TreatedLevel.objects.filter(pk=treated.pk).update(cement_set_at=clock.current())
     treated.refresh_from_db()
     return treated
@@ -467,17 +500,17 @@ def end_procedure(actor: Actor, case: Case, *, version: int | None, data_in: End
     """End the procedure (levels recorded, times consistent), code it, and move the case to recovery."""
     _require(actor, "case.end_procedure")
     record = ProcedureRecord.objects.select_for_update().get(case=case)
-    errors: dict[str, str] = {}
+    errors: dict[str, Words] = {}
     if data_in.ended_at <= record.started_at:
-        errors["ended_at"] = "The end is before the start."
+        errors["ended_at"] = _("The end is before the start.")
     if data_in.ended_at > clock.current() + timedelta(minutes=1):
-        errors["ended_at"] = "The end is in the future."
+        errors["ended_at"] = _("The end is in the future.")
     if not record.levels.exists():
-        errors["__all__"] = "Record at least one treated level."
+        errors["__all__"] = _("Record at least one treated level.")
     for name, high in (("fluoro_seconds", 7200), ("air_kerma_mgy", 20000), ("dap_gycm2", 2000)):
         value = getattr(data_in, name)
         if value is not None and not 0 <= value <= high:
-            errors[name] = f"{value} is not a possible value (0–{high})."
+            errors[name] = format_lazy(_("{value} is not a possible value (0–{high})."), value=value, high=high)
     if errors:
         raise ValidationError(errors)
     for name in EndInput.__dataclass_fields__:
@@ -485,7 +518,7 @@ def end_procedure(actor: Actor, case: Case, *, version: int | None, data_in: End
     record.coding = coding_for(case, record)
     record.version += 1
     record.save()
-    locked, _ = kernel.move(actor, case, "end_procedure", version=version)
+    locked, _event = kernel.move(actor, case, "end_procedure", version=version)
     if locked.appointment is not None:
         scheduling.set_appointment_status(locked.appointment, AppointmentStatus.COMPLETED)
     return record
@@ -497,11 +530,11 @@ def sign_note(actor: Actor, case: Case) -> ProcedureNote:
     _require(actor, "case.end_procedure")
     record = ProcedureRecord.objects.filter(case=case).first()
     if record is None or record.ended_at is None:
-        raise ValidationError("End the procedure before signing the note.")
+        raise ValidationError(_("End the procedure before signing the note."))
     if not Checklist.objects.filter(case=case, part=ChecklistPart.SIGN_OUT).exists():
-        raise ValidationError("Sign the sign-out part of the checklist first.")
+        raise ValidationError(_("Sign the sign-out part of the checklist first."))
     if ProcedureNote.objects.filter(case=case).exists():
-        raise ValidationError("The note is already signed; add an addendum to correct it.")
+        raise ValidationError(_("The note is already signed; add an addendum to correct it."))
     content = note_content(case, record, actor.name)
     moment = clock.current()
     note = ProcedureNote(
@@ -512,7 +545,7 @@ def sign_note(actor: Actor, case: Case) -> ProcedureNote:
         signed_by=actor.user_or_none,
     )
     note.save()
-    kernel.record_event(actor, case, EventKind.NOTE, "Procedure note signed")
+    kernel.record_event(actor, case, EventKind.NOTE, gettext("Procedure note signed"))
     audit.record(actor, AuditAction.CREATE, "procedure_note", note.pk, patient_uuid=case.patient.uuid, detail="signed")
     return note
 
@@ -521,11 +554,13 @@ def sign_note(actor: Actor, case: Case) -> ProcedureNote:
 def add_addendum(actor: Actor, note: ProcedureNote, text: str) -> Addendum:
     _require(actor, "case.end_procedure")
     if not text.strip():
-        raise ValidationError({"text": "Write the addendum."})
+        raise ValidationError({"text": _("Write the addendum.")})
     addendum = Addendum.objects.create(
         note=note, text=text.strip(), author=actor.user_or_none, author_name=actor.name, at=clock.current()
     )
-    kernel.record_event(actor, note.case, EventKind.NOTE, "Addendum to the procedure note", reason=text.strip())
+    kernel.record_event(
+        actor, note.case, EventKind.NOTE, gettext("Addendum to the procedure note"), reason=text.strip()
+    )
     audit.record(actor, AuditAction.CREATE, "addendum", addendum.pk, patient_uuid=note.case.patient.uuid)
     return addendum
 
@@ -534,53 +569,78 @@ def note_content(case: Case, record: ProcedureRecord, signer: str) -> LetterCont
     zone = case.site.zone
     patient = case.patient
     blocks: list[tuple[str, Any]] = [
-        ("p", f"Patient: {patient.display_name}, MRN {patient.mrn}, born {patient.date_of_birth:%d-%b-%Y}."),
         (
             "p",
-            f"Operators: {record.operators}. Start {when.local(record.started_at, zone):%d-%b-%Y %H:%M}, "
-            f"end {when.staff_time(record.ended_at, zone)} ({case.site.time_zone})."
+            gettext("Patient: {name}, MRN {mrn}, born {born}.").format(
+                name=patient.display_name, mrn=patient.mrn, born=when.staff_date(patient.date_of_birth)
+            ),
+        ),
+        (
+            "p",
+            gettext("Operators: {operators}. Start {start}, end {end} ({zone}).").format(
+                operators=record.operators,
+                start=when.staff_when(record.started_at, zone),
+                end=when.staff_time(record.ended_at, zone),
+                zone=case.site.time_zone,
+            )
             if record.ended_at
             else "",
         ),
-        ("h", "Levels treated (in order)"),
+        ("h", gettext("Levels treated (in order)")),
     ]
     items = []
     for lv in record.levels.order_by("order"):
         cement = " / ".join(
-            f"{side} {getattr(lv, f'cement_ml_{side}')} mL"
+            f"{SIDE_WORDS[side]} {getattr(lv, f'cement_ml_{side}')} mL"
             for side in ("left", "right")
             if getattr(lv, f"cement_ml_{side}") is not None
         )
-        items.append(
-            f"{lv.order}. {lv.level}, {lv.get_sides_display().lower()}: cement {cement} "
-            f"({lv.cement_product}, lot {lv.cement_lot}); height restoration {lv.get_restoration_display().lower()}; "
-            f"leakage {lv.get_leakage_display().lower()}"
-            f"{' (' + lv.leakage_location + ')' if lv.leakage_location else ''}"
-            f"{'; biopsy taken' if lv.biopsy else ''}"
-            f"{'; not in plan: ' + lv.off_plan_reason if lv.off_plan_reason else ''}."
+        text = gettext(
+            "{order}. {level}, {sides}: cement {cement} ({product}, lot {lot}); height restoration {restoration}; "
+            "leakage {leakage}"
+        ).format(
+            order=lv.order,
+            level=lv.level,
+            sides=lv.get_sides_display().lower(),
+            cement=cement,
+            product=lv.cement_product,
+            lot=lv.cement_lot,
+            restoration=lv.get_restoration_display().lower(),
+            leakage=lv.get_leakage_display().lower(),
         )
+        if lv.leakage_location:
+            text += f" ({LEAKAGE_PLACES.get(lv.leakage_location, lv.leakage_location)})"
+        if lv.biopsy:
+            text += gettext("; biopsy taken")
+        if lv.off_plan_reason:
+            text += gettext("; not in plan: {reason}").format(reason=lv.off_plan_reason)
+        items.append(text + ".")
     blocks.append(("ul", items))
-    blocks.append(("h", "Dose"))
+    blocks.append(("h", gettext("Dose")))
     blocks.append(
         (
             "p",
-            f"Fluoroscopy {record.fluoro_seconds or '—'} s; air kerma {record.air_kerma_mgy or '—'} mGy; "
-            f"DAP {record.dap_gycm2 or '—'} Gy·cm².",
+            gettext("Fluoroscopy {seconds} s; air kerma {kerma} mGy; DAP {dap} Gy·cm².").format(
+                seconds=record.fluoro_seconds or "—", kerma=record.air_kerma_mgy or "—", dap=record.dap_gycm2 or "—"
+            ),
         )
     )
-    blocks.append(("h", "Complications"))
-    blocks.append(("p", record.complications or "None recorded."))
+    blocks.append(("h", gettext("Complications")))
+    blocks.append(("p", record.complications or gettext("None recorded.")))
     coding = record.coding or {}
-    blocks.append(("h", "Coding (for review)"))
+    blocks.append(("h", gettext("Coding (for review)")))
     blocks.append(
         (
             "p",
-            f"CPT {' + '.join(coding.get('cpt', []))}; ICD-10-CM {', '.join(coding.get('icd10cm', [])) or '(choose)'}.",
+            gettext("CPT {cpt}; ICD-10-CM {icd}.").format(
+                cpt=" + ".join(coding.get("cpt", [])), icd=", ".join(coding.get("icd10cm", [])) or gettext("(choose)")
+            ),
         )
     )
+    # The note is the site's clinical record: written in the site's language.
     return LetterContent(
-        title="Kyphoplasty procedure note",
-        language="en",
+        title=gettext("Kyphoplasty procedure note"),
+        language=settings.LANGUAGE_CODE,
         blocks=tuple(b for b in blocks if b[1]),
-        footer=f"Signed by {signer}.",
+        footer=gettext("Signed by {signer}.").format(signer=signer),
     )

@@ -11,6 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kyphos import clock, when
@@ -44,7 +46,7 @@ def _case(case_uuid: UUID) -> Case:
 
 def _need(request: HttpRequest, permission: str) -> None:
     if not may(request.user, permission):
-        raise PermissionDenied(f"Your role does not allow this ({permission}).")
+        raise PermissionDenied(format_lazy(_("Your role does not allow this ({permission})."), permission=permission))
 
 
 @login_required
@@ -96,7 +98,7 @@ def admit(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         except REFUSALS as exc:
             put_errors(form, exc)
         else:
-            messages.success(request, "Admitted. Enter the labs below.")
+            messages.success(request, _("Admitted. Enter the labs below."))
             return redirect("procedure:admission", case_uuid=case.uuid)
     return _admission_page(request, _case(case_uuid), admission_form=form)
 
@@ -123,7 +125,7 @@ def record_lab(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         except REFUSALS as exc:
             put_errors(form, exc)
         else:
-            messages.success(request, "Lab result recorded.")
+            messages.success(request, _("Lab result recorded."))
             return redirect("procedure:admission", case_uuid=case.uuid)
     return _admission_page(request, _case(case_uuid), lab_form=form)
 
@@ -196,7 +198,7 @@ def _submit(
         except REFUSALS as exc:
             put_errors(form, exc)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("procedure:page", case_uuid=case.uuid)
     return _procedure_page(request, _case(case.uuid), {key: form})
 
@@ -208,7 +210,7 @@ def _run(request: HttpRequest, case: Case, run: Callable[[], object]) -> HttpRes
     except REFUSALS as exc:
         messages.error(request, refusal_text(exc))
     else:
-        messages.success(request, "Saved.")
+        messages.success(request, _("Saved."))
     return redirect("procedure:page", case_uuid=case.uuid)
 
 

@@ -22,7 +22,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kyphos.errors import InvalidInput
+from kyphos.errors import InvalidInput, Text, gettext_noop
 from kyphos.rules import data
 from kyphos.rules.medicines import Drug, Frequency, Intent, catalogue, find_drug
 from kyphos.rules.windows import EARLIEST_YEAR, LATEST_YEAR, in_plannable_range
@@ -201,7 +201,13 @@ def last_dose_time(rule: HoldRule, procedure_start: datetime, zone: ZoneInfo, fr
     assert rule.hold_doses is not None
     interval = frequency.interval_hours
     if interval is None:
-        raise PlanError(f"A hold of {rule.hold_doses} doses needs a dosing frequency, not “{frequency.label}”.")
+        raise PlanError(
+            Text(
+                gettext_noop("A hold of {hold_doses} doses needs a dosing frequency, not “{frequency}”."),
+                hold_doses=rule.hold_doses,
+                frequency=frequency.label,
+            )
+        )
     days, hours = divmod(rule.hold_doses * interval, 24)
     return _wall_days_earlier(procedure_start, zone, days) - timedelta(hours=hours)
 
@@ -335,13 +341,27 @@ def plan_drug(
 ) -> DrugPlan:
     """The plan for one medicine around a procedure starting at ``procedure_start`` (aware)."""
     if procedure_start.tzinfo is None:
-        raise PlanError("The procedure time must carry its time zone.")
+        raise PlanError(gettext_noop("The procedure time must carry its time zone."))
     if not in_plannable_range(procedure_start):
-        raise PlanError(f"Give a procedure date from {EARLIEST_YEAR} to {LATEST_YEAR}, not {procedure_start:%Y-%m-%d}.")
+        raise PlanError(
+            Text(
+                gettext_noop("Give a procedure date from {earliest} to {latest}, not {day:%Y-%m-%d}."),
+                earliest=EARLIEST_YEAR,
+                latest=LATEST_YEAR,
+                day=procedure_start,
+            )
+        )
     if procedure_end is not None and not procedure_start <= procedure_end <= procedure_start + timedelta(days=1):
-        raise PlanError("The procedure must end after it starts and within 24 hours.")
+        raise PlanError(gettext_noop("The procedure must end after it starts and within 24 hours."))
     if crcl is not None and not CRCL_MIN <= crcl <= CRCL_MAX:
-        raise PlanError(f"A creatinine clearance of {crcl} mL/min is not possible; enter {CRCL_MIN}–{CRCL_MAX}.")
+        raise PlanError(
+            Text(
+                gettext_noop("A creatinine clearance of {crcl} mL/min is not possible; enter {low}–{high}."),
+                crcl=crcl,
+                low=CRCL_MIN,
+                high=CRCL_MAX,
+            )
+        )
     the_drug = drug if isinstance(drug, Drug) else find_drug(drug)
     freq = Frequency(frequency) if frequency else the_drug.frequency
     purpose = Intent(intent) if intent else the_drug.intent

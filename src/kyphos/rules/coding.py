@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from kyphos.errors import InvalidInput
+from kyphos.errors import InvalidInput, Text, gettext_noop
 from kyphos.rules import data
 from kyphos.rules.levels import InvalidLevel, Region, parse_level, region
 
@@ -57,15 +57,21 @@ def _icd() -> dict[str, dict[str, Any]]:
 def code_procedure(levels_in_order: list[str], etiology: str) -> Coding:
     """Codes for levels treated in this order, for a fracture of this etiology."""
     if not levels_in_order:
-        raise CodingError("Give at least one treated level.")
+        raise CodingError(gettext_noop("Give at least one treated level."))
     try:
         levels = [parse_level(level) for level in levels_in_order]
     except InvalidLevel as exc:
         raise CodingError(str(exc)) from exc
     if len(set(levels)) != len(levels):
-        raise CodingError("A level is listed twice.")
+        raise CodingError(gettext_noop("A level is listed twice."))
     if etiology not in _icd():
-        raise CodingError(f"Unknown etiology “{etiology}”; use one of {', '.join(ETIOLOGIES)}.")
+        raise CodingError(
+            Text(
+                gettext_noop("Unknown etiology “{etiology}”; use one of {names}."),
+                etiology=etiology,
+                names=", ".join(ETIOLOGIES),
+            )
+        )
     first = "first_thoracic" if region(levels[0]) is Region.THORACIC else "first_lumbar"
     keys = [first] + ["each_additional"] * (len(levels) - 1)
     cpt, table = _cpt(), data.load("coding")["cpt"]

@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from kyphos.errors import InvalidInput
+from kyphos.errors import InvalidInput, Text, gettext_noop
 from kyphos.rules import data
 from kyphos.rules.findings import Finding, Severity, by_severity
 
@@ -82,10 +82,16 @@ def policy(
         Decimal(str(limits["inr_max_upper_limit"].value)),
     )
     if not low <= inr <= high:
-        raise LabPolicyError(f"The INR limit must be between {low} and {high} (SIR 2019 high bleeding risk).")
+        raise LabPolicyError(
+            Text(
+                gettext_noop("The INR limit must be between {low} and {high} (SIR 2019 high bleeding risk)."),
+                low=low,
+                high=high,
+            )
+        )
     days = freshness_days if freshness_days is not None else int(limits["freshness_days_default"].value)
     if not 0 < days <= 30:
-        raise LabPolicyError("Lab results must be fresh within 1 to 30 days.")
+        raise LabPolicyError(gettext_noop("Lab results must be fresh within 1 to 30 days."))
     return LabPolicy(inr, timedelta(days=days), hcg_required)
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from enum import StrEnum
 
-from kyphos.errors import InvalidInput
+from kyphos.errors import InvalidInput, Text, gettext_noop
 
 THORACIC = tuple(f"T{n}" for n in range(1, 13))
 LUMBAR = tuple(f"L{n}" for n in range(1, 6))
@@ -28,10 +28,12 @@ def parse_level(text: str) -> str:
     """Return the canonical name (``"T12"``) of a level typed as ``t12``, ``T-12`` or ``T 12``."""
     match = _LEVEL_RE.match(text or "")
     if not match:
-        raise InvalidLevel(f"“{text.strip()}” is not a vertebral level; use T1–T12 or L1–L5.")
+        raise InvalidLevel(
+            Text(gettext_noop("“{text}” is not a vertebral level; use T1–T12 or L1–L5."), text=text.strip())
+        )
     name = f"{match.group(1).upper()}{int(match.group(2))}"
     if name not in _INDEX:
-        raise InvalidLevel(f"{name} is outside the levels Kyphos treats (T1–T12, L1–L5).")
+        raise InvalidLevel(Text(gettext_noop("{name} is outside the levels Kyphos treats (T1–T12, L1–L5)."), name=name))
     return name
 
 
@@ -40,7 +42,7 @@ def parse_levels(text: str | Iterable[str]) -> tuple[str, ...]:
     items = re.split(r"[,;\s]+(?=[TtLl])", text.strip()) if isinstance(text, str) else list(text)
     items = [item for item in items if item and item.strip()]
     if not items:
-        raise InvalidLevel("Give at least one vertebral level (T1–T12, L1–L5).")
+        raise InvalidLevel(gettext_noop("Give at least one vertebral level (T1–T12, L1–L5)."))
     names = {parse_level(item) for item in items}
     return tuple(sorted(names, key=_INDEX.__getitem__))
 

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import cache
 
-from kyphos.errors import InvalidInput
+from kyphos.errors import InvalidInput, Text, gettext_noop
 from kyphos.rules import data
 
 
@@ -123,7 +123,7 @@ def find_drug(text: str) -> Drug:
     """The drug named exactly by its id, generic or brand name (any case); UnknownDrug otherwise."""
     drug_id = _names().get(_key(text or ""))
     if drug_id is None:
-        raise UnknownDrug(f"“{(text or '').strip()}” is not in the medicine catalogue.")
+        raise UnknownDrug(Text(gettext_noop("“{value}” is not in the medicine catalogue."), value=(text or "").strip()))
     return catalogue()[drug_id]
 
 
@@ -161,17 +161,30 @@ def parse_dose(text: str) -> tuple[Decimal, str]:
     """Read ``"5 mg"`` or ``"2.5mg"`` into (amount, unit); refuse zero, negative, absurd or unit-less doses."""
     match = _DOSE_RE.match(text or "")
     if not match:
-        raise InvalidDose(f"“{(text or '').strip()}” is not a dose; write an amount and a unit, e.g. 5 mg.")
+        raise InvalidDose(
+            Text(
+                gettext_noop("“{value}” is not a dose; write an amount and a unit, e.g. 5 mg."),
+                value=(text or "").strip(),
+            )
+        )
     try:
         amount = Decimal(match.group(1).replace(",", "."))
     except InvalidOperation as exc:  # pragma: no cover - the pattern only lets numbers through
-        raise InvalidDose(f"“{text}” is not a number.") from exc
+        raise InvalidDose(Text(gettext_noop("“{text}” is not a number."), text=text)) from exc
     unit = match.group(2).lower()
     unit = UNIT_ALIASES.get(unit, unit)
     if unit not in UNIT_LIMITS:
-        raise InvalidDose(f"Unknown unit “{match.group(2)}”; use mg, mcg, g, units or mL.")
+        raise InvalidDose(
+            Text(gettext_noop("Unknown unit “{unit}”; use mg, mcg, g, units or mL."), unit=match.group(2))
+        )
     if amount <= 0:
-        raise InvalidDose("A dose must be more than zero.")
+        raise InvalidDose(gettext_noop("A dose must be more than zero."))
     if amount > UNIT_LIMITS[unit]:
-        raise InvalidDose(f"{amount} {unit} is not a possible single dose; check the number.")
+        raise InvalidDose(
+            Text(
+                gettext_noop("{amount} {unit} is not a possible single dose; check the number."),
+                amount=amount,
+                unit=unit,
+            )
+        )
     return amount, unit

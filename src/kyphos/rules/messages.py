@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kyphos.errors import InvalidInput
+from kyphos.errors import InvalidInput, Text, gettext_noop
 from kyphos.rules import data
 
 ANCHORS = {"booked", "appointment", "not_reached", "procedure", "visit", "manual"}
@@ -61,20 +61,30 @@ def _check(name: str, row: dict[str, Any]) -> Purpose:
     where = f"Message “{name}”"
     unknown = set(row) - EDITABLE - {"anchor", "source", "confidence", "verify"}
     if unknown:
-        raise MessageSettingsError(f"{where}: unknown setting {', '.join(sorted(unknown))}.")
+        raise MessageSettingsError(
+            Text(gettext_noop("{where}: unknown setting {names}."), where=where, names=", ".join(sorted(unknown)))
+        )
     if row.get("anchor") not in ANCHORS:
-        raise MessageSettingsError(f"{where}: anchor must be one of {', '.join(sorted(ANCHORS))}.")
+        raise MessageSettingsError(
+            Text(gettext_noop("{where}: anchor must be one of {names}."), where=where, names=", ".join(sorted(ANCHORS)))
+        )
     hours, days_offset, at = row.get("offset_hours"), row.get("offset_days"), row.get("at")
     if (hours is None) == (days_offset is None):
-        raise MessageSettingsError(f"{where}: give either offset_hours or offset_days with a time “at”.")
+        raise MessageSettingsError(
+            Text(gettext_noop("{where}: give either offset_hours or offset_days with a time “at”."), where=where)
+        )
     if hours is not None and (not isinstance(hours, int | float) or abs(hours) > 24 * 60):
-        raise MessageSettingsError(f"{where}: offset_hours must be a number of hours (at most 60 days).")
+        raise MessageSettingsError(
+            Text(gettext_noop("{where}: offset_hours must be a number of hours (at most 60 days)."), where=where)
+        )
     parsed_at = None
     if days_offset is not None:
         if not isinstance(days_offset, int) or abs(days_offset) > 60:
-            raise MessageSettingsError(f"{where}: offset_days must be a whole number of days (at most 60).")
+            raise MessageSettingsError(
+                Text(gettext_noop("{where}: offset_days must be a whole number of days (at most 60)."), where=where)
+            )
         if not isinstance(at, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
-            raise MessageSettingsError(f"{where}: “at” must be a time such as 10:00.")
+            raise MessageSettingsError(Text(gettext_noop("{where}: “at” must be a time such as 10:00."), where=where))
         parsed_at = time.fromisoformat(at)
     days = row.get("days", [])
     if (
@@ -82,26 +92,43 @@ def _check(name: str, row: dict[str, Any]) -> Purpose:
         or not all(isinstance(d, int) and 0 <= d <= 60 for d in days)
         or len(set(days)) != len(days)
     ):
-        raise MessageSettingsError(f"{where}: days must be a list of different whole days from 0 to 60.")
+        raise MessageSettingsError(
+            Text(gettext_noop("{where}: days must be a list of different whole days from 0 to 60."), where=where)
+        )
     text: dict[str, str] = {}
     subject: dict[str, str] = {}
     for lang in LANGUAGES:
         for part, out in (("text", text), ("subject", subject)):
             value = row.get(f"{part}_{lang}")
             if not isinstance(value, str) or not value.strip():
-                raise MessageSettingsError(f"{where}: {part}_{lang} is empty.")
+                raise MessageSettingsError(
+                    Text(gettext_noop("{where}: {part}_{lang} is empty."), where=where, part=part, lang=lang)
+                )
             try:
                 names = _placeholders(value)
             except ValueError:
-                raise MessageSettingsError(f"{where}: {part}_{lang} has an unmatched brace.") from None
+                raise MessageSettingsError(
+                    Text(
+                        gettext_noop("{where}: {part}_{lang} has an unmatched brace."),
+                        where=where,
+                        part=part,
+                        lang=lang,
+                    )
+                ) from None
             if names - PLACEHOLDERS:
                 raise MessageSettingsError(
-                    f"{where}: {part}_{lang} uses {{{', '.join(sorted(names - PLACEHOLDERS))}}}; "
-                    f"allowed are {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))}."
+                    Text(
+                        gettext_noop("{where}: {part}_{lang} uses {{{names}}}; allowed are {allowed}."),
+                        where=where,
+                        part=part,
+                        lang=lang,
+                        names=", ".join(sorted(names - PLACEHOLDERS)),
+                        allowed=", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS)),
+                    )
                 )
             out[lang] = value
     if len(text["en"]) > 1000:
-        raise MessageSettingsError(f"{where}: the text is longer than 1000 characters.")
+        raise MessageSettingsError(Text(gettext_noop("{where}: the text is longer than 1000 characters."), where=where))
     return Purpose(
         name,
         row["anchor"],
@@ -121,17 +148,27 @@ def purposes(overrides: dict[str, Any] | None = None) -> dict[str, Purpose]:
     defaults: dict[str, Any] = data.load("messages")["purpose"]
     overrides = overrides or {}
     if not isinstance(overrides, dict):
-        raise MessageSettingsError("Message settings must map a purpose to its changes.")
+        raise MessageSettingsError(gettext_noop("Message settings must map a purpose to its changes."))
     unknown = set(overrides) - set(defaults)
     if unknown:
         raise MessageSettingsError(
-            f"Unknown message purpose {', '.join(sorted(unknown))}; known: {', '.join(sorted(defaults))}."
+            Text(
+                gettext_noop("Unknown message purpose {names}; known: {allowed}."),
+                names=", ".join(sorted(unknown)),
+                allowed=", ".join(sorted(defaults)),
+            )
         )
     out = {}
     for name, row in defaults.items():
         change = overrides.get(name, {})
         if not isinstance(change, dict) or set(change) - EDITABLE:
-            raise MessageSettingsError(f"Message “{name}”: only {', '.join(sorted(EDITABLE))} can be changed.")
+            raise MessageSettingsError(
+                Text(
+                    gettext_noop("Message “{name}”: only {names} can be changed."),
+                    name=name,
+                    names=", ".join(sorted(EDITABLE)),
+                )
+            )
         merged = {**row, **change}
         if "offset_hours" in change:
             merged.pop("offset_days", None)

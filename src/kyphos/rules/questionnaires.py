@@ -153,18 +153,27 @@ def _flatten(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _item(raw: dict[str, Any]) -> Item:
     link_id = str(raw.get("linkId") or "").strip()
     if not link_id:
-        raise QuestionnaireError("An item has no linkId.")
+        raise QuestionnaireError(gettext_noop("An item has no linkId."))
     kind = raw.get("type")
     if kind not in TYPES:
-        raise QuestionnaireError(f"Item {link_id}: type {kind!r} is not supported ({', '.join(sorted(TYPES))}).")
+        raise QuestionnaireError(
+            Text(
+                gettext_noop("Item {link_id}: type {kind!r} is not supported ({names})."),
+                link_id=link_id,
+                kind=kind,
+                names=", ".join(sorted(TYPES)),
+            )
+        )
     if not isinstance(raw.get("text"), str) or not raw["text"].strip():
-        raise QuestionnaireError(f"Item {link_id}: it has no text.")
+        raise QuestionnaireError(Text(gettext_noop("Item {link_id}: it has no text."), link_id=link_id))
     text = {"en": raw["text"], **_translations(raw.get("_text"))}
     options: list[Option] = []
     for n, entry in enumerate(raw.get("answerOption", []), start=1):
         coding = entry.get("valueCoding")
         if not isinstance(coding, dict) or not coding.get("code"):
-            raise QuestionnaireError(f"Item {link_id}: option {n} needs a valueCoding with a code.")
+            raise QuestionnaireError(
+                Text(gettext_noop("Item {link_id}: option {n} needs a valueCoding with a code."), link_id=link_id, n=n)
+            )
         score = next((v for url in ORDINAL_URLS if (v := _ext_value(coding, url)) is not None), None)
         if score is None:
             score = next((v for url in ORDINAL_URLS if (v := _ext_value(entry, url)) is not None), None)
@@ -174,12 +183,14 @@ def _item(raw: dict[str, Any]) -> Item:
         }
         options.append(Option(str(coding["code"]), display, None if score is None else Decimal(str(score))))
     if kind == "choice" and not options:
-        raise QuestionnaireError(f"Item {link_id}: a choice item needs answerOption entries.")
+        raise QuestionnaireError(
+            Text(gettext_noop("Item {link_id}: a choice item needs answerOption entries."), link_id=link_id)
+        )
     if len({o.code for o in options}) != len(options):
-        raise QuestionnaireError(f"Item {link_id}: two options share a code.")
+        raise QuestionnaireError(Text(gettext_noop("Item {link_id}: two options share a code."), link_id=link_id))
     low, high = _ext_value(raw, MIN_URL), _ext_value(raw, MAX_URL)
     if kind == "integer" and (low is not None and high is not None) and int(low) > int(high):
-        raise QuestionnaireError(f"Item {link_id}: minValue is above maxValue.")
+        raise QuestionnaireError(Text(gettext_noop("Item {link_id}: minValue is above maxValue."), link_id=link_id))
     return Item(
         link_id,
         kind,
@@ -217,7 +228,9 @@ NUMBERS = frozenset({"valueInteger", "valueDecimal"})
 
 def _check_shape(node: Any, path: str, depth: int = 0) -> None:
     if depth > MAX_DEPTH:
-        raise QuestionnaireError(f"{path}: nested more than {MAX_DEPTH} levels deep.")
+        raise QuestionnaireError(
+            Text(gettext_noop("{path}: nested more than {depth} levels deep."), path=path, depth=MAX_DEPTH)
+        )
     if isinstance(node, list):
         for n, entry in enumerate(node):
             _check_shape(entry, f"{path}[{n}]", depth + 1)
@@ -227,22 +240,24 @@ def _check_shape(node: Any, path: str, depth: int = 0) -> None:
     for key, value in node.items():
         where = f"{path}.{key}"
         if key in LISTS_OF_OBJECTS and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
-            raise QuestionnaireError(f"{where} must be a list of objects.")
+            raise QuestionnaireError(Text(gettext_noop("{where} must be a list of objects."), where=where))
         if key in OBJECTS and not isinstance(value, dict):
-            raise QuestionnaireError(f"{where} must be an object.")
+            raise QuestionnaireError(Text(gettext_noop("{where} must be an object."), where=where))
         if key in STRINGS and not isinstance(value, str):
-            raise QuestionnaireError(f"{where} must be text.")
+            raise QuestionnaireError(Text(gettext_noop("{where} must be text."), where=where))
         if key == "required" and not isinstance(value, bool):
-            raise QuestionnaireError(f"{where} must be true or false.")
+            raise QuestionnaireError(Text(gettext_noop("{where} must be true or false."), where=where))
         if key in NUMBERS and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise QuestionnaireError(f"{where} must be a number.")
+            raise QuestionnaireError(Text(gettext_noop("{where} must be a number."), where=where))
         _check_shape(value, where, depth + 1)
 
 
 def parse(definition: dict[str, Any]) -> Instrument:
     """Read and check a FHIR R4 Questionnaire; raise QuestionnaireError with the first problem found."""
     if not isinstance(definition, dict) or definition.get("resourceType") != "Questionnaire":
-        raise QuestionnaireError('This is not a FHIR Questionnaire (resourceType must be "Questionnaire").')
+        raise QuestionnaireError(
+            gettext_noop('This is not a FHIR Questionnaire (resourceType must be "Questionnaire").')
+        )
     _check_shape(definition, "Questionnaire")
     try:
         return _parse(definition)
@@ -250,27 +265,31 @@ def parse(definition: dict[str, Any]) -> Instrument:
         raise
     except (TypeError, ValueError, AttributeError, KeyError, ArithmeticError) as exc:
         # A combination the shape check does not foresee: refuse it with its kind rather than fail.
-        raise QuestionnaireError(f"A value has a type or form this reader cannot use ({type(exc).__name__}).") from None
+        raise QuestionnaireError(
+            Text(gettext_noop("A value has a type or form this reader cannot use ({kind})."), kind=type(exc).__name__)
+        ) from None
 
 
 def _parse(definition: dict[str, Any]) -> Instrument:
     url = str(definition.get("url") or "").strip()
     if not url:
-        raise QuestionnaireError("The questionnaire needs a canonical url.")
+        raise QuestionnaireError(gettext_noop("The questionnaire needs a canonical url."))
     version = str(definition.get("version") or "").strip()
     if not version:
-        raise QuestionnaireError("The questionnaire needs a version, so that stored answers keep their meaning.")
+        raise QuestionnaireError(
+            gettext_noop("The questionnaire needs a version, so that stored answers keep their meaning.")
+        )
     if definition.get("status") not in {"draft", "active", "retired"}:
-        raise QuestionnaireError("status must be draft, active or retired.")
+        raise QuestionnaireError(gettext_noop("status must be draft, active or retired."))
     title = str(definition.get("title") or definition.get("name") or "").strip()
     if not title:
-        raise QuestionnaireError("The questionnaire needs a title.")
+        raise QuestionnaireError(gettext_noop("The questionnaire needs a title."))
     items = tuple(_item(raw) for raw in _flatten(list(definition.get("item") or [])))
     if not items:
-        raise QuestionnaireError("The questionnaire has no items.")
+        raise QuestionnaireError(gettext_noop("The questionnaire has no items."))
     ids = [i.link_id for i in items]
     if len(set(ids)) != len(ids):
-        raise QuestionnaireError("Two items share a linkId.")
+        raise QuestionnaireError(gettext_noop("Two items share a linkId."))
     method: str | None = None
     scored: tuple[str, ...] = ()
     min_answered = 0
@@ -280,7 +299,9 @@ def _parse(definition: dict[str, Any]) -> Instrument:
         parts = ext.get("extension", [])
         method = next((p.get("valueCode") for p in parts if p.get("url") == "method"), None)
         if method not in METHODS:
-            raise QuestionnaireError(f"Scoring method must be one of {', '.join(sorted(METHODS))}.")
+            raise QuestionnaireError(
+                Text(gettext_noop("Scoring method must be one of {names}."), names=", ".join(sorted(METHODS)))
+            )
         scored = tuple(str(p.get("valueString")) for p in parts if p.get("url") == "item")
         min_answered = int(next((p.get("valueInteger") for p in parts if p.get("url") == "minAnswered"), 0) or 0)
     if method is not None:
@@ -289,15 +310,26 @@ def _parse(definition: dict[str, Any]) -> Instrument:
         for link_id in scored:
             item = by_id.get(link_id)
             if item is None:
-                raise QuestionnaireError(f"The scoring rule names item {link_id}, which does not exist.")
+                raise QuestionnaireError(
+                    Text(gettext_noop("The scoring rule names item {link_id}, which does not exist."), link_id=link_id)
+                )
             if item.type not in SCORED_TYPES:
-                raise QuestionnaireError(f"Item {link_id} ({item.type}) cannot be scored.")
+                raise QuestionnaireError(
+                    Text(gettext_noop("Item {link_id} ({type}) cannot be scored."), link_id=link_id, type=item.type)
+                )
             if item.type == "choice" and any(o.score is None for o in item.options):
-                raise QuestionnaireError(f"Item {link_id}: every option of a scored item needs an ordinalValue.")
+                raise QuestionnaireError(
+                    Text(
+                        gettext_noop("Item {link_id}: every option of a scored item needs an ordinalValue."),
+                        link_id=link_id,
+                    )
+                )
             if item.type == "integer" and (item.minimum is None or item.maximum is None):
-                raise QuestionnaireError(f"Item {link_id}: a scored number needs minValue and maxValue.")
+                raise QuestionnaireError(
+                    Text(gettext_noop("Item {link_id}: a scored number needs minValue and maxValue."), link_id=link_id)
+                )
         if min_answered > len(scored):
-            raise QuestionnaireError("minAnswered is more than the number of scored items.")
+            raise QuestionnaireError(gettext_noop("minAnswered is more than the number of scored items."))
     title_all = {"en": title, **_translations(definition.get("_title"))}
     return Instrument(url, version, title_all, items, method, scored, min_answered, definition)
 

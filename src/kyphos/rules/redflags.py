@@ -8,6 +8,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
+from kyphos.errors import Text, gettext_noop
 from kyphos.rules import data
 
 
@@ -73,26 +74,32 @@ def for_site(overrides: dict[str, Any] | None = None) -> SiteFlags:
     "questions": {flag id: {"en": …, "es": …}}}``. A changed number must carry its source; actions stay fixed."""
     overrides = overrides or {}
     if not isinstance(overrides, dict) or set(overrides) - {"fever_celsius", "emergency_phone", "questions"}:
-        raise data.DataFileError("Red-flag settings may change fever_celsius, emergency_phone and questions only.")
+        raise data.DataFileError(
+            gettext_noop("Red-flag settings may change fever_celsius, emergency_phone and questions only.")
+        )
     table = data.load("redflags")
     fever = data.sourced(overrides.get("fever_celsius") or table["thresholds"]["fever_celsius"], "fever_celsius")
     try:
         fever_value = Decimal(str(fever.value))
     except ArithmeticError:
-        raise data.DataFileError("fever_celsius: the value must be a number.") from None
+        raise data.DataFileError(gettext_noop("fever_celsius: the value must be a number.")) from None
     if not Decimal(37) <= fever_value <= Decimal(40):
-        raise data.DataFileError("fever_celsius: the value must be between 37 and 40 °C.")
+        raise data.DataFileError(gettext_noop("fever_celsius: the value must be between 37 and 40 °C."))
     phone = data.sourced(overrides.get("emergency_phone") or table["numbers"]["emergency_phone"], "emergency_phone")
     if not str(phone.value).strip() or len(str(phone.value)) > 20:
-        raise data.DataFileError("emergency_phone: give the number to call.")
+        raise data.DataFileError(gettext_noop("emergency_phone: give the number to call."))
     questions = overrides.get("questions") or {}
     if not isinstance(questions, dict) or set(questions) - set(flags()):
-        raise data.DataFileError(f"questions: known flags are {', '.join(sorted(flags()))}.")
+        raise data.DataFileError(
+            Text(gettext_noop("questions: known flags are {names}."), names=", ".join(sorted(flags())))
+        )
     changed = {}
     for key, flag in flags().items():
         wording = questions.get(key) or {}
         if not isinstance(wording, dict) or any(not isinstance(v, str) or not v.strip() for v in wording.values()):
-            raise data.DataFileError(f'questions.{key}: give the wording per language, e.g. {{"en": "…"}}.')
+            raise data.DataFileError(
+                Text(gettext_noop('questions.{key}: give the wording per language, e.g. {{"en": "…"}}.'), key=key)
+            )
         changed[key] = RedFlag(
             flag.id, flag.action, {**flag.question, **wording}, flag.source, flag.confidence, flag.verify
         )

@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from kyphos.errors import InvalidInput
+from kyphos.errors import InvalidInput, Text, gettext_noop
 from kyphos.rules import data
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -66,7 +66,7 @@ class SiteCalendar:
             if self.is_business_day(current):
                 return current
             current += timedelta(days=1)
-        raise WindowError("The site has no business day within a year.")
+        raise WindowError(gettext_noop("The site has no business day within a year."))
 
     def previous_business_day(self, day: date, *, inclusive: bool = True) -> date | None:
         current = day if inclusive else day - timedelta(days=1)
@@ -118,14 +118,21 @@ def in_plannable_range(moment: datetime) -> bool:
 
 def _require_aware(moment: datetime) -> None:
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise WindowError("Times must carry their time zone.")
+        raise WindowError(gettext_noop("Times must carry their time zone."))
     if not in_plannable_range(moment):
-        raise WindowError(f"Give a date from {EARLIEST_YEAR} to {LATEST_YEAR}, not {moment:%Y-%m-%d}.")
+        raise WindowError(
+            Text(
+                gettext_noop("Give a date from {earliest} to {latest}, not {moment:%Y-%m-%d}."),
+                earliest=EARLIEST_YEAR,
+                latest=LATEST_YEAR,
+                moment=moment,
+            )
+        )
 
 
 def _hours_as_days(hours: int) -> int:
     if hours % 24:
-        raise WindowError("Call window bounds must be whole days (multiples of 24 h).")
+        raise WindowError(gettext_noop("Call window bounds must be whole days (multiples of 24 h)."))
     return hours // 24
 
 
@@ -180,14 +187,25 @@ def parse_hours(spec: Mapping[str, list[list[str]]]) -> dict[int, tuple[tuple[ti
     hours: dict[int, tuple[tuple[time, time], ...]] = {}
     for key, periods in spec.items():
         if key not in WEEKDAY_KEYS:
-            raise WindowError(f"Unknown weekday {key!r}; use {', '.join(WEEKDAY_KEYS)}.")
+            raise WindowError(
+                Text(gettext_noop("Unknown weekday {key!r}; use {names}."), key=key, names=", ".join(WEEKDAY_KEYS))
+            )
         parsed = []
         for period in periods:
             if len(period) != 2:
-                raise WindowError(f"{key}: each period needs an opening and a closing time.")
+                raise WindowError(
+                    Text(gettext_noop("{key}: each period needs an opening and a closing time."), key=key)
+                )
             opens, closes = (time.fromisoformat(part) for part in period)
             if not opens < closes:
-                raise WindowError(f"{key}: opening {opens:%H:%M} must be before closing {closes:%H:%M}.")
+                raise WindowError(
+                    Text(
+                        gettext_noop("{key}: opening {opens:%H:%M} must be before closing {closes:%H:%M}."),
+                        key=key,
+                        opens=opens,
+                        closes=closes,
+                    )
+                )
             parsed.append((opens, closes))
         hours[WEEKDAY_KEYS.index(key)] = tuple(sorted(parsed))
     return hours

@@ -10,7 +10,7 @@ from __future__ import annotations
 import string
 from collections.abc import Iterable, Mapping
 
-from kyphos.errors import InvalidInput
+from kyphos.errors import InvalidInput, Text, gettext_noop
 
 LANGUAGES = frozenset({"en", "es"})
 
@@ -24,19 +24,25 @@ def placeholders(text: str) -> set[str]:
     try:
         return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError:
-        raise WordingError("has a single { or } (write {{ or }} for a brace itself)") from None
+        raise WordingError(gettext_noop("has a single { or } (write {{ or }} for a brace itself)")) from None
 
 
 def check_text(text: object, allowed: Iterable[str]) -> None:
     if not isinstance(text, str):
-        raise WordingError("must be text")
+        raise WordingError(gettext_noop("must be text"))
     names = placeholders(text)
     unknown = sorted(names - set(allowed))
     if unknown:
         usable = ", ".join("{" + a + "}" for a in sorted(allowed)) or "none"
-        raise WordingError(f"uses {{{unknown[0]}}}, which is not a placeholder here (usable: {usable})")
+        raise WordingError(
+            Text(
+                gettext_noop("uses {{{unknown}}}, which is not a placeholder here (usable: {usable})"),
+                unknown=unknown[0],
+                usable=usable,
+            )
+        )
     if any(not name.isidentifier() for name in names):
-        raise WordingError("has an empty or malformed {placeholder}")
+        raise WordingError(gettext_noop("has an empty or malformed {placeholder}"))
 
 
 def check_blocks(value: object, topics: Mapping[str, Iterable[str] | None], what: str) -> None:
@@ -44,20 +50,37 @@ def check_blocks(value: object, topics: Mapping[str, Iterable[str] | None], what
 
     A topic mapped to None is shown as written (no placeholders are filled, braces are plain characters)."""
     if not isinstance(value, dict):
-        raise WordingError(f'{what} must look like {{"en": {{"topic": "text"}}}}')
+        raise WordingError(Text(gettext_noop('{what} must look like {{"en": {{"topic": "text"}}}}'), what=what))
     for language, texts in value.items():
         if language not in LANGUAGES:
-            raise WordingError(f"{what}: {language!r} is not a language Kyphos writes ({', '.join(sorted(LANGUAGES))})")
+            raise WordingError(
+                Text(
+                    gettext_noop("{what}: {language!r} is not a language Kyphos writes ({names})"),
+                    what=what,
+                    language=language,
+                    names=", ".join(sorted(LANGUAGES)),
+                )
+            )
         if not isinstance(texts, dict):
-            raise WordingError(f"{what}: {language} must map topics to text")
+            raise WordingError(
+                Text(gettext_noop("{what}: {language} must map topics to text"), what=what, language=language)
+            )
         for topic, text in texts.items():
             if topic not in topics:
-                raise WordingError(f"{what}: {language}.{topic} is not a topic ({', '.join(sorted(topics))})")
+                raise WordingError(
+                    Text(
+                        gettext_noop("{what}: {language}.{topic} is not a topic ({names})"),
+                        what=what,
+                        language=language,
+                        topic=topic,
+                        names=", ".join(sorted(topics)),
+                    )
+                )
             allowed = topics[topic]
             try:
                 if allowed is None:
                     if not isinstance(text, str):
-                        raise WordingError("must be text")
+                        raise WordingError(gettext_noop("must be text"))
                 else:
                     check_text(text, allowed)
             except WordingError as exc:

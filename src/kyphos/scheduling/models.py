@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, available_timezones
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.rules import data as rules_data
 from kyphos.rules import messages as message_rules
@@ -26,16 +28,18 @@ def default_hours() -> dict[str, list[list[str]]]:
 
 def validate_time_zone(value: str) -> None:
     if value not in available_timezones():
-        raise ValidationError(f"“{value}” is not an IANA time zone (for example America/New_York).")
+        raise ValidationError(
+            format_lazy(_("“{value}” is not an IANA time zone (for example America/New_York)."), value=value)
+        )
 
 
 def validate_hours(value: Any) -> None:
     if not isinstance(value, dict):
-        raise ValidationError('Business hours must look like {"mon": [["07:00", "17:00"]]}.')
+        raise ValidationError(_('Business hours must look like {"mon": [["07:00", "17:00"]]}.'))
     try:
         parse_hours(value)
     except (WindowError, ValueError, TypeError) as exc:
-        raise ValidationError(f"Business hours: {exc}") from exc
+        raise ValidationError(format_lazy(_("Business hours: {exc}"), exc=exc)) from exc
 
 
 def validate_message_settings(value: Any) -> None:
@@ -69,8 +73,8 @@ def validate_letter_blocks(value: Any) -> None:
 
 class Site(models.Model):
     class Kind(models.TextChoices):
-        HOSPITAL = "hospital", "Hospital"
-        SURGERY_CENTER = "surgery_center", "Surgery center"
+        HOSPITAL = "hospital", _("Hospital")
+        SURGERY_CENTER = "surgery_center", _("Surgery center")
 
     code = models.CharField(max_length=16, unique=True)
     name = models.CharField(max_length=120)
@@ -89,9 +93,9 @@ class Site(models.Model):
         max_length=10,
         default="sir2019",
         choices=[
-            ("sir2019", "SIR 2019"),
-            ("asra2018", "ASRA 2018"),
-            ("strictest", "The stricter of the two, per drug"),
+            ("sir2019", _("SIR 2019")),
+            ("asra2018", _("ASRA 2018")),
+            ("strictest", _("The stricter of the two, per drug")),
         ],
     )
     # Labs before the procedure: the INR limit within SIR 2019's high-risk range (1.5–1.8) and result freshness.
@@ -178,13 +182,13 @@ class Room(models.Model):
 
 
 class AppointmentStatus(models.TextChoices):
-    BOOKED = "booked", "Booked"
-    CONFIRMED = "confirmed", "Confirmed"
-    ARRIVED = "arrived", "Arrived"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    NO_SHOW = "no_show", "No-show"
-    RESCHEDULED = "rescheduled", "Rescheduled"
+    BOOKED = "booked", _("Booked")
+    CONFIRMED = "confirmed", _("Confirmed")
+    ARRIVED = "arrived", _("Arrived")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_SHOW = "no_show", _("No-show")
+    RESCHEDULED = "rescheduled", _("Rescheduled")
 
 
 # Statuses that hold the room: a new booking may not overlap these.
@@ -228,13 +232,13 @@ class Visit(models.Model):
     """A clinic visit (the radiologist's follow-up). One clinic line per site: visits do not overlap."""
 
     class Kind(models.TextChoices):
-        FOLLOW_UP = "follow_up", "Follow-up with the radiologist"
+        FOLLOW_UP = "follow_up", _("Follow-up with the radiologist")
 
     class Status(models.TextChoices):
-        BOOKED = "booked", "Booked"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
-        MISSED = "missed", "Missed (patient did not come)"
+        BOOKED = "booked", _("Booked")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        MISSED = "missed", _("Missed (patient did not come)")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case_uuid = models.UUIDField(db_index=True)

@@ -7,9 +7,12 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock, when
 from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Room, Site, Visit
+from kyphos.translation import Words
 
 MAX_PROCEDURE_MINUTES = 8 * 60
 
@@ -23,17 +26,20 @@ def find_clash(room: Room, start: datetime, end: datetime, *, ignore: Appointmen
 
 
 def _validate_slot(site: Site, room: Room, start: datetime, minutes: int) -> None:
-    errors: dict[str, str] = {}
+    errors: dict[str, Words] = {}
     if room.site_id != site.pk:
-        errors["room"] = f"{room.name} is not a room of {site.name}."
+        errors["room"] = format_lazy(_("{room} is not a room of {site}."), room=room.name, site=site.name)
     elif not room.active:
-        errors["room"] = f"{room.name} is not in use."
+        errors["room"] = format_lazy(_("{name} is not in use."), name=room.name)
     if start.tzinfo is None:
-        errors["start"] = "The start time must carry its time zone."
+        errors["start"] = _("The start time must carry its time zone.")
     elif start <= clock.current():
-        errors["start"] = "The start time is in the past; choose a future time."
+        errors["start"] = _("The start time is in the past; choose a future time.")
     if not 10 <= minutes <= MAX_PROCEDURE_MINUTES:
-        errors["duration"] = f"Planned duration must be between 10 and {MAX_PROCEDURE_MINUTES} minutes."
+        errors["duration"] = format_lazy(
+            _("Planned duration must be between 10 and {most} minutes."),
+            most=MAX_PROCEDURE_MINUTES,
+        )
     if errors:
         raise ValidationError(errors)
 
@@ -45,7 +51,14 @@ def _refuse_clash(room: Room, start: datetime, end: datetime, ignore: Appointmen
     if clash is not None:
         booked, until = when.staff_when(clash.start, room.site, zone=False), when.staff_time(clash.end, room.site)
         raise ValidationError(
-            {"start": f"{room.name} is already booked {booked}–{until}; choose another time or room."}
+            {
+                "start": format_lazy(
+                    _("{name} is already booked {booked}–{until}; choose another time or room."),
+                    name=room.name,
+                    booked=booked,
+                    until=until,
+                )
+            }
         )
 
 
@@ -71,7 +84,11 @@ def book_appointment(case_uuid: UUID, site: Site, room: Room, start: datetime, m
 def reschedule_appointment(old: Appointment, room: Room, start: datetime, minutes: int, reason: str) -> Appointment:
     """Close ``old`` as rescheduled and book its replacement; both stay on record."""
     if old.status not in HOLDS_ROOM:
-        raise ValidationError(f"This booking is {old.get_status_display().lower()} and cannot be rescheduled.")
+        raise ValidationError(
+            format_lazy(
+                _("This booking is {status} and cannot be rescheduled."), status=old.get_status_display().lower()
+            )
+        )
     _validate_slot(old.site, room, start, minutes)
     end = start + timedelta(minutes=minutes)
     _refuse_clash(room, start, end, ignore=old)
@@ -111,7 +128,11 @@ def set_appointment_status(appointment: Appointment, status: AppointmentStatus, 
     }
     if status not in allowed.get(AppointmentStatus(appointment.status), set()):
         raise ValidationError(
-            f"A booking that is {appointment.get_status_display().lower()} cannot become {status.label.lower()}."
+            format_lazy(
+                _("A booking that is {status} cannot become {status2}."),
+                status=appointment.get_status_display().lower(),
+                status2=status.label.lower(),
+            )
         )
     Appointment.objects.filter(pk=appointment.pk).update(
         status=status, status_reason=reason[:200], updated_at=clock.current()

@@ -7,6 +7,8 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.formfields import CleanText
 from kyphos.pathway.models import Acuity, Etiology, Evidence, NeoplasticKind, SteroidDisease
@@ -19,78 +21,80 @@ from kyphos.scheduling.models import Room, Site
 
 LEVEL_ROWS = 5
 SCREEN_LABELS = {
-    "infection": "Active infection (osteomyelitis, discitis, systemic)",
-    "pregnant": "Pregnant",
-    "pain_not_from_fracture": "Pain not primarily from the fracture",
-    "cement_allergy": "Allergy to bone cement (PMMA)",
-    "contrast_allergy": "Allergy to contrast",
-    "uncorrected_coagulopathy": "Uncorrected coagulopathy",
-    "retropulsion": "Retropulsion / canal compromise",
-    "neuro_deficit": "Neurological deficit or myelopathy",
-    "spinal_instability": "Spinal instability",
+    "infection": _("Active infection (osteomyelitis, discitis, systemic)"),
+    "pregnant": _("Pregnant"),
+    "pain_not_from_fracture": _("Pain not primarily from the fracture"),
+    "cement_allergy": _("Allergy to bone cement (PMMA)"),
+    "contrast_allergy": _("Allergy to contrast"),
+    "uncorrected_coagulopathy": _("Uncorrected coagulopathy"),
+    "retropulsion": _("Retropulsion / canal compromise"),
+    "neuro_deficit": _("Neurological deficit or myelopathy"),
+    "spinal_instability": _("Spinal instability"),
 }
 
 
 class ReferralForm(forms.Form):
     patient_mode = forms.ChoiceField(
-        label="Patient",
-        choices=[("new", "New patient"), ("existing", "Existing patient (by MRN)")],
+        label=_("Patient"),
+        choices=[("new", _("New patient")), ("existing", _("Existing patient (by MRN)"))],
         widget=forms.RadioSelect,
         initial="new",
     )
-    existing_mrn = CleanText(label="MRN of the existing patient", required=False, max_length=40)
-    mrn = CleanText(label="MRN", required=False, max_length=40)
-    family_name = CleanText(label="Family name", required=False, max_length=100)
-    given_name = CleanText(label="Given name", required=False, max_length=100)
+    existing_mrn = CleanText(label=_("MRN of the existing patient"), required=False, max_length=40)
+    mrn = CleanText(label=_("MRN"), required=False, max_length=40)
+    family_name = CleanText(label=_("Family name"), required=False, max_length=100)
+    given_name = CleanText(label=_("Given name"), required=False, max_length=100)
     date_of_birth = forms.DateField(
-        label="Date of birth",
+        label=_("Date of birth"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter the date of birth as a real date (YYYY-MM-DD)."},
+        error_messages={"invalid": _("Enter the date of birth as a real date (YYYY-MM-DD).")},
     )
-    sex = forms.ChoiceField(label="Administrative sex", choices=Sex.choices, initial=Sex.UNKNOWN, required=False)
-    phone_mobile = CleanText(label="Mobile phone", required=False, max_length=32)
-    phone_home = CleanText(label="Home phone", required=False, max_length=32)
-    email = forms.EmailField(label="E-mail", required=False)
-    preferred_language = forms.ChoiceField(label="Preferred language", choices=Language.choices, initial="en")
-    preferred_channel = forms.ChoiceField(label="Preferred contact", choices=Channel.choices, initial="phone")
-    caregiver_name = CleanText(label="Caregiver name", required=False, max_length=200)
-    caregiver_phone = CleanText(label="Caregiver phone", required=False, max_length=32)
+    sex = forms.ChoiceField(label=_("Administrative sex"), choices=Sex.choices, initial=Sex.UNKNOWN, required=False)
+    phone_mobile = CleanText(label=_("Mobile phone"), required=False, max_length=32)
+    phone_home = CleanText(label=_("Home phone"), required=False, max_length=32)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    preferred_language = forms.ChoiceField(label=_("Preferred language"), choices=Language.choices, initial="en")
+    preferred_channel = forms.ChoiceField(label=_("Preferred contact"), choices=Channel.choices, initial="phone")
+    caregiver_name = CleanText(label=_("Caregiver name"), required=False, max_length=200)
+    caregiver_phone = CleanText(label=_("Caregiver phone"), required=False, max_length=32)
 
-    site = forms.ModelChoiceField(label="Site", queryset=Site.objects.filter(active=True), empty_label=None)
-    referring_clinician = CleanText(label="Referring clinician", max_length=120)
-    referring_contact = CleanText(label="Referrer's phone or e-mail", required=False, max_length=120)
-    etiology = forms.ChoiceField(label="Cause of the fracture", choices=Etiology.choices)
+    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.filter(active=True), empty_label=None)
+    referring_clinician = CleanText(label=_("Referring clinician"), max_length=120)
+    referring_contact = CleanText(label=_("Referrer's phone or e-mail"), required=False, max_length=120)
+    etiology = forms.ChoiceField(label=_("Cause of the fracture"), choices=Etiology.choices)
     steroid_disease = forms.ChoiceField(
-        label="Steroids taken for", choices=[("", "—"), *SteroidDisease.choices], required=False
+        label=_("Steroids taken for"), choices=[("", "—"), *SteroidDisease.choices], required=False
     )
     neoplastic_kind = forms.ChoiceField(
-        label="Tumour type", choices=[("", "—"), *NeoplasticKind.choices], required=False
+        label=_("Tumour type"), choices=[("", "—"), *NeoplasticKind.choices], required=False
     )
-    etiology_note = CleanText(label="Cause: note", required=False, max_length=200)
-    pain_nrs = forms.IntegerField(label="Pain now (0–10)", min_value=0, max_value=10)
-    hospitalized = forms.BooleanField(label="In hospital now", required=False)
+    etiology_note = CleanText(label=_("Cause: note"), required=False, max_length=200)
+    pain_nrs = forms.IntegerField(label=_("Pain now (0–10)"), min_value=0, max_value=10)
+    hospitalized = forms.BooleanField(label=_("In hospital now"), required=False)
     months_conservative_care = forms.IntegerField(
-        label="Months of non-surgical care tried", required=False, min_value=0, max_value=240
+        label=_("Months of non-surgical care tried"), required=False, min_value=0, max_value=240
     )
-    rdq = forms.IntegerField(label="RDQ score (0–24), if known", required=False, min_value=0, max_value=24)
+    rdq = forms.IntegerField(label=_("RDQ score (0–24), if known"), required=False, min_value=0, max_value=24)
     medications_note = CleanText(
-        label="Medicines on the referral", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Medicines on the referral"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    clinical_note = CleanText(label="Clinical note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    clinical_note = CleanText(label=_("Clinical note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for flag in SCREEN_FLAGS:
             self.fields[f"screen_{flag}"] = forms.BooleanField(label=SCREEN_LABELS[flag], required=False)
         for i in range(LEVEL_ROWS):
-            self.fields[f"level_{i}"] = CleanText(label=f"Level {i + 1}", required=False, max_length=8)
-            self.fields[f"acuity_{i}"] = forms.ChoiceField(label="Acuity", choices=Acuity.choices, initial="acute")
+            self.fields[f"level_{i}"] = CleanText(
+                label=format_lazy(_("Level {number}"), number=i + 1), required=False, max_length=8
+            )
+            self.fields[f"acuity_{i}"] = forms.ChoiceField(label=_("Acuity"), choices=Acuity.choices, initial="acute")
             self.fields[f"edema_{i}"] = forms.ChoiceField(
-                label="MRI edema / bone-scan uptake", choices=Evidence.choices, initial="unknown"
+                label=_("MRI edema / bone-scan uptake"), choices=Evidence.choices, initial="unknown"
             )
             self.fields[f"height_{i}"] = forms.IntegerField(
-                label="Height loss %", required=False, min_value=0, max_value=100
+                label=_("Height loss %"), required=False, min_value=0, max_value=100
             )
         self.patient: Patient | None = None
         self.level_inputs: list[LevelInput] = []
@@ -109,17 +113,17 @@ class ReferralForm(forms.Form):
         if data.get("patient_mode") == "existing":
             mrn = (data.get("existing_mrn") or "").strip()
             if not mrn:
-                self.add_error("existing_mrn", "Enter the MRN of the existing patient.")
+                self.add_error("existing_mrn", _("Enter the MRN of the existing patient."))
             else:
                 self.patient = Patient.objects.filter(mrn=mrn).first()
                 if self.patient is None:
-                    self.add_error("existing_mrn", f"No patient has MRN {mrn}.")
+                    self.add_error("existing_mrn", format_lazy(_("No patient has MRN {mrn}."), mrn=mrn))
         else:
             for name, message in [
-                ("mrn", "Enter the MRN."),
-                ("family_name", "Enter the family name."),
-                ("given_name", "Enter the given name."),
-                ("date_of_birth", "Enter the date of birth."),
+                ("mrn", _("Enter the MRN.")),
+                ("family_name", _("Enter the family name.")),
+                ("given_name", _("Enter the given name.")),
+                ("date_of_birth", _("Enter the date of birth.")),
             ]:
                 if not data.get(name) and name not in self.errors:
                     self.add_error(name, message)
@@ -135,7 +139,7 @@ class ReferralForm(forms.Form):
                 self.add_error(f"level_{i}", str(exc))
                 continue
             if name in seen:
-                self.add_error(f"level_{i}", f"{name} is already listed.")
+                self.add_error(f"level_{i}", format_lazy(_("{name} is already listed."), name=name))
                 continue
             seen.add(name)
             levels.append(
@@ -147,7 +151,7 @@ class ReferralForm(forms.Form):
                 )
             )
         if not levels and not any(f"level_{i}" in self.errors for i in range(LEVEL_ROWS)):
-            self.add_error("level_0", "Give at least one vertebral level (T1–T12, L1–L5).")
+            self.add_error("level_0", _("Give at least one vertebral level (T1–T12, L1–L5)."))
         self.level_inputs = levels
         return data
 
@@ -194,9 +198,9 @@ class VersionedForm(forms.Form):
 
 
 class ActionForm(VersionedForm):
-    note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = CleanText(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     override_reason = CleanText(
-        label="Override reason (radiologist, only to proceed despite a stop finding)",
+        label=_("Override reason (radiologist, only to proceed despite a stop finding)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -204,13 +208,13 @@ class ActionForm(VersionedForm):
 
 class TriageForm(VersionedForm):
     decision = forms.ChoiceField(
-        label="Decision",
-        choices=[("eligible", "Eligible"), ("ineligible", "Not eligible")],
+        label=_("Decision"),
+        choices=[("eligible", _("Eligible")), ("ineligible", _("Not eligible"))],
         widget=forms.RadioSelect,
     )
-    reason = CleanText(label="Reason / note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = CleanText(label=_("Reason / note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     override_reason = CleanText(
-        label="Override reason (to proceed despite a stop finding)",
+        label=_("Override reason (to proceed despite a stop finding)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -231,24 +235,24 @@ class TriageForm(VersionedForm):
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
         if data.get("decision") == "ineligible" and not (data.get("reason") or "").strip():
-            self.add_error("reason", "Say why the referral is not eligible.")
+            self.add_error("reason", _("Say why the referral is not eligible."))
         return data
 
 
 class BookingForm(VersionedForm):
-    room = forms.ModelChoiceField(label="Room", queryset=Room.objects.none(), empty_label=None)
+    room = forms.ModelChoiceField(label=_("Room"), queryset=Room.objects.none(), empty_label=None)
     day = forms.DateField(
-        label="Date",
+        label=_("Date"),
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter the date as a real date (YYYY-MM-DD)."},
+        error_messages={"invalid": _("Enter the date as a real date (YYYY-MM-DD).")},
     )
     start_time = forms.TimeField(
-        label="Start time (24-hour, site time)",
+        label=_("Start time (24-hour, site time)"),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        error_messages={"invalid": "Enter the time as HH:MM, 24-hour."},
+        error_messages={"invalid": _("Enter the time as HH:MM, 24-hour.")},
     )
-    minutes = forms.IntegerField(label="Planned duration (minutes)", min_value=10, max_value=480)
-    reason = CleanText(label="Reason for the change", required=False, max_length=200)
+    minutes = forms.IntegerField(label=_("Planned duration (minutes)"), min_value=10, max_value=480)
+    reason = CleanText(label=_("Reason for the change"), required=False, max_length=200)
 
     def __init__(self, *args: Any, site: Site, reschedule: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -258,7 +262,7 @@ class BookingForm(VersionedForm):
         room_field.queryset = Room.objects.filter(site=site, active=True)  # type: ignore[attr-defined]
         room_field.label_from_instance = lambda room: room.name  # type: ignore[attr-defined]
         self.fields["minutes"].initial = site.default_procedure_minutes
-        self.fields["start_time"].label = f"Start time (24-hour, {site.time_zone})"
+        self.fields["start_time"].label = format_lazy(_("Start time (24-hour, {zone})"), zone=site.time_zone)
         if reschedule:
             self.fields["reason"].required = True
 
@@ -270,47 +274,47 @@ class BookingForm(VersionedForm):
             local = datetime.combine(day, start_time, tzinfo=zone)
             # A wall time skipped by a daylight-saving change does not survive the round trip through UTC.
             if local.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
-                self.add_error("start_time", "That time does not exist on that day (the clocks change).")
+                self.add_error("start_time", _("That time does not exist on that day (the clocks change)."))
             else:
                 data["start"] = local
         return data
 
 
 class PostponeForm(VersionedForm):
-    reason = forms.ChoiceField(label="Why", choices=PostponeReason.choices)
-    note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.ChoiceField(label=_("Why"), choices=PostponeReason.choices)
+    note = CleanText(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class CancelForm(VersionedForm):
-    reason = forms.ChoiceField(label="Why", choices=CancelReason.choices)
-    note = CleanText(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.ChoiceField(label=_("Why"), choices=CancelReason.choices)
+    note = CleanText(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class CaseFilterForm(forms.Form):
-    text = CleanText(label="Name or MRN", required=False, max_length=100)
-    stage = forms.ChoiceField(label="Stage", required=False)
-    site = forms.ChoiceField(label="Site", required=False)
+    text = CleanText(label=_("Name or MRN"), required=False, max_length=100)
+    stage = forms.ChoiceField(label=_("Stage"), required=False)
+    site = forms.ChoiceField(label=_("Site"), required=False)
     date_from = forms.DateField(
-        label="Referred from",
+        label=_("Referred from"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a real date (YYYY-MM-DD)."},
+        error_messages={"invalid": _("Enter a real date (YYYY-MM-DD).")},
     )
     date_to = forms.DateField(
-        label="Referred to",
+        label=_("Referred to"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a real date (YYYY-MM-DD)."},
+        error_messages={"invalid": _("Enter a real date (YYYY-MM-DD).")},
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["stage"]).choices = [("", "Any stage"), *Stage.choices]
+        cast(forms.ChoiceField, self.fields["stage"]).choices = [("", _("Any stage")), *Stage.choices]
         sites = [(code, name) for code, name in Site.objects.values_list("code", "name")]
-        cast(forms.ChoiceField, self.fields["site"]).choices = [("", "Any site"), *sites]
+        cast(forms.ChoiceField, self.fields["site"]).choices = [("", _("Any site")), *sites]
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            self.add_error("date_to", "The end date is before the start date.")
+            self.add_error("date_to", _("The end date is before the start date."))
         return data

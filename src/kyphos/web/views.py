@@ -12,6 +12,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kyphos import clock, when
@@ -47,7 +50,7 @@ REFERRAL_ALIASES = {"levels": "level_0", "start": "start_time"}
 
 def require(request: HttpRequest, permission: str) -> None:
     if not may(request.user, permission):
-        raise PermissionDenied(f"Your role does not allow this ({permission}).")
+        raise PermissionDenied(format_lazy(_("Your role does not allow this ({permission})."), permission=permission))
 
 
 def _case_or_404(case_uuid: UUID) -> Case:
@@ -72,7 +75,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if not may(request.user, "worklist.view"):
         if may(request.user, "audit.view"):
             return redirect("audit")
-        raise PermissionDenied("Your role has no worklist.")
+        raise PermissionDenied(_("Your role has no worklist."))
     now = clock.current()
     kind = request.GET.get("kind", "")
     if kind and kind not in TaskKind.values:
@@ -178,7 +181,9 @@ def case_link(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         except ValueError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"{count} link{'s' if count != 1 else ''} revoked.")
+            messages.success(
+                request, ngettext("{count} link revoked.", "{count} links revoked.", count).format(count=count)
+            )
     else:
         raise Http404("No such action.")
     return redirect("case_detail", case_uuid=case.uuid)
@@ -223,7 +228,7 @@ def referral_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             put_errors(form, exc, REFERRAL_ALIASES)
         else:
-            messages.success(request, "Referral saved and queued for triage.")
+            messages.success(request, _("Referral saved and queued for triage."))
             return redirect("case_detail", case_uuid=case.uuid)
     return render(request, "kyphos/referral_form.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -338,7 +343,7 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
 
             response = _run_service(request, case, form, call)
             if response is not None:
-                messages.success(request, "Triage decision recorded.")
+                messages.success(request, _("Triage decision recorded."))
                 return response
     elif action in {"postpone", "cancel"}:
         form = forms.PostponeForm(request.POST) if action == "postpone" else forms.CancelForm(request.POST)
@@ -352,7 +357,7 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
                 lambda: service(actor, case, version=d["version"], reason=d["reason"], note=d["note"]),
             )
             if response is not None:
-                messages.success(request, f"{move.label}: done.")
+                messages.success(request, format_lazy(_("{move}: done."), move=move.label))
                 return response
     else:
         form = forms.ActionForm(request.POST)
@@ -365,7 +370,7 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
                 lambda: followup.close_case(actor, case, version=d["version"], note=d["note"]),
             )
             if response is not None:
-                messages.success(request, f"{move.label}: done.")
+                messages.success(request, format_lazy(_("{move}: done."), move=move.label))
                 return response
     case = _case_or_404(case_uuid)
     audit.record(actor, AuditAction.VIEW, "case", case.uuid, patient_uuid=case.patient.uuid, detail="case page")
@@ -395,7 +400,7 @@ def task_claim(request: HttpRequest, task_uuid: UUID) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "The task is yours.")
+        messages.success(request, _("The task is yours."))
     target = request.POST.get("next") or reverse("home")
     if not target.startswith("/") or target.startswith("//"):
         target = reverse("home")
@@ -414,7 +419,7 @@ def task_release(request: HttpRequest, task_uuid: UUID) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "Task released to the queue.")
+        messages.success(request, _("Task released to the queue."))
     return redirect("home")
 
 
@@ -456,7 +461,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         try:
             entries = entries.filter(patient_uuid=UUID(patient))
         except ValueError:
-            messages.error(request, "That is not a patient identifier (UUID).")
+            messages.error(request, _("That is not a patient identifier (UUID)."))
     user = request.GET.get("user", "").strip()
     if user:
         entries = entries.filter(username=user)
@@ -465,18 +470,18 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 
 def stage_label(stage: str) -> str:
-    return Stage(stage).label
+    return str(Stage(stage).label)
 
 
 # The day list spans the stages (admission to discharge), so it lives at the edge, which may read every room.
 DAY_STATE = {
-    Stage.SCHEDULED: "Not arrived",
-    Stage.PRECALL_DONE: "Not arrived",
-    Stage.ADMITTED: "Admitted",
-    Stage.CLEARED: "Cleared",
-    Stage.IN_PROCEDURE: "In procedure",
-    Stage.RECOVERY: "Recovery",
-    Stage.DISCHARGED: "Discharged",
+    Stage.SCHEDULED: _("Not arrived"),
+    Stage.PRECALL_DONE: _("Not arrived"),
+    Stage.ADMITTED: _("Admitted"),
+    Stage.CLEARED: _("Cleared"),
+    Stage.IN_PROCEDURE: _("In procedure"),
+    Stage.RECOVERY: _("Recovery"),
+    Stage.DISCHARGED: _("Discharged"),
 }
 
 
@@ -493,7 +498,7 @@ def day_list(request: HttpRequest) -> HttpResponse:
         day = date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else None
     except ValueError:
         day = None
-        messages.error(request, "That is not a date (YYYY-MM-DD); showing today.")
+        messages.error(request, _("That is not a date (YYYY-MM-DD); showing today."))
     day = day or when.today(site)
     start = datetime.combine(day, datetime.min.time(), tzinfo=site.zone)
     appointments = (
@@ -557,7 +562,7 @@ def messages_not_sent(request: HttpRequest) -> HttpResponse:
         except KyphosError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "The message is queued to go out again.")
+            messages.success(request, _("The message is queued to go out again."))
         return redirect("messages_not_sent")
     rows = list(outbox.not_sent().order_by("-due_at")[:200])
     audit.record_list(actor_of(request), "outbox", [(r.pk, r.case.patient.uuid) for r in rows], detail="not sent")

@@ -7,11 +7,15 @@ from typing import Any
 
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import when as when_words
 from kyphos.rules.redflags import flags
 
 register = template.Library()
+
+SEVERITY_WORDS = {"stop": _("Stop"), "caution": _("Caution"), "info": _("Info")}
 
 
 @register.filter
@@ -44,7 +48,7 @@ def age_on(patient: Any, today: date) -> int:
 @register.simple_tag
 def severity(finding: Any) -> str:
     sev = finding["severity"] if isinstance(finding, dict) else finding.severity
-    label = {"stop": "Stop", "caution": "Caution", "info": "Info"}[str(sev)]
+    label = SEVERITY_WORDS[str(sev)]
     return format_html('<span class="sev sev-{}">{}</span>', sev, label)
 
 
@@ -62,6 +66,8 @@ def words(code: str) -> str:
 
 @register.filter
 def red_flag_words(ids: Any) -> str:
-    """Diary red-flag ids as the questions the patient answered yes to (for staff)."""
-    known = flags()
-    return "; ".join(known[i].question["en"] if i in known else str(i) for i in ids or [])
+    """Diary red-flag ids as the questions the patient answered yes to (for staff, in the page's language)."""
+    known, language = flags(), get_language() or "en"
+    return "; ".join(
+        (known[i].question.get(language) or known[i].question["en"]) if i in known else str(i) for i in ids or []
+    )

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.aftercare import questionnaires
 from kyphos.audit.actor import Actor
@@ -28,7 +30,9 @@ class Command(KyphosCommand):
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+            raise InvalidInput(
+                format_lazy(_("cannot read {path}: {strerror}"), path=path, strerror=exc.strerror)
+            ) from None
         stored, created = questionnaires.load(Actor.system("load-questionnaire"), raw)
         state = "loaded" if created else "already loaded (unchanged)"
         self.stdout.write(f"{stored.canonical}: {state}, scoring {stored.scoring or 'none'}")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import CommandParser
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.commands import KyphosCommand
 from kyphos.demo import department as demo
@@ -23,7 +24,7 @@ class Command(KyphosCommand):
         if options["reset"]:
             call_command("flush", interactive=False, verbosity=0)
         elif not demo.is_empty():
-            raise Refused("The database already holds sites or patients; use --reset to replace them.")
+            raise Refused(_("The database already holds sites or patients; use --reset to replace them."))
         demo.load_demo(seed=options["seed"])
         self.stdout.write(self.style.SUCCESS("Demo department loaded."))
         for line in demo.sign_in_lines():

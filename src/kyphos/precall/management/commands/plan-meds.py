@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.commands import KyphosCommand, bounded_int, local_time
 from kyphos.errors import InvalidInput
@@ -41,7 +43,7 @@ class Command(KyphosCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         site = Site.objects.filter(code=options["site"]).first()
         if site is None:
-            raise InvalidInput(f"unknown site {options['site']!r}")
+            raise InvalidInput(format_lazy(_("unknown site {site!r}"), site=options["site"]))
         start = local_time(options["procedure_start"], site.zone, "procedure start")
         minutes = options["duration"] or site.default_procedure_minutes
         drug = find_drug(options["drug"])

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from kyphos.commands import KyphosCommand, local_time
 from kyphos.errors import InvalidInput
@@ -24,7 +26,7 @@ class Command(KyphosCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         site = Site.objects.filter(code=options["site"]).first()
         if site is None:
-            raise InvalidInput(f"unknown site {options['site']!r}")
+            raise InvalidInput(format_lazy(_("unknown site {site!r}"), site=options["site"]))
         start = local_time(options["appointment"], site.zone, "appointment time")
         calendar = site.calendar()
         call, follow = call_window(start, calendar), follow_up_window(start, calendar)

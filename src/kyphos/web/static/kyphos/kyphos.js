@@ -52,9 +52,10 @@
     document.querySelectorAll(".cement-timer").forEach(function (el) {
       var now = Date.parse(el.dataset.now) + (Date.now() - loaded);
       var workable = Date.parse(el.dataset.workable), set = Date.parse(el.dataset.set);
-      if (now < workable) { el.textContent = "Workable: " + left(workable - now) + " left"; el.className = "cement-timer working"; }
-      else if (now < set) { el.textContent = "Setting: " + left(set - now) + " to set"; el.className = "cement-timer setting"; }
-      else { el.textContent = "Expected set: declare when confirmed"; el.className = "cement-timer done"; }
+      // The words come translated from the page (data-*-words), with {left} for the time remaining.
+      if (now < workable) { el.textContent = el.dataset.workingWords.replace("{left}", left(workable - now)); el.className = "cement-timer working"; }
+      else if (now < set) { el.textContent = el.dataset.settingWords.replace("{left}", left(set - now)); el.className = "cement-timer setting"; }
+      else { el.textContent = el.dataset.doneWords; el.className = "cement-timer done"; }
     });
   }
   document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); });

@@ -1,0 +1,16 @@
+"""The project itself as an app: its catalogue (``locale/``) and the start-up that every room relies on."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext
+
+from kyphos import errors
+
+
+class KyphosConfig(AppConfig):
+    name = "kyphos"
+    label = "kyphos"
+    verbose_name = "Kyphos"
+
+    def ready(self) -> None:
+        # A refusal raised in rules/ (pure Python) is read in the language active where it is shown.
+        errors.translate_with(gettext)
