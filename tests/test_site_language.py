@@ -16,7 +16,9 @@ from django.utils import translation
 from kyphos.errors import InvalidInput, Text, gettext_noop
 from kyphos.messaging import links
 from kyphos.pathway.models import Event, Task, TaskKind
+from kyphos.rules.findings import Finding
 from kyphos.rules.levels import InvalidLevel, parse_level
+from kyphos.rules.triage import finding
 from tests.conftest import CALM, MONDAY, case_at, no_flags
 from tests.web.test_views import client_for, referral_post
 
@@ -66,6 +68,26 @@ def test_a_rules_error_reads_in_the_language_active_when_it_is_read() -> None:
     with translation.override("es"):
         assert plain.message == "Una dosis debe ser mayor que cero."
     assert Text(gettext_noop("{name} is not in use."), name="Room 2") == "Room 2 is not in use."
+
+
+def test_a_stored_finding_reads_in_the_language_of_the_page(
+    settings: Any, people: dict[str, Any], make_case: Any
+) -> None:
+    """Triage stored its findings in English; a Spanish site reads them in Spanish, values kept."""
+    case = make_case("referred", pain_nrs=3)
+    stored = [f for f in case.findings if f["code"] == "pain.below_threshold_outpatient"]
+    assert stored and stored[0]["message"] == "Pain 3/10, below the outpatient threshold of 5."
+    settings.LANGUAGE_CODE = "es"
+    body = client_for(people["radiologist"]).get(reverse("case_detail", args=[case.uuid])).content.decode()
+    assert "Dolor 3/10, por debajo del umbral ambulatorio de 5." in body
+
+
+def test_a_finding_keeps_its_sentence_and_values_through_storage() -> None:
+    original = finding("relative.too_many_levels", count=4)
+    back = Finding.from_dict(original.as_dict())
+    assert back == original
+    with translation.override("es"):
+        assert str(back.message) == "Más de 3 niveles en una sesión (4 derivados)."
 
 
 def test_a_spanish_patients_red_flag_is_recorded_in_the_sites_language(make_case: Any, actors: dict[str, Any]) -> None:

@@ -92,7 +92,7 @@ def test_every_finding_names_its_source_and_confidence() -> None:
 
 def test_messages_carry_the_level_and_the_threshold() -> None:
     [chronic] = [f for f in triage_findings(TRIGGERS["acuity.chronic"]) if f.code == "acuity.chronic"]
-    assert "L2" in chronic.message and "12 weeks" in chronic.message
+    assert "L2" in str(chronic.message) and "12 weeks" in str(chronic.message)
 
 
 def test_a_value_without_a_source_is_refused() -> None:

@@ -114,7 +114,7 @@ def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
             Role.RADIOLOGIST,
             now,
             now + timedelta(minutes=30),
-            note=finding.message,
+            note=str(finding.message),
         )
         kernel.raise_findings(actor, case, [finding], "Recovery: neuro check worse than baseline", reason=item.note)
     audit.record(actor, AuditAction.CREATE, "recovery_check", check.pk, patient_uuid=case.patient.uuid)

@@ -540,7 +540,7 @@ def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
             Role.RADIOLOGIST,
             now,
             max(appointment.start - timedelta(hours=12), now + timedelta(hours=1)),
-            note="; ".join(f.message for f in stops)[:300],
+            note="; ".join(str(f.message) for f in stops)[:300],
         )
     elif any(f.severity is Severity.CAUTION for f in findings):
         locked.outcome = CallOutcome.CLEARED_WITH_CAUTIONS

@@ -38,6 +38,15 @@ def load(name: str) -> dict[str, Any]:
     return data
 
 
+# The data files whose findings carry a sentence a person reads (``[[finding]] message``).
+WORDED = ("precall", "triage")
+
+
+def sentences() -> list[str]:
+    """Every sentence the data files show to a person, for the translation catalogue (``kyphos makemessages``)."""
+    return [row["message"] for name in WORDED for row in load(name).get("finding", [])]
+
+
 def sourced(entry: dict[str, Any], where: str) -> Sourced:
     """Read one ``{value, source, confidence, verify}`` entry, refusing one without a source."""
     missing = [key for key in ("value", "source", "confidence") if key not in entry]

@@ -96,7 +96,7 @@ def policy(
 
 
 def _finding(
-    code: str, severity: Severity, message: str, source: str, confidence: str = "S", verify: bool = False
+    code: str, severity: Severity, message: str | Text, source: str, confidence: str = "S", verify: bool = False
 ) -> Finding:
     return Finding(code, severity, message, source, confidence, verify)
 
@@ -123,7 +123,7 @@ def lab_findings(
                 _finding(
                     f"labs.missing.{test.code}",
                     Severity.STOP,
-                    f"{test.name} is missing.",
+                    Text(gettext_noop("{test} is missing."), test=test.name),
                     test.source,
                     test.confidence,
                 )
@@ -133,7 +133,7 @@ def lab_findings(
                 _finding(
                     f"labs.stale.{test.code}",
                     Severity.STOP,
-                    f"{test.name} is older than {rules.freshness.days} days.",
+                    Text(gettext_noop("{test} is older than {days} days."), test=test.name, days=rules.freshness.days),
                     fresh_source,
                     "local",
                     True,
@@ -145,7 +145,7 @@ def lab_findings(
                 _finding(
                     f"labs.missing.{test.code}",
                     Severity.CAUTION,
-                    f"{test.name} is not recorded.",
+                    Text(gettext_noop("{test} is not recorded."), test=test.name),
                     test.source,
                     test.confidence,
                 )
@@ -156,7 +156,7 @@ def lab_findings(
             _finding(
                 "labs.inr_high",
                 Severity.STOP,
-                f"INR {inr.value} is above {rules.inr_max}.",
+                Text(gettext_noop("INR {value} is above {limit}."), value=inr.value, limit=rules.inr_max),
                 limits["inr_max_default"].source,
             )
         )
@@ -165,7 +165,7 @@ def lab_findings(
             _finding(
                 "labs.inr_not_same_day",
                 Severity.STOP,
-                "Warfarin was held: the INR must be taken on the day of the procedure.",
+                Text(gettext_noop("Warfarin was held: the INR must be taken on the day of the procedure.")),
                 "SIR 2019 warfarin row (INR day of procedure)",
                 "T",
             )
@@ -180,7 +180,11 @@ def lab_findings(
             _finding(
                 "labs.platelets_low",
                 Severity.STOP,
-                f"Platelets {platelets.value} × 10⁹/L are below {limits['platelets_min'].value}.",
+                Text(
+                    gettext_noop("Platelets {value} × 10⁹/L are below {limit}."),
+                    value=platelets.value,
+                    limit=limits["platelets_min"].value,
+                ),
                 limits["platelets_min"].source,
             )
         )
@@ -190,7 +194,7 @@ def lab_findings(
             _finding(
                 "labs.hcg_positive",
                 Severity.STOP,
-                "The pregnancy test is positive: pregnancy is an absolute contraindication.",
+                Text(gettext_noop("The pregnancy test is positive: pregnancy is an absolute contraindication.")),
                 "Medicare LCD L34228 (pregnancy an absolute contraindication); ACR-SPR practice parameter for imaging "
                 "pregnant or potentially pregnant patients",
                 "S/T",

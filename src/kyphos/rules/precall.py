@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from kyphos.errors import Text
 from kyphos.rules import data
 from kyphos.rules.findings import Finding, Severity, by_severity
 
@@ -66,7 +67,7 @@ def _finding(code: str, **values: object) -> Finding:
     return Finding(
         code,
         Severity(row["severity"]),
-        row["message"].format(**values),
+        Text(row["message"], **values),
         row["source"],
         row["confidence"],
         bool(row.get("verify", False)),

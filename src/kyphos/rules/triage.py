@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from typing import Any
 
+from kyphos.errors import Text
 from kyphos.rules import data
 from kyphos.rules.findings import Finding, Severity, by_severity
 from kyphos.rules.levels import parse_level
@@ -84,10 +86,11 @@ def _threshold(name: str) -> int:
 def finding(code: str, **values: object) -> Finding:
     row = _rows()[code]
     params = {name: item.value for name, item in thresholds().items()} | values
+    used = {name for _, name, _, _ in string.Formatter().parse(row["message"]) if name}
     return Finding(
         code=code,
         severity=Severity(row["severity"]),
-        message=row["message"].format(**params),
+        message=Text(row["message"], **{name: params[name] for name in used}),
         source=row["source"],
         confidence=row["confidence"],
         verify=bool(row.get("verify", False)),

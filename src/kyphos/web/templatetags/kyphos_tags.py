@@ -11,6 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kyphos import when as when_words
+from kyphos.rules.findings import Finding, message_of
 from kyphos.rules.redflags import flags
 
 register = template.Library()
@@ -71,3 +72,10 @@ def red_flag_words(ids: Any) -> str:
     return "; ".join(
         (known[i].question.get(language) or known[i].question["en"]) if i in known else str(i) for i in ids or []
     )
+
+
+@register.filter
+def finding_words(finding: Any) -> str:
+    """A finding's message in the page's language (a stored finding keeps its sentence and values for this)."""
+    message = finding.message if isinstance(finding, Finding) else message_of(finding)
+    return str(message)
