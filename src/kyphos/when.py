@@ -7,7 +7,7 @@ Django's translations and the word order from our catalogue (context "date in wo
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,6 +75,14 @@ def staff_when(moment: datetime | None, place: Any = None, *, zone: bool | None 
     if zone or (zone is None and where.key != settings.TIME_ZONE):
         text += f" {at:%Z}"
     return text
+
+
+def duration(span: timedelta | None) -> str:
+    """``27 h 30 min``: a length of stay in hours and minutes (the same abbreviations in English and Spanish)."""
+    if span is None:
+        return "—"
+    minutes = max(int(span.total_seconds() // 60), 0)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def staff_time(moment: datetime | None, place: Any = None) -> str:

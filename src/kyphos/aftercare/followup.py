@@ -27,6 +27,7 @@ from kyphos.aftercare.outcomes import refresh
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
+from kyphos.errors import Text, gettext_noop
 from kyphos.messaging.letters import LetterContent, issue_letter
 from kyphos.messaging.models import Letter
 from kyphos.pathway import kernel
@@ -185,7 +186,7 @@ def record_visit(
     else:
         note = gettext("Discharged from the service at follow-up")
         locked, _event = kernel.move(actor, locked, "complete_followup", version=None, reason=note, already_locked=True)
-        kernel.close_tasks(actor, locked, [TaskKind.BOOK_FOLLOW_UP], TaskStatus.DONE, "follow-up done")
+        kernel.close_tasks(actor, locked, [TaskKind.BOOK_FOLLOW_UP], TaskStatus.DONE, gettext("follow-up done"))
     refresh(locked)
     return record
 
@@ -197,7 +198,10 @@ def close_findings(case: Case) -> list[Finding]:
         Finding(
             "close.urgent_task_open",
             Severity.STOP,
-            gettext("An urgent task is still open: {task}. Deal with it before closing the case.").format(task=label),
+            Text(
+                gettext_noop("An urgent task is still open: {task}. Deal with it before closing the case."),
+                task=str(label),
+            ),
             "Issue 5: closing the case needs no open urgent task",
         )
         for label in labels
@@ -212,7 +216,7 @@ def close_case(actor: Actor, case: Case, *, version: int | None, note: str = "")
     if findings:
         raise GuardBlocked(findings, findings[0].message)
     locked, _event = kernel.move(actor, case, "close", version=version, reason=note)
-    kernel.close_tasks(actor, locked, None, TaskStatus.DONE, "closed")
+    kernel.close_tasks(actor, locked, None, TaskStatus.DONE, gettext("closed"))
     return locked
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import format_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -221,7 +222,7 @@ def follow_up_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
             "questionnaires": available,
             "chosen": chosen,
             "questions": questionnaires.question_rows(
-                questionnaires.instrument(chosen), "en", answers, q_errors, prefix="q_"
+                questionnaires.instrument(chosen), get_language() or "en", answers, q_errors, prefix="q_"
             ),
             "q_errors": q_errors,
             "responses": list(previsit),

@@ -24,6 +24,7 @@ from kyphos.aftercare.models import PainScore, RecoveryCheck, Stay
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
+from kyphos.errors import Text, gettext_noop
 from kyphos.messaging.letters import issue_letter
 from kyphos.messaging.models import Letter
 from kyphos.pathway import kernel
@@ -99,9 +100,11 @@ def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
         finding = Finding(
             "recovery.neuro_worse",
             Severity.STOP,
-            gettext(
-                "Leg strength or sensation is worse than at the first check: urgent radiologist review "
-                "(emergent CT, spine surgery consult)."
+            Text(
+                gettext_noop(
+                    "Leg strength or sensation is worse than at the first check: urgent radiologist review "
+                    "(emergent CT, spine surgery consult)."
+                )
             ),
             "RadiologyKey, post-vertebral-augmentation spine imaging (new neurologic deficit: emergent CT "
             "and spine-surgery consult); Tri-State Brain & Spine post-kyphoplasty sheet",
@@ -182,7 +185,9 @@ def discharge(actor: Actor, case: Case, *, version: int | None, criteria: set[st
     )
     visit = scheduling.book_follow_up(locked.uuid, locked.site, window.start, window.end)
     if visit is not None:
-        kernel.close_tasks(actor, locked, [TaskKind.BOOK_FOLLOW_UP], TaskStatus.DONE, "follow-up booked at discharge")
+        kernel.close_tasks(
+            actor, locked, [TaskKind.BOOK_FOLLOW_UP], TaskStatus.DONE, gettext("follow-up booked at discharge")
+        )
         kernel.record_event(
             actor,
             locked,

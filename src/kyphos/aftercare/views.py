@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from kyphos import when
 from kyphos.aftercare import selectors as aftercare_selectors
 from kyphos.aftercare import services
 from kyphos.aftercare.models import PainScore, RecoveryCheck, Stay
@@ -98,7 +99,7 @@ def _recovery_page(
         "held": aftercare_selectors.restart_lines(case),
         "visit": aftercare_selectors.follow_up_visit(case),
         "letter": current_letter(case, Letter.Kind.DISCHARGE),
-        "los": aftercare_selectors.length_of_stay(case),
+        "los": when.duration(span) if (span := aftercare_selectors.length_of_stay(case)) else "",
         "neuro_alert": any(f.get("code") == "recovery.neuro_worse" for f in case.findings),
     }
     failed = check_form is not None or discharge_form is not None

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock
@@ -98,7 +99,7 @@ def record_lab(
     if code == "hcg":
         for task in Task.objects.select_for_update().filter(case=case, kind=TaskKind.HCG_TEST, status=TaskStatus.OPEN):
             task.case = case
-            kernel.close_task(actor, task, TaskStatus.DONE, "positive" if positive else "negative")
+            kernel.close_task(actor, task, TaskStatus.DONE, gettext("positive") if positive else gettext("negative"))
     kernel.record_event(
         actor,
         case,

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock
@@ -272,8 +273,10 @@ def open_task(
 
 
 def _closing_summary(kind: str, status: str) -> str:
-    word = "done" if status == TaskStatus.DONE else "cancelled"
-    return f"{TaskKind(kind).label}: {word}"
+    task = TaskKind(kind).label
+    if status == TaskStatus.DONE:
+        return gettext("{task}: done").format(task=task)
+    return gettext("{task}: cancelled").format(task=task)
 
 
 def close_task(actor: Actor, task: Task, status: TaskStatus, outcome: str) -> Task:

@@ -248,7 +248,7 @@ def triage_case(
     locked.triaged_by = actor.user_or_none
     locked.triaged_at = clock.current()
     locked.save(update_fields=["eligibility", "eligibility_reason", "triaged_by", "triaged_at", *changed])
-    kernel.close_tasks(actor, locked, [TaskKind.TRIAGE, TaskKind.REVIEW_FLAG], TaskStatus.DONE, "eligible")
+    kernel.close_tasks(actor, locked, [TaskKind.TRIAGE, TaskKind.REVIEW_FLAG], TaskStatus.DONE, gettext("eligible"))
     start, end = _site_now_window(locked, BOOK_DAYS)
     kernel.open_task(locked, TaskKind.BOOK, Role.SCHEDULER, start, end)
     return locked
@@ -290,7 +290,7 @@ def decline_case(
             *changed,
         ]
     )
-    kernel.close_tasks(actor, locked, None, TaskStatus.DONE, "not eligible")
+    kernel.close_tasks(actor, locked, None, TaskStatus.DONE, gettext("not eligible"))
     return locked
 
 
@@ -339,7 +339,7 @@ def book_case(actor: Actor, case: Case, *, version: int | None, room: Room, star
     )
     locked.appointment = appointment
     locked.save(update_fields=["appointment"])
-    kernel.close_tasks(actor, locked, [TaskKind.BOOK, TaskKind.REBOOK], TaskStatus.DONE, "booked")
+    kernel.close_tasks(actor, locked, [TaskKind.BOOK, TaskKind.REBOOK], TaskStatus.DONE, gettext("booked"))
     _open_call_task(locked)
     return locked
 
@@ -372,7 +372,7 @@ def reschedule_case(
     )
     locked.appointment = new
     locked.save(update_fields=["appointment"])
-    kernel.close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, "rescheduled")
+    kernel.close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, gettext("rescheduled"))
     _open_call_task(locked)
     return locked
 
@@ -398,7 +398,7 @@ def postpone_case(actor: Actor, case: Case, *, version: int | None, reason: str,
     locked.end_reason = reason
     locked.end_note = note
     locked.save(update_fields=["appointment", "end_reason", "end_note"])
-    kernel.close_tasks(actor, locked, None, TaskStatus.CANCELLED, "postponed")
+    kernel.close_tasks(actor, locked, None, TaskStatus.CANCELLED, gettext("postponed"))
     start, end = _site_now_window(locked, BOOK_DAYS)
     kernel.open_task(locked, TaskKind.REBOOK, Role.SCHEDULER, start, end, note=str(PostponeReason(reason).label))
     return locked
@@ -420,7 +420,7 @@ def cancel_case(actor: Actor, case: Case, *, version: int | None, reason: str, n
     locked.end_reason = reason
     locked.end_note = note
     locked.save(update_fields=["end_reason", "end_note"])
-    kernel.close_tasks(actor, locked, None, TaskStatus.CANCELLED, "case cancelled")
+    kernel.close_tasks(actor, locked, None, TaskStatus.CANCELLED, gettext("case cancelled"))
     return locked
 
 

@@ -586,7 +586,7 @@ def agree_medication_plan(actor: Actor, task: Task, note: str = "") -> Medicatio
     case = med.precall.case
     locked_task = Task.objects.select_for_update().get(pk=task.pk)
     locked_task.case = case
-    kernel.close_task(actor, locked_task, TaskStatus.DONE, note or "plan agreed")
+    kernel.close_task(actor, locked_task, TaskStatus.DONE, note or gettext("plan agreed"))
     kernel.record_event(
         actor,
         case,

@@ -23,6 +23,7 @@ from kyphos import clock, when
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
+from kyphos.errors import Text, gettext_noop
 from kyphos.labs import services as labs
 from kyphos.messaging.letters import LetterContent, render_html, render_pdf
 from kyphos.pathway import kernel
@@ -70,7 +71,8 @@ def _bound(name: str) -> Decimal:
 
 
 def checklist_items(part: str) -> list[tuple[str, str]]:
-    return [(str(key), str(label)) for key, label in data.load("procedure")["checklist"][part]]
+    """One part of the safety checklist, in the reader's language (``kyphos makemessages`` collects the items)."""
+    return [(str(key), gettext(str(label))) for key, label in data.load("procedure")["checklist"][part]]
 
 
 # --- admission and labs -----------------------------------------------------------------------------------
@@ -102,10 +104,22 @@ def fasting_findings(case: Case, admission: Admission | AdmissionInput) -> list[
     start = case.appointment.start
     hours = precall_rules.fasting_hours()
     found = []
-    for attribute, key, label in (
-        ("last_clear_liquid_at", "clear_liquids_hours", "clear liquids"),
-        ("last_light_meal_at", "light_meal_hours", "a light meal"),
-        ("last_fatty_meal_at", "fatty_meal_hours", "fatty food"),
+    for attribute, key, sentence in (
+        (
+            "last_clear_liquid_at",
+            "clear_liquids_hours",
+            gettext_noop("Clear liquids less than {limit} h before the procedure: anesthesia to decide."),
+        ),
+        (
+            "last_light_meal_at",
+            "light_meal_hours",
+            gettext_noop("A light meal less than {limit} h before the procedure: anesthesia to decide."),
+        ),
+        (
+            "last_fatty_meal_at",
+            "fatty_meal_hours",
+            gettext_noop("Fatty food less than {limit} h before the procedure: anesthesia to decide."),
+        ),
     ):
         moment = getattr(admission, attribute)
         limit = int(hours[key].value)
@@ -114,7 +128,7 @@ def fasting_findings(case: Case, admission: Admission | AdmissionInput) -> list[
                 Finding(
                     f"fasting.{key}",
                     Severity.STOP,
-                    f"Last {label} less than {limit} h before the procedure: anesthesia to decide.",
+                    Text(sentence, limit=limit),
                     hours[key].source,
                     hours[key].confidence,
                 )
@@ -129,7 +143,11 @@ def admission_findings(case: Case) -> list[Finding]:
             Finding(
                 "admit.no_precall",
                 Severity.STOP,
-                gettext("The pre-procedure call is not recorded (medicines, blood thinners, driver, pregnancy)."),
+                Text(
+                    gettext_noop(
+                        "The pre-procedure call is not recorded (medicines, blood thinners, driver, pregnancy)."
+                    )
+                ),
                 "Service pathway step 3: call 24–48 h before the procedure",
                 "seed",
             )
@@ -180,7 +198,7 @@ def admit(
             Finding(
                 "admission.no_consent",
                 Severity.STOP,
-                "Consent is not signed.",
+                Text(gettext_noop("Consent is not signed.")),
                 "Local pathway: consent before sedation",
                 "local",
             )
@@ -190,7 +208,7 @@ def admit(
             Finding(
                 "admission.plan_not_followed",
                 Severity.STOP,
-                "The blood-thinner plan was not confirmed as followed: radiologist review.",
+                Text(gettext_noop("The blood-thinner plan was not confirmed as followed: radiologist review.")),
                 "Blood-thinner table and the pre-procedure call",
                 "local",
             )
@@ -206,7 +224,7 @@ def admit(
         override_reason=override_reason,
         already_locked=True,
     )
-    kernel.close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, "admitted")
+    kernel.close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, gettext("admitted"))
     if locked.appointment is not None:
         scheduling.set_appointment_status(locked.appointment, AppointmentStatus.ARRIVED)
     audit.record(
@@ -246,7 +264,7 @@ def readiness_findings(case: Case) -> list[Finding]:
                 Finding(
                     f"checklist.{part}",
                     Severity.STOP,
-                    f"{ChecklistPart(part).label} is not signed.",
+                    Text(gettext_noop("{part} is not signed."), part=str(ChecklistPart(part).label)),
                     "Local pathway: three-part safety checklist",
                     "local",
                 )

@@ -44,7 +44,9 @@ WORDED = ("precall", "triage")
 
 def sentences() -> list[str]:
     """Every sentence the data files show to a person, for the translation catalogue (``kyphos makemessages``)."""
-    return [row["message"] for name in WORDED for row in load(name).get("finding", [])]
+    found = [row["message"] for name in WORDED for row in load(name).get("finding", [])]
+    found += [label for part in load("procedure")["checklist"].values() for _key, label in part]
+    return found
 
 
 def sourced(entry: dict[str, Any], where: str) -> Sourced:
