@@ -200,7 +200,7 @@ def follow_up_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                 found = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
                 q_errors = {k: v for k, v in found.items() if k.startswith("q_")}
                 rest = {k: v for k, v in found.items() if not k.startswith("q_")}
-                put_errors(form, ValidationError(rest or "Some questionnaire answers need attention."))
+                put_errors(form, ValidationError(rest or _("Some questionnaire answers need attention.")))
             except REFUSALS as exc:
                 put_errors(form, exc)
             else:

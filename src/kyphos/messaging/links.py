@@ -109,7 +109,7 @@ def revoke(actor: Actor, case: Any, reason: str) -> int:
     """Revoke every working link of the case; return how many."""
     reason = reason.strip()
     if not reason:
-        raise ValueError("Say why the link is revoked.")
+        raise ValueError(str(_("Say why the link is revoked.")))
     links = list(PatientLink.objects.select_for_update().filter(case=case, revoked_at__isnull=True))
     for link in links:
         _revoke(actor, link, reason)

@@ -225,7 +225,9 @@ def move(
             actor,
             locked,
             EventKind.OVERRIDE,
-            "Stop finding overridden: " + ", ".join(f.code for f in findings if f.severity is Severity.STOP),
+            gettext("Stop finding overridden: {codes}").format(
+                codes=", ".join(f.code for f in findings if f.severity is Severity.STOP)
+            ),
             reason=override_reason,
         )
         audit.record(

@@ -206,7 +206,9 @@ def refer_case(actor: Actor, patient: Patient, site: Site, details: ReferralDeta
         actor,
         case,
         EventKind.REFERRED,
-        f"Referred by {case.referring_clinician}: {', '.join(names)}",
+        gettext("Referred by {clinician}: {levels}").format(
+            clinician=case.referring_clinician, levels=", ".join(names)
+        ),
         to_stage=Stage.REFERRED,
         data={"levels": names, "findings": [f.code for f in findings]},
     )

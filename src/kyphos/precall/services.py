@@ -284,24 +284,32 @@ def _lock_call(call: PreCall, version: int | None) -> PreCall:
 def _validate(case: Case, data: CallInput) -> list[tuple[MedicationInput, Any]]:
     errors: dict[str, list[Words]] = {}
 
-    def add(key: str, message: str) -> None:
+    def add(key: str, message: Words) -> None:
         errors.setdefault(key, []).append(message)
 
     unknown = set(data.values) - set(CALL_FIELDS)
     if unknown:
-        add("__all__", f"Unknown call fields: {', '.join(sorted(unknown))}.")
+        add("__all__", format_lazy(_("Unknown call fields: {names}."), names=", ".join(sorted(unknown))))
     crcl = data.values.get("crcl")
     if crcl is not None and not CRCL_MIN <= int(crcl) <= CRCL_MAX:
-        add("crcl", f"A creatinine clearance of {crcl} mL/min is not possible; enter {CRCL_MIN}–{CRCL_MAX}.")
+        add(
+            "crcl",
+            format_lazy(
+                _("A creatinine clearance of {crcl} mL/min is not possible; enter {low}–{high}."),
+                crcl=crcl,
+                low=CRCL_MIN,
+                high=CRCL_MAX,
+            ),
+        )
     for key, choices in (
         ("driver_status", DriverStatus.values),
         ("imaging_status", ImagingStatus.values),
         ("pregnancy_status", PregnancyStatus.values),
     ):
         if data.values.get(key, "") not in choices:
-            add(key, "Choose one of the options.")
+            add(key, _("Choose one of the options."))
     if len(data.medications) > MAX_MEDICATIONS:
-        add("medications", f"At most {MAX_MEDICATIONS} medicines on one call.")
+        add("medications", format_lazy(_("At most {most} medicines on one call."), most=MAX_MEDICATIONS))
     resolved = []
     for index, med in enumerate(data.medications):
         drug = None
@@ -311,19 +319,22 @@ def _validate(case: Case, data: CallInput) -> list[tuple[MedicationInput, Any]]:
             try:
                 parse_dose(med.dose)
             except InvalidDose as exc:
-                add(f"med_dose_{index}", f"{med.name}: {exc}")
+                add(f"med_dose_{index}", format_lazy("{name}: {problem}", name=med.name, problem=exc.message))
         if med.frequency and med.frequency not in {f.value for f in Frequency}:
-            add(f"med_frequency_{index}", f"{med.name}: choose how often it is taken.")
+            add(f"med_frequency_{index}", format_lazy(_("{name}: choose how often it is taken."), name=med.name))
         if med.last_taken is not None and med.last_taken > clock.current():
-            add(f"med_last_taken_{index}", f"{med.name}: the last dose taken cannot be in the future.")
+            add(
+                f"med_last_taken_{index}",
+                format_lazy(_("{name}: the last dose taken cannot be in the future."), name=med.name),
+            )
         if med.indication not in Indication.values:
-            add(f"med_indication_{index}", f"{med.name}: choose what it is taken for.")
+            add(f"med_indication_{index}", format_lazy(_("{name}: choose what it is taken for."), name=med.name))
         resolved.append((med, drug))
     for index, allergy in enumerate(data.allergies):
         if allergy.category not in Allergy.Category.values:
-            add(f"allergy_category_{index}", "Choose the kind of allergy.")
+            add(f"allergy_category_{index}", _("Choose the kind of allergy."))
         if not allergy.substance.strip():
-            add(f"allergy_substance_{index}", "Name the substance.")
+            add(f"allergy_substance_{index}", _("Name the substance."))
     if errors:
         raise ValidationError(errors)
     return resolved
@@ -444,28 +455,28 @@ def save_call(actor: Actor, call: PreCall, *, version: int | None, data: CallInp
     return locked
 
 
-def missing_for_signature(call: PreCall) -> list[str]:
-    missing = []
+def missing_for_signature(call: PreCall) -> list[Words]:
+    missing: list[Words] = []
     if not call.identity_confirmed:
-        missing.append("Confirm the patient's name and date of birth.")
+        missing.append(_("Confirm the patient's name and date of birth."))
     if not call.driver_status:
-        missing.append("Ask about a driver.")
+        missing.append(_("Ask about a driver."))
     if not call.imaging_status:
-        missing.append("Ask about outside imaging.")
+        missing.append(_("Ask about outside imaging."))
     if not call.pregnancy_status:
-        missing.append("Ask about pregnancy and breastfeeding.")
+        missing.append(_("Ask about pregnancy and breastfeeding."))
     if not call.fasting_given:
-        missing.append("Give the fasting instructions.")
+        missing.append(_("Give the fasting instructions."))
     if not call.arrival_confirmed:
-        missing.append("Confirm the arrival time and place.")
+        missing.append(_("Confirm the arrival time and place."))
     if (
         not call.no_known_allergies
         and not call.allergies
         and not call.case.patient.allergies.filter(active=True).exists()
     ):
-        missing.append("Record the allergies, or tick “no known allergies”.")
+        missing.append(_("Record the allergies, or tick “no known allergies”."))
     if call.driver_status == DriverStatus.ARRANGED and not call.driver_name.strip():
-        missing.append("Enter the driver's name.")
+        missing.append(_("Enter the driver's name."))
     return missing
 
 
@@ -591,7 +602,9 @@ def agree_medication_plan(actor: Actor, task: Task, note: str = "") -> Medicatio
         actor,
         case,
         EventKind.NOTE,
-        f"Plan for {med.name} agreed with {med.prescriber_name or 'the prescriber'}",
+        gettext("Plan for {medicine} agreed with {who}").format(
+            medicine=med.name, who=med.prescriber_name or gettext("the prescriber")
+        ),
         reason=note,
     )
     audit.record(actor, AuditAction.UPDATE, "medication", med.pk, patient_uuid=case.patient.uuid, detail="plan agreed")

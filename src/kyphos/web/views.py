@@ -287,7 +287,9 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
 
         response = _run_service(request, case, form, call)
         if response is not None:
-            messages.success(request, "Rescheduled." if reschedule else "Booked. The pre-procedure call is queued.")
+            messages.success(
+                request, _("Rescheduled.") if reschedule else _("Booked. The pre-procedure call is queued.")
+            )
             return response
     audit.record(
         actor_of(request),
