@@ -12,6 +12,7 @@ urlpatterns = [
     path("cases/new/", views.referral_new, name="referral_new"),
     path("cases/<uuid:case_uuid>/", views.case_detail, name="case_detail"),
     path("cases/<uuid:case_uuid>/book/", views.case_book, name="case_book"),
+    path("cases/<uuid:case_uuid>/book/plan/", views.case_book_plan, name="case_book_plan"),
     path("cases/<uuid:case_uuid>/reschedule/", views.case_book, {"reschedule": True}, name="case_reschedule"),
     path("cases/<uuid:case_uuid>/do/<slug:action>/", views.case_action, name="case_action"),
     path("cases/<uuid:case_uuid>/patient-link/", views.case_link, name="case_link"),

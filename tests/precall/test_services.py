@@ -303,3 +303,40 @@ def test_stopped_in_time_and_the_letter_says_take_no_more(booked: Any, actors: d
 def test_a_last_dose_in_the_future_is_refused(booked: Any, actors: dict[str, Any]) -> None:
     with time_machine.travel(FRIDAY_MORNING), pytest.raises(ValidationError, match="future"):
         _warfarin_call(actors, booked, datetime(2030, 1, 5, 8, tzinfo=NEW_YORK))
+
+
+@pytest.mark.parametrize("indication", ["", "other"])
+def test_aspirin_without_its_reason_cannot_be_signed_asra_primary_vs_secondary_prevention(
+    booked: Any, actors: dict[str, Any], indication: str
+) -> None:
+    """ASRA 2018: aspirin for primary prevention is held 6 days; for secondary prevention it is not routinely
+    stopped (shared decision). Left blank or "other", the plan would fall back to primary prevention: the call
+    asks for the reason before it can be signed, and nothing moves."""
+    with time_machine.travel(FRIDAY_MORNING):
+        call = open_and_save(
+            actors,
+            booked,
+            CallInput(complete_values(), medications=[MedicationInput("aspirin", "81 mg", "once-daily", indication)]),
+        )
+        with pytest.raises(ValidationError, match="aspirin: say what it is taken for"):
+            services.sign_call(actors["nurse"], call, version=call.version)
+    booked.refresh_from_db()
+    assert booked.stage == Stage.SCHEDULED
+
+
+def test_aspirin_for_secondary_prevention_is_planned_as_such(booked: Any, actors: dict[str, Any]) -> None:
+    booked.site.anticoagulant_guideline = "strictest"
+    booked.site.save()
+    with time_machine.travel(FRIDAY_MORNING):
+        call = open_and_save(
+            actors,
+            booked,
+            CallInput(
+                complete_values(),
+                medications=[MedicationInput("aspirin", "81 mg", "once-daily", "secondary_prevention", "Dr Chen")],
+            ),
+        )
+        services.sign_call(actors["nurse"], call, version=call.version)
+    [med] = call.medications.all()
+    assert med.plan["intent"] == "therapeutic"
+    assert any(note.startswith("ASRA 2018:") and "shared decision" in note for note in med.plan["notes"])

@@ -279,3 +279,25 @@ def test_fasting_too_close_is_a_stop_for_anesthesia(make_case: Any, actors: dict
             ),
         )
     assert "fasting.light_meal_hours" in {f["code"] for f in admission.findings}
+
+
+def test_a_held_heparin_asks_for_an_aptt_or_anti_xa_on_the_day_sir_2019_check_aptt_or_anti_xa(
+    make_case: Any, actors: dict[str, Any]
+) -> None:
+    """SIR 2019 drug table: heparin IV — stop 4–6 h before and check aPTT or anti-Xa. The admission's readiness
+    asks for one from the day of the procedure, under the local limit."""
+    from kyphos.demo.builder import Journey
+    from kyphos.precall.services import MedicationInput
+
+    journey = Journey(medicines=(MedicationInput("heparin-iv", "", "continuous", "vte", "Dr Ward"),))
+    case = case_at(make_case, actors, "cleared", journey)
+    with time_machine.travel(MONDAY - timedelta(minutes=5)):
+        assert "labs.heparin_check_missing" in {f.code for f in services.readiness_findings(case)}
+        labs.record_lab(actors["ward_nurse"], case, "aptt", value="55", taken_at=MONDAY - timedelta(minutes=40))
+        found = {f.code for f in services.readiness_findings(case)}
+        assert "labs.aptt_high" in found and "labs.heparin_check_missing" not in found
+        labs.record_lab(actors["ward_nurse"], case, "aptt", value="31", taken_at=MONDAY - timedelta(minutes=20))
+        assert not {f.code for f in services.readiness_findings(case)} & {
+            "labs.aptt_high",
+            "labs.heparin_check_missing",
+        }

@@ -37,6 +37,8 @@ def test_loinc_codes() -> None:
         "egfr": "98979-8",
         "crcl": "35591-7",
         "hcg": "2106-3",
+        "aptt": "14979-9",
+        "antixa": "3274-8",
     }
 
 
@@ -83,3 +85,29 @@ def test_after_a_warfarin_hold_the_inr_is_taken_on_the_day() -> None:
     results = [LabValue("inr", Decimal("1.1"), START - timedelta(days=1)), *good(inr=None)]
     found = {f.code for f in lab_findings(results, START, policy(), inr_same_day=True)}
     assert "labs.inr_not_same_day" in found
+
+
+def heparin(*results: LabValue) -> set[str]:
+    return {f.code for f in lab_findings([*good(), *results], START, policy(), heparin_check=True)}
+
+
+def test_after_a_heparin_hold_an_aptt_or_anti_xa_is_needed_sir_2019_check_aptt_or_anti_xa() -> None:
+    """SIR 2019 drug table: unfractionated heparin IV — "stop 4–6 h before; check aPTT or anti-Xa"."""
+    assert "labs.heparin_check_missing" in heparin()
+    assert "labs.heparin_check_missing" in heparin(LabValue("aptt", Decimal("30"), START - timedelta(days=1)))
+    assert heparin(LabValue("aptt", Decimal("30"), MORNING)) == set()
+    assert heparin(LabValue("antixa", Decimal("0.05"), MORNING)) == set()
+    assert codes(good()) == set()  # no heparin held: no check asked
+
+
+def test_a_heparin_check_above_the_local_limit_stops_and_says_the_limit_is_local() -> None:
+    found = lab_findings([*good(), LabValue("aptt", Decimal("52"), MORNING)], START, policy(), heparin_check=True)
+    [high] = [f for f in found if f.code == "labs.aptt_high"]
+    assert high.severity is Severity.STOP and high.confidence == "local" and high.verify
+    assert "52" in str(high.message) and "40" in str(high.message)
+    assert "labs.antixa_high" in heparin(LabValue("antixa", Decimal("0.3"), MORNING))
+
+
+def test_which_held_medicines_ask_for_the_heparin_check() -> None:
+    assert labs.heparin_checked({"heparin-iv"}) and labs.heparin_checked({"argatroban", "warfarin"})
+    assert not labs.heparin_checked({"warfarin", "apixaban"})

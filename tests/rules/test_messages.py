@@ -16,6 +16,7 @@ def test_every_purpose_of_the_issue_is_there_in_both_languages() -> None:
         "booking_confirmation",
         "appointment_reminder",
         "not_reached",
+        "early_medicines",
         "diary_prompt",
         "new_link",
         "diary_prompt_before_visit",

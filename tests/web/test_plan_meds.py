@@ -82,3 +82,37 @@ def test_bad_input_exits_2_with_one_line(site: Any, capsys: Any, args: list[str]
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+BASE = ["--site", "HOSP", "--procedure-start", "2026-12-07T08:00"]
+
+
+def test_the_text_output_flags_an_unverified_restart(site: Any, capsys: Any) -> None:
+    """The SIR 2019 restart times come from one transcription: the text says so, as the JSON and the call do."""
+    call_command("plan-meds", *BASE, "--drug", "apixaban", "--crcl", "60")
+    out = capsys.readouterr().out
+    assert "restart from 2026-12-08T09:00:00-05:00 (restart time unverified)" in out
+    assert "PAUSE" in out  # the later restart beside the guideline's
+
+
+@pytest.mark.parametrize(
+    "indication,held",
+    [("primary-prevention", "2026-12-01T08:00:00-05:00"), ("secondary-prevention", None)],
+)
+def test_the_indication_sets_aspirins_plan_asra_primary_6_days_secondary_not_routinely_stopped(
+    site: Any, capsys: Any, indication: str, held: str | None
+) -> None:
+    [drug] = plan_meds(capsys, *BASE, "--drug", "aspirin", "--guideline", "asra2018", "--indication", indication)[
+        "drugs"
+    ]
+    assert drug["last_dose"] == held
+    assert drug["hold"] is (True if held else None)
+
+
+def test_the_sites_later_restart_policy(site: Any, capsys: Any) -> None:
+    site.restart_policy = "later"
+    site.save()
+    [drug] = plan_meds(capsys, *BASE, "--drug", "apixaban", "--crcl", "60")["drugs"]
+    assert drug["restart_after"] == "2026-12-10T09:00:00-05:00" and drug["restart_policy"] == "later"
+    [drug] = plan_meds(capsys, *BASE, "--drug", "apixaban", "--crcl", "60", "--restart-policy", "guideline")["drugs"]
+    assert drug["restart_after"] == "2026-12-08T09:00:00-05:00"

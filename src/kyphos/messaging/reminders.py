@@ -103,6 +103,25 @@ def _candidates(site_purposes: dict[int, dict[str, message_rules.Purpose]], now:
             booking.end if booking else None,
             booking.arrival_at if booking else None,
         )
+    early = Task.objects.filter(
+        kind=TaskKind.BLOOD_THINNER_PLAN,
+        status=TaskStatus.OPEN,
+        case__stage__in=BOOKED_STAGES,
+        case__appointment__start__gt=now,
+    ).select_related("case__patient", "case__site")
+    for task in early:
+        case = task.case
+        purpose = site_purposes[case.site_id]["early_medicines"]
+        # {date} is the day the nurse calls by (the task's due end), not the procedure's.
+        yield Due(
+            case,
+            purpose,
+            str(task.uuid),
+            purpose.due_at(task.created_at, case.site.zone),
+            task.due_end,
+            None,
+            None,
+        )
     recent = Case.objects.filter(
         stage__in=[Stage.RECOVERY, Stage.DISCHARGED],
         appointment__start__gte=now - LOOKAHEAD,

@@ -229,6 +229,7 @@ class TaskKind(models.TextChoices):
     DIARY_SAME_DAY = "diary_same_day", _("Diary: call the patient today")
     DIARY_REVIEW = "diary_review", _("Diary: review the patient's answers")
     IMAGING = "imaging", _("Arrange imaging: new fracture suspected")
+    BLOOD_THINNER_PLAN = "early_plan", _("Blood-thinner plan before the call: reach the prescriber")
 
 
 class TaskStatus(models.TextChoices):

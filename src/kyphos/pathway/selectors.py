@@ -14,8 +14,11 @@ from kyphos import when
 from kyphos.pathway.models import Case, Event, Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import Role, roles_of
 from kyphos.patients.models import Language, Patient
+from kyphos.rules.antithrombotics import plan_drug
 from kyphos.rules.findings import Finding
+from kyphos.rules.medicines import named_in
 from kyphos.rules.names import name_key, prefix_range
+from kyphos.rules.windows import call_window
 from kyphos.scheduling.models import Site
 
 UPCOMING_DAYS = 14
@@ -232,3 +235,74 @@ def banner(case: Case) -> dict[str, Any]:
         "allergies": list(case.patient.allergies.filter(active=True)),
         "open_stops": open_stop_findings(case),
     }
+
+
+# --- the provisional blood-thinner plan (from the referral, before the call) ----------------------------------
+
+
+@dataclass(frozen=True)
+class ProvisionalHold:
+    """One medicine of the referral's list that the plan would stop, computed for a proposed date."""
+
+    drug: str
+    hold: str  # the hold as the guideline gives it ("5 days")
+    last_dose: datetime | None  # None: no guideline value, the prescriber decides
+    guideline: str
+    source: str
+    verify: bool
+
+
+@dataclass(frozen=True)
+class EarlyPlan:
+    """What the referral's blood thinners ask of a proposed booking (the call, 24–48 h before, may be too late)."""
+
+    holds: tuple[ProvisionalHold, ...]
+    earliest: datetime | None  # the earliest last dose among them
+    call_closes: datetime  # when the pre-procedure call window closes: the call may come as late as this
+    nurse_by: datetime | None  # the close of the last working day before ``earliest``: reach the prescriber by then
+
+    @property
+    def needed(self) -> bool:
+        """A hold may have to start before the call is sure to have happened, or a medicine has no guideline
+        value: the nurse acts before the call."""
+        return any(h.last_dose is None for h in self.holds) or (
+            self.earliest is not None and self.earliest < self.call_closes
+        )
+
+    def too_late(self, now: datetime) -> bool:
+        """Too little time: the working day before the earliest last dose has already ended."""
+        return self.nurse_by is not None and self.nurse_by <= now
+
+
+def early_plan(case: Case, start: datetime, end: datetime) -> EarlyPlan:
+    """The provisional plan from the referral's medicine list for a procedure at ``start``: the site's guideline,
+    kidney function not yet known (the longest hold), aspirin's reason not yet known (primary prevention, the
+    longer hold). The 24–48 h call confirms or replaces it."""
+    site = case.site
+    holds = []
+    for drug in named_in(case.medications_note):
+        if not drug.antithrombotic:
+            continue
+        plan = plan_drug(
+            drug,
+            start,
+            procedure_end=end,
+            zone=site.zone,
+            guideline=site.anticoagulant_guideline,
+            restart_policy=site.restart_policy,
+        )
+        if plan.hold is False:
+            continue
+        holds.append(
+            ProvisionalHold(drug.display, plan.hold_text, plan.last_dose, plan.guideline, plan.source, plan.verify)
+        )
+    calendar = site.calendar()
+    dated = [h.last_dose for h in holds if h.last_dose is not None]
+    earliest = min(dated) if dated else None
+    nurse_by = None
+    if earliest is not None:
+        day = calendar.previous_business_day(when.local_day(earliest, site) - timedelta(days=1))
+        if day is not None:
+            closes = calendar.business_intervals(day)
+            nurse_by = closes[-1][1]
+    return EarlyPlan(tuple(holds), earliest, call_window(start, calendar).end, nurse_by)

@@ -22,7 +22,7 @@ from kyphos import clock, when
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.pathway import kernel
+from kyphos.pathway import kernel, selectors
 from kyphos.pathway.errors import NotPermitted
 from kyphos.pathway.kernel import owns, require
 from kyphos.pathway.models import (
@@ -343,6 +343,7 @@ def book_case(actor: Actor, case: Case, *, version: int | None, room: Room, star
     locked.save(update_fields=["appointment"])
     kernel.close_tasks(actor, locked, [TaskKind.BOOK, TaskKind.REBOOK], TaskStatus.DONE, gettext("booked"))
     _open_call_task(locked)
+    _open_early_plan_task(locked)
     return locked
 
 
@@ -374,9 +375,32 @@ def reschedule_case(
     )
     locked.appointment = new
     locked.save(update_fields=["appointment"])
-    kernel.close_tasks(actor, locked, [TaskKind.PRECALL], TaskStatus.CANCELLED, gettext("rescheduled"))
+    kernel.close_tasks(
+        actor, locked, [TaskKind.PRECALL, TaskKind.BLOOD_THINNER_PLAN], TaskStatus.CANCELLED, gettext("rescheduled")
+    )
     _open_call_task(locked)
+    _open_early_plan_task(locked)
     return locked
+
+
+def _open_early_plan_task(case: Case) -> Task | None:
+    """A hold that must start before the 24–48 h call (clopidogrel, warfarin, aspirin…): the nurse reaches the
+    prescriber a working day before the earliest last dose; the call later confirms or replaces the plan."""
+    appointment = case.appointment
+    assert appointment is not None
+    plan = selectors.early_plan(case, appointment.start, appointment.end)
+    if not plan.needed:
+        return None
+    now = clock.current()
+    due = plan.nurse_by if plan.nurse_by is not None and plan.nurse_by > now else now + timedelta(hours=4)
+    lines = [
+        gettext("{drug}: last dose by {when}").format(drug=h.drug, when=_site_time(case, h.last_dose))
+        if h.last_dose
+        else gettext("{drug}: no guideline value").format(drug=h.drug)
+        for h in plan.holds
+    ]
+    note = gettext("Prescriber: {who}. {holds}").format(who=case.referring_clinician, holds="; ".join(lines))
+    return kernel.open_task(case, TaskKind.BLOOD_THINNER_PLAN, Role.NURSE, now, due, note, urgent=plan.too_late(now))
 
 
 def _site_time(case: Case, moment: datetime) -> str:

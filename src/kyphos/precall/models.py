@@ -75,6 +75,10 @@ class Indication(models.TextChoices):
     AF = "af", _("Atrial fibrillation")
     VTE = "vte", _("DVT / pulmonary embolism")
     PRIMARY_PREVENTION = "primary_prevention", _("Primary prevention")
+    SECONDARY_PREVENTION = (
+        "secondary_prevention",
+        _("Secondary prevention (after a stroke, coronary stents, stable coronary disease)"),
+    )
     OTHER = "other", _("Other")
 
 

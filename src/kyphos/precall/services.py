@@ -53,12 +53,16 @@ from kyphos.rules.medicines import Drug, Frequency, InvalidDose, UnknownDrug, fi
 from kyphos.translation import Words
 
 THERAPEUTIC_INDICATIONS = {
+    Indication.SECONDARY_PREVENTION,
     Indication.MECHANICAL_VALVE,
     Indication.RECENT_STENT,
     Indication.AF,
     Indication.VTE,
 }
 MAX_MEDICATIONS = 20
+# Medicines whose plan turns on why they are taken: ASRA 2018 holds aspirin 6 days for primary prevention but does
+# not routinely stop it for secondary prevention (shared decision with the prescriber). The call asks before signing.
+INDICATION_DECIDES = {"aspirin", "aspirin-dipyridamole"}
 
 
 @dataclass(frozen=True)
@@ -340,14 +344,17 @@ def _validate(case: Case, data: CallInput) -> list[tuple[MedicationInput, Any]]:
     return resolved
 
 
+def intent_for(indication: str) -> str | None:
+    """What a medicine is taken for → the guideline's intent (aspirin: primary or secondary prevention)."""
+    if indication in THERAPEUTIC_INDICATIONS:
+        return "therapeutic"
+    return "prophylactic" if indication == Indication.PRIMARY_PREVENTION else None
+
+
 def _plan(case: Case, call: PreCall, med: MedicationInput, drug: Drug) -> dict[str, Any]:
     if drug is None or not drug.antithrombotic or case.appointment is None:
         return {}
-    intent = (
-        "therapeutic"
-        if med.indication in THERAPEUTIC_INDICATIONS
-        else ("prophylactic" if med.indication == Indication.PRIMARY_PREVENTION else None)
-    )
+    intent = intent_for(med.indication)
     try:
         plan = plan_drug(
             drug,
@@ -358,9 +365,12 @@ def _plan(case: Case, call: PreCall, med: MedicationInput, drug: Drug) -> dict[s
             intent=intent,
             crcl=call.crcl,
             guideline=call.guideline,
+            restart_policy=case.site.restart_policy,
         )
     except PlanError as exc:
-        raise ValidationError({"medications": f"{med.name}: {exc}"}) from exc
+        raise ValidationError(
+            {"medications": format_lazy("{name}: {problem}", name=med.name, problem=exc.message)}
+        ) from exc
     return plan.as_json(case.site.zone) | {"display": drug.display}
 
 
@@ -477,6 +487,17 @@ def missing_for_signature(call: PreCall) -> list[Words]:
         missing.append(_("Record the allergies, or tick “no known allergies”."))
     if call.driver_status == DriverStatus.ARRANGED and not call.driver_name.strip():
         missing.append(_("Enter the driver's name."))
+    for med in call.medications.filter(drug_id__in=INDICATION_DECIDES):
+        if med.indication in ("", Indication.OTHER):
+            missing.append(
+                format_lazy(
+                    _(
+                        "{name}: say what it is taken for (primary or secondary prevention, a stent): its plan "
+                        "depends on it."
+                    ),
+                    name=med.name,
+                )
+            )
     return missing
 
 
@@ -580,6 +601,10 @@ def sign_call(actor: Actor, call: PreCall, *, version: int | None) -> PreCall:
         case.open_stops = sum(1 for f in findings if f.severity is Severity.STOP)
         case.save(update_fields=["findings", "open_stops"])
     kernel.close_tasks(actor, case, [TaskKind.PRECALL], TaskStatus.DONE, note)
+    # The plan made before the call from the referral's list is now confirmed or replaced by the call's.
+    kernel.close_tasks(
+        actor, case, [TaskKind.BLOOD_THINNER_PLAN], TaskStatus.DONE, gettext("replaced by the signed call's plan")
+    )
     issue_letter(actor, case, Letter.Kind.PRE_PROCEDURE, pre_procedure_letter(locked))
     audit.record(actor, AuditAction.UPDATE, "precall", locked.uuid, patient_uuid=case.patient.uuid, detail="signed")
     return locked

@@ -246,9 +246,13 @@ def _held_medicines(case: Case) -> list[Medication]:
 def readiness_findings(case: Case) -> list[Finding]:
     """Everything that must be true before the needle: labs, the call's and admission's stops, > 3 levels."""
     assert case.appointment is not None
-    warfarin_held = any(m.drug_id == "warfarin" for m in _held_medicines(case))
+    held = {m.drug_id for m in _held_medicines(case)}
     found = lab_rules.lab_findings(
-        labs.lab_values(case), case.appointment.start, labs.lab_policy(case), inr_same_day=warfarin_held
+        labs.lab_values(case),
+        case.appointment.start,
+        labs.lab_policy(case),
+        inr_same_day="warfarin" in held,
+        heparin_check=lab_rules.heparin_checked(held),
     )
     admission = getattr(case, "admission", None)
     if admission is not None:

@@ -1,7 +1,8 @@
 """The blood-thinner plan: when to take the last dose before kyphoplasty, when to restart, which labs.
 
-Values come from ``data/antithrombotics.toml`` (SIR 2019 and ASRA 2018, high bleeding risk), each with its
-source, confidence and verify flags, which the plan carries to the screen and the letter.
+Values come from ``data/antithrombotics.toml`` (SIR 2019 and ASRA 2018, high bleeding risk; the ACC 2017 pathway's
+direct-oral-anticoagulant table as a third source in the strictest mode), each with its source, confidence and verify
+flags, which the plan carries to the screen and the letter.
 
 Time rules (also in the README):
 - ``last_dose`` is the latest moment the last dose may be taken: the procedure start minus the hold.
@@ -10,7 +11,11 @@ Time rules (also in the README):
   the wall clock and the remaining hours.
 - ``restart_after`` is the procedure's end (its start when the end is not known) plus the restart hours.
 - Where the guideline's table splits by creatinine clearance and none is given, the longest hold is used and
-  the plan says so; a clearance outside every band of the table gives no value (agree with the prescriber).
+  the plan says so; a clearance outside every band of the table, or below the lowest one its source studied, gives
+  no value: no last dose, and the prescriber decides.
+- A restart range takes its longer end. Where another source restarts later after a high-bleeding-risk procedure
+  (PAUSE for the direct oral anticoagulants, ASRA for therapeutic low-molecular-weight heparin), the plan shows it
+  beside the guideline's value, marks the restart "verify", and uses it when the site's policy is ``later``.
 """
 
 from __future__ import annotations
@@ -34,12 +39,27 @@ class Guideline(StrEnum):
     SIR2019 = "sir2019"
     ASRA2018 = "asra2018"
     STRICTEST = "strictest"
+    ACC2017 = "acc2017"  # the direct oral anticoagulants only; a site's strictest mode consults it
+
+
+# Sources consulted only by the strictest mode, for the drugs they have rows for.
+EXTRA_SOURCES = ("acc2017",)
+
+
+class RestartPolicy(StrEnum):
+    GUIDELINE = "guideline"  # the governing guideline's restart time
+    LATER = "later"  # the later value another source gives after a high-bleeding-risk procedure, where one exists
 
 
 class Action(StrEnum):
     HOLD = "hold"
     CONTINUE = "continue"
     DECIDE = "decide"  # no guideline value: the prescriber decides
+
+
+def _say(msgid: str, **values: object) -> str:
+    """One of the plan's sentences in the language active now (the site's, where a service stores the plan)."""
+    return str(Text(msgid, **values))
 
 
 class PlanError(InvalidInput, ValueError):
@@ -62,6 +82,10 @@ class HoldRule:
     hold_doses: int | None = None
     range: str = ""
     restart_hours: int | None = None
+    restart_range: str = ""
+    later_restart_hours: int | None = None
+    later_restart_range: str = ""
+    later_restart_source: str = ""
     restart_verify: bool = False
     labs: tuple[str, ...] = ()
     note: str = ""
@@ -75,24 +99,30 @@ class HoldRule:
 
     def hold_text(self, frequency: Frequency) -> str:
         if self.hold_days is not None:
-            text = f"{self.hold_days} days"
+            text = _say(gettext_noop("{days} days"), days=self.hold_days)
         elif self.hold_hours is not None:
-            text = f"{self.hold_hours} hours"
+            text = _say(gettext_noop("{hours} hours"), hours=self.hold_hours)
         elif self.hold_doses is not None:
             interval = frequency.interval_hours
-            text = f"{self.hold_doses} doses"
+            text = _say(gettext_noop("{doses} doses"), doses=self.hold_doses)
             if interval:
-                text += f" ({_duration_text(self.hold_doses * interval)} at {frequency.label})"
+                text += " " + _say(
+                    gettext_noop("({span} at {frequency})"),
+                    span=_duration_text(self.hold_doses * interval),
+                    frequency=frequency.label,
+                )
         else:
             return ""
-        return f"{text}; guideline: {self.range}" if self.range else text
+        return _say(gettext_noop("{hold}; guideline: {range}"), hold=text, range=self.range) if self.range else text
 
 
 def _duration_text(hours: int) -> str:
     days, rest = divmod(hours, 24)
     if not days:
-        return f"{rest} hours"
-    return f"{days} days" + (f" {rest} hours" if rest else "")
+        return _say(gettext_noop("{hours} hours"), hours=rest)
+    if rest:
+        return _say(gettext_noop("{days} days {hours} hours"), days=days, hours=rest)
+    return _say(gettext_noop("{days} days"), days=days)
 
 
 @cache
@@ -113,7 +143,7 @@ def rules() -> tuple[HoldRule, ...]:
                 guideline=row["guideline"],
                 drug=row["drug"],
                 action=action,
-                source=row["source"],
+                source="; ".join(filter(None, (row["source"], row.get("floor_source", "")))),
                 confidence=row["confidence"],
                 verify=bool(row.get("verify", False)),
                 intent=row.get("intent", ""),
@@ -124,7 +154,11 @@ def rules() -> tuple[HoldRule, ...]:
                 hold_doses=row.get("hold_doses"),
                 range=row.get("range", ""),
                 restart_hours=row.get("restart_hours"),
-                restart_verify=bool(row.get("restart_verify", False)),
+                restart_range=row.get("restart_range", ""),
+                later_restart_hours=row.get("later_restart_hours"),
+                later_restart_range=row.get("later_restart_range", ""),
+                later_restart_source=row.get("later_restart_source", ""),
+                restart_verify=bool(row.get("restart_verify", False)) or row.get("later_restart_hours") is not None,
                 labs=tuple(row.get("labs", [])),
                 note=row.get("note", ""),
             )
@@ -157,6 +191,9 @@ class DrugPlan:
     verify: bool = False
     restart_verify: bool = False
     crcl: int | None = None
+    later_restart_hours: int | None = None
+    later_restart_source: str = ""
+    restart_policy: str = RestartPolicy.GUIDELINE.value
     considered: tuple[DrugPlan, ...] = field(default=())
 
     @property
@@ -184,6 +221,9 @@ class DrugPlan:
             "confidence": self.confidence,
             "verify": self.verify,
             "restart_verify": self.restart_verify,
+            "later_restart_hours": self.later_restart_hours,
+            "later_restart_source": self.later_restart_source,
+            "restart_policy": self.restart_policy,
         }
 
 
@@ -227,14 +267,29 @@ def _plan_one(
     frequency: Frequency,
     intent: Intent,
     crcl: int | None,
+    restart_policy: RestartPolicy = RestartPolicy.GUIDELINE,
 ) -> DrugPlan:
     title = guideline_info()[guideline]["title"]
-    base = DrugPlan(drug=drug, guideline=guideline, action=Action.DECIDE, frequency=frequency, intent=intent, crcl=crcl)
+    base = DrugPlan(
+        drug=drug,
+        guideline=guideline,
+        action=Action.DECIDE,
+        frequency=frequency,
+        intent=intent,
+        crcl=crcl,
+        restart_policy=restart_policy.value,
+    )
     candidates = _matching(guideline, drug, intent)
     if not candidates:
         return replace(
             base,
-            notes=(f"{title} has no value for {drug.generic}: agree a plan with the prescriber.",),
+            notes=(
+                _say(
+                    gettext_noop("{source} has no value for {drug}: agree a plan with the prescriber."),
+                    source=title,
+                    drug=drug.generic,
+                ),
+            ),
             source=guideline_info()[guideline]["source"],
             confidence="gap",
         )
@@ -243,41 +298,96 @@ def _plan_one(
         if crcl is None:
             held = [r for r in candidates if r.action is Action.HOLD]
             rule = max(held, key=lambda r: last_dose_gap(r, procedure_start, zone, frequency))
-            notes.append("Kidney function (CrCl) not known: the longest hold of the table is used. Enter CrCl.")
+            notes.append(
+                _say(
+                    gettext_noop("Kidney function (CrCl) not known: the longest hold of the table is used. Enter CrCl.")
+                )
+            )
         else:
             covering = [r for r in candidates if r.covers(crcl)]
             if not covering:
+                # The lowest band says where the source's evidence ends (its floor and why).
+                lowest = min(candidates, key=lambda r: r.crcl_min or 0)
                 return replace(
                     base,
-                    source=candidates[0].source,
-                    confidence=candidates[0].confidence,
-                    verify=candidates[0].verify,
+                    source=lowest.source,
+                    confidence=lowest.confidence,
+                    verify=lowest.verify,
                     notes=(
-                        f"CrCl {crcl} mL/min is outside the {title} table for {drug.generic}: "
-                        "agree a plan with the prescriber (consider haematology).",
+                        _say(
+                            gettext_noop(
+                                "CrCl {crcl} mL/min is outside the {source} table for {drug}: no hold is computed; "
+                                "agree a plan with the prescriber (consider haematology)."
+                            ),
+                            crcl=crcl,
+                            source=title,
+                            drug=drug.generic,
+                        ),
                     ),
                 )
             rule = covering[0]
     else:
         rule = candidates[0]
     if rule.note:
-        notes.append(rule.note)
+        notes.append(_say(rule.note))  # the data file's sentence (in the catalogue through kyphos makemessages)
+    restart_hours = rule.restart_hours
+    if rule.restart_range and restart_hours is not None:
+        notes.append(
+            _say(
+                gettext_noop("{source} restarts {range} after: the later end ({hours} h) is used."),
+                source=title,
+                range=rule.restart_range,
+                hours=restart_hours,
+            )
+        )
+    if rule.later_restart_hours is not None and restart_hours is not None:
+        later = rule.later_restart_range or f"{rule.later_restart_hours} h"
+        if restart_policy is RestartPolicy.LATER:
+            notes.append(
+                _say(
+                    gettext_noop(
+                        "Restart {hours} h after, the site's policy (later value: {later}, {later_source}); "
+                        "{source} gives {guideline_hours} h."
+                    ),
+                    hours=rule.later_restart_hours,
+                    later=later,
+                    later_source=rule.later_restart_source,
+                    source=title,
+                    guideline_hours=restart_hours,
+                )
+            )
+            restart_hours = rule.later_restart_hours
+        else:
+            notes.append(
+                _say(
+                    gettext_noop(
+                        "{source} restarts {hours} h after; a later value is {later} ({later_source}). A site may "
+                        "make the later value its policy."
+                    ),
+                    source=title,
+                    hours=restart_hours,
+                    later=later,
+                    later_source=rule.later_restart_source,
+                )
+            )
     plan = replace(
         base,
         action=rule.action,
-        labs=rule.labs,
+        labs=tuple(_say(lab) for lab in rule.labs),
         source=rule.source,
         confidence=rule.confidence,
         verify=rule.verify,
         restart_verify=rule.restart_verify,
-        restart_hours=rule.restart_hours,
+        restart_hours=restart_hours,
+        later_restart_hours=rule.later_restart_hours,
+        later_restart_source=rule.later_restart_source,
         hold_text=rule.hold_text(frequency),
         notes=tuple(notes),
     )
     if rule.action is Action.HOLD:
         plan = replace(plan, last_dose=last_dose_time(rule, procedure_start, zone, frequency))
-        if rule.restart_hours is not None:
-            plan = replace(plan, restart_after=procedure_end + timedelta(hours=rule.restart_hours))
+        if restart_hours is not None:
+            plan = replace(plan, restart_after=procedure_end + timedelta(hours=restart_hours))
     return plan
 
 
@@ -296,20 +406,15 @@ def _strictest(plans: list[DrugPlan]) -> DrugPlan:
         notes = list(first.notes)
         for other in plans:
             if other is not first:
-                notes.append(
-                    f"{guideline_info()[other.guideline]['title']}: "
-                    + (
-                        f"last dose {other.last_dose:%a %d-%b %H:%M}"
-                        if other.last_dose
-                        else {Action.CONTINUE: "continue", Action.DECIDE: "no value"}.get(other.action, "")
-                    )
-                )
+                notes.append(f"{guideline_info()[other.guideline]['title']}: {_in_brief(other)}")
         return replace(
             first,
             guideline=f"strictest ({first.guideline} hold, {restart_from.guideline} restart)",
             restart_after=latest_restart,
             restart_hours=restart_from.restart_hours,
             restart_verify=restart_from.restart_verify,
+            later_restart_hours=restart_from.later_restart_hours,
+            later_restart_source=restart_from.later_restart_source,
             labs=tuple(dict.fromkeys(lab for p in plans for lab in p.labs)),
             notes=tuple(notes),
             source=" | ".join(p.source for p in plans),
@@ -328,6 +433,21 @@ def _strictest(plans: list[DrugPlan]) -> DrugPlan:
     )
 
 
+def _in_brief(plan: DrugPlan) -> str:
+    """Another source's plan in one line, beside the strictest: its last dose, or what it says instead."""
+    if plan.last_dose:
+        return _say(gettext_noop("last dose {when:%a %d-%b %H:%M}"), when=plan.last_dose)
+    if plan.action is Action.CONTINUE:
+        return _say(gettext_noop("continue"))
+    # No value: keep what the source does say (ASRA's "not routinely stopped; shared decision", a kidney floor).
+    return " ".join(plan.notes) or _say(gettext_noop("no value"))
+
+
+def _sources_for(drug: Drug) -> list[str]:
+    extra = [g for g in EXTRA_SOURCES if any(r.guideline == g and r.drug == drug.id for r in rules())]
+    return [Guideline.SIR2019.value, Guideline.ASRA2018.value, *extra]
+
+
 def plan_drug(
     drug: Drug | str,
     procedure_start: datetime,
@@ -338,6 +458,7 @@ def plan_drug(
     intent: Intent | str | None = None,
     crcl: int | None = None,
     guideline: Guideline | str = Guideline.SIR2019,
+    restart_policy: RestartPolicy | str = RestartPolicy.GUIDELINE,
 ) -> DrugPlan:
     """The plan for one medicine around a procedure starting at ``procedure_start`` (aware)."""
     if procedure_start.tzinfo is None:
@@ -367,10 +488,11 @@ def plan_drug(
     purpose = Intent(intent) if intent else the_drug.intent
     end = procedure_end or procedure_start
     choice = Guideline(guideline)
+    policy = RestartPolicy(restart_policy)
     if choice is Guideline.STRICTEST:
         plans = [
-            _plan_one(g.value, the_drug, procedure_start, end, zone, freq, purpose, crcl)
-            for g in (Guideline.SIR2019, Guideline.ASRA2018)
+            _plan_one(g, the_drug, procedure_start, end, zone, freq, purpose, crcl, policy)
+            for g in _sources_for(the_drug)
         ]
         return _strictest(plans)
-    return _plan_one(choice.value, the_drug, procedure_start, end, zone, freq, purpose, crcl)
+    return _plan_one(choice.value, the_drug, procedure_start, end, zone, freq, purpose, crcl, policy)

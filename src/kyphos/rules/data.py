@@ -46,7 +46,10 @@ def sentences() -> list[str]:
     """Every sentence the data files show to a person, for the translation catalogue (``kyphos makemessages``)."""
     found = [row["message"] for name in WORDED for row in load(name).get("finding", [])]
     found += [label for part in load("procedure")["checklist"].values() for _key, label in part]
-    return found
+    plans = load("antithrombotics")["rule"]
+    found += [row["note"] for row in plans if row.get("note")]
+    found += [lab for row in plans for lab in row.get("labs", [])]
+    return list(dict.fromkeys(found))
 
 
 def sourced(entry: dict[str, Any], where: str) -> Sourced:

@@ -44,6 +44,11 @@ class LabPolicy:
     hcg_required: bool = False
 
 
+def heparin_checked(drug_ids: set[str]) -> bool:
+    """Whether a held medicine asks for an aPTT or anti-Xa before the procedure (SIR 2019 drug table)."""
+    return bool(drug_ids & set(data.load("labs")["heparin_check"]["drugs"]))
+
+
 class LabPolicyError(InvalidInput, ValueError):
     """A site setting outside what the guideline allows."""
 
@@ -102,12 +107,18 @@ def _finding(
 
 
 def lab_findings(
-    results: list[LabValue], procedure_start: datetime, rules: LabPolicy, *, inr_same_day: bool = False
+    results: list[LabValue],
+    procedure_start: datetime,
+    rules: LabPolicy,
+    *,
+    inr_same_day: bool = False,
+    heparin_check: bool = False,
 ) -> list[Finding]:
     """Stops for missing, stale or out-of-range labs and a positive hCG; the latest result of each test counts.
 
     ``inr_same_day``: the patient held warfarin, so the INR must be taken on the day of the procedure
-    (SIR 2019, INR day of procedure).
+    (SIR 2019, INR day of procedure). ``heparin_check``: heparin (IV), argatroban or bivalirudin was held, so an
+    aPTT or anti-Xa taken on the day must show no effect left (SIR 2019 drug table; the limits are local).
     """
     latest: dict[str, LabValue] = {}
     for result in sorted(results, key=lambda r: r.taken_at):
@@ -188,6 +199,8 @@ def lab_findings(
                 limits["platelets_min"].source,
             )
         )
+    if heparin_check:
+        found += _heparin_findings(latest, procedure_start, limits)
     hcg = latest.get("hcg")
     if hcg is not None and hcg.positive:
         found.append(
@@ -201,6 +214,48 @@ def lab_findings(
             )
         )
     return by_severity(found)
+
+
+def _heparin_findings(
+    latest: dict[str, LabValue], procedure_start: datetime, limits: dict[str, data.Sourced]
+) -> list[Finding]:
+    source = data.load("labs")["heparin_check"]["source"]
+    checks = [latest[c] for c in ("aptt", "antixa") if c in latest and latest[c].value is not None]
+    today = [r for r in checks if r.taken_at.date() == procedure_start.date()]
+    if not today:
+        return [
+            _finding(
+                "labs.heparin_check_missing",
+                Severity.STOP,
+                Text(
+                    gettext_noop("A heparin was held: an aPTT or anti-Xa taken on the day of the procedure is missing.")
+                ),
+                source,
+                "T",
+                True,
+            )
+        ]
+    found = []
+    for result in today:
+        name = "aptt_max_seconds" if result.code == "aptt" else "antixa_max"
+        limit = limits[name]
+        if result.value is not None and result.value > Decimal(str(limit.value)):
+            found.append(
+                _finding(
+                    f"labs.{result.code}_high",
+                    Severity.STOP,
+                    Text(
+                        gettext_noop("{test} {value} is above the local limit {limit}: heparin effect may remain."),
+                        test=tests()[result.code].name,
+                        value=result.value,
+                        limit=limit.value,
+                    ),
+                    limit.source,
+                    limit.confidence,
+                    limit.verify,
+                )
+            )
+    return found
 
 
 def describe(code: str) -> dict[str, Any]:

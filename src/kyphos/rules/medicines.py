@@ -127,6 +127,13 @@ def find_drug(text: str) -> Drug:
     return catalogue()[drug_id]
 
 
+def named_in(text: str) -> list[Drug]:
+    """The catalogue's medicines a free text names (a referral's medicine list): whole names, generic or brand."""
+    padded = f" {_key(text or '')} "
+    found = [drug_id for name, drug_id in _names().items() if name and f" {name} " in padded]
+    return [catalogue()[drug_id] for drug_id in dict.fromkeys(found)]
+
+
 def search(text: str, limit: int = 10) -> list[Drug]:
     """Drugs whose generic or brand name starts with ``text`` (then contains it), for matching as one types."""
     key = _key(text)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from kyphos.errors import InvalidInput, Text, gettext_noop
 from kyphos.rules import data
 
-ANCHORS = {"booked", "appointment", "not_reached", "procedure", "visit", "manual"}
+ANCHORS = {"booked", "appointment", "not_reached", "early_plan", "procedure", "visit", "manual"}
 PLACEHOLDERS = {"site", "phone", "link", "date", "time", "arrival", "day"}
 LANGUAGES = ("en", "es")
 EDITABLE = {"enabled", "offset_hours", "offset_days", "at", "days", "calendar"} | {

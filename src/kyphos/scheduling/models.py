@@ -95,7 +95,21 @@ class Site(models.Model):
         choices=[
             ("sir2019", _("SIR 2019")),
             ("asra2018", _("ASRA 2018")),
-            ("strictest", _("The stricter of the two, per drug")),
+            (
+                "strictest",
+                _("The strictest value per drug (SIR, ASRA and, for the direct oral anticoagulants, ACC 2017)"),
+            ),
+        ],
+    )
+    # After a spinal procedure a restart may lean late: "later" uses the later value another source gives (PAUSE
+    # 48–72 h for the direct oral anticoagulants, ASRA 24 h for therapeutic enoxaparin) where one exists.
+    restart_policy = models.CharField(
+        _("blood-thinner restart policy"),
+        max_length=10,
+        default="guideline",
+        choices=[
+            ("guideline", _("The governing guideline's restart time")),
+            ("later", _("The later restart where another source gives one (after a high-bleeding-risk procedure)")),
         ],
     )
     # Labs before the procedure: the INR limit within SIR 2019's high-risk range (1.5–1.8) and result freshness.

@@ -287,6 +287,7 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
 
         response = _run_service(request, case, form, call)
         if response is not None:
+            _warn_if_too_late(request, case)
             messages.success(
                 request, _("Rescheduled.") if reschedule else _("Booked. The pre-procedure call is queued.")
             )
@@ -300,7 +301,54 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
         detail="booking form",
     )
     context = _case_context(request, case) | {"form": form, "reschedule": reschedule}
+    context |= _early_plan_context(case, form)
     return render(request, "kyphos/booking_form.html", context, status=400 if form.errors else 200)
+
+
+def _early_plan_context(case: Case, form: forms.BookingForm) -> dict[str, Any]:
+    """The referral's blood thinners for the date the scheduler is choosing (none chosen yet: the holds only)."""
+    start = None
+    if form.is_bound:
+        form.is_valid()
+        start = form.cleaned_data.get("start")
+    elif form.initial.get("day") and form.initial.get("start_time"):
+        start = datetime.combine(form.initial["day"], form.initial["start_time"], tzinfo=case.site.zone)
+    minutes = (form.cleaned_data.get("minutes") if form.is_bound else None) or case.site.default_procedure_minutes
+    when_start = start or clock.current()
+    plan = selectors.early_plan(case, when_start, when_start + timedelta(minutes=minutes))
+    return {
+        "early": plan,
+        "early_dated": start is not None,
+        "early_too_late": start is not None and plan.too_late(clock.current()),
+    }
+
+
+def _warn_if_too_late(request: HttpRequest, case: Case) -> None:
+    case.refresh_from_db()
+    if case.appointment is None:
+        return
+    plan = selectors.early_plan(case, case.appointment.start, case.appointment.end)
+    if plan.needed and plan.too_late(clock.current()):
+        messages.warning(
+            request,
+            _(
+                "Too little time for the blood-thinner plan: a medicine on the referral should already have "
+                "stopped. The nurse's task is urgent; consider a later date."
+            ),
+        )
+
+
+@login_required
+@require_GET
+def case_book_plan(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    """The referral's blood thinners for the date being chosen (the booking page asks as the date changes)."""
+    case = _case_or_404(case_uuid)
+    require(request, "case.reschedule" if case.appointment else "case.book")
+    form = forms.BookingForm(request.GET, site=case.site, reschedule=False)
+    audit.record(
+        actor_of(request), AuditAction.VIEW, "case", case.uuid, patient_uuid=case.patient.uuid, detail="early plan"
+    )
+    return render(request, "kyphos/_early_plan.html", {"case": case, **_early_plan_context(case, form)})
 
 
 # The moves the case page runs itself, each through its owner in pathway.stages.MOVES. The other moves have
