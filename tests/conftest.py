@@ -110,7 +110,8 @@ def referral(**overrides: Any) -> Any:
         "referring_clinician": "Dr Okafor",
         "etiology": "osteoporosis",
         "pain_nrs": 7,
-        "months_conservative_care": 2,
+        "weeks_conservative_care": 8,
+        "pain_trend": "worsening",
         "levels": [LevelInput("T12", "acute", "yes", 30), LevelInput("L1", "acute", "yes", 20)],
     }
     values.update(overrides)

@@ -98,3 +98,13 @@ def test_the_booking_page_shows_the_referrals_holds_for_the_date_being_chosen(
         assert "Too little time" in late.decode()
         page = client.get(reverse("case_book", args=[case.uuid])).content.decode()
         assert "Blood thinners on the referral" in page and 'hx-get="' + url in page
+
+
+def test_the_case_page_shows_the_provisional_holds_at_referral(make_case: Any, people: dict[str, Any]) -> None:
+    """At referral, before any date: the holds the referral's blood thinners will need."""
+    case = make_case("referred", medications_note="Eliquis 5 mg twice daily\nPlavix 75 mg")
+    client = Client()
+    client.force_login(people["radiologist"])
+    text = client.get(reverse("case_detail", args=[case.uuid])).content.decode()
+    assert "Blood thinners on the referral" in text
+    assert "clopidogrel (Plavix): hold 5 days" in text and "apixaban (Eliquis): hold 6 doses" in text

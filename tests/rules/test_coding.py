@@ -91,3 +91,21 @@ def test_the_command_line_contract() -> None:
         env=env,
     )
     assert bad.returncode == 2 and "Unknown etiology" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "levels,etiology",
+    [(["L6"], "osteoporosis"), (["T12x"], "osteoporosis"), (["T12"], "trauma"), ([], "osteoporosis")],
+)
+def test_a_refusal_reads_cleanly_without_a_stray_quotation_mark(levels: list[str], etiology: str) -> None:
+    with pytest.raises(CodingError) as caught:
+        code_procedure(levels, etiology)
+    message = caught.value.message
+    assert message.count("“") == message.count("”") and '"' not in message and "'" not in message
+    assert message.endswith(".")
+
+
+def test_the_metastasis_note_adds_c79_52_in_addition_to_c79_51() -> None:
+    """ICD-10-CM: C79.52 (secondary neoplasm of bone marrow) is coded in addition to C79.51 (bone), not instead."""
+    coding = code_procedure(["L1"], "metastasis")
+    assert "C79.51" in coding.icd10cm and any("in addition to C79.51" in note for note in coding.notes)

@@ -8,10 +8,26 @@ EXPECTED = {
     "chest_or_breathing": Action.EMERGENCY,
     "leg_weakness_or_numbness": Action.EMERGENCY,
     "bladder_bowel_or_saddle": Action.EMERGENCY,
+    "sudden_severe_pain": Action.EMERGENCY,
     "fever": Action.SAME_DAY,
     "needle_site": Action.SAME_DAY,
+    "new_pain": Action.SAME_DAY,
     "pain_returns": Action.REVIEW,
 }
+
+
+def test_new_pain_not_there_before_asks_for_a_same_day_call_tri_state_radiologykey() -> None:
+    """Tri-State post-op sheet / RadiologyKey: new or worse pain not present before → same-day call (not only a
+    review, as pain that comes back after easing is)."""
+    assert evaluate({"new_pain": True}).action is Action.SAME_DAY
+    assert evaluate({"pain_returns": True}).action is Action.REVIEW
+
+
+def test_sudden_severe_back_or_leg_pain_is_an_emergency_and_marked_verify() -> None:
+    """Neuraxial hematoma signs (sharp back or leg pain with compression): an emergency row, a clinical inference
+    that the clinical lead signs off."""
+    raised = evaluate({"sudden_severe_pain": True})
+    assert raised.action is Action.EMERGENCY and raised.flags[0].verify
 
 
 def test_every_row_is_tested() -> None:

@@ -11,6 +11,7 @@ from kyphos.rules.triage import (
     Etiology,
     Evidence,
     LevelFacts,
+    PainTrend,
     TriageFacts,
     all_codes,
     triage_findings,
@@ -21,7 +22,8 @@ CLEAN = TriageFacts(
     etiology=Etiology.OSTEOPOROSIS,
     pain_nrs=7,
     hospitalized=False,
-    months_conservative_care=3,
+    weeks_conservative_care=12,
+    pain_trend=PainTrend.WORSENING,
 )
 
 # code → facts that must raise it
@@ -43,9 +45,11 @@ TRIGGERS = {
     "imaging.edema_unknown": replace(CLEAN, levels=(LevelFacts("L2", Acuity.ACUTE, Evidence.UNKNOWN),)),
     "pain.below_threshold_hospitalized": replace(CLEAN, hospitalized=True, pain_nrs=7),
     "pain.below_threshold_outpatient": replace(CLEAN, pain_nrs=4),
-    "conservative.not_tried": replace(CLEAN, months_conservative_care=0),
+    "conservative.not_tried": replace(CLEAN, weeks_conservative_care=0),
     "support.height_loss": replace(CLEAN, levels=(LevelFacts("L2", Acuity.ACUTE, Evidence.YES, 30),)),
     "support.rdq_severe": replace(CLEAN, rdq=18),
+    "support.too_few": replace(CLEAN, pain_trend=PainTrend.STABLE),
+    "support.trend_not_recorded": replace(CLEAN, pain_trend=None),
     "etiology.neoplastic": replace(CLEAN, etiology=Etiology.NEOPLASTIC),
     "continuum.bmd_referral": CLEAN,
 }
@@ -100,3 +104,34 @@ def test_a_value_without_a_source_is_refused() -> None:
         data.sourced({"value": 3, "confidence": "S"}, "x")
     with pytest.raises(data.DataFileError):
         data.sourced({"value": 3, "source": "y", "confidence": "maybe"}, "x")
+
+
+@pytest.mark.parametrize(
+    "changes,count",
+    [
+        ({}, 0),
+        ({"kyphotic_deformity": True}, 1),
+        ({"kyphotic_deformity": True, "progressive_height_loss": True}, 2),
+        ({"rdq": 18, "levels": (LevelFacts("L2", Acuity.ACUTE, Evidence.YES, 30),)}, 2),
+        ({"rdq": 17, "levels": (LevelFacts("L2", Acuity.ACUTE, Evidence.YES, 25),)}, 0),  # thresholds are "over"
+    ],
+)
+def test_stable_or_improving_pain_needs_2_supporting_findings_lcd_l34228_inclusion_2(
+    changes: dict[str, object], count: int
+) -> None:
+    """Medicare LCD L34228, inclusion 2: an outpatient with stable or improving pain ≥ 5 needs ≥ 2 of progressive
+    height loss, > 25 % height loss, kyphotic deformity, RDQ > 17. Worsening pain needs none."""
+    for trend in (PainTrend.STABLE, PainTrend.IMPROVING):
+        found = triage_findings(replace(CLEAN, pain_trend=trend, **changes))  # type: ignore[arg-type]
+        too_few = [f for f in found if f.code == "support.too_few"]
+        assert bool(too_few) is (count < 2)
+        if too_few:
+            assert f"{count} recorded" in str(too_few[0].message) and too_few[0].severity is Severity.CAUTION
+    assert "support.too_few" not in codes(replace(CLEAN, pain_trend=PainTrend.WORSENING))
+    assert "support.too_few" not in codes(replace(CLEAN, pain_trend=PainTrend.STABLE, hospitalized=True, pain_nrs=9))
+
+
+def test_two_weeks_of_treatment_counts_as_non_surgical_care_tried() -> None:
+    """Conservative care is recorded in weeks: 2–3 weeks of treatment for an acute fracture is care tried."""
+    assert "conservative.not_tried" not in codes(replace(CLEAN, weeks_conservative_care=2))
+    assert "conservative.not_tried" in codes(replace(CLEAN, weeks_conservative_care=None))

@@ -54,6 +54,12 @@ class Evidence(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
 
 
+class PainTrend(models.TextChoices):
+    WORSENING = "worsening", _("Worsening")
+    STABLE = "stable", _("Stable")
+    IMPROVING = "improving", _("Improving")
+
+
 class Case(models.Model):
     """One patient's episode: one or more fractured vertebrae treated in one session."""
 
@@ -73,7 +79,12 @@ class Case(models.Model):
     etiology_note = models.CharField(max_length=200, blank=True)
     pain_nrs = models.PositiveSmallIntegerField("baseline pain (NRS 0–10)")
     hospitalized = models.BooleanField(default=False)
-    months_conservative_care = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Non-surgical care tried, in weeks (2–3 weeks of treatment for an acute fracture must not read as "none").
+    weeks_conservative_care = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The coverage criteria's supporting findings for an outpatient whose pain is stable or improving.
+    pain_trend = models.CharField(max_length=12, choices=PainTrend.choices, blank=True)
+    kyphotic_deformity = models.BooleanField(default=False)
+    progressive_height_loss = models.BooleanField(default=False)
     rdq = models.PositiveSmallIntegerField("RDQ (0–24)", null=True, blank=True)
     medications_note = models.TextField("medicines listed on the referral", blank=True)
     clinical_note = models.TextField(blank=True)

@@ -82,8 +82,11 @@ class ReferralDetails:
     neoplastic_kind: str = ""
     etiology_note: str = ""
     hospitalized: bool = False
-    months_conservative_care: int | None = None
+    weeks_conservative_care: int | None = None
     rdq: int | None = None
+    pain_trend: str = ""
+    kyphotic_deformity: bool = False
+    progressive_height_loss: bool = False
     medications_note: str = ""
     clinical_note: str = ""
     screen: dict[str, bool] = field(default_factory=dict)
@@ -115,7 +118,10 @@ def triage_facts(case: Case, levels: list[CaseLevel] | None = None) -> triage_ru
         etiology=triage_rules.Etiology(case.etiology),
         pain_nrs=case.pain_nrs,
         hospitalized=case.hospitalized,
-        months_conservative_care=case.months_conservative_care,
+        weeks_conservative_care=case.weeks_conservative_care,
+        pain_trend=triage_rules.PainTrend(case.pain_trend) if case.pain_trend else None,
+        kyphotic_deformity=case.kyphotic_deformity,
+        progressive_height_loss=case.progressive_height_loss,
         rdq=case.rdq,
         **{flag: bool(getattr(case, flag)) for flag in SCREEN_FLAGS},
     )
@@ -179,7 +185,10 @@ def refer_case(actor: Actor, patient: Patient, site: Site, details: ReferralDeta
         etiology_note=details.etiology_note,
         pain_nrs=details.pain_nrs,
         hospitalized=details.hospitalized,
-        months_conservative_care=details.months_conservative_care,
+        weeks_conservative_care=details.weeks_conservative_care,
+        pain_trend=details.pain_trend,
+        kyphotic_deformity=details.kyphotic_deformity,
+        progressive_height_loss=details.progressive_height_loss,
         rdq=details.rdq,
         medications_note=details.medications_note,
         clinical_note=details.clinical_note,

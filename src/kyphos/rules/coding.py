@@ -61,7 +61,7 @@ def code_procedure(levels_in_order: list[str], etiology: str) -> Coding:
     try:
         levels = [parse_level(level) for level in levels_in_order]
     except InvalidLevel as exc:
-        raise CodingError(str(exc)) from exc
+        raise CodingError(exc.args[0]) from exc
     if len(set(levels)) != len(levels):
         raise CodingError(gettext_noop("A level is listed twice."))
     if etiology not in _icd():
@@ -81,7 +81,8 @@ def code_procedure(levels_in_order: list[str], etiology: str) -> Coding:
         icd10cm=tuple(icd["codes"]),
         cpt_labels=tuple(table[key]["label"] for key in keys),
         icd_labels=tuple(icd.get("labels", [])),
-        notes=tuple(n for n in (icd.get("note", ""),) if n),
+        # The data file's note, in the language active now (kyphos makemessages collects it).
+        notes=tuple(str(Text(n)) for n in (icd.get("note", ""),) if n),
         sources=tuple(dict.fromkeys([cpt[first].source, icd["source"]])),
         verify=bool(icd.get("verify", False)) or cpt[first].verify,
     )

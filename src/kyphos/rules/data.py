@@ -38,7 +38,8 @@ def load(name: str) -> dict[str, Any]:
     return data
 
 
-# The data files whose findings carry a sentence a person reads (``[[finding]] message``).
+# The data files whose findings carry a sentence a person reads (``[[finding]] message``); ``sentences`` also
+# collects the checklist's items, the coding notes and the blood-thinner table's notes and lab advice.
 WORDED = ("precall", "triage")
 
 
@@ -46,6 +47,7 @@ def sentences() -> list[str]:
     """Every sentence the data files show to a person, for the translation catalogue (``kyphos makemessages``)."""
     found = [row["message"] for name in WORDED for row in load(name).get("finding", [])]
     found += [label for part in load("procedure")["checklist"].values() for _key, label in part]
+    found += [row["note"] for row in load("coding")["icd"] if row.get("note")]
     plans = load("antithrombotics")["rule"]
     found += [row["note"] for row in plans if row.get("note")]
     found += [lab for row in plans for lab in row.get("labs", [])]

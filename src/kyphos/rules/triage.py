@@ -26,6 +26,12 @@ class Evidence(StrEnum):
     UNKNOWN = "unknown"
 
 
+class PainTrend(StrEnum):
+    WORSENING = "worsening"
+    STABLE = "stable"
+    IMPROVING = "improving"
+
+
 class Etiology(StrEnum):
     OSTEOPOROSIS = "osteoporosis"
     STEROID = "steroid"
@@ -49,8 +55,11 @@ class TriageFacts:
     etiology: Etiology
     pain_nrs: int
     hospitalized: bool
-    months_conservative_care: int | None = None
+    weeks_conservative_care: int | None = None
     rdq: int | None = None
+    pain_trend: PainTrend | None = None  # None: not recorded
+    kyphotic_deformity: bool = False
+    progressive_height_loss: bool = False
     infection: bool = False
     pregnant: bool = False
     pain_not_from_fracture: bool = False
@@ -134,8 +143,9 @@ def triage_findings(facts: TriageFacts) -> list[Finding]:
     if not facts.hospitalized:
         if facts.pain_nrs < _threshold("pain_min_outpatient"):
             found.append(finding("pain.below_threshold_outpatient", pain=facts.pain_nrs))
-        if not facts.months_conservative_care:
+        if not facts.weeks_conservative_care:
             found.append(finding("conservative.not_tried"))
+        found += _supporting_findings(facts)
     if facts.rdq is not None and facts.rdq > _threshold("rdq_severe"):
         found.append(finding("support.rdq_severe", rdq=facts.rdq))
 
@@ -144,6 +154,29 @@ def triage_findings(facts: TriageFacts) -> list[Finding]:
     else:
         found.append(finding("continuum.bmd_referral"))
     return by_severity(found)
+
+
+def supporting_count(facts: TriageFacts) -> int:
+    """The coverage criteria's supporting findings present: progressive height loss, height loss over the
+    threshold (any level), kyphotic deformity, RDQ over the threshold."""
+    height = any(
+        lv.height_loss_percent is not None and lv.height_loss_percent > _threshold("height_loss_support_percent")
+        for lv in facts.levels
+    )
+    rdq = facts.rdq is not None and facts.rdq > _threshold("rdq_severe")
+    return sum((facts.progressive_height_loss, height, facts.kyphotic_deformity, rdq))
+
+
+def _supporting_findings(facts: TriageFacts) -> list[Finding]:
+    """An outpatient whose pain is stable or improving needs at least ``supporting_min`` supporting findings."""
+    if facts.pain_trend is None:
+        return [finding("support.trend_not_recorded")]
+    if facts.pain_trend is PainTrend.WORSENING:
+        return []
+    count = supporting_count(facts)
+    if count < _threshold("supporting_min"):
+        return [finding("support.too_few", count=count)]
+    return []
 
 
 def all_codes() -> list[str]:

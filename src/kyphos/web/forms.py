@@ -11,7 +11,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kyphos.formfields import CleanText
-from kyphos.pathway.models import Acuity, Etiology, Evidence, NeoplasticKind, SteroidDisease
+from kyphos.pathway.models import Acuity, Etiology, Evidence, NeoplasticKind, PainTrend, SteroidDisease
 from kyphos.pathway.services import SCREEN_FLAGS, LevelInput, ReferralDetails
 from kyphos.pathway.stages import CancelReason, PostponeReason, Stage
 from kyphos.patients.models import Channel, Language, Patient, Sex
@@ -72,9 +72,14 @@ class ReferralForm(forms.Form):
     etiology_note = CleanText(label=_("Cause: note"), required=False, max_length=200)
     pain_nrs = forms.IntegerField(label=_("Pain now (0–10)"), min_value=0, max_value=10)
     hospitalized = forms.BooleanField(label=_("In hospital now"), required=False)
-    months_conservative_care = forms.IntegerField(
-        label=_("Months of non-surgical care tried"), required=False, min_value=0, max_value=240
+    weeks_conservative_care = forms.IntegerField(
+        label=_("Weeks of non-surgical care tried"), required=False, min_value=0, max_value=520
     )
+    pain_trend = forms.ChoiceField(
+        label=_("Pain over the last weeks"), choices=[("", "—"), *PainTrend.choices], required=False
+    )
+    kyphotic_deformity = forms.BooleanField(label=_("Kyphotic deformity"), required=False)
+    progressive_height_loss = forms.BooleanField(label=_("Progressive height loss on serial imaging"), required=False)
     rdq = forms.IntegerField(label=_("RDQ score (0–24), if known"), required=False, min_value=0, max_value=24)
     medications_note = CleanText(
         label=_("Medicines on the referral"), required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -166,7 +171,10 @@ class ReferralForm(forms.Form):
             etiology_note=d.get("etiology_note", ""),
             pain_nrs=d["pain_nrs"],
             hospitalized=bool(d.get("hospitalized")),
-            months_conservative_care=d.get("months_conservative_care"),
+            weeks_conservative_care=d.get("weeks_conservative_care"),
+            pain_trend=d.get("pain_trend") or "",
+            kyphotic_deformity=bool(d.get("kyphotic_deformity")),
+            progressive_height_loss=bool(d.get("progressive_height_loss")),
             rdq=d.get("rdq"),
             medications_note=d.get("medications_note", ""),
             clinical_note=d.get("clinical_note", ""),

@@ -207,7 +207,15 @@ def case_detail(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     context["action_form"] = forms.ActionForm(initial={"version": case.version})
     context["postpone_form"] = forms.PostponeForm(initial={"version": case.version})
     context["cancel_form"] = forms.CancelForm(initial={"version": case.version})
+    if case.appointment is None and case.medications_note and case.stage in PLANNED_AT_BOOKING:
+        # Before a date is chosen: the holds the referral's blood thinners will need (the booking dates them).
+        now = clock.current()
+        context |= {"early": selectors.early_plan(case, now, now + timedelta(hours=1)), "early_dated": False}
     return render(request, "kyphos/case_detail.html", context)
+
+
+# Stages before a booking, when the referral's medicine list is all there is to plan from.
+PLANNED_AT_BOOKING = {Stage.REFERRED, Stage.TRIAGED, Stage.POSTPONED}
 
 
 @login_required
