@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
@@ -138,11 +139,13 @@ def save_case(case: Case, *fields: str) -> None:
     case.save(update_fields=[*fields, "version", "updated_at"])
 
 
-def findings_json(findings: list[Finding], overridden: bool = False) -> list[dict[str, Any]]:
+def findings_json(
+    findings: list[Finding], overridden: bool = False, decided: AbstractSet[str] = frozenset()
+) -> list[dict[str, Any]]:
     out = []
     for finding in findings:
         item = finding.as_dict()
-        if overridden and finding.severity is Severity.STOP:
+        if finding.severity is Severity.STOP and (overridden or finding.code in decided):
             item["overridden"] = True
         out.append(item)
     return out
@@ -156,9 +159,16 @@ def raise_findings(actor: Actor, case: Case, findings: list[Finding], summary: s
     record_event(actor, case, EventKind.NOTE, summary, reason=reason, data={"findings": [f.code for f in findings]})
 
 
-def _enforce(actor: Actor, findings: list[Finding], override_reason: str) -> bool:
-    """Raise GuardBlocked on an unoverridden stop; return True when a stop was overridden."""
-    stops = [f for f in findings if f.severity is Severity.STOP]
+def decided_codes(case: Case) -> set[str]:
+    """The stop findings a radiologist already decided to proceed despite (recorded once, carried to later moves)."""
+    return {str(d["code"]) for d in case.decided_stops}
+
+
+def _enforce(
+    actor: Actor, findings: list[Finding], override_reason: str, decided: AbstractSet[str] = frozenset()
+) -> bool:
+    """Raise GuardBlocked on a stop neither decided before nor overridden now; True when one is overridden now."""
+    stops = [f for f in findings if f.severity is Severity.STOP and f.code not in decided]
     if not stops:
         return False
     if not override_reason.strip():
@@ -200,11 +210,12 @@ def move(
     locked = case if already_locked else lock_case(case, version)
     table_row = check_move(locked.stage, action)
     findings = findings or []
-    overridden = _enforce(actor, findings, override_reason)
+    decided = decided_codes(locked)
+    overridden = _enforce(actor, findings, override_reason, decided)
     from_stage = locked.stage
     locked.stage = table_row.target
     locked.stage_changed_at = clock.current()
-    locked.findings = findings_json(findings, overridden)
+    locked.findings = findings_json(findings, overridden, decided)
     locked.open_stops = 0
     save_case(locked, "stage", "stage_changed_at", "findings", "open_stops")
     payload = dict(data or {})
@@ -220,7 +231,7 @@ def move(
         reason=reason,
         data=payload,
     )
-    if overridden:
+    if overridden:  # a decision taken now, at the move (one taken before was recorded then)
         record_event(
             actor,
             locked,

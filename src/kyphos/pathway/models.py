@@ -112,6 +112,9 @@ class Case(models.Model):
     # The findings of the last guard that ran, shown on the banner while a stop is open.
     findings = models.JSONField(default=list, blank=True)
     open_stops = models.PositiveSmallIntegerField(default=0)
+    # The radiologist's "proceed" on stop findings, decided once (case page or task) and carried to the moves that
+    # check them: [{"code", "reason", "by", "at"}].
+    decided_stops = models.JSONField(default=list, blank=True)
     end_reason = models.CharField(max_length=24, blank=True)
     end_note = models.TextField(blank=True)
 

@@ -416,6 +416,60 @@ def _site_time(case: Case, moment: datetime) -> str:
     return when.staff_when(moment, case.site, zone=True)
 
 
+# --- a stop finding: proceed, postpone or cancel, decided once -------------------------------------------------
+
+# Tasks that ask the radiologist to decide on a stop ("postpone or proceed").
+DECISION_TASKS = [TaskKind.REVIEW_FLAG, TaskKind.CALL_ESCALATION]
+
+
+def stops_to_decide(case: Case) -> list[str]:
+    """The stop findings open on the case, plus "no call on record" while the patient could not be reached."""
+    codes = [str(f["code"]) for f in case.findings if f.get("severity") == "stop" and not f.get("overridden")]
+    unreached = case.tasks.filter(kind=TaskKind.CALL_ESCALATION, status=TaskStatus.OPEN).exists()
+    if unreached and case.stage == Stage.SCHEDULED:
+        codes.append("admit.no_precall")
+    return list(dict.fromkeys(codes))
+
+
+@transaction.atomic
+def proceed_despite_stops(actor: Actor, case: Case, *, version: int | None, reason: str) -> Case:
+    """The radiologist decides to proceed despite the open stop findings, with a reason: recorded once (timeline,
+    audit), the decision tasks close, and the moves that check those stops later (admission, the procedure's start)
+    carry it instead of asking again. A stop that appears afterwards still asks."""
+    require(actor, "finding.override")
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the case proceeds despite the stop.")})
+    locked = kernel.lock_case(case, version)
+    codes = stops_to_decide(locked)
+    if not codes:
+        raise ValidationError(_("There is no open stop to decide on."))
+    now = clock.current()
+    locked.decided_stops = [
+        *locked.decided_stops,
+        *({"code": code, "reason": reason.strip(), "by": actor.name, "at": now.isoformat()} for code in codes),
+    ]
+    for item in locked.findings:
+        if item.get("severity") == "stop" and item.get("code") in codes:
+            item["overridden"] = True
+    locked.open_stops = 0
+    kernel.save_case(locked, "decided_stops", "findings", "open_stops")
+    kernel.record_event(
+        actor,
+        locked,
+        EventKind.OVERRIDE,
+        gettext("Proceed despite: {codes}").format(codes=", ".join(codes)),
+        reason=reason.strip(),
+        data={"findings": codes},
+    )
+    audit.record(
+        actor, AuditAction.OVERRIDE, "case", locked.uuid, patient_uuid=locked.patient.uuid, detail="proceed decision"
+    )
+    kernel.close_tasks(
+        actor, locked, DECISION_TASKS, TaskStatus.DONE, gettext("proceed: {reason}").format(reason=reason.strip())
+    )
+    return locked
+
+
 @owns("postpone")
 @transaction.atomic
 def postpone_case(actor: Actor, case: Case, *, version: int | None, reason: str, note: str = "") -> Case:

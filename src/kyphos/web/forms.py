@@ -288,6 +288,12 @@ class BookingForm(VersionedForm):
         return data
 
 
+class ProceedForm(VersionedForm):
+    reason = CleanText(
+        label=_("Why the case proceeds despite the stop"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500
+    )
+
+
 class PostponeForm(VersionedForm):
     reason = forms.ChoiceField(label=_("Why"), choices=PostponeReason.choices)
     note = CleanText(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))

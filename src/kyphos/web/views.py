@@ -156,6 +156,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "outcome": CaseOutcome.objects.filter(case=case).first(),
         "diary_entries": DiaryEntry.objects.filter(case=case).count(),
         "after_procedure": case.stage in {Stage.RECOVERY, Stage.DISCHARGED, Stage.FOLLOWUP_DONE, Stage.CLOSED},
+        "to_decide": services.stops_to_decide(case) if may(request.user, "finding.override") else [],
     }
 
 
@@ -207,6 +208,7 @@ def case_detail(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     context["action_form"] = forms.ActionForm(initial={"version": case.version})
     context["postpone_form"] = forms.PostponeForm(initial={"version": case.version})
     context["cancel_form"] = forms.CancelForm(initial={"version": case.version})
+    context["proceed_form"] = forms.ProceedForm(initial={"version": case.version})
     if case.appointment is None and case.medications_note and case.stage in PLANNED_AT_BOOKING:
         # Before a date is chosen: the holds the referral's blood thinners will need (the booking dates them).
         now = clock.current()
@@ -371,13 +373,27 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
     """Run one stage move from the case page; on refusal show the case again with the reason."""
     move = MOVES.get(action)
     # These moves have their own pages (the call, admission, the procedure), which hold what the move needs.
-    if move is None or action not in CASE_PAGE_MOVES:
+    # "proceed" is no move: the radiologist's decision on a stop finding, carried to the moves that check it.
+    if action != "proceed" and (move is None or action not in CASE_PAGE_MOVES):
         raise Http404("No such action.")
-    require(request, move.permission)
+    require(request, move.permission if move is not None else "finding.override")
     case = _case_or_404(case_uuid)
     actor = actor_of(request)
     form: Any
-    if action in {"triage", "decline"}:
+    if action == "proceed":
+        form = forms.ProceedForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            response = _run_service(
+                request,
+                case,
+                form,
+                lambda: services.proceed_despite_stops(actor, case, version=d["version"], reason=d["reason"]),
+            )
+            if response is not None:
+                messages.success(request, _("Decision recorded: the case proceeds; the start will not ask again."))
+                return response
+    elif action in {"triage", "decline"}:
         form = forms.TriageForm(request.POST, case=case)
         if form.is_valid():
             d = form.cleaned_data
@@ -415,7 +431,7 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
                 lambda: service(actor, case, version=d["version"], reason=d["reason"], note=d["note"]),
             )
             if response is not None:
-                messages.success(request, format_lazy(_("{move}: done."), move=move.label))
+                messages.success(request, format_lazy(_("{move}: done."), move=move.label if move else action))
                 return response
     else:
         form = forms.ActionForm(request.POST)
@@ -428,7 +444,7 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
                 lambda: followup.close_case(actor, case, version=d["version"], note=d["note"]),
             )
             if response is not None:
-                messages.success(request, format_lazy(_("{move}: done."), move=move.label))
+                messages.success(request, format_lazy(_("{move}: done."), move=move.label if move else action))
                 return response
     case = _case_or_404(case_uuid)
     audit.record(actor, AuditAction.VIEW, "case", case.uuid, patient_uuid=case.patient.uuid, detail="case page")
@@ -440,6 +456,7 @@ def case_action(request: HttpRequest, case_uuid: UUID, action: str) -> HttpRespo
         "action_form": form if action == "close" else forms.ActionForm(initial={"version": case.version}),
         "postpone_form": form if action == "postpone" else forms.PostponeForm(initial={"version": case.version}),
         "cancel_form": form if action == "cancel" else forms.CancelForm(initial={"version": case.version}),
+        "proceed_form": form if action == "proceed" else forms.ProceedForm(initial={"version": case.version}),
         "failed_action": action,
         "failed_form": form,
     }
