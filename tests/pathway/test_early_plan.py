@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -46,10 +47,20 @@ def test_a_short_hold_the_call_can_still_arrange_opens_no_task(make_case: Any) -
     assert early_tasks(book(make_case, "paracetamol as needed", start=MONDAY + timedelta(hours=2))) == []
 
 
-def test_too_little_time_makes_the_task_urgent(make_case: Any) -> None:
-    """Booked on Wednesday 2 January for Monday: clopidogrel should have stopped already."""
+def test_too_little_time_needs_a_reason_and_makes_the_task_urgent(make_case: Any, actors: dict[str, Any]) -> None:
+    """Booked on Wednesday 2 January for Monday: clopidogrel should have stopped already. Booking asks for a
+    reason, and the nurse's task is urgent."""
     at = datetime(2030, 1, 2, 9, tzinfo=NEW_YORK)
-    [task] = early_tasks(book(make_case, "clopidogrel", at=at))
+    with time_machine.travel(at, tick=False):
+        case = make_case("triaged", medications_note="clopidogrel")
+        room = case.site.rooms.first()
+        with pytest.raises(ValidationError, match="cannot fit"):
+            services.book_case(actors["scheduler"], case, version=case.version, room=room, start=MONDAY, minutes=60)
+        case = services.book_case(
+            actors["scheduler"], case, version=case.version, room=room, start=MONDAY, minutes=60,
+            override_reason="Urgent: the prescriber already stopped it on Sunday",
+        )  # fmt: skip
+    [task] = early_tasks(case)
     assert task.urgent and task.due_end == at + timedelta(hours=4)
 
 

@@ -518,7 +518,15 @@ def _build_case(
         return case
     book_at = min(triage_at + timedelta(hours=20), start - timedelta(hours=60))
     with _at(max(book_at, triage_at + timedelta(minutes=5))):
-        case = services.book_case(dept.actor("scheduler"), case, version=None, room=room, start=start, minutes=60)
+        case = services.book_case(
+            dept.actor("scheduler"),
+            case,
+            version=None,
+            room=room,
+            start=start,
+            minutes=60,
+            override_reason="Demo department: booked at short notice",
+        )
     if target not in {"cancelled", "postponed"}:
         _before(case, rng, max(book_at, triage_at + timedelta(minutes=5)), now)
     if target in {"scheduled", "cancelled", "postponed"}:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext
 
 from kyphos import when
 from kyphos.pathway.models import Case, Event, Task, TaskKind, TaskStatus
@@ -306,3 +307,41 @@ def early_plan(case: Case, start: datetime, end: datetime) -> EarlyPlan:
             closes = calendar.business_intervals(day)
             nurse_by = closes[-1][1]
     return EarlyPlan(tuple(holds), earliest, call_window(start, calendar).end, nurse_by)
+
+
+def booking_warnings(case: Case, start: datetime, end: datetime, now: datetime) -> list[str]:
+    """What a proposed booking should make the scheduler stop and think about (booking anyway needs a reason):
+    outside the site's hours, the call window or the arrival already past, a blood-thinner hold that cannot fit."""
+    site = case.site
+    calendar = site.calendar()
+    day = when.local_day(start, site)
+    intervals = calendar.business_intervals(day)
+    found: list[str] = []
+    if not any(opens <= start and end <= closes for opens, closes in intervals):
+        hours = ", ".join(f"{when.staff_time(o, site)}–{when.staff_time(c, site)}" for o, c in intervals)
+        found.append(
+            gettext("{start}–{end} is outside the site's hours that day ({hours}).").format(
+                start=when.staff_time(start, site), end=when.staff_time(end, site), hours=hours or gettext("closed")
+            )
+        )
+    window = call_window(start, calendar)
+    if window.end <= now:
+        found.append(
+            gettext("The pre-procedure call window has already closed ({end}).").format(
+                end=when.staff_when(window.end, site)
+            )
+        )
+    arrival = start - timedelta(minutes=site.arrival_lead_minutes)
+    if arrival <= now:
+        found.append(
+            gettext("The arrival time ({arrival}) has already passed.").format(arrival=when.staff_time(arrival, site))
+        )
+    plan = early_plan(case, start, end)
+    if plan.needed and plan.too_late(now):
+        late = [h for h in plan.holds if h.last_dose is not None and h.last_dose <= (plan.nurse_by or now)]
+        found.append(
+            gettext("A blood-thinner hold cannot fit: {drugs} would already have to be stopped.").format(
+                drugs=", ".join(h.drug for h in late) or ", ".join(h.drug for h in plan.holds)
+            )
+        )
+    return found

@@ -331,13 +331,24 @@ def _open_call_task(case: Case) -> Task:
 
 @owns("book")
 @transaction.atomic
-def book_case(actor: Actor, case: Case, *, version: int | None, room: Room, start: datetime, minutes: int) -> Case:
-    """Book the procedure in a room; the call task opens with the 24–48 h call window."""
+def book_case(
+    actor: Actor,
+    case: Case,
+    *,
+    version: int | None,
+    room: Room,
+    start: datetime,
+    minutes: int,
+    override_reason: str = "",
+) -> Case:
+    """Book the procedure in a room; the call task opens with the 24–48 h call window. A time outside the site's
+    hours, a call window or arrival already past, or a blood-thinner hold that cannot fit needs a reason."""
     require(actor, "case.book")
     locked = kernel.lock_case(case, version)
     check_move(locked.stage, "book")
     if locked.eligibility != Eligibility.ELIGIBLE:
         raise ValidationError(_("Only a case triaged as eligible can be booked."))
+    warnings = _booking_warnings(locked, start, minutes, override_reason)
     appointment = booking.book_appointment(locked.uuid, locked.site, room, start, minutes)
     locked, event = kernel.move(
         actor,
@@ -353,13 +364,22 @@ def book_case(actor: Actor, case: Case, *, version: int | None, room: Room, star
     kernel.close_tasks(actor, locked, [TaskKind.BOOK, TaskKind.REBOOK], TaskStatus.DONE, gettext("booked"))
     _open_call_task(locked)
     _open_early_plan_task(locked)
+    _record_booking_override(actor, locked, warnings, override_reason)
     return locked
 
 
 @owns("reschedule")
 @transaction.atomic
 def reschedule_case(
-    actor: Actor, case: Case, *, version: int | None, room: Room, start: datetime, minutes: int, reason: str
+    actor: Actor,
+    case: Case,
+    *,
+    version: int | None,
+    room: Room,
+    start: datetime,
+    minutes: int,
+    reason: str,
+    override_reason: str = "",
 ) -> Case:
     """Move the booking; the old one is kept as rescheduled and the call is due again in the new window."""
     if not reason.strip():
@@ -369,6 +389,7 @@ def reschedule_case(
     check_move(locked.stage, "reschedule")
     old = locked.appointment
     assert old is not None
+    warnings = _booking_warnings(locked, start, minutes, override_reason)
     new = booking.reschedule_appointment(old, room, start, minutes, reason)
     locked, _event = kernel.move(
         actor,
@@ -389,7 +410,35 @@ def reschedule_case(
     )
     _open_call_task(locked)
     _open_early_plan_task(locked)
+    _record_booking_override(actor, locked, warnings, override_reason)
     return locked
+
+
+def _booking_warnings(case: Case, start: datetime, minutes: int, override_reason: str) -> list[str]:
+    """Refuse a questionable booking without a reason; return its warnings (empty when there are none)."""
+    if start.tzinfo is None or start <= clock.current():
+        return []  # the booking itself refuses a naive time or a past one, with its own message
+    warnings = selectors.booking_warnings(case, start, start + timedelta(minutes=minutes), clock.current())
+    if warnings and not override_reason.strip():
+        raise ValidationError(
+            {"override_reason": [*warnings, gettext("Choose another time, or give a reason to book anyway.")]}
+        )
+    return warnings
+
+
+def _record_booking_override(actor: Actor, case: Case, warnings: list[str], override_reason: str) -> None:
+    if not warnings:
+        return
+    kernel.record_event(
+        actor,
+        case,
+        EventKind.OVERRIDE,
+        gettext("Booked despite: {warnings}").format(warnings=" ".join(warnings)),
+        reason=override_reason.strip(),
+    )
+    audit.record(
+        actor, AuditAction.OVERRIDE, "case", case.uuid, patient_uuid=case.patient.uuid, detail="booking warnings"
+    )
 
 
 def _open_early_plan_task(case: Case) -> Task | None:

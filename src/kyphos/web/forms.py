@@ -261,6 +261,9 @@ class BookingForm(VersionedForm):
     )
     minutes = forms.IntegerField(label=_("Planned duration (minutes)"), min_value=10, max_value=480)
     reason = CleanText(label=_("Reason for the change"), required=False, max_length=200)
+    override_reason = CleanText(
+        label=_("Reason to book anyway (only when the page warns)"), required=False, max_length=300
+    )
 
     def __init__(self, *args: Any, site: Site, reschedule: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -36,6 +36,7 @@ from kyphos.pathway.policy import may
 from kyphos.pathway.stages import MOVES, Stage, moves_from
 from kyphos.patients.models import Patient
 from kyphos.precall.models import CallStatus, PatientChecklist
+from kyphos.scheduling import selectors as scheduling_selectors
 from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Site
 from kyphos.web import forms
 
@@ -282,6 +283,7 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
                     start=d["start"],
                     minutes=d["minutes"],
                     reason=d["reason"],
+                    override_reason=d["override_reason"],
                 )
         else:
 
@@ -293,6 +295,7 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
                     room=d["room"],
                     start=d["start"],
                     minutes=d["minutes"],
+                    override_reason=d["override_reason"],
                 )
 
         response = _run_service(request, case, form, call)
@@ -311,25 +314,40 @@ def case_book(request: HttpRequest, case_uuid: UUID, reschedule: bool = False) -
         detail="booking form",
     )
     context = _case_context(request, case) | {"form": form, "reschedule": reschedule}
-    context |= _early_plan_context(case, form)
+    context |= _booking_help_context(case, form)
     return render(request, "kyphos/booking_form.html", context, status=400 if form.errors else 200)
 
 
-def _early_plan_context(case: Case, form: forms.BookingForm) -> dict[str, Any]:
-    """The referral's blood thinners for the date the scheduler is choosing (none chosen yet: the holds only)."""
-    start = None
+def _booking_help_context(case: Case, form: forms.BookingForm) -> dict[str, Any]:
+    """What the scheduler sees beside the form for the room, day and time being chosen: the room's free times that
+    day within the site's hours, the warnings booking would need a reason for, and the referral's blood thinners
+    (none chosen yet: the holds only)."""
+    values: dict[str, Any] = dict(form.initial)
     if form.is_bound:
         form.is_valid()
-        start = form.cleaned_data.get("start")
-    elif form.initial.get("day") and form.initial.get("start_time"):
-        start = datetime.combine(form.initial["day"], form.initial["start_time"], tzinfo=case.site.zone)
-    minutes = (form.cleaned_data.get("minutes") if form.is_bound else None) or case.site.default_procedure_minutes
-    when_start = start or clock.current()
+        values |= {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+    site, now = case.site, clock.current()
+    minutes = values.get("minutes") or site.default_procedure_minutes
+    start = values.get("start")
+    if start is None and values.get("day") and values.get("start_time"):
+        start = datetime.combine(values["day"], values["start_time"], tzinfo=site.zone)
+    room = values.get("room")
+    if isinstance(room, int):
+        room = site.rooms.filter(pk=room).first()
+    day = values.get("day")
+    when_start = start or now
     plan = selectors.early_plan(case, when_start, when_start + timedelta(minutes=minutes))
+    warnings = []
+    if start is not None and start > now:
+        warnings = selectors.booking_warnings(case, start, start + timedelta(minutes=minutes), now)
     return {
         "early": plan,
         "early_dated": start is not None,
-        "early_too_late": start is not None and plan.too_late(clock.current()),
+        "early_too_late": start is not None and plan.too_late(now),
+        "help_room": room,
+        "help_day": day,
+        "free": scheduling_selectors.free_times(room, day, minutes) if room is not None and day else None,
+        "warnings": warnings,
     }
 
 
@@ -351,14 +369,14 @@ def _warn_if_too_late(request: HttpRequest, case: Case) -> None:
 @login_required
 @require_GET
 def case_book_plan(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
-    """The referral's blood thinners for the date being chosen (the booking page asks as the date changes)."""
+    """Free times, warnings and the referral's blood thinners for what is being chosen (asked as the form changes)."""
     case = _case_or_404(case_uuid)
     require(request, "case.reschedule" if case.appointment else "case.book")
     form = forms.BookingForm(request.GET, site=case.site, reschedule=False)
     audit.record(
         actor_of(request), AuditAction.VIEW, "case", case.uuid, patient_uuid=case.patient.uuid, detail="early plan"
     )
-    return render(request, "kyphos/_early_plan.html", {"case": case, **_early_plan_context(case, form)})
+    return render(request, "kyphos/_booking_help.html", {"case": case, **_booking_help_context(case, form)})
 
 
 # The moves the case page runs itself, each through its owner in pathway.stages.MOVES. The other moves have
