@@ -13,6 +13,7 @@ from django.urls import reverse
 from kyphos.aftercare import followup, selectors, services
 from kyphos.aftercare.services import DISCHARGE_CRITERIA, CheckInput
 from kyphos.messaging.letters import current_letter
+from kyphos.pathway.errors import NotPermitted
 from kyphos.pathway.models import EventKind, TaskKind, TaskStatus
 from kyphos.pathway.stages import Stage
 from kyphos.scheduling.models import AppointmentStatus, Site, Visit
@@ -22,6 +23,12 @@ pytestmark = pytest.mark.django_db
 AFTER = MONDAY + timedelta(minutes=100)
 NEXT_DAY = MONDAY + timedelta(days=1, hours=2)
 OK = CheckInput(legs_strength_normal=True, legs_sensation_normal=True, pain_nrs=3, bp_systolic=130)
+
+
+def checked(actors: dict[str, Any], case: Any) -> None:
+    """The recovery checks the site's discharge policy asks for (2 by default), taken now."""
+    for _ in range(case.site.discharge_min_checks):
+        services.record_check(actors["ward_nurse"], case, OK)
 
 
 def in_recovery(make_case: Any, actors: dict[str, Any], **referral: Any) -> Any:
@@ -97,6 +104,7 @@ def test_discharge_books_the_follow_up_in_the_window_and_writes_the_letter(
         services.admit_to_ward(actors["ward_nurse"], case)
     with time_machine.travel(MONDAY + timedelta(hours=26)):
         services.record_pain(actors["ward_nurse"], case, 2)
+        checked(actors, case)
         services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
     case.refresh_from_db()
     assert case.stage == Stage.DISCHARGED
@@ -124,6 +132,7 @@ def test_no_free_slot_leaves_the_scheduler_task_open(make_case: Any, actors: dic
             created_at=monday,
         )
     with time_machine.travel(NEXT_DAY):
+        checked(actors, case)
         services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
     assert not Visit.objects.filter(case_uuid=case.uuid).exists()
     task = case.tasks.get(kind=TaskKind.BOOK_FOLLOW_UP)
@@ -136,6 +145,7 @@ def test_the_spanish_discharge_letter_has_the_restart_time(make_case: Any, actor
     case.patient.preferred_language = "es"
     case.patient.save()
     with time_machine.travel(NEXT_DAY):
+        checked(actors, case)
         services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
     html = current_letter(case, "discharge").html
     assert "De vuelta a casa" in html and "Llame al 911" in html and "lunes 14 de enero de 2030 a las 07:00" in html
@@ -146,6 +156,7 @@ def test_site_wording_replaces_a_topic(make_case: Any, actors: dict[str, Any], s
     site.save()
     case = in_recovery(make_case, actors)
     with time_machine.travel(NEXT_DAY):
+        checked(actors, case)
         services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
     html = current_letter(case, "discharge").html
     assert "No driving for 2 weeks" in html and "Do not drive for 2 days" not in html
@@ -179,6 +190,7 @@ def test_a_stray_brace_saved_before_the_check_never_breaks_a_discharge(
     Site.objects.filter(pk=site.pk).update(discharge_blocks={"en": {"emergency": "Call {phone or 911 {"}})
     case = in_recovery(make_case, actors)
     with time_machine.travel(NEXT_DAY):
+        checked(actors, case)
         services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
     html = current_letter(case, "discharge").html
     assert "Call {phone" not in html and "911" in html  # the built-in emergency sentence instead
@@ -190,6 +202,7 @@ def test_the_whole_pathway_to_closed(make_case: Any, actors: dict[str, Any]) -> 
     with time_machine.travel(MONDAY + timedelta(minutes=100)):
         services.record_check(actors["ward_nurse"], case, OK)
     with time_machine.travel(start + timedelta(hours=24)):
+        checked(actors, case)
         services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
     case.refresh_from_db()
     follow = case.tasks.get(kind=TaskKind.BOOK_FOLLOW_UP)
@@ -219,3 +232,51 @@ def test_the_whole_pathway_to_closed(make_case: Any, actors: dict[str, Any]) -> 
         "closed",
     ]
     assert not case.tasks.filter(status=TaskStatus.OPEN).exists()
+
+
+def test_discharge_minutes_after_the_end_with_one_check_needs_a_radiologists_reason(
+    make_case: Any, actors: dict[str, Any]
+) -> None:
+    """Discharge came 3½ minutes after the end, with one recovery check: the site's policy (by default 4 h and 2
+    checks) asks a radiologist for a reason, shown on the timeline."""
+    case = in_recovery(make_case, actors)
+    ended = case.procedure.ended_at
+    with time_machine.travel(ended + timedelta(minutes=3, seconds=30)):
+        services.record_check(actors["ward_nurse"], case, OK)
+        with pytest.raises(ValidationError) as refused:
+            services.discharge(actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA))
+        text = str(refused.value)
+        assert "0 h 03 min since the procedure ended; the site's minimum is 4 h" in text
+        assert "1 recovery checks recorded; the site asks for 2" in text
+        with pytest.raises(NotPermitted):
+            services.discharge(
+                actors["ward_nurse"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA),
+                early_reason="bed needed",
+            )  # fmt: skip
+        services.discharge(
+            actors["radiologist"], case, version=case.version, criteria=set(DISCHARGE_CRITERIA),
+            early_reason="Transferred to the orthopaedic ward for observation",
+        )  # fmt: skip
+    case.refresh_from_db()
+    assert case.stage == Stage.DISCHARGED
+    event = case.events.get(kind=EventKind.OVERRIDE)
+    assert event.summary.startswith("Discharged early:") and "orthopaedic ward" in event.reason
+
+
+def test_the_last_check_outside_the_sites_vital_limits_is_questioned(make_case: Any, actors: dict[str, Any]) -> None:
+    case = in_recovery(make_case, actors)
+    case.site.vital_limits = {"spo2": [94, 100]}
+    case.site.save()
+    with time_machine.travel(NEXT_DAY):
+        services.record_check(actors["ward_nurse"], case, OK)
+        services.record_check(actors["ward_nurse"], case, CheckInput(True, True, spo2=91))
+        assert services.discharge_questions(case) == ["Last check: SpO₂ 91 is outside 94–100."]
+        services.record_check(actors["ward_nurse"], case, CheckInput(True, True, spo2=96))
+        assert services.discharge_questions(case) == []
+
+
+@pytest.mark.parametrize("limits", [{"temperature": [36, 38]}, {"spo2": [99, 80]}, {"heart_rate": [10, 300]}])
+def test_vital_limits_a_site_cannot_use_are_refused_when_saved(site: Any, limits: dict[str, Any]) -> None:
+    site.vital_limits = limits
+    with pytest.raises(ValidationError):
+        site.full_clean()

@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock, when
+from kyphos.aftercare import selectors
 from kyphos.aftercare.letter import discharge_letter
 from kyphos.aftercare.models import PainScore, RecoveryCheck, Stay
 from kyphos.audit import services as audit
@@ -156,16 +157,38 @@ def record_pain(actor: Actor, case: Case, nrs: int) -> PainScore:
 
 @owns("discharge")
 @transaction.atomic
-def discharge(actor: Actor, case: Case, *, version: int | None, criteria: set[str], note: str = "") -> Stay:
+def discharge(
+    actor: Actor, case: Case, *, version: int | None, criteria: set[str], note: str = "", early_reason: str = ""
+) -> Stay:
+    """Discharge from recovery or the ward. Before the site's minimum recovery, with fewer checks than it asks, or
+    with the last check outside its vital-sign limits, a radiologist gives a reason, shown on the timeline."""
     _require_ward(actor)
     missing = [label for key, label in DISCHARGE_CRITERIA.items() if key not in criteria]
     if missing:
         raise ValidationError([format_lazy(_("Not met: {criterion}."), criterion=label) for label in missing])
+    questions = discharge_questions(case)
+    if questions and not early_reason.strip():
+        raise ValidationError(
+            {"early_reason": [*questions, gettext("A radiologist may discharge earlier with a reason.")]}
+        )
+    if questions and (actor.user is None or not may(actor.user, "discharge.early")):
+        raise NotPermitted(_("Only a radiologist discharges before the site's recovery policy is met."))
     if case.open_stops and any(
         f.get("code") == "recovery.neuro_worse" and not f.get("overridden") for f in case.findings
     ):
         raise ValidationError(_("A worse neuro check is open: the radiologist must review before discharge."))
     locked, _event = kernel.move(actor, case, "discharge", version=version, reason=note)
+    if questions:
+        kernel.record_event(
+            actor,
+            locked,
+            EventKind.OVERRIDE,
+            gettext("Discharged early: {questions}").format(questions=" ".join(questions)),
+            reason=early_reason.strip(),
+        )
+        audit.record(
+            actor, AuditAction.OVERRIDE, "case", locked.uuid, patient_uuid=locked.patient.uuid, detail="early discharge"
+        )
     stay, _created = Stay.objects.get_or_create(case=locked)
     stay.discharged_at, stay.discharged_by = clock.current(), actor.user_or_none
     stay.discharge_criteria = {key: True for key in DISCHARGE_CRITERIA}
@@ -192,10 +215,52 @@ def discharge(actor: Actor, case: Case, *, version: int | None, criteria: set[st
             actor,
             locked,
             EventKind.NOTE,
-            f"Follow-up visit booked {when.staff_when(visit.start, locked.site, zone=False)}",
+            gettext("Follow-up visit booked {when}").format(when=when.staff_when(visit.start, locked.site, zone=False)),
         )
     issue_letter(actor, locked, Letter.Kind.DISCHARGE, discharge_letter(locked, visit))
     return stay
+
+
+VITAL_WORDS = {
+    "bp_systolic": _("Systolic blood pressure"),
+    "bp_diastolic": _("Diastolic blood pressure"),
+    "heart_rate": _("Heart rate"),
+    "spo2": _("SpO₂"),
+}
+
+
+def discharge_questions(case: Case) -> list[str]:
+    """Why discharging now would be earlier than the site's policy: too soon after the procedure's end, fewer
+    recovery checks than it asks, or the last check outside its vital-sign limits (empty: nothing to question)."""
+    site, now = case.site, clock.current()
+    found: list[str] = []
+    record = selectors.procedure_record(case)
+    if record is not None and record.ended_at is not None:
+        elapsed = now - record.ended_at
+        if elapsed < timedelta(hours=site.discharge_min_hours):
+            found.append(
+                gettext("Only {elapsed} since the procedure ended; the site's minimum is {hours} h.").format(
+                    elapsed=when.duration(elapsed), hours=site.discharge_min_hours
+                )
+            )
+    checks = list(RecoveryCheck.objects.filter(case=case))
+    if len(checks) < site.discharge_min_checks:
+        found.append(
+            gettext("{count} recovery checks recorded; the site asks for {needed}.").format(
+                count=len(checks), needed=site.discharge_min_checks
+            )
+        )
+    if checks:
+        last = checks[-1]
+        for name, (low, high) in (site.vital_limits or {}).items():
+            value = getattr(last, name, None)
+            if value is not None and not low <= value <= high:
+                found.append(
+                    gettext("Last check: {what} {value} is outside {low}–{high}.").format(
+                        what=VITAL_WORDS.get(name, name), value=value, low=low, high=high
+                    )
+                )
+    return found
 
 
 def _site_time(case: Case, moment: datetime) -> str:

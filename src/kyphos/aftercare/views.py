@@ -48,6 +48,9 @@ class DischargeForm(forms.Form):
     prefix = "dis"
     version = forms.IntegerField(widget=forms.HiddenInput)
     note = CleanText(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    early_reason = CleanText(
+        label=_("Reason to discharge earlier (radiologist, only when the page asks)"), required=False, max_length=300
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -96,6 +99,7 @@ def _recovery_page(
         "pain_scores": list(PainScore.objects.filter(case=case)),
         "check_form": check_form or CheckForm(),
         "discharge_form": discharge_form or DischargeForm(initial={"version": case.version}),
+        "too_early": services.discharge_questions(case) if case.stage == "recovery" else [],
         "held": aftercare_selectors.restart_lines(case),
         "visit": aftercare_selectors.follow_up_visit(case),
         "letter": current_letter(case, Letter.Kind.DISCHARGE),
@@ -173,6 +177,7 @@ def discharge(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                 version=form.cleaned_data["version"],
                 criteria=form.criteria(),
                 note=form.cleaned_data["note"],
+                early_reason=form.cleaned_data["early_reason"],
             )
         except REFUSALS as exc:
             put_errors(form, exc)

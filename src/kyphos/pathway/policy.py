@@ -44,6 +44,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "case.cancel": frozenset({R.SCHEDULER, R.RADIOLOGIST}),
     # Overriding a stop finding is a clinical decision: the radiologist, always with a reason.
     "finding.override": frozenset({R.RADIOLOGIST}),
+    # Discharge before the site's minimum recovery, checks or vital-sign limits.
+    "discharge.early": frozenset({R.RADIOLOGIST}),
     "audit.view": frozenset({R.AUDITOR, R.ADMIN}),
     # The patient's own link: staff who talk to patients can issue, reissue and revoke it.
     "patient_link.manage": frozenset({R.SCHEDULER, R.NURSE, R.RADIOLOGIST, R.WARD_NURSE}),

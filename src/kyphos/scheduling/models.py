@@ -71,6 +71,38 @@ def validate_letter_blocks(value: Any) -> None:
         raise ValidationError(exc.message) from exc
 
 
+VITALS = {"bp_systolic": (50, 260), "bp_diastolic": (20, 160), "heart_rate": (20, 220), "spo2": (50, 100)}
+
+
+def default_vital_limits() -> dict[str, list[int]]:
+    """Local defaults for discharge, to set with the clinical lead: systolic 90–180, diastolic 50–110 mmHg, pulse
+    50–110/min, SpO₂ at least 92 %."""
+    return {"bp_systolic": [90, 180], "bp_diastolic": [50, 110], "heart_rate": [50, 110], "spo2": [92, 100]}
+
+
+def validate_vital_limits(value: object) -> None:
+    if not isinstance(value, dict) or set(value) - set(VITALS):
+        raise ValidationError(
+            format_lazy(_("Vital-sign limits are set for {names} only."), names=", ".join(sorted(VITALS)))
+        )
+    for name, pair in value.items():
+        low, high = VITALS[name]
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(isinstance(x, int) for x in pair)
+            and low <= pair[0] < pair[1] <= high
+        ):
+            raise ValidationError(
+                format_lazy(
+                    _("{name}: give [lowest, highest] as whole numbers within {low}–{high}."),
+                    name=name,
+                    low=low,
+                    high=high,
+                )
+            )
+
+
 class Site(models.Model):
     class Kind(models.TextChoices):
         HOSPITAL = "hospital", _("Hospital")
@@ -124,6 +156,17 @@ class Site(models.Model):
         default=5, validators=[MinValueValidator(1), MaxValueValidator(30)]
     )
     follow_up_minutes = models.PositiveSmallIntegerField("follow-up visit length (minutes)", default=30)
+    # Discharge: earlier than this after the procedure's end, with fewer checks, or with the last check outside the
+    # vital-sign limits, a radiologist gives a reason (local policy: the pathway's usual stay is about 24 h).
+    discharge_min_hours = models.PositiveSmallIntegerField(
+        _("minimum recovery before discharge (hours)"), default=4, validators=[MaxValueValidator(72)]
+    )
+    discharge_min_checks = models.PositiveSmallIntegerField(
+        _("recovery checks before discharge"), default=2, validators=[MinValueValidator(1), MaxValueValidator(24)]
+    )
+    vital_limits = models.JSONField(
+        _("vital-sign limits for discharge"), default=default_vital_limits, validators=[validate_vital_limits]
+    )
     # Discharge instructions by language and topic, replacing the defaults of rules/data/discharge.toml.
     discharge_blocks = models.JSONField(default=dict, blank=True, validators=[validate_discharge_blocks])
     # Wording blocks of the patient's letter by language, e.g. {"es": {"closing": "..."}}; empty = built-in text.
