@@ -280,3 +280,31 @@ def test_vital_limits_a_site_cannot_use_are_refused_when_saved(site: Any, limits
     site.vital_limits = limits
     with pytest.raises(ValidationError):
         site.full_clean()
+
+
+def test_a_follow_up_visit_a_week_early_asks_why(make_case: Any, actors: dict[str, Any]) -> None:
+    """The follow-up visit was recorded a week early with no warning: outside the 7–14-day window it asks for a
+    reason, which goes on the timeline."""
+    case = case_at(make_case, actors, "discharged")
+    visit = followup.VisitInput(2, "discharge", complications=("none",))
+    with time_machine.travel(MONDAY + timedelta(days=3)):
+        with pytest.raises(ValidationError) as refused:
+            followup.record_visit(actors["radiologist"], case, visit, version=case.version)
+        assert "Day 3 after the procedure: the 7–14-day follow-up window opens Mon 14-Jan-2030 07:00" in str(
+            refused.value
+        )
+        case.refresh_from_db()
+        assert case.stage == Stage.DISCHARGED
+        early = followup.VisitInput(2, "discharge", complications=("none",), window_reason="Moving abroad on Friday")
+        followup.record_visit(actors["radiologist"], case, early, version=case.version)
+    case.refresh_from_db()
+    assert case.stage == Stage.FOLLOWUP_DONE
+    assert case.events.filter(summary__contains="window opens", reason="Moving abroad on Friday").exists()
+
+
+def test_a_follow_up_visit_after_the_window_asks_why(make_case: Any, actors: dict[str, Any]) -> None:
+    case = case_at(make_case, actors, "discharged")
+    with time_machine.travel(MONDAY + timedelta(days=25)), pytest.raises(ValidationError, match="window closed"):
+        followup.record_visit(
+            actors["radiologist"], case, followup.VisitInput(2, "discharge", complications=("none",)), version=None
+        )

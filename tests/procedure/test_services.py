@@ -301,3 +301,21 @@ def test_a_held_heparin_asks_for_an_aptt_or_anti_xa_on_the_day_sir_2019_check_ap
             "labs.aptt_high",
             "labs.heparin_check_missing",
         }
+
+
+def test_cement_declared_set_in_the_minute_it_was_mixed_is_questioned(make_case: Any, actors: dict[str, Any]) -> None:
+    """Kyphon HV-R sets about 13 min after mixing (working time 8.5 min): a "set" in the same minute is flagged on
+    the page and on the timeline; one after the setting time is not."""
+    case = case_at(make_case, actors, "cleared")
+    with time_machine.travel(MONDAY, tick=False):
+        services.start_procedure(actors["radiologist"], case, version=case.version, operators="Dr Rita")
+        case.refresh_from_db()
+        early = services.record_level(actors["radiologist"], case, level("T12", MONDAY))
+        early = services.declare_cement_set(actors["radiologist"], early)
+    assert services.cement_set_warning(early).startswith("Cement at T12 declared set 0 h 00 min after mixing")
+    assert "Kyphon HV-R sets about 13 min after mixing (working time 8.5 min)" in services.cement_set_warning(early)
+    assert case.events.filter(summary__startswith="Cement at T12 declared set").exists()
+    with time_machine.travel(MONDAY + timedelta(minutes=20), tick=False):
+        late = services.record_level(actors["radiologist"], case, level("L1", MONDAY + timedelta(minutes=5)))
+        late = services.declare_cement_set(actors["radiologist"], late)
+    assert services.cement_set_warning(late) == ""

@@ -38,6 +38,7 @@ from kyphos.pathway.policy import Role, may
 from kyphos.pathway.stages import Stage
 from kyphos.rules import questionnaires as q_rules
 from kyphos.rules.findings import Finding, Severity
+from kyphos.rules.windows import follow_up_window
 from kyphos.scheduling.models import Visit
 from kyphos.translation import Words, lazy
 
@@ -69,6 +70,28 @@ class VisitInput:
     bmd_referral: bool = False
     bmd_note: str = ""
     note: str = ""
+    window_reason: str = ""  # why the visit is recorded outside the 7–14-day window
+
+
+def outside_window(case: Case, now: datetime) -> str:
+    """Why recording the (first) follow-up visit now is outside the 7–14-day window ("" when inside it)."""
+    if FollowUpRecord.objects.filter(case=case).exists():
+        return ""  # a further visit the radiologist asked for has no window of its own
+    record = selectors.procedure_record(case)
+    start = record.started_at if record is not None else (case.appointment.start if case.appointment else None)
+    if start is None:
+        return ""
+    window = follow_up_window(start, case.site.calendar())
+    days = (when.local_day(now, case.site) - when.local_day(start, case.site)).days
+    if now < window.start:
+        return gettext("Day {days} after the procedure: the 7–14-day follow-up window opens {opens}.").format(
+            days=days, opens=when.staff_when(window.start, case.site)
+        )
+    if now > window.end:
+        return gettext("Day {days} after the procedure: the 7–14-day follow-up window closed {closed}.").format(
+            days=days, closed=when.staff_when(window.end, case.site)
+        )
+    return ""
 
 
 def _validate(item: VisitInput) -> dict[str, list[Words]]:
@@ -113,6 +136,9 @@ def record_visit(
             )
         )
     errors = _validate(item)
+    early_or_late = outside_window(locked, clock.current())
+    if early_or_late and not item.window_reason.strip():
+        errors["window_reason"] = [early_or_late, gettext("Give a reason to record the visit now.")]
     if questionnaire is not None:
         try:
             q_rules.score(questionnaires.instrument(questionnaire), answers or {})
@@ -161,18 +187,18 @@ def record_visit(
     orders = [
         label
         for flag, label in (
-            (item.pt_referral, "physical therapy"),
-            (item.bmd_referral, "bone density"),
-            (item.new_fracture_suspected, "imaging"),
+            (item.pt_referral, gettext("physical therapy")),
+            (item.bmd_referral, gettext("bone density")),
+            (item.new_fracture_suspected, gettext("imaging")),
         )
         if flag
     ]
-    kernel.record_event(
-        actor,
-        locked,
-        EventKind.NOTE,
-        f"Follow-up visit: pain {item.pain_today}/10" + (f"; ordered {', '.join(orders)}" if orders else ""),
-    )
+    summary = gettext("Follow-up visit: pain {pain}/10").format(pain=item.pain_today)
+    if orders:
+        summary += gettext("; ordered {orders}").format(orders=", ".join(orders))
+    if early_or_late:
+        summary += " — " + early_or_late
+    kernel.record_event(actor, locked, EventKind.NOTE, summary, reason=item.window_reason.strip())
     audit.record(actor, AuditAction.CREATE, "follow_up", record.uuid, patient_uuid=locked.patient.uuid)
     if item.outcome == FollowUpRecord.Outcome.FURTHER:
         kernel.open_task(

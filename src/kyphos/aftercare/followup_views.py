@@ -140,6 +140,11 @@ class VisitForm(forms.Form):
     bmd_note = CleanText(label=_("Bone health notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     outcome = forms.ChoiceField(label=_("Next"), choices=FollowUpRecord.Outcome.choices, widget=forms.RadioSelect)
     note = CleanText(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    window_reason = CleanText(
+        label=_("Reason to record the visit outside the 7–14-day window (only when the page asks)"),
+        required=False,
+        max_length=300,
+    )
 
     def __init__(self, *args: Any, held: list[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -165,6 +170,7 @@ class VisitForm(forms.Form):
             bmd_referral=data["bmd_referral"],
             bmd_note=data["bmd_note"],
             note=data["note"],
+            window_reason=data["window_reason"],
         )
 
 
@@ -230,6 +236,7 @@ def follow_up_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
             "pt_letter": current_letter(case, Letter.Kind.PT_REFERRAL),
             "bmd_letter": current_letter(case, Letter.Kind.BMD_REFERRAL),
             "can_record": may(request.user, "case.complete_followup") and case.stage == "discharged",
+            "outside_window": followup.outside_window(case, clock.current()) if case.stage == "discharged" else "",
             "can_close": may(request.user, "case.close") and case.stage == "followup_done",
             "close_findings": followup.close_findings(case) if case.stage == "followup_done" else [],
             "diary_tasks": Task.objects.filter(case=case, kind__in=DIARY_TASKS, status=TaskStatus.OPEN).count(),

@@ -497,7 +497,30 @@ def declare_cement_set(actor: Actor, treated: TreatedLevel) -> TreatedLevel:
         raise ValidationError(_("The cement is already recorded as set."))
     TreatedLevel.objects.filter(pk=treated.pk).update(cement_set_at=clock.current())
     treated.refresh_from_db()
+    warning = cement_set_warning(treated)
+    if warning:
+        kernel.record_event(actor, treated.record.case, EventKind.NOTE, warning)
     return treated
+
+
+def cement_set_warning(treated: TreatedLevel) -> str:
+    """A "set" declared before the product's setting time after mixing reads as a mistake: say so ("" if not)."""
+    if treated.cement_set_at is None or treated.cement_product not in products():
+        return ""
+    product = products()[treated.cement_product]
+    elapsed = treated.cement_set_at - treated.cement_mixed_at
+    if elapsed >= product.setting:
+        return ""
+    return gettext(
+        "Cement at {level} declared set {elapsed} after mixing; {product} sets about {setting} min after mixing "
+        "(working time {working} min). Check the times."
+    ).format(
+        level=treated.level,
+        elapsed=when.duration(elapsed),
+        product=product.name,
+        setting=f"{product.setting.total_seconds() / 60:g}",
+        working=f"{product.working.total_seconds() / 60:g}",
+    )
 
 
 def coding_for(case: Case, record: ProcedureRecord) -> dict[str, Any]:

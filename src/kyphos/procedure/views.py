@@ -285,7 +285,12 @@ def cement_set(request: HttpRequest, case_uuid: UUID, level_id: int) -> HttpResp
     treated = TreatedLevel.objects.filter(pk=level_id, record__case=case).first()
     if treated is None:
         raise Http404("No such level.")
-    return _run(request, case, lambda: services.declare_cement_set(actor, treated))
+    response = _run(request, case, lambda: services.declare_cement_set(actor, treated))
+    treated.refresh_from_db()
+    warning = services.cement_set_warning(treated)
+    if warning:
+        messages.warning(request, warning)
+    return response
 
 
 @login_required
