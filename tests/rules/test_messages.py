@@ -15,6 +15,7 @@ def test_every_purpose_of_the_issue_is_there_in_both_languages() -> None:
     assert set(found) == {
         "booking_confirmation",
         "appointment_reminder",
+        "appointment_reminder_after_call",
         "not_reached",
         "early_medicines",
         "diary_prompt",

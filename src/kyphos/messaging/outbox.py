@@ -8,6 +8,7 @@ One failing row (no address, a gateway error) is recorded on the row and the wor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -99,11 +100,22 @@ def deliver(row: OutboxMessage) -> None:
         sms_gateway().send(row.to_address, row.body, row.key)
 
 
-def process_one(worker: str = "worker") -> OutboxMessage | None:
-    """Claim and deliver one due message; return it (with its new status), or None when nothing is due."""
+def process_one(
+    worker: str = "worker", check: Callable[[OutboxMessage], OutboxMessage | None] | None = None
+) -> OutboxMessage | None:
+    """Claim and deliver one due message; return it (with its new status), or None when nothing is due.
+
+    ``check`` sees the message just before it goes (the worker passes ``reminders.current_message``): it may
+    rewrite it, or withdraw it by returning None (the row is then cancelled and returned as it is)."""
     row = claim_next(worker)
     if row is None:
         return None
+    if check is not None:
+        checked = check(row)
+        if checked is None:
+            row.refresh_from_db()
+            return row
+        row = checked
     try:
         deliver(row)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row; the worker goes on

@@ -59,19 +59,26 @@ def channel_and_address(patient: Any) -> tuple[str, str]:
     return OutboxMessage.Channel.SMS, ""
 
 
-def _appointments(now: datetime) -> Iterator[tuple[Case, Appointment]]:
+def _appointments(now: datetime, only: Case | None = None) -> Iterator[tuple[Case, Appointment]]:
     cases = Case.objects.filter(
         stage__in=BOOKED_STAGES, appointment__start__gt=now, appointment__start__lte=now + LOOKAHEAD
     ).select_related("patient", "site", "appointment")
+    if only is not None:
+        cases = cases.filter(pk=only.pk)
     for case in cases:
         assert case.appointment is not None
         yield case, case.appointment
 
 
-def _candidates(site_purposes: dict[int, dict[str, message_rules.Purpose]], now: datetime) -> Iterator[Due]:
-    for case, appt in _appointments(now):
+def _candidates(
+    site_purposes: dict[int, dict[str, message_rules.Purpose]], now: datetime, only: Case | None = None
+) -> Iterator[Due]:
+    """Every message the database calls for around now (``only``: for one case)."""
+    for case, appt in _appointments(now, only):
         purposes = site_purposes[case.site_id]
-        for name, anchor in (("booking_confirmation", appt.created_at), ("appointment_reminder", appt.start)):
+        # Once the call is done, the reminder no longer says a nurse will call.
+        reminder = "appointment_reminder" if case.stage == Stage.SCHEDULED else "appointment_reminder_after_call"
+        for name, anchor in (("booking_confirmation", appt.created_at), (reminder, appt.start)):
             purpose = purposes[name]
             due = purpose.due_at(anchor, case.site.zone)
             yield Due(
@@ -84,11 +91,13 @@ def _candidates(site_purposes: dict[int, dict[str, message_rules.Purpose]], now:
                 appt.arrival_at,
                 calendar_kind="procedure" if purpose.calendar else "",
             )
+    one_case = {"case": only} if only is not None else {}
     escalations = Task.objects.filter(
         kind=TaskKind.CALL_ESCALATION,
         status=TaskStatus.OPEN,
         case__stage__in=BOOKED_STAGES,
         case__appointment__start__gt=now,
+        **one_case,
     ).select_related("case__patient", "case__site", "case__appointment")
     for task in escalations:
         case = task.case
@@ -108,6 +117,7 @@ def _candidates(site_purposes: dict[int, dict[str, message_rules.Purpose]], now:
         status=TaskStatus.OPEN,
         case__stage__in=BOOKED_STAGES,
         case__appointment__start__gt=now,
+        **one_case,
     ).select_related("case__patient", "case__site")
     for task in early:
         case = task.case
@@ -127,6 +137,8 @@ def _candidates(site_purposes: dict[int, dict[str, message_rules.Purpose]], now:
         appointment__start__gte=now - LOOKAHEAD,
         appointment__start__lte=now,
     ).select_related("patient", "site", "appointment")
+    if only is not None:
+        recent = recent.filter(pk=only.pk)
     for case in recent:
         purpose = site_purposes[case.site_id]["diary_prompt"]
         assert case.appointment is not None
@@ -142,6 +154,8 @@ def _candidates(site_purposes: dict[int, dict[str, message_rules.Purpose]], now:
                 day=day,
             )
     visits = Visit.objects.filter(status=Visit.Status.BOOKED, start__gt=now, start__lte=now + LOOKAHEAD)
+    if only is not None:
+        visits = visits.filter(case_uuid=only.uuid)
     by_uuid = {
         c.uuid: c
         for c in Case.objects.filter(uuid__in=[v.case_uuid for v in visits], stage=Stage.DISCHARGED).select_related(
@@ -242,6 +256,37 @@ def derive(now: datetime | None = None) -> int:
                 )
         queued += int(created)
     return queued
+
+
+def current_message(row: OutboxMessage, now: datetime | None = None) -> OutboxMessage | None:
+    """A queued message checked against the case as it is now, just before it goes (the worker's check): rewritten
+    when its words have changed, withdrawn (None, and the row cancelled) when it no longer applies — the booking
+    moved, the call is done, the purpose was turned off — or would arrive after the moment it speaks about."""
+    now = now or clock.current()
+    case = row.case
+    purposes = message_rules.purposes(case.site.message_settings)
+    purpose = purposes.get(row.purpose)
+    if purpose is not None and purpose.anchor == "manual":
+        return row  # a message staff sent by hand (a new link) stands as written
+    matches = [
+        item
+        for item in _candidates({case.site_id: purposes}, now, only=case)
+        if item.purpose.name == row.purpose
+        and message_key(item.case, item.purpose.name, row.channel, item.occurrence) == row.key
+    ]
+    item = matches[0] if matches else None
+    if item is None or not item.purpose.enabled or (item.start is not None and item.start <= now):
+        row.status, row.last_error = OutboxMessage.Status.CANCELLED, "withdrawn: no longer true when due"
+        row.save(update_fields=["status", "last_error"])
+        return None
+    url = ""
+    if "{link}" in item.purpose.text.get(case.patient.preferred_language, item.purpose.text["en"]):
+        url = settings.KYPHOS_BASE_URL + links.path_for(links.ensure(WORKER, case))
+    subject, body, ics = _render(item, row.channel, url)
+    if (subject, body, ics) != (row.subject, row.body, row.calendar):
+        row.subject, row.body, row.calendar = subject, body, ics
+        row.save(update_fields=["subject", "body", "calendar"])
+    return row
 
 
 def _existing_keys(items: Iterable[Due]) -> set[str]:

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from kyphos.commands import KyphosCommand
-from kyphos.messaging import jobs
+from kyphos.messaging import jobs, reminders
 from kyphos.messaging.outbox import process_one
 
 log = logging.getLogger("kyphos.worker")
@@ -62,7 +62,7 @@ class Command(KyphosCommand):
             if not derived_at or time.monotonic() - derived_at >= options["derive_every"]:
                 run_ticks(ticks)
                 derived_at = time.monotonic()
-            row = process_one(name)
+            row = process_one(name, check=reminders.current_message)
             if row is None:
                 if options["once"]:
                     break
