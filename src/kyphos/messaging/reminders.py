@@ -15,11 +15,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock, when
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
+from kyphos.errors import Refused
 from kyphos.messaging import calendar, links
 from kyphos.messaging.models import OutboxMessage
 from kyphos.messaging.outbox import enqueue, message_key
@@ -295,17 +298,16 @@ def _existing_keys(items: Iterable[Due]) -> set[str]:
 
 
 @transaction.atomic
-def send_new_link(case: Case, link: Any) -> OutboxMessage | None:
-    """Queue the "new link" message for a link staff have just issued (once per link); None if the site turned
-    the purpose off."""
+def send_new_link(case: Case, link: Any, again: int = 0) -> OutboxMessage | None:
+    """Queue the "new link" message for a link staff have just issued (once per link; ``again`` > 0 for each
+    resend of the same link); None if the site turned the purpose off."""
     purpose = message_rules.purposes(case.site.message_settings)["new_link"]
     if not purpose.enabled:
         return None
     channel, address = channel_and_address(case.patient)
     url = settings.KYPHOS_BASE_URL + links.path_for(link)
-    subject, body, _html = _render(
-        Due(case, purpose, f"link{link.pk}", clock.current(), None, None, None), channel, url
-    )
+    occurrence = f"link{link.pk}" + (f"-again{again}" if again else "")
+    subject, body, _html = _render(Due(case, purpose, occurrence, clock.current(), None, None, None), channel, url)
     row, created = enqueue(
         case,
         purpose.name,
@@ -314,7 +316,7 @@ def send_new_link(case: Case, link: Any) -> OutboxMessage | None:
         body=body,
         subject=subject,
         language=case.patient.preferred_language,
-        occurrence=f"link{link.pk}",
+        occurrence=occurrence,
     )
     if created:
         audit.record(
@@ -326,3 +328,22 @@ def send_new_link(case: Case, link: Any) -> OutboxMessage | None:
             detail=purpose.name,
         )
     return row
+
+
+@transaction.atomic
+def resend_link(actor: Actor, case: Case) -> OutboxMessage | None:
+    """Send the patient's working link again (the same link, a new message); refused when there is none."""
+    link = links.current_link(case)
+    if link is None:
+        raise Refused(_("There is no working link to send again: issue a new one."))
+    sent_before = OutboxMessage.objects.filter(
+        Q(key__endswith=f":link{link.pk}") | Q(key__contains=f":link{link.pk}-again"), case=case
+    ).count()
+    row = send_new_link(case, link, again=sent_before)
+    audit.record(actor, AuditAction.UPDATE, "patient_link", link.pk, patient_uuid=case.patient.uuid, detail="resend")
+    return row
+
+
+def link_message(case: Case, link: Any) -> OutboxMessage | None:
+    """The latest message that carried this link (the booking confirmation, a new or resent link)."""
+    return OutboxMessage.objects.filter(case=case, body__contains=links.path_for(link)).order_by("-created_at").first()

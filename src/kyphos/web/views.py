@@ -139,6 +139,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
     last_link, patient_link = links.latest(case)
     return {
         "patient_link": patient_link,
+        "link_message": reminders.link_message(case, patient_link) if patient_link else None,
         "last_link": last_link,
         **selectors.banner(case),
         "levels": list(case.levels.all()),
@@ -174,9 +175,20 @@ def case_link(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
         row = reminders.send_new_link(case, link)
         messages.success(
             request,
-            "A new link was issued"
-            + (" and queued to the patient." if row else " (sending is turned off for this site)."),
+            _("A new link was issued and queued to the patient.")
+            if row
+            else _("A new link was issued (sending is turned off for this site)."),
         )
+    elif action == "resend":
+        try:
+            row = reminders.resend_link(actor, case)
+        except KyphosError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("The link is queued to the patient again.") if row else _("Sending is turned off for this site."),
+            )
     elif action == "revoke":
         try:
             count = links.revoke(actor, case, request.POST.get("reason", "")[:200])

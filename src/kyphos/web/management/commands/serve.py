@@ -9,6 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandParser
@@ -19,6 +20,15 @@ from kyphos.demo import department as demo
 from kyphos.wsgi import application
 
 log = logging.getLogger("kyphos.serve")
+
+
+def adopt_base_url(url: str) -> str:
+    """Links in messages point where the service is reached: the served address, unless KYPHOS_BASE_URL says
+    otherwise (behind a proxy). Set for this process and for the worker it starts."""
+    chosen = os.environ.get("KYPHOS_BASE_URL") or url
+    os.environ["KYPHOS_BASE_URL"] = chosen
+    settings.KYPHOS_BASE_URL = chosen.rstrip("/")
+    return settings.KYPHOS_BASE_URL
 
 
 class Command(KyphosCommand):
@@ -37,6 +47,7 @@ class Command(KyphosCommand):
             self.stdout.write("Empty database: loading the demo department…")
             demo.load_demo()
         url = f"http://{options['host']}:{options['port']}"
+        adopt_base_url(url)
         if User.objects.filter(username="scheduler").exists():
             for line in demo.sign_in_lines():
                 self.stdout.write(line)
