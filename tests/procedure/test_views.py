@@ -125,3 +125,26 @@ def test_each_procedure_action_has_its_own_address_and_takes_only_posts(
     assert started.status_code == 302 and started["Location"] == reverse("procedure:page", args=[case.uuid])
     case.refresh_from_db()
     assert case.stage == Stage.IN_PROCEDURE
+
+
+def test_the_day_list_shows_yesterdays_patient_still_in_recovery(
+    people: dict[str, Any], make_case: Any, actors: dict[str, Any]
+) -> None:
+    """About 24 h in hospital: a patient treated yesterday and still in recovery is on today's list, first."""
+    case = case_at(make_case, actors, "recovery")
+    with time_machine.travel(MONDAY + timedelta(days=1, hours=2)):
+        html = client_for(people["ward_nurse"]).get(reverse("day_list"), {"site": "HOSP"}).content.decode()
+    assert str(case.uuid) in html and "TESTWOMAN, Ada" in html
+
+
+def test_the_day_list_opens_on_the_site_with_todays_cases_then_remembers_the_choice(
+    people: dict[str, Any], make_case: Any, actors: dict[str, Any], other_site: Any
+) -> None:
+    case = case_at(make_case, actors, "precall_done")
+    with time_machine.travel(MONDAY - timedelta(hours=3)):
+        client = client_for(people["ward_nurse"])
+        html = client.get(reverse("day_list")).content.decode()
+        assert str(case.uuid) in html  # the site whose list starts first today
+        client.get(reverse("day_list"), {"site": "ASC"})
+        again = client.get(reverse("day_list")).content.decode()
+        assert str(case.uuid) not in again and "Lakeshore ASC" in again  # the choice is remembered

@@ -579,6 +579,34 @@ def stage_label(stage: str) -> str:
 
 
 # The day list spans the stages (admission to discharge), so it lives at the edge, which may read every room.
+SESSION_DAY_SITE = "day_list_site"
+
+
+def _day_list_site(request: HttpRequest, sites: list[Site]) -> Site:
+    """The site asked for (and remembered), else the one remembered, else the site of the user's first case today
+    (a task of theirs), else the site whose list starts first today."""
+    by_code = {s.code: s for s in sites}
+    asked = request.GET.get("site", "")
+    if asked in by_code:
+        request.session[SESSION_DAY_SITE] = asked
+        return by_code[asked]
+    remembered = request.session.get(SESSION_DAY_SITE)
+    if remembered in by_code:
+        return by_code[remembered]
+    now = clock.current()
+    today = Appointment.objects.filter(
+        site__in=sites, start__gte=now - timedelta(hours=18), start__lt=now + timedelta(hours=18), status__in=HOLDS_ROOM
+    )
+    mine = Task.objects.filter(assignee_id=request.user.pk, status="open", case__appointment__in=today).select_related(
+        "case__appointment"
+    )
+    first = min(mine, key=lambda t: t.case.appointment.start if t.case.appointment else now, default=None)
+    if first is not None:
+        return next(s for s in sites if s.pk == first.case.site_id)
+    earliest = today.order_by("start").first()
+    return next((s for s in sites if earliest is not None and s.pk == earliest.site_id), sites[0])
+
+
 DAY_STATE = {
     Stage.SCHEDULED: _("Not arrived"),
     Stage.PRECALL_DONE: _("Not arrived"),
@@ -598,7 +626,7 @@ def day_list(request: HttpRequest) -> HttpResponse:
     sites = list(Site.objects.filter(active=True))
     if not sites:
         raise Http404("No sites.")
-    site = next((s for s in sites if s.code == request.GET.get("site")), sites[0])
+    site = _day_list_site(request, sites)
     try:
         day = date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else None
     except ValueError:
@@ -606,6 +634,12 @@ def day_list(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("That is not a date (YYYY-MM-DD); showing today."))
     day = day or when.today(site)
     start = datetime.combine(day, datetime.min.time(), tzinfo=site.zone)
+    # Still in recovery from an earlier day (the usual stay is about 24 h): on the list too, first.
+    overnight = (
+        Case.objects.filter(site=site, stage=Stage.RECOVERY, appointment__start__lt=start)
+        .select_related("patient", "site", "appointment__room")
+        .order_by("appointment__start")
+    )
     appointments = (
         Appointment.objects.filter(
             site=site,
@@ -620,7 +654,11 @@ def day_list(request: HttpRequest) -> HttpResponse:
         c.uuid: c
         for c in Case.objects.filter(uuid__in=[a.case_uuid for a in appointments]).select_related("patient", "site")
     }
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = [
+        {"appointment": c.appointment, "case": c, "state": aftercare_selectors.recovery_state(c), "stops": c.open_stops}
+        for c in overnight
+        if day == when.today(site)
+    ]
     for appointment in appointments:
         case = cases.get(appointment.case_uuid)
         if case is None:
