@@ -1,6 +1,7 @@
 """The procedure-day pages through HTTP: who may do what, and bad input shown on the page with nothing written."""
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -148,3 +149,22 @@ def test_the_day_list_opens_on_the_site_with_todays_cases_then_remembers_the_cho
         client.get(reverse("day_list"), {"site": "ASC"})
         again = client.get(reverse("day_list")).content.decode()
         assert str(case.uuid) not in again and "Lakeshore ASC" in again  # the choice is remembered
+
+
+def test_labs_and_cement_read_as_clinicians_write_them(
+    people: dict[str, Any], make_case: Any, actors: dict[str, Any]
+) -> None:
+    """Tests and products by name, units in print form: "Platelet count 220 × 10⁹/L", "Kyphon HV-R"."""
+    from kyphos.procedure import services
+
+    case = case_at(make_case, actors, "in_procedure")
+    html = client_for(people["ward_nurse"]).get(reverse("procedure:admission", args=[case.uuid])).content.decode()
+    assert "Platelet count" in html and "× 10⁹/L" in html and "10*9/L" not in html and "PLATELETS" not in html
+    with time_machine.travel(MONDAY + timedelta(minutes=20)):
+        level = services.LevelInput(
+            "T12", "bilateral", "kyphon-hv-r", "LOT-1", MONDAY + timedelta(minutes=10),
+            cement_ml_left=Decimal("2"), cement_ml_right=Decimal("2"),
+        )  # fmt: skip
+        services.record_level(actors["radiologist"], case, level)
+        page = client_for(people["radiologist"]).get(reverse("procedure:page", args=[case.uuid])).content.decode()
+    assert "Kyphon HV-R lot LOT-1" in page and "kyphon-hv-r lot" not in page

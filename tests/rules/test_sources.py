@@ -55,3 +55,24 @@ def test_no_code_or_data_cites_a_file_outside_the_repository() -> None:
         if path.suffix in {".py", ".toml", ".json", ".html"} and "CLINICAL.md" in path.read_text("utf-8")
     ]
     assert offenders == []
+
+
+# What a clinician reads under a finding names a source, never our own files, issues or placeholder addresses.
+NOT_A_SOURCE = re.compile(r"(\.toml|rules/data|\bIssue \d|kyphos\.example|\.py\b)", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("where,value,source", ENTRIES, ids=[e[0] for e in ENTRIES])
+def test_a_source_never_names_a_file_an_issue_or_a_placeholder(where: str, value: Any, source: str) -> None:
+    assert not NOT_A_SOURCE.search(source), f"{where}: {source!r}"
+
+
+def test_the_sources_written_in_code_are_sources_too() -> None:
+    """Findings raised in Python carry their source as a literal: none names a file, an issue or a placeholder."""
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        if "migrations" in path.parts or "management" in path.parts:
+            continue
+        for line in path.read_text("utf-8").splitlines():
+            if re.search(r'"(Local pathway|Service|Issue \d)[^"]*"', line) and NOT_A_SOURCE.search(line):
+                offenders.append(f"{path.relative_to(SRC)}: {line.strip()}")
+    assert offenders == []

@@ -228,7 +228,7 @@ def close_findings(case: Case) -> list[Finding]:
                 gettext_noop("An urgent task is still open: {task}. Deal with it before closing the case."),
                 task=str(label),
             ),
-            "Issue 5: closing the case needs no open urgent task",
+            "Local pathway: a case is closed only when no urgent task is open",
         )
         for label in labels
     ]

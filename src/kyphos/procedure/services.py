@@ -648,7 +648,7 @@ def note_content(case: Case, record: ProcedureRecord, signer: str) -> LetterCont
             level=lv.level,
             sides=lv.get_sides_display().lower(),
             cement=cement,
-            product=lv.cement_product,
+            product=products()[lv.cement_product].name if lv.cement_product in products() else lv.cement_product,
             lot=lv.cement_lot,
             restoration=lv.get_restoration_display().lower(),
             leakage=lv.get_leakage_display().lower(),

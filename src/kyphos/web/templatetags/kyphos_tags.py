@@ -11,7 +11,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kyphos import when as when_words
+from kyphos.rules.cement import products
 from kyphos.rules.findings import Finding, message_of
+from kyphos.rules.labs import tests
 from kyphos.rules.redflags import flags
 
 register = template.Library()
@@ -79,3 +81,27 @@ def finding_words(finding: Any) -> str:
     """A finding's message in the page's language (a stored finding keeps its sentence and values for this)."""
     message = finding.message if isinstance(finding, Finding) else message_of(finding)
     return str(message)
+
+
+# Units as people write them, not as UCUM codes them.
+PRINT_UNITS = {"10*9/L": "× 10⁹/L", "mL/min/1.73m2": "mL/min/1.73 m²", "10*12/L": "× 10¹²/L"}
+
+
+@register.filter
+def print_unit(unit: str) -> str:
+    """``10*9/L`` → ``× 10⁹/L``."""
+    return PRINT_UNITS.get(unit, unit)
+
+
+@register.filter
+def lab_name(code: str) -> str:
+    """A lab test by its name ("Creatinine"), not its code."""
+    test = tests().get(code)
+    return test.name if test else code
+
+
+@register.filter
+def cement_name(product_id: str) -> str:
+    """A cement product by its name ("Kyphon HV-R"), not its id."""
+    product = products().get(product_id)
+    return product.name if product else product_id
