@@ -117,3 +117,13 @@ def test_proceeding_when_the_patient_was_not_reached_carries_to_admission(
         procedure.admit(actors["ward_nurse"], case, version=case.version, data_in=GOOD_ADMISSION)
     case.refresh_from_db()
     assert case.stage == Stage.ADMITTED
+
+
+def test_the_timeline_and_the_signature_name_the_person_and_their_role(make_case: Any, actors: dict[str, Any]) -> None:
+    """People by name and role on the timeline (the full name, then "radiologist"), not user names."""
+    user = actors["radiologist"].user
+    user.first_name, user.last_name = "Rita", "Okafor"
+    user.save()
+    case = make_case("triaged")
+    triage = case.events.filter(to_stage=Stage.TRIAGED).get()
+    assert triage.actor_name == "Rita Okafor, radiologist"

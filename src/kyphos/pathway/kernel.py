@@ -32,7 +32,7 @@ from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.pathway.errors import GuardBlocked, NotPermitted, StaleEdit
 from kyphos.pathway.models import Case, Event, EventKind, Task, TaskKind, TaskStatus
-from kyphos.pathway.policy import Role, may
+from kyphos.pathway.policy import Role, may, roles_of
 from kyphos.pathway.stages import MOVES, Stage, check_move
 from kyphos.rules.findings import Finding, Severity
 
@@ -104,6 +104,17 @@ def lock_case(case: Case, version: int | None) -> Case:
     return locked
 
 
+def signature(actor: Actor) -> str:
+    """How a person is named on the timeline and in signatures: the full name, then the role ("Rita Okafor,
+    radiologist"); a system or a patient's link by its own name. The audit trail keeps the user name."""
+    user = actor.user_or_none
+    if user is None:
+        return actor.name
+    name = user.get_full_name() or user.get_username()
+    roles = sorted(roles_of(user), key=lambda role: list(Role).index(role))
+    return f"{name}, {str(roles[0].label).lower()}" if roles else name
+
+
 def record_event(
     actor: Actor,
     case: Case,
@@ -120,7 +131,7 @@ def record_event(
         case=case,
         at=clock.current(),
         actor=actor.user_or_none,
-        actor_name=actor.name,
+        actor_name=signature(actor)[:150],
         kind=kind,
         from_stage=from_stage,
         to_stage=to_stage,

@@ -580,7 +580,7 @@ def sign_note(actor: Actor, case: Case) -> ProcedureNote:
         raise ValidationError(_("Sign the sign-out part of the checklist first."))
     if ProcedureNote.objects.filter(case=case).exists():
         raise ValidationError(_("The note is already signed; add an addendum to correct it."))
-    content = note_content(case, record, actor.name)
+    content = note_content(case, record, kernel.signature(actor))
     moment = clock.current()
     note = ProcedureNote(
         case=case,
@@ -601,7 +601,7 @@ def add_addendum(actor: Actor, note: ProcedureNote, text: str) -> Addendum:
     if not text.strip():
         raise ValidationError({"text": _("Write the addendum.")})
     addendum = Addendum.objects.create(
-        note=note, text=text.strip(), author=actor.user_or_none, author_name=actor.name, at=clock.current()
+        note=note, text=text.strip(), author=actor.user_or_none, author_name=kernel.signature(actor), at=clock.current()
     )
     kernel.record_event(
         actor, note.case, EventKind.NOTE, gettext("Addendum to the procedure note"), reason=text.strip()
