@@ -93,3 +93,36 @@ def test_the_booking_page_shows_free_times_and_the_warnings(
     assert page.status_code == 400 and "give a reason to book anyway" in page.content.decode()
     case.refresh_from_db()
     assert case.appointment is None
+
+
+@pytest.mark.parametrize(
+    "changes,field",
+    [
+        ({"mrn": "<script>"}, "mrn"),
+        ({"given_name": "A" * 10_000}, "given_name"),
+        ({"family_name": "B" * 101}, "family_name"),
+    ],
+)
+def test_what_a_person_types_is_bounded(site: Any, actors: dict[str, Any], changes: dict[str, str], field: str) -> None:
+    """`<script>` was accepted as an MRN and a 10,000-character given name pushed the banner off the page: the
+    service refuses both (the same check serves a page, an HL7 message or a FHIR request)."""
+    from tests.conftest import new_patient, referral
+
+    with pytest.raises(ValidationError) as refused:
+        services.refer_patient(
+            actors["scheduler"], site=site, details=referral(), new_patient=new_patient(**{"mrn": "H123456", **changes})
+        )
+    assert field in refused.value.message_dict
+
+
+def test_a_site_sets_its_own_mrn_pattern(site: Any, actors: dict[str, Any]) -> None:
+    from tests.conftest import new_patient, referral
+
+    site.mrn_pattern = r"H\d{6}"
+    site.save()
+    with pytest.raises(ValidationError, match="not an MRN of this site"):
+        services.refer_patient(actors["scheduler"], site=site, details=referral(), new_patient=new_patient("X12"))
+    case = services.refer_patient(
+        actors["scheduler"], site=site, details=referral(), new_patient=new_patient("H123456")
+    )
+    assert case.patient.mrn == "H123456"

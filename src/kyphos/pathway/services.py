@@ -622,6 +622,6 @@ def refer_patient(
     if patient is None and new_patient is not None:
         # Check the referral first so a bad level never leaves a half-registered patient behind.
         _validate_referral(details)
-        patient = patients.register_patient(actor, new_patient)
+        patient = patients.register_patient(actor, new_patient, mrn_pattern=site.mrn_pattern)
     assert patient is not None
     return refer_case(actor, patient, site, details)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kyphos import clock
@@ -53,15 +55,25 @@ class PatientDetails:
     caregiver_phone: str = ""
 
 
-def _check(details: PatientDetails) -> None:
+# An MRN as most record systems issue them: letters and digits, with hyphens inside; a site sets its own pattern.
+DEFAULT_MRN_PATTERN = r"[A-Za-z0-9][A-Za-z0-9-]{0,39}"
+NAME_MAX = 100
+
+
+def _check(details: PatientDetails, mrn_pattern: str = DEFAULT_MRN_PATTERN) -> None:
     errors: dict[str, Words] = {}
     today = clock.current().date()
-    if not details.mrn.strip():
+    mrn = details.mrn.strip()
+    if not mrn:
         errors["mrn"] = _("Enter the MRN.")
-    if not details.family_name.strip():
-        errors["family_name"] = _("Enter the family name.")
-    if not details.given_name.strip():
-        errors["given_name"] = _("Enter the given name.")
+    elif not re.fullmatch(mrn_pattern, mrn):
+        errors["mrn"] = _("This is not an MRN of this site (letters, digits and hyphens, as the site issues them).")
+    for name, empty in (("family_name", _("Enter the family name.")), ("given_name", _("Enter the given name."))):
+        value = str(getattr(details, name)).strip()
+        if not value:
+            errors[name] = empty
+        elif len(value) > NAME_MAX:
+            errors[name] = format_lazy(_("A name of at most {most} characters."), most=NAME_MAX)
     if details.date_of_birth > today:
         errors["date_of_birth"] = _("The date of birth is in the future.")
     elif details.date_of_birth.year < today.year - 120:
@@ -74,9 +86,9 @@ def _check(details: PatientDetails) -> None:
 
 
 @transaction.atomic
-def register_patient(actor: Actor, details: PatientDetails) -> Patient:
-    """Create a patient; an MRN already known for the same authority is refused."""
-    _check(details)
+def register_patient(actor: Actor, details: PatientDetails, *, mrn_pattern: str = DEFAULT_MRN_PATTERN) -> Patient:
+    """Create a patient; an MRN already known for the same authority, or not in its pattern, is refused."""
+    _check(details, mrn_pattern)
     if Patient.objects.filter(assigning_authority=details.assigning_authority, mrn=details.mrn.strip()).exists():
         raise ValidationError({"mrn": _("A patient with this MRN already exists; choose the existing patient.")})
     moment = clock.current()

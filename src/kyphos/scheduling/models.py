@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -69,6 +70,13 @@ def validate_letter_blocks(value: Any) -> None:
         wording.check_blocks(value, {"intro": None, "closing": None}, "Letter wording")
     except wording.WordingError as exc:
         raise ValidationError(exc.message) from exc
+
+
+def validate_pattern(value: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValidationError(format_lazy(_("This is not a regular expression: {problem}."), problem=exc)) from None
 
 
 VITALS = {"bp_systolic": (50, 260), "bp_diastolic": (20, 160), "heart_rate": (20, 220), "spo2": (50, 100)}
@@ -156,6 +164,10 @@ class Site(models.Model):
         default=5, validators=[MinValueValidator(1), MaxValueValidator(30)]
     )
     follow_up_minutes = models.PositiveSmallIntegerField("follow-up visit length (minutes)", default=30)
+    # The pattern of the MRNs this site's record system issues (a regular expression over the whole MRN).
+    mrn_pattern = models.CharField(
+        _("MRN pattern"), max_length=120, default=r"[A-Za-z0-9][A-Za-z0-9-]{0,39}", validators=[validate_pattern]
+    )
     # Discharge: earlier than this after the procedure's end, with fewer checks, or with the last check outside the
     # vital-sign limits, a radiologist gives a reason (local policy: the pathway's usual stay is about 24 h).
     discharge_min_hours = models.PositiveSmallIntegerField(
