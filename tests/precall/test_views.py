@@ -179,6 +179,17 @@ def test_attempt_with_a_malformed_call_back_time(people: dict[str, Any], booked:
     assert not booked.call_attempts.exists()
 
 
+def test_a_call_back_without_its_time_keeps_the_outcome_chosen(people: dict[str, Any], booked: Any) -> None:
+    with time_machine.travel(FRIDAY):
+        response = client_for(people["nurse"]).post(
+            reverse("precall:attempt", args=[booked.uuid]), {"outcome": "call_back", "call_back_at": ""}
+        )
+    html = response.content.decode()
+    assert response.status_code == 400 and "Enter when the patient asked to be called back." in html
+    assert 'value="call_back" selected' in html
+    assert not booked.call_attempts.exists()
+
+
 def signed(people: dict[str, Any], booked: Any, **overrides: Any) -> None:
     with time_machine.travel(FRIDAY):
         nurse = client_for(people["nurse"])

@@ -167,14 +167,28 @@ def attempt(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
                 note=form.cleaned_data.get("note", ""),
             )
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            put_errors(form, exc)
         else:
             messages.success(request, _("Attempt recorded."))
-    else:
-        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+            if request.POST.get("next") == "home":
+                return redirect("home")
+            return redirect("precall:call", case_uuid=case.uuid)
     if request.POST.get("next") == "home":
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
         return redirect("home")
-    return redirect("precall:call", case_uuid=case.uuid)
+    # Shown again with what was chosen (a "call back" without its time keeps the outcome) and the error beside it.
+    actor = Actor.from_request(request)
+    draft = services.draft_in_hand(actor, case)
+    if draft is not None:
+        context = _context(request, case, draft, CallForm(initial=CallForm.initial_from(draft), zone=case.site.zone))
+        return render(request, "precall/call.html", context | {"attempt_form": form}, status=400)
+    context = {
+        **selectors.banner(case),
+        "task": services.call_task(case),
+        "attempt_form": form,
+        "attempts": list(CallAttempt.objects.filter(case=case).order_by("-at")),
+    }
+    return render(request, "precall/start.html", context, status=400)
 
 
 def _letter(request: HttpRequest, case_uuid: UUID) -> tuple[Case, Letter]:
