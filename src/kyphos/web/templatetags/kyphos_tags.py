@@ -105,3 +105,15 @@ def cement_name(product_id: str) -> str:
     """A cement product by its name ("Kyphon HV-R"), not its id."""
     product = products().get(product_id)
     return product.name if product else product_id
+
+
+@register.filter
+def short_source(source: str) -> str:
+    """One short line for under a finding ("SIR 2019 Part II"); the full citation sits one click away."""
+    text = str(source or "")
+    for stop in (" (", ";", ":", ", "):
+        head = text.split(stop, 1)[0]
+        if 0 < len(head) < len(text):
+            text = head
+            break
+    return text if len(text) <= 60 else text[:59].rsplit(" ", 1)[0] + "…"
