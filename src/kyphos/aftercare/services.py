@@ -179,16 +179,8 @@ def discharge(
         raise ValidationError(_("A worse neuro check is open: the radiologist must review before discharge."))
     locked, _event = kernel.move(actor, case, "discharge", version=version, reason=note)
     if questions:
-        kernel.record_event(
-            actor,
-            locked,
-            EventKind.OVERRIDE,
-            gettext("Discharged early: {questions}").format(questions=" ".join(questions)),
-            reason=early_reason.strip(),
-        )
-        audit.record(
-            actor, AuditAction.OVERRIDE, "case", locked.uuid, patient_uuid=locked.patient.uuid, detail="early discharge"
-        )
+        summary = gettext("Discharged early: {questions}").format(questions=" ".join(questions))
+        kernel.record_override(actor, locked, summary, early_reason, "early discharge")
     stay, _created = Stay.objects.get_or_create(case=locked)
     stay.discharged_at, stay.discharged_by = clock.current(), actor.user_or_none
     stay.discharge_criteria = {key: True for key in DISCHARGE_CRITERIA}

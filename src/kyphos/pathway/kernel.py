@@ -115,6 +115,16 @@ def signature(actor: Actor) -> str:
     return f"{name}, {str(roles[0].label).lower()}" if roles else name
 
 
+def record_override(
+    actor: Actor, case: Case, summary: str, reason: str, detail: str, data: dict[str, Any] | None = None
+) -> Event:
+    """A decision to go on despite what the pathway questions (a stop, a booking warning, an early discharge): one
+    timeline line with the reason, and its audit entry."""
+    event = record_event(actor, case, EventKind.OVERRIDE, summary, reason=reason.strip(), data=data)
+    audit.record(actor, AuditAction.OVERRIDE, "case", case.uuid, patient_uuid=case.patient.uuid, detail=detail)
+    return event
+
+
 def record_event(
     actor: Actor,
     case: Case,
@@ -243,22 +253,14 @@ def move(
         data=payload,
     )
     if overridden:  # a decision taken now, at the move (one taken before was recorded then)
-        record_event(
+        record_override(
             actor,
             locked,
-            EventKind.OVERRIDE,
             gettext("Stop finding overridden: {codes}").format(
                 codes=", ".join(f.code for f in findings if f.severity is Severity.STOP)
             ),
-            reason=override_reason,
-        )
-        audit.record(
-            actor,
-            AuditAction.OVERRIDE,
-            "case",
-            locked.uuid,
-            patient_uuid=locked.patient.uuid,
-            detail=f"override on {action}",
+            override_reason,
+            f"override on {action}",
         )
     audit.record(
         actor,

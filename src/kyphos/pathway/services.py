@@ -429,16 +429,8 @@ def _booking_warnings(case: Case, start: datetime, minutes: int, override_reason
 def _record_booking_override(actor: Actor, case: Case, warnings: list[str], override_reason: str) -> None:
     if not warnings:
         return
-    kernel.record_event(
-        actor,
-        case,
-        EventKind.OVERRIDE,
-        gettext("Booked despite: {warnings}").format(warnings=" ".join(warnings)),
-        reason=override_reason.strip(),
-    )
-    audit.record(
-        actor, AuditAction.OVERRIDE, "case", case.uuid, patient_uuid=case.patient.uuid, detail="booking warnings"
-    )
+    summary = gettext("Booked despite: {warnings}").format(warnings=" ".join(warnings))
+    kernel.record_override(actor, case, summary, override_reason, "booking warnings")
 
 
 def _open_early_plan_task(case: Case) -> Task | None:
@@ -502,17 +494,8 @@ def proceed_despite_stops(actor: Actor, case: Case, *, version: int | None, reas
             item["overridden"] = True
     locked.open_stops = 0
     kernel.save_case(locked, "decided_stops", "findings", "open_stops")
-    kernel.record_event(
-        actor,
-        locked,
-        EventKind.OVERRIDE,
-        gettext("Proceed despite: {codes}").format(codes=", ".join(codes)),
-        reason=reason.strip(),
-        data={"findings": codes},
-    )
-    audit.record(
-        actor, AuditAction.OVERRIDE, "case", locked.uuid, patient_uuid=locked.patient.uuid, detail="proceed decision"
-    )
+    summary = gettext("Proceed despite: {codes}").format(codes=", ".join(codes))
+    kernel.record_override(actor, locked, summary, reason, "proceed decision", data={"findings": codes})
     kernel.close_tasks(
         actor, locked, DECISION_TASKS, TaskStatus.DONE, gettext("proceed: {reason}").format(reason=reason.strip())
     )
