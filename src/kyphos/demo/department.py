@@ -182,6 +182,7 @@ class Department:
     users: dict[str, User]
     sites: list[Site]
     discharged: int = 0
+    flagged_call: bool = False  # one call has reported a fever: the radiologist has a stop to decide on
 
     def actor(self, username: str) -> Actor:
         return Actor(user=self.users[username], client_addr="127.0.0.1")
@@ -548,6 +549,9 @@ def _build_case(
                 )
         return case
     journey = _journey(case, rng, now)
+    if target == Stage.PRECALL_DONE and not dept.flagged_call:
+        journey.call["fever_or_infection"] = True  # a stop on the case page: proceed, postpone or cancel
+        dept.flagged_call = True
     for stage in PATHWAY[PATHWAY.index(Stage.PRECALL_DONE) :]:
         case = advance_to(case, stage, dept.team, journey)
         if stage == Stage.DISCHARGED:
