@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from kyphos.web import views
 
@@ -23,6 +25,8 @@ urlpatterns = [
     path("messages/not-sent/", views.messages_not_sent, name="messages_not_sent"),
     path("audit/", views.audit_list, name="audit"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico before reading the page's icon link.
+    path("favicon.ico", RedirectView.as_view(url=static("kyphos/favicon.svg"), permanent=True)),
     path("", include("kyphos.precall.urls")),
     path("", include("kyphos.procedure.urls")),
     path("", include("kyphos.aftercare.urls")),

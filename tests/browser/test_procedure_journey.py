@@ -102,7 +102,11 @@ def test_the_procedure_day(
         expect(page.locator("#coding")).to_contain_text("CPT 22513 + 22515")
         tick_all(page, "sign_out")
         page.get_by_role("button", name="Sign sign-out (before leaving the room)").click()
+        # The note opens prefilled from the record; the radiologist rewrites the impression, then signs.
+        expect(page.get_by_label("Approach and technique")).to_contain_text("1. T12, bilateral")
+        page.get_by_label("Impression").fill("Two-level kyphoplasty, T12 and L1, good fill without leakage.")
         page.get_by_role("button", name="Sign the note").click()
+        expect(page.locator(".note-body")).to_contain_text("Two-level kyphoplasty, T12 and L1, good fill")
         expect(page.locator(".note-body")).to_contain_text("CPT 22513 + 22515")
         expect(page.locator(".note-body")).to_contain_text("1. T12, bilateral")
         page.get_by_label("Addendum").fill("L1: small asymptomatic venous trace on the final image.")

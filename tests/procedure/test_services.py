@@ -12,6 +12,7 @@ from kyphos.demo.builder import Journey
 from kyphos.labs import services as labs
 from kyphos.pathway.errors import GuardBlocked, NotPermitted
 from kyphos.pathway.stages import Stage
+from kyphos.procedure import note as procedure_note
 from kyphos.procedure import services
 from kyphos.procedure.models import ProcedureNote, TreatedLevel
 from kyphos.procedure.services import AdmissionInput, EndInput, LevelInput
@@ -178,11 +179,11 @@ def test_the_signed_note_is_immutable_and_takes_addenda(make_case: Any, actors: 
     case = case_at(make_case, actors, "recovery")
     with time_machine.travel(MONDAY + timedelta(minutes=95)):
         with pytest.raises(ValidationError, match="sign-out"):
-            services.sign_note(actors["radiologist"], case)
+            procedure_note.sign(actors["radiologist"], case)
         services.sign_checklist(actors["radiologist"], case, "sign_out", SIGN_OUT)
-        note = services.sign_note(actors["radiologist"], case)
+        note = procedure_note.sign(actors["radiologist"], case)
         with pytest.raises(ValidationError, match="already signed"):
-            services.sign_note(actors["radiologist"], case)
+            procedure_note.sign(actors["radiologist"], case)
     assert "22513 + 22515" in note.html and bytes(note.pdf).startswith(b"%PDF")
     note.html = "rewritten"
     with pytest.raises(RuntimeError):

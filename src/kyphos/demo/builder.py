@@ -22,6 +22,7 @@ from kyphos.labs import services as labs
 from kyphos.pathway.models import Case
 from kyphos.pathway.stages import Stage
 from kyphos.precall import services as precall
+from kyphos.procedure import note as procedure_note
 from kyphos.procedure import services as procedure
 from kyphos.rules.windows import call_window
 
@@ -232,7 +233,7 @@ def _treat(case: Case, team: Team, journey: Journey, moment: datetime) -> None:
         )
         if journey.sign_out:
             procedure.sign_checklist(team.radiologist, case, "sign_out", _items("sign_out"))
-            procedure.sign_note(team.radiologist, case)
+            procedure_note.sign(team.radiologist, case)
 
 
 ROUTINE_CHECK = aftercare.CheckInput(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from io import BytesIO
 from typing import Any
 
 from django.contrib.auth.models import Group, User
@@ -227,6 +228,18 @@ def create_users() -> dict[str, User]:
     return users
 
 
+def demo_logo(initials: str) -> bytes:
+    """A plain letterhead logo for a demo site (a real site uploads its own in the admin)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (96, 96), (0, 94, 184))
+    draw = ImageDraw.Draw(image)
+    draw.text((48, 50), initials, fill="white", anchor="mm", font=ImageFont.load_default(size=44))
+    out = BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def create_sites() -> list[Site]:
     specs = [
         (
@@ -259,6 +272,8 @@ def create_sites() -> list[Site]:
                 "phone": phone,
                 "address": address,
                 "business_hours": default_hours(),
+                "logo": demo_logo("".join(word[0] for word in name.split()[:2])),
+                "logo_type": "image/png",
             },
         )
         for room in rooms:

@@ -6,9 +6,11 @@ the words (in the patient's language); this module only lays them out, so the HT
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from io import BytesIO
 from typing import Any
 
 from django.conf import settings
@@ -62,10 +64,25 @@ class LetterContent:
     language: str
     blocks: tuple[Block, ...]
     footer: str = ""
+    # The letterhead: lines at the top (the site's name, address, phone) and its logo (PNG or JPEG bytes).
+    header: tuple[str, ...] = ()
+    logo: bytes = b""
+    logo_type: str = ""
+
+
+def with_letterhead(content: LetterContent, site: Any) -> LetterContent:
+    """The letter under the site's letterhead: its logo, name, address and phone."""
+    lines = tuple(line.strip() for line in (site.name, *site.address.splitlines(), site.phone) if line.strip())
+    return replace(content, header=lines, logo=bytes(site.logo or b""), logo_type=site.logo_type or "")
 
 
 def render_html(content: LetterContent) -> str:
-    return render_to_string("messaging/letter.html", {"letter": content})
+    logo = (
+        f"data:{content.logo_type};base64,{base64.b64encode(content.logo).decode('ascii')}"
+        if content.logo and content.logo_type
+        else ""
+    )
+    return render_to_string("messaging/letter.html", {"letter": content, "logo": logo})
 
 
 def _pdf_text(text: str) -> str:
@@ -81,6 +98,8 @@ def render_pdf(content: LetterContent, created_at: datetime) -> bytes:
     pdf.set_lang(content.language)
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_page()
+    if content.header or content.logo:
+        _pdf_letterhead(pdf, content)
     pdf.set_font("Helvetica", "B", 17)
     pdf.multi_cell(0, 9, _pdf_text(content.title), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
@@ -106,10 +125,24 @@ def render_pdf(content: LetterContent, created_at: datetime) -> bytes:
     return bytes(pdf.output())
 
 
+def _pdf_letterhead(pdf: FPDF, content: LetterContent) -> None:
+    top = pdf.get_y()
+    if content.logo:
+        pdf.image(BytesIO(content.logo), x=pdf.l_margin, y=top, h=16)
+    pdf.set_font("Helvetica", "", 9)
+    for number, line in enumerate(content.header):
+        if number == 0:
+            pdf.set_font("Helvetica", "B", 10)
+        pdf.multi_cell(0, 4.5, _pdf_text(line), align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 9)
+    pdf.set_y(max(pdf.get_y(), top + (18 if content.logo else 0)) + 4)
+
+
 @transaction.atomic
 def issue_letter(actor: Actor, case: Any, kind: str, content: LetterContent) -> Letter:
     """Render and store a letter; the previous letter of the same kind stays on record, marked superseded."""
     moment = clock.current()
+    content = with_letterhead(content, case.site)
     Letter.objects.filter(case=case, kind=kind, superseded=False).update(superseded=True)
     letter = Letter.objects.create(
         case=case,

@@ -110,6 +110,13 @@ def signature(actor: Actor) -> str:
     user = actor.user_or_none
     if user is None:
         return actor.name
+    return person(user)
+
+
+def person(user: Any) -> str:
+    """A user as people read them: "Rita Okafor, radiologist" (the user name only when no name is set)."""
+    if user is None:
+        return ""
     name = user.get_full_name() or user.get_username()
     roles = sorted(roles_of(user), key=lambda role: list(Role).index(role))
     return f"{name}, {str(roles[0].label).lower()}" if roles else name

@@ -10,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kyphos.formfields import CleanText
+from kyphos.procedure import note
 from kyphos.procedure.models import LEAKAGE_PLACES, Sedation, TreatedLevel
 from kyphos.procedure.services import checklist_items
 from kyphos.rules.cement import products
@@ -162,3 +163,19 @@ class EndForm(forms.Form):
 class AddendumForm(forms.Form):
     prefix = "add"
     text = CleanText(label=_("Addendum"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class NoteForm(forms.Form):
+    """The note's sections, prefilled; a draft may leave any empty, a signature needs the required ones."""
+
+    prefix = "note"
+
+    def __init__(self, *args: Any, signing: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key, heading in note.SECTIONS:
+            self.fields[key] = CleanText(
+                label=heading,
+                required=signing and key in note.REQUIRED,
+                max_length=note.SECTION_MAX,
+                widget=forms.Textarea(attrs={"rows": 4 if key in {"technique", "cement", "plan"} else 2}),
+            )

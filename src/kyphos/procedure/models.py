@@ -168,10 +168,13 @@ class ProcedureNote(models.Model):
     """The signed note: never changed; corrections are addenda."""
 
     case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="procedure_note")
+    # The sections as signed, [{"key": "indication", "text": "…"}, …] (procedure/note.py names them).
+    sections = models.JSONField(default=list, blank=True)
     html = models.TextField()
     pdf = models.BinaryField()
     signed_at = models.DateTimeField()
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT)
+    signed_name = models.CharField(max_length=150, blank=True)
 
     def __str__(self) -> str:
         return f"Procedure note {self.case_id}"
@@ -180,6 +183,18 @@ class ProcedureNote(models.Model):
         if self.pk is not None:
             raise RuntimeError("A signed procedure note cannot be changed; add an addendum.")
         super().save(*args, **kwargs)
+
+
+class NoteDraft(models.Model):
+    """The radiologist's edits to the note before it is signed (removed when the note is signed)."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="note_draft")
+    sections = models.JSONField(default=dict)
+    saved_at = models.DateTimeField()
+    saved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    def __str__(self) -> str:
+        return f"Note draft {self.case_id}"
 
 
 class Addendum(models.Model):

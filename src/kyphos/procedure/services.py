@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import format_lazy
@@ -25,7 +24,6 @@ from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.errors import Text, gettext_noop
 from kyphos.labs import services as labs
-from kyphos.messaging.letters import LetterContent, render_html, render_pdf
 from kyphos.pathway import kernel
 from kyphos.pathway.errors import NotPermitted
 from kyphos.pathway.kernel import owns
@@ -34,7 +32,6 @@ from kyphos.pathway.policy import may
 from kyphos.pathway.stages import Stage
 from kyphos.precall.models import CallStatus, Medication
 from kyphos.procedure.models import (
-    LEAKAGE_PLACES,
     Addendum,
     Admission,
     Checklist,
@@ -570,32 +567,6 @@ def end_procedure(actor: Actor, case: Case, *, version: int | None, data_in: End
 
 
 @transaction.atomic
-def sign_note(actor: Actor, case: Case) -> ProcedureNote:
-    """Sign the procedure note (after sign-out); it never changes afterwards."""
-    _require(actor, "case.end_procedure")
-    record = ProcedureRecord.objects.filter(case=case).first()
-    if record is None or record.ended_at is None:
-        raise ValidationError(_("End the procedure before signing the note."))
-    if not Checklist.objects.filter(case=case, part=ChecklistPart.SIGN_OUT).exists():
-        raise ValidationError(_("Sign the sign-out part of the checklist first."))
-    if ProcedureNote.objects.filter(case=case).exists():
-        raise ValidationError(_("The note is already signed; add an addendum to correct it."))
-    content = note_content(case, record, kernel.signature(actor))
-    moment = clock.current()
-    note = ProcedureNote(
-        case=case,
-        html=render_html(content),
-        pdf=render_pdf(content, moment),
-        signed_at=moment,
-        signed_by=actor.user_or_none,
-    )
-    note.save()
-    kernel.record_event(actor, case, EventKind.NOTE, gettext("Procedure note signed"))
-    audit.record(actor, AuditAction.CREATE, "procedure_note", note.pk, patient_uuid=case.patient.uuid, detail="signed")
-    return note
-
-
-@transaction.atomic
 def add_addendum(actor: Actor, note: ProcedureNote, text: str) -> Addendum:
     _require(actor, "case.end_procedure")
     if not text.strip():
@@ -608,84 +579,3 @@ def add_addendum(actor: Actor, note: ProcedureNote, text: str) -> Addendum:
     )
     audit.record(actor, AuditAction.CREATE, "addendum", addendum.pk, patient_uuid=note.case.patient.uuid)
     return addendum
-
-
-def note_content(case: Case, record: ProcedureRecord, signer: str) -> LetterContent:
-    zone = case.site.zone
-    patient = case.patient
-    blocks: list[tuple[str, Any]] = [
-        (
-            "p",
-            gettext("Patient: {name}, MRN {mrn}, born {born}.").format(
-                name=patient.display_name, mrn=patient.mrn, born=when.staff_date(patient.date_of_birth)
-            ),
-        ),
-        (
-            "p",
-            gettext("Operators: {operators}. Start {start}, end {end} ({zone}).").format(
-                operators=record.operators,
-                start=when.staff_when(record.started_at, zone),
-                end=when.staff_time(record.ended_at, zone),
-                zone=case.site.time_zone,
-            )
-            if record.ended_at
-            else "",
-        ),
-        ("h", gettext("Levels treated (in order)")),
-    ]
-    items = []
-    for lv in record.levels.order_by("order"):
-        cement = " / ".join(
-            f"{SIDE_WORDS[side]} {getattr(lv, f'cement_ml_{side}')} mL"
-            for side in ("left", "right")
-            if getattr(lv, f"cement_ml_{side}") is not None
-        )
-        text = gettext(
-            "{order}. {level}, {sides}: cement {cement} ({product}, lot {lot}); height restoration {restoration}; "
-            "leakage {leakage}"
-        ).format(
-            order=lv.order,
-            level=lv.level,
-            sides=lv.get_sides_display().lower(),
-            cement=cement,
-            product=products()[lv.cement_product].name if lv.cement_product in products() else lv.cement_product,
-            lot=lv.cement_lot,
-            restoration=lv.get_restoration_display().lower(),
-            leakage=lv.get_leakage_display().lower(),
-        )
-        if lv.leakage_location:
-            text += f" ({LEAKAGE_PLACES.get(lv.leakage_location, lv.leakage_location)})"
-        if lv.biopsy:
-            text += gettext("; biopsy taken")
-        if lv.off_plan_reason:
-            text += gettext("; not in plan: {reason}").format(reason=lv.off_plan_reason)
-        items.append(text + ".")
-    blocks.append(("ul", items))
-    blocks.append(("h", gettext("Dose")))
-    blocks.append(
-        (
-            "p",
-            gettext("Fluoroscopy {seconds} s; air kerma {kerma} mGy; DAP {dap} Gy·cm².").format(
-                seconds=record.fluoro_seconds or "—", kerma=record.air_kerma_mgy or "—", dap=record.dap_gycm2 or "—"
-            ),
-        )
-    )
-    blocks.append(("h", gettext("Complications")))
-    blocks.append(("p", record.complications or gettext("None recorded.")))
-    coding = record.coding or {}
-    blocks.append(("h", gettext("Coding (for review)")))
-    blocks.append(
-        (
-            "p",
-            gettext("CPT {cpt}; ICD-10-CM {icd}.").format(
-                cpt=" + ".join(coding.get("cpt", [])), icd=", ".join(coding.get("icd10cm", [])) or gettext("(choose)")
-            ),
-        )
-    )
-    # The note is the site's clinical record: written in the site's language.
-    return LetterContent(
-        title=gettext("Kyphoplasty procedure note"),
-        language=settings.LANGUAGE_CODE,
-        blocks=tuple(b for b in blocks if b[1]),
-        footer=gettext("Signed by {signer}.").format(signer=signer),
-    )

@@ -27,6 +27,7 @@ from kyphos.pathway.policy import may
 from kyphos.pathway.stages import Stage
 from kyphos.precall.models import CallStatus
 from kyphos.procedure import forms, services
+from kyphos.procedure import note as procedure_note
 from kyphos.procedure.models import (
     Checklist,
     ChecklistPart,
@@ -168,6 +169,10 @@ def _procedure_page(request: HttpRequest, case: Case, bound: dict[str, Any] | No
         times = cement_times(lv.cement_product, lv.cement_mixed_at)
         levels.append({"level": lv, "workable_until": times.workable_until, "set_at": times.set_at})
     note = ProcedureNote.objects.filter(case=case).first()
+    note_form = bound.get("note")
+    if note_form is None and note is None and record is not None and record.ended_at is not None:
+        note_form = forms.NoteForm(initial=procedure_note.current_sections(case, record))
+    draft = getattr(case, "note_draft", None) if note is None else None
     context = {
         **selectors.banner(case),
         "readiness": services.readiness_findings(case) if case.stage in {Stage.ADMITTED, Stage.CLEARED} else [],
@@ -175,6 +180,16 @@ def _procedure_page(request: HttpRequest, case: Case, bound: dict[str, Any] | No
         "record": record,
         "levels": levels,
         "note": note,
+        "note_sections": [
+            {"heading": heading, "text": text}
+            for heading, text in (
+                (dict(procedure_note.SECTIONS).get(part["key"], ""), part["text"]) for part in note.sections
+            )
+        ]
+        if note
+        else [],
+        "note_form": note_form,
+        "draft": draft,
         "sedation": getattr(case, "sedation", None) if hasattr(case, "sedation") else None,
         "sedation_form": bound.get("sedation") or forms.SedationForm(initial={"started_at": now_local}),
         "start_form": bound.get("start") or forms.StartForm(initial={"version": case.version}),
@@ -310,9 +325,18 @@ def end_procedure(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def sign_note(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
+    """The note's form: "Save draft" keeps the edits, "Sign the note" signs them for good."""
     _need(request, "case.view")
     case, actor = _case(case_uuid), Actor.from_request(request)
-    return _run(request, case, lambda: services.sign_note(actor, case))
+    signing = request.POST.get("action") != "draft"
+    form = forms.NoteForm(request.POST, signing=signing)
+
+    def run(d: dict[str, Any]) -> object:
+        if signing:
+            return procedure_note.sign(actor, case, d)
+        return procedure_note.save_draft(actor, case, d)
+
+    return _submit(request, case, "note", form, run)
 
 
 @login_required

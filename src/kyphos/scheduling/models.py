@@ -194,6 +194,20 @@ class Site(models.Model):
     # Changes to the diary's red flags (rules/data/redflags.toml): wording, fever threshold, emergency number,
     # each changed number with its source: {"emergency_phone": {"value": "112", "source": "…", "confidence": "local"}}.
     redflag_settings = models.JSONField(default=dict, blank=True, validators=[validate_redflag_settings])
+    # The letterhead: the site's logo (PNG or JPEG, uploaded in the admin) above its name, address and phone.
+    logo = models.BinaryField(_("logo"), blank=True, default=b"", editable=False)
+    logo_type = models.CharField(max_length=20, blank=True, editable=False)
+    # How the site's people read numbers: °F and 12-hour times where the site's locale uses them (the United States).
+    # Stored values stay in °C and UTC; only what is shown and typed changes.
+    temperature_unit = models.CharField(
+        _("temperature unit"), max_length=1, default="C", choices=[("C", _("°C")), ("F", _("°F"))]
+    )
+    clock_hours = models.CharField(
+        _("times in patient material"),
+        max_length=2,
+        default="24",
+        choices=[("24", _("24-hour (14:30)")), ("12", _("12-hour (2:30 PM)"))],
+    )
     active = models.BooleanField(default=True)
 
     class Meta:

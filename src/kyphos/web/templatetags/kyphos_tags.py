@@ -11,6 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kyphos import when as when_words
+from kyphos.pathway.kernel import person as person_words
 from kyphos.rules.cement import products
 from kyphos.rules.findings import Finding, message_of
 from kyphos.rules.labs import tests
@@ -117,3 +118,10 @@ def short_source(source: str) -> str:
             text = head
             break
     return text if len(text) <= 60 else text[:59].rsplit(" ", 1)[0] + "…"
+
+
+@register.filter
+def person(user: Any) -> str:
+    """A signer or assignee by full name and role ("Rita Okafor, radiologist"), never the bare user name; a name
+    already stored as signed (a string) is shown as it is."""
+    return user if isinstance(user, str) else person_words(user)
