@@ -86,6 +86,8 @@ ALLOWED_HOSTS = env_list("KYPHOS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::
 CSRF_TRUSTED_ORIGINS = env_list("KYPHOS_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # First: its ready() sets the form messages before any other app defines a form.
+    "kyphos",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -93,7 +95,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
-    "kyphos",
     "kyphos.audit",
     "kyphos.patients",
     "kyphos.scheduling",

@@ -197,3 +197,21 @@ def test_the_date_of_birth_gate_returns_to_the_page_asked_for(make_case: Any, ac
     elsewhere.get(url)
     outside = elsewhere.post(url, {"dob": "1948-03-14", "next": "https://elsewhere.example/"})
     assert outside["Location"] == url
+
+
+def test_the_error_summary_names_each_unanswered_question(make_case: Any, actors: dict[str, Any]) -> None:
+    """Every red-flag question left unanswered is its own line in the summary, named, linking to its field."""
+    import re
+
+    case = case_at(make_case, actors, "discharged")
+    unanswered = {f"flag_{key}": "" for key in NO_FLAGS}
+    with time_machine.travel(MONDAY + timedelta(days=3)):
+        response = Client().post(url_for(case, actors) + "diary/", diary_post(**unanswered))
+    body = response.content.decode()
+    summary = body[body.index('id="error-summary"') : body.index("</div>", body.index('id="error-summary"'))]
+    lines = re.findall(r'<li><a href="#(flag_\w+)-error">([^<]+)</a></li>', summary)
+    assert response.status_code == 400 and len(lines) == len(NO_FLAGS) == len({text for _key, text in lines})
+    for key, text in lines:
+        question = redflags.flags()[key.removeprefix("flag_")].question["en"].replace("'", "&#x27;")
+        assert text == f"{question} — Please answer yes or no."
+    assert not DiaryEntry.objects.exists()

@@ -129,7 +129,7 @@ def test_a_scheduler_enters_a_referral(people: dict[str, Any], site: Any) -> Non
         ("level_1", "X9", "not a vertebral level"),
         ("level_1", "T12", "already listed"),
         ("date_of_birth", "1944-02-30", "real date"),
-        ("pain_nrs", "11", "less than or equal to 10"),
+        ("pain_nrs", "11", "Enter a number from 0 to 10."),
         ("family_name", "", "Enter the family name"),
         ("level_0", "", "at least one vertebral level"),
     ],

@@ -24,7 +24,7 @@ from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.errors import InvalidInput
-from kyphos.formfields import REFUSALS, CleanText, put_errors, refusal_text
+from kyphos.formfields import REFUSALS, CleanText, between, put_errors, refusal_text
 from kyphos.messaging.letters import current_letter, serve_letter
 from kyphos.messaging.models import Letter
 from kyphos.paging import CappedPaginator
@@ -119,7 +119,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
 
 class VisitForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
-    pain_today = forms.IntegerField(label=_("Pain today (0–10)"), min_value=0, max_value=10)
+    pain_today = forms.IntegerField(label=_("Pain today (0–10)"), **between(0, 10))
     complications = forms.MultipleChoiceField(
         label=_("Complications since discharge"),
         required=True,

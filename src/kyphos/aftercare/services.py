@@ -34,6 +34,7 @@ from kyphos.pathway.kernel import owns
 from kyphos.pathway.models import Case, EventKind, TaskKind, TaskStatus
 from kyphos.pathway.policy import Role, may
 from kyphos.pathway.stages import Stage
+from kyphos.procedure.services import VITAL_BOUNDS
 from kyphos.rules.findings import Finding, Severity
 from kyphos.rules.windows import follow_up_window
 from kyphos.scheduling import services as scheduling
@@ -64,19 +65,20 @@ class CheckInput:
     note: str = ""
 
 
+# The bounds of a recovery check's numbers (the admission's for the vital signs; pain 0–10).
+CHECK_BOUNDS = {
+    **{name: VITAL_BOUNDS[name] for name in ("bp_systolic", "bp_diastolic", "heart_rate", "spo2")},
+    "pain_nrs": (0, 10),
+}
+
+
 @transaction.atomic
 def record_check(actor: Actor, case: Case, item: CheckInput) -> RecoveryCheck:
     _require_ward(actor)
     if case.stage != Stage.RECOVERY:
         raise ValidationError(_("Recovery checks are recorded while the patient is in recovery or on the ward."))
     errors = {}
-    for name, low, high in (
-        ("bp_systolic", 50, 260),
-        ("bp_diastolic", 20, 160),
-        ("heart_rate", 20, 220),
-        ("spo2", 50, 100),
-        ("pain_nrs", 0, 10),
-    ):
+    for name, (low, high) in CHECK_BOUNDS.items():
         value = getattr(item, name)
         if value is not None and not low <= value <= high:
             errors[name] = format_lazy(

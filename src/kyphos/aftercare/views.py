@@ -23,7 +23,7 @@ from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.errors import InvalidInput
-from kyphos.formfields import REFUSALS, CleanText, put_errors, refusal_text
+from kyphos.formfields import REFUSALS, CleanText, between, put_errors, refusal_text
 from kyphos.messaging.letters import current_letter, serve_letter
 from kyphos.messaging.models import Letter
 from kyphos.pathway import selectors
@@ -35,11 +35,17 @@ class CheckForm(forms.Form):
     prefix = "chk"
     legs_strength_normal = forms.BooleanField(label=_("Leg strength as before"), required=False)
     legs_sensation_normal = forms.BooleanField(label=_("Leg sensation as before"), required=False)
-    bp_systolic = forms.IntegerField(label=_("BP systolic"), required=False)
-    bp_diastolic = forms.IntegerField(label=_("BP diastolic"), required=False)
-    heart_rate = forms.IntegerField(label=_("Heart rate"), required=False)
-    spo2 = forms.IntegerField(label=_("SpO₂ %"), required=False)
-    pain_nrs = forms.IntegerField(label=_("Pain (0–10)"), required=False)
+    bp_systolic = forms.IntegerField(
+        label=_("BP systolic"), required=False, **between(*services.CHECK_BOUNDS["bp_systolic"])
+    )
+    bp_diastolic = forms.IntegerField(
+        label=_("BP diastolic"), required=False, **between(*services.CHECK_BOUNDS["bp_diastolic"])
+    )
+    heart_rate = forms.IntegerField(
+        label=_("Heart rate"), required=False, **between(*services.CHECK_BOUNDS["heart_rate"])
+    )
+    spo2 = forms.IntegerField(label=_("SpO₂ %"), required=False, **between(*services.CHECK_BOUNDS["spo2"]))
+    pain_nrs = forms.IntegerField(label=_("Pain (0–10)"), required=False, **between(*services.CHECK_BOUNDS["pain_nrs"]))
     puncture_sites = forms.ChoiceField(label=_("Puncture sites"), choices=RecoveryCheck.Sites.choices)
     note = CleanText(label=_("Note"), required=False, max_length=300)
 

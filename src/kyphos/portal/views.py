@@ -260,6 +260,16 @@ def ics(request: HttpRequest, ctx: dict[str, Any], what: str) -> HttpResponse:
     return response
 
 
+def _error_lines(errors: dict[str, Any], labels: dict[str, str]) -> list[dict[str, str]]:
+    """The error summary: one line per question with a problem, in the page's order, naming the question (six
+    unanswered yes/no questions are six different lines), each linking to its field."""
+    keys = [key for key in labels if key in errors] + [key for key in errors if key not in labels]
+    return [
+        {"key": key, "text": f"{labels[key]} — {errors[key][0]}" if key in labels else str(errors[key][0])}
+        for key in keys
+    ]
+
+
 def _questions(instrument: Any, lang: str, values: dict[str, Any], errors: dict[str, Any]) -> list[dict[str, Any]]:
     return questionnaires.question_rows(instrument, lang, values, errors)
 
@@ -313,15 +323,22 @@ def diary_entry(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
         }
         for key, flag in site_flags.flags.items()
     ]
+    questions = _questions(instrument, lang, values, errors)
+    labels = {
+        **{row["id"]: row["label"] for row in questions},
+        **{row["id"]: row["label"] for row in flag_rows},
+        "temperature": ctx["t"]["temperature"],
+        "note": ctx["t"]["note"],
+    }
     return render(
         request,
         "patient/diary.html",
         {
             **ctx,
-            "questions": _questions(instrument, lang, values, errors),
+            "questions": questions,
             "flags": flag_rows,
             "values": values,
-            "errors": errors,
+            "errors": _error_lines(errors, labels),
             "temperature_error": (errors.get("temperature") or [""])[0],
             "note_error": (errors.get("note") or [""])[0],
         },
@@ -393,6 +410,7 @@ def questions(request: HttpRequest, ctx: dict[str, Any], questionnaire_id: int |
             errors = {key: [str(m) for m in found] for key, found in exc.message_dict.items()}
         else:
             return redirect(f"{ctx['base']}questions/")
+    questions = _questions(instrument, lang, values, errors)
     return render(
         request,
         "patient/questions.html",
@@ -400,8 +418,8 @@ def questions(request: HttpRequest, ctx: dict[str, Any], questionnaire_id: int |
             **ctx,
             "questionnaire": chosen,
             "title": instrument.title_in(lang),
-            "questions": _questions(instrument, lang, values, errors),
-            "errors": errors,
+            "questions": questions,
+            "errors": _error_lines(errors, {row["id"]: row["label"] for row in questions}),
         },
         status=400 if errors else 200,
     )

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kyphos.formfields import CleanText
+from kyphos.formfields import CleanText, between
 from kyphos.procedure import note
 from kyphos.procedure.models import LEAKAGE_PLACES, Sedation, TreatedLevel
-from kyphos.procedure.services import checklist_items
+from kyphos.procedure.services import DOSE_BOUNDS, VITAL_BOUNDS, checklist_items
 from kyphos.rules.cement import products
 from kyphos.rules.labs import tests
 
@@ -35,12 +35,20 @@ def in_zone(value: datetime | None, zone: ZoneInfo) -> datetime | None:
 class AdmissionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     identity_band = forms.BooleanField(label=_("Identity band on and checked"), required=False)
-    weight_kg = forms.DecimalField(label=_("Weight (kg)"), required=False, max_digits=5, decimal_places=1)
-    bp_systolic = forms.IntegerField(label=_("BP systolic"), required=False)
-    bp_diastolic = forms.IntegerField(label=_("BP diastolic"), required=False)
-    heart_rate = forms.IntegerField(label=_("Heart rate"), required=False)
-    spo2 = forms.IntegerField(label=_("SpO₂ %"), required=False)
-    temperature_c = forms.DecimalField(label=_("Temperature (°C)"), required=False, max_digits=4, decimal_places=1)
+    weight_kg = forms.DecimalField(
+        label=_("Weight (kg)"), required=False, **between(*VITAL_BOUNDS["weight_kg"]), max_digits=5, decimal_places=1
+    )
+    bp_systolic = forms.IntegerField(label=_("BP systolic"), required=False, **between(*VITAL_BOUNDS["bp_systolic"]))
+    bp_diastolic = forms.IntegerField(label=_("BP diastolic"), required=False, **between(*VITAL_BOUNDS["bp_diastolic"]))
+    heart_rate = forms.IntegerField(label=_("Heart rate"), required=False, **between(*VITAL_BOUNDS["heart_rate"]))
+    spo2 = forms.IntegerField(label=_("SpO₂ %"), required=False, **between(*VITAL_BOUNDS["spo2"]))
+    temperature_c = forms.DecimalField(
+        label=_("Temperature (°C)"),
+        required=False,
+        **between(*VITAL_BOUNDS["temperature_c"]),
+        max_digits=4,
+        decimal_places=1,
+    )
     last_clear_liquid_at = local_field(_("Last clear drink"))
     last_light_meal_at = local_field(_("Last light meal"))
     last_fatty_meal_at = local_field(_("Last fatty food or meat"))
@@ -86,7 +94,7 @@ class SedationForm(forms.Form):
     prefix = "sed"
     provider_name = CleanText(label=_("Anesthesia provider"), max_length=120)
     provider_role = forms.ChoiceField(label=_("Role"), choices=Sedation.ProviderRole.choices)
-    asa_class = forms.IntegerField(label=_("ASA physical status (1–6)"))
+    asa_class = forms.IntegerField(label=_("ASA physical status (1–6)"), **between(1, 6))
     level = forms.ChoiceField(label=_("Sedation level"), choices=Sedation.Level.choices)
     started_at = local_field(_("Sedation start"), required=True)
     ended_at = local_field(_("Sedation end"))
@@ -141,9 +149,18 @@ class EndForm(forms.Form):
     prefix = "end"
     version = forms.IntegerField(widget=forms.HiddenInput)
     ended_at = local_field(_("Procedure end"), required=True)
-    fluoro_seconds = forms.IntegerField(label=_("Fluoroscopy time (s)"), required=False)
-    air_kerma_mgy = forms.DecimalField(label=_("Cumulative air kerma (mGy)"), required=False, decimal_places=1)
-    dap_gycm2 = forms.DecimalField(label=_("Dose–area product (Gy·cm²)"), required=False, decimal_places=2)
+    fluoro_seconds = forms.IntegerField(
+        label=_("Fluoroscopy time (s)"), required=False, **between(*DOSE_BOUNDS["fluoro_seconds"])
+    )
+    air_kerma_mgy = forms.DecimalField(
+        label=_("Cumulative air kerma (mGy)"),
+        required=False,
+        **between(*DOSE_BOUNDS["air_kerma_mgy"]),
+        decimal_places=1,
+    )
+    dap_gycm2 = forms.DecimalField(
+        label=_("Dose–area product (Gy·cm²)"), required=False, **between(*DOSE_BOUNDS["dap_gycm2"]), decimal_places=2
+    )
     complications = CleanText(
         label=_("Complications and their management"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

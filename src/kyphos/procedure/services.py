@@ -74,6 +74,21 @@ def checklist_items(part: str) -> list[tuple[str, str]]:
 
 # --- admission and labs -----------------------------------------------------------------------------------
 
+# What a measurement can possibly be (beyond it, a typing slip): the forms and the services check the same bounds.
+VITAL_BOUNDS: dict[str, tuple[int, int]] = {
+    "weight_kg": (20, 300),
+    "bp_systolic": (50, 260),
+    "bp_diastolic": (20, 160),
+    "heart_rate": (20, 220),
+    "spo2": (50, 100),
+    "temperature_c": (30, 43),
+}
+DOSE_BOUNDS: dict[str, tuple[int, int]] = {
+    "fluoro_seconds": (0, 7200),
+    "air_kerma_mgy": (0, 20000),
+    "dap_gycm2": (0, 2000),
+}
+
 
 @dataclass(frozen=True)
 class AdmissionInput:
@@ -161,15 +176,7 @@ def admit(
     _require(actor, "case.admit")
     errors: dict[str, Words] = {}
     now = clock.current()
-    checks = [
-        ("weight_kg", 20, 300),
-        ("bp_systolic", 50, 260),
-        ("bp_diastolic", 20, 160),
-        ("heart_rate", 20, 220),
-        ("spo2", 50, 100),
-        ("temperature_c", 30, 43),
-    ]
-    for name, low, high in checks:
+    for name, (low, high) in VITAL_BOUNDS.items():
         value = getattr(data_in, name)
         if value is not None and not low <= value <= high:
             errors[name] = format_lazy(
@@ -549,7 +556,7 @@ def end_procedure(actor: Actor, case: Case, *, version: int | None, data_in: End
         errors["ended_at"] = _("The end is in the future.")
     if not record.levels.exists():
         errors["__all__"] = _("Record at least one treated level.")
-    for name, high in (("fluoro_seconds", 7200), ("air_kerma_mgy", 20000), ("dap_gycm2", 2000)):
+    for name, (_low, high) in DOSE_BOUNDS.items():
         value = getattr(data_in, name)
         if value is not None and not 0 <= value <= high:
             errors[name] = format_lazy(_("{value} is not a possible value (0–{high})."), value=value, high=high)

@@ -10,7 +10,7 @@ from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kyphos.formfields import CleanText
+from kyphos.formfields import CleanText, between
 from kyphos.pathway.models import Acuity, Etiology, Evidence, NeoplasticKind, PainTrend, SteroidDisease
 from kyphos.pathway.services import SCREEN_FLAGS, LevelInput, ReferralDetails
 from kyphos.pathway.stages import CancelReason, PostponeReason, Stage
@@ -70,17 +70,17 @@ class ReferralForm(forms.Form):
         label=_("Tumour type"), choices=[("", "—"), *NeoplasticKind.choices], required=False
     )
     etiology_note = CleanText(label=_("Cause: note"), required=False, max_length=200)
-    pain_nrs = forms.IntegerField(label=_("Pain now (0–10)"), min_value=0, max_value=10)
+    pain_nrs = forms.IntegerField(label=_("Pain now (0–10)"), **between(0, 10))
     hospitalized = forms.BooleanField(label=_("In hospital now"), required=False)
     weeks_conservative_care = forms.IntegerField(
-        label=_("Weeks of non-surgical care tried"), required=False, min_value=0, max_value=520
+        label=_("Weeks of non-surgical care tried"), required=False, **between(0, 520)
     )
     pain_trend = forms.ChoiceField(
         label=_("Pain over the last weeks"), choices=[("", "—"), *PainTrend.choices], required=False
     )
     kyphotic_deformity = forms.BooleanField(label=_("Kyphotic deformity"), required=False)
     progressive_height_loss = forms.BooleanField(label=_("Progressive height loss on serial imaging"), required=False)
-    rdq = forms.IntegerField(label=_("RDQ score (0–24), if known"), required=False, min_value=0, max_value=24)
+    rdq = forms.IntegerField(label=_("RDQ score (0–24), if known"), required=False, **between(0, 24))
     medications_note = CleanText(
         label=_("Medicines on the referral"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -98,9 +98,7 @@ class ReferralForm(forms.Form):
             self.fields[f"edema_{i}"] = forms.ChoiceField(
                 label=_("MRI edema / bone-scan uptake"), choices=Evidence.choices, initial="unknown"
             )
-            self.fields[f"height_{i}"] = forms.IntegerField(
-                label=_("Height loss %"), required=False, min_value=0, max_value=100
-            )
+            self.fields[f"height_{i}"] = forms.IntegerField(label=_("Height loss %"), required=False, **between(0, 100))
         self.patient: Patient | None = None
         self.level_inputs: list[LevelInput] = []
 
@@ -259,7 +257,7 @@ class BookingForm(VersionedForm):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         error_messages={"invalid": _("Enter the time as HH:MM, 24-hour.")},
     )
-    minutes = forms.IntegerField(label=_("Planned duration (minutes)"), min_value=10, max_value=480)
+    minutes = forms.IntegerField(label=_("Planned duration (minutes)"), **between(10, 480))
     reason = CleanText(label=_("Reason for the change"), required=False, max_length=200)
     override_reason = CleanText(
         label=_("Reason to book anyway (only when the page warns)"), required=False, max_length=300
