@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint bench demo install system-deps clean
+.PHONY: run test test-sqlite test-postgres lint bench demo install system-deps screens clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ test: install system-deps lint test-sqlite test-postgres
 bench: install
 	@scripts/ensure-system-deps.sh postgresql
 	$(BIN)/python -m bench.run
+
+## Photograph every page of the pathway (demo department; English and Spanish) into docs/screens/.
+screens: install
+	@scripts/ensure-system-deps.sh chromium
+	$(BIN)/python -m tests.browser.screens
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -20,7 +20,7 @@ from kyphos.rules.findings import Finding
 from kyphos.rules.levels import InvalidLevel, parse_level
 from kyphos.rules.triage import finding
 from tests.conftest import CALM, MONDAY, case_at, no_flags
-from tests.web.test_views import client_for, referral_post
+from tests.web.test_views import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -46,15 +46,24 @@ def test_english_is_the_default(people: dict[str, Any], make_case: Any) -> None:
 
 
 def test_a_refusal_from_the_rules_is_shown_in_the_sites_language(
-    settings: Any, people: dict[str, Any], site: Any
+    settings: Any, people: dict[str, Any], make_case: Any
 ) -> None:
-    """rules/ is pure Python: its sentence is translated where it is shown, next to the field."""
+    """rules/ is pure Python: its sentence (a dose in an unknown unit) is translated where it is shown, next to the
+    field of the nurse's call."""
+    from tests.precall.test_views import FRIDAY, form_data
+
     settings.LANGUAGE_CODE = "es"
-    response = client_for(people["scheduler"]).post(reverse("referral_new"), referral_post(site, level_0="X9"))
+    case = make_case("scheduled", start=MONDAY)
+    with time_machine.travel(FRIDAY):
+        nurse = client_for(people["nurse"])
+        nurse.post(reverse("precall:call", args=[case.uuid]), {"action": "take"})
+        response = nurse.post(
+            reverse("precall:call", args=[case.uuid]), form_data(1, med_name_0="apixaban", med_dose_0="2 tabs")
+        )
     body = response.content.decode()
-    assert response.status_code in (200, 400)
-    assert "«X9» no es un nivel vertebral; use T1–T12 o L1–L5." in body
-    assert "is not a vertebral level" not in body
+    assert response.status_code == 400
+    assert "Unidad desconocida «tabs»; use mg, mcg, g, units o mL." in body
+    assert "Unknown unit" not in body
 
 
 def test_a_rules_error_reads_in_the_language_active_when_it_is_read() -> None:

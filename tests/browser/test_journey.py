@@ -40,7 +40,14 @@ def test_referral_to_call_worklist(
         # The scheduler enters a referral for a new patient with two levels; a typo is caught first.
         sign_in(page, base, "t_scheduler")
         page.get_by_role("link", name="New referral").click()
-        page.get_by_label("MRN", exact=True).fill("H424242")
+        # The existing patient's MRN field shows only when "Existing patient" is chosen.
+        expect(page.get_by_label("MRN of the existing patient")).to_be_hidden()
+        page.get_by_label("Existing patient (by MRN)").check()
+        expect(page.get_by_label("MRN of the existing patient")).to_be_visible()
+        expect(page.get_by_label("Family name")).to_be_hidden()
+        page.get_by_label("New patient").check()
+        expect(page.get_by_label("MRN of the existing patient")).to_be_hidden()
+        page.get_by_role("textbox", name="MRN", exact=True).fill("H424242")
         page.get_by_label("Family name").fill("Quintero")
         page.get_by_label("Given name").fill("Rosa")
         page.get_by_label("Date of birth").fill("1941-06-02")
@@ -50,15 +57,20 @@ def test_referral_to_call_worklist(
         page.get_by_label("Pain now (0–10)").fill("8")
         page.get_by_label("Weeks of non-surgical care tried").fill("8")
         page.get_by_label("Pain over the last weeks").select_option("worsening")
-        page.get_by_label("Level 1").fill("T12")
+        # Levels are picked from a list; one empty row shows, "Add another level" opens the next.
+        page.get_by_label("Level 1", exact=True).select_option("T12")
         page.get_by_label("Edema 1").select_option("yes")
-        page.get_by_label("Level 2").fill("L6")
+        expect(page.get_by_label("Level 2", exact=True)).to_be_hidden()
+        page.get_by_role("button", name="Add another level").click()
+        page.get_by_label("Level 2", exact=True).select_option("T12")
         page.get_by_label("Edema 2").select_option("yes")
         page.get_by_role("button", name="Save referral").click()
-        expect(page.get_by_role("alert")).to_contain_text("L6 is outside the levels Kyphos treats")
+        expect(page.get_by_role("alert")).to_contain_text("T12 is already listed")
         assert not Patient.objects.exists()
         expect(page.get_by_label("Family name")).to_have_value("Quintero")  # nothing typed is lost
-        page.get_by_label("Level 2").fill("L1")
+        expect(page.get_by_label("Level 2", exact=True)).to_be_visible()  # the row with the error stays in sight
+        expect(page.get_by_label("Level 4", exact=True)).to_be_hidden()  # one spare row (3), no more
+        page.get_by_label("Level 2", exact=True).select_option("L1")
         page.get_by_role("button", name="Save referral").click()
         expect(page.locator(".banner-name")).to_have_text("QUINTERO, Rosa")
         expect(page.locator("h1 .stage")).to_have_text("Referred")

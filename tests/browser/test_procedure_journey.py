@@ -79,7 +79,8 @@ def test_the_procedure_day(
         for name, minutes in (("T12", 5), ("L1", 25)):
             traveller.move_to(start + timedelta(minutes=minutes))
             form = page.locator("#level-form")
-            form.locator("#id_lvl-level").fill(name)
+            # The level list opens on the next planned level not yet treated.
+            expect(form.get_by_role("combobox", name="Level", exact=True)).to_have_value(name)
             form.get_by_label("Cement lot").fill("LOT-7781")
             form.get_by_label("Cement mixed at").fill(
                 (start + timedelta(minutes=minutes - 1)).strftime("%Y-%m-%dT%H:%M")

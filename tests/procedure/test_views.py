@@ -168,3 +168,20 @@ def test_labs_and_cement_read_as_clinicians_write_them(
         services.record_level(actors["radiologist"], case, level)
         page = client_for(people["radiologist"]).get(reverse("procedure:page", args=[case.uuid])).content.decode()
     assert "Kyphon HV-R lot LOT-1" in page and "kyphon-hv-r lot" not in page
+
+
+def test_update_sedation_opens_with_what_was_recorded(
+    people: dict[str, Any], make_case: Any, actors: dict[str, Any]
+) -> None:
+    from kyphos.demo.builder import Journey
+
+    case = case_at(make_case, actors, "cleared", Journey(sedation=True))
+    with time_machine.travel(MONDAY - timedelta(minutes=2)):
+        html = client_for(people["anesthesia"]).get(reverse("procedure:page", args=[case.uuid])).content.decode()
+    form = html[html.index('action="/cases/' + str(case.uuid) + '/procedure/sedation/"') :]
+    form = form[: form.index("</form>")]
+    assert "Update sedation" in html
+    assert 'value="Dr Alan Anesthesia"' in form and 'value="2"' in form
+    assert '<option value="moderate" selected>' in form
+    assert 'value="2030-01-07T07:45"' in form  # recorded 12:45 UTC: the start on the site's clock
+    assert "Midazolam 2 mg IV; fentanyl 50 mcg IV</textarea>" in form

@@ -45,6 +45,13 @@ IMAGING_FLAGS = [
 ]
 
 
+def _row(fields: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """One repeating row: its fields, and whether it is in use (one of its key fields filled, or an error in it);
+    the page shows the rows in use and one spare, with "Add another"."""
+    used = any(fields[key].value() for key in keys) or any(field.errors for field in fields.values())
+    return {"fields": fields, "used": used}
+
+
 class AttemptForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome of this try"), choices=AttemptOutcome.choices)
     call_back_at = forms.DateTimeField(
@@ -176,25 +183,13 @@ class CallForm(forms.Form):
         return initial
 
     def med_rows(self) -> list[dict[str, Any]]:
-        return [
-            {
-                key: self[f"med_{key}_{i}"]
-                for key in (
-                    "name",
-                    "dose",
-                    "frequency",
-                    "indication",
-                    "last_taken",
-                    "prescriber",
-                    "prescriber_phone",
-                )
-            }
-            for i in range(MED_ROWS)
-        ]
+        keys = ("name", "dose", "frequency", "indication", "last_taken", "prescriber", "prescriber_phone")
+        return [_row({key: self[f"med_{key}_{i}"] for key in keys}, "name") for i in range(MED_ROWS)]
 
     def allergy_rows(self) -> list[dict[str, Any]]:
+        keys = ("category", "substance", "reaction", "severity")
         return [
-            {key: self[f"allergy_{key}_{i}"] for key in ("category", "substance", "reaction", "severity")}
+            _row({key: self[f"allergy_{key}_{i}"] for key in keys}, "category", "substance")
             for i in range(ALLERGY_ROWS)
         ]
 

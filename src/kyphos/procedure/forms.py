@@ -15,6 +15,7 @@ from kyphos.procedure.models import LEAKAGE_PLACES, Sedation, TreatedLevel
 from kyphos.procedure.services import DOSE_BOUNDS, VITAL_BOUNDS, checklist_items
 from kyphos.rules.cement import products
 from kyphos.rules.labs import tests
+from kyphos.rules.levels import ALL_LEVELS
 
 LOCAL = {
     "widget": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -116,7 +117,7 @@ class StartForm(forms.Form):
 
 class LevelForm(forms.Form):
     prefix = "lvl"
-    level = CleanText(label=_("Level"), max_length=8)
+    level = forms.ChoiceField(label=_("Level"), choices=[("", "—"), *((name, name) for name in ALL_LEVELS)])
     sides = forms.ChoiceField(label=_("Side(s)"), choices=TreatedLevel.Sides.choices)
     balloon_size = CleanText(label=_("Balloon size"), required=False, max_length=20)
     pressure_left_psi = forms.IntegerField(label=_("Max pressure left (psi)"), required=False)

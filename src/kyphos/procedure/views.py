@@ -191,16 +191,38 @@ def _procedure_page(request: HttpRequest, case: Case, bound: dict[str, Any] | No
         "note_form": note_form,
         "draft": draft,
         "sedation": getattr(case, "sedation", None) if hasattr(case, "sedation") else None,
-        "sedation_form": bound.get("sedation") or forms.SedationForm(initial={"started_at": now_local}),
+        "sedation_form": bound.get("sedation") or forms.SedationForm(initial=_sedation_initial(case, now_local)),
         "start_form": bound.get("start") or forms.StartForm(initial={"version": case.version}),
         "level_form": bound.get("level")
-        or forms.LevelForm(initial={"cement_mixed_at": now_local, "cement_product": "kyphon-hv-r"}),
+        or forms.LevelForm(
+            initial={"cement_mixed_at": now_local, "cement_product": "kyphon-hv-r", "level": _next_level(case, record)}
+        ),
         "end_form": bound.get("end") or forms.EndForm(initial={"version": case.version, "ended_at": now_local}),
         "addendum_form": bound.get("addendum") or forms.AddendumForm(),
         "planned": ", ".join(case.levels.values_list("level", flat=True)),
         "now": clock.current(),
     }
     return render(request, "procedure/procedure.html", context, status=400 if bound else 200)
+
+
+def _sedation_initial(case: Case, now_local: Any) -> dict[str, Any]:
+    """The sedation form opens with what was recorded (times on the site's clock); a first record with now."""
+    sedation = getattr(case, "sedation", None)
+    if sedation is None:
+        return {"started_at": now_local}
+    initial = {name: getattr(sedation, name) for name in forms.SedationForm.base_fields}
+    for name in ("started_at", "ended_at"):
+        moment = getattr(sedation, name)
+        initial[name] = when.local(moment, case.site).replace(tzinfo=None) if moment else None
+    return initial
+
+
+def _next_level(case: Case, record: ProcedureRecord | None) -> str:
+    """The first planned level not yet treated (the level form opens on it)."""
+    done = set(record.levels.values_list("level", flat=True)) if record else set()
+    return next(
+        (name for name in case.levels.order_by("position").values_list("level", flat=True) if name not in done), ""
+    )
 
 
 def _submit(

@@ -16,7 +16,7 @@ from kyphos.pathway.services import SCREEN_FLAGS, LevelInput, ReferralDetails
 from kyphos.pathway.stages import CancelReason, PostponeReason, Stage
 from kyphos.patients.models import Channel, Language, Patient, Sex
 from kyphos.patients.services import PatientDetails
-from kyphos.rules.levels import InvalidLevel, parse_level
+from kyphos.rules.levels import ALL_LEVELS, InvalidLevel, parse_level
 from kyphos.scheduling.models import Room, Site
 
 LEVEL_ROWS = 5
@@ -88,11 +88,16 @@ class ReferralForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Needed for a new patient only: marked as required on the page, checked in clean().
+        for name in ("mrn", "family_name", "given_name", "date_of_birth"):
+            self.fields[name].marked_required = True  # type: ignore[attr-defined]
         for flag in SCREEN_FLAGS:
             self.fields[f"screen_{flag}"] = forms.BooleanField(label=SCREEN_LABELS[flag], required=False)
         for i in range(LEVEL_ROWS):
-            self.fields[f"level_{i}"] = CleanText(
-                label=format_lazy(_("Level {number}"), number=i + 1), required=False, max_length=8
+            self.fields[f"level_{i}"] = forms.ChoiceField(
+                label=format_lazy(_("Level {number}"), number=i + 1),
+                required=False,
+                choices=[("", "—"), *((name, name) for name in ALL_LEVELS)],
             )
             self.fields[f"acuity_{i}"] = forms.ChoiceField(label=_("Acuity"), choices=Acuity.choices, initial="acute")
             self.fields[f"edema_{i}"] = forms.ChoiceField(
@@ -103,10 +108,13 @@ class ReferralForm(forms.Form):
         self.level_inputs: list[LevelInput] = []
 
     def level_rows(self) -> list[dict[str, Any]]:
-        return [
-            {name: self[f"{name}_{i}"] for name in ("level", "acuity", "edema", "height")} | {"index": i}
-            for i in range(LEVEL_ROWS)
-        ]
+        rows = []
+        for i in range(LEVEL_ROWS):
+            row: dict[str, Any] = {name: self[f"{name}_{i}"] for name in ("level", "acuity", "edema", "height")}
+            # A row is in use when it names a level or holds an error; the page shows those and one spare.
+            used = bool(row["level"].value()) or any(field.errors for field in row.values())
+            rows.append(row | {"index": i, "used": used})
+        return rows
 
     def screen_fields(self) -> list[Any]:
         return [self[f"screen_{flag}"] for flag in SCREEN_FLAGS]

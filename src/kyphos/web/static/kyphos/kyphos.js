@@ -27,6 +27,7 @@
       if (table.dataset.sortReady) return;
       table.dataset.sortReady = "1";
       table.querySelectorAll("thead th").forEach(function (th, index) {
+        if (!th.textContent.trim()) return;  // a column without a heading (actions) is not sorted
         var button = document.createElement("button");
         button.type = "button";
         button.className = "sort";
@@ -59,4 +60,53 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); });
+})();
+
+// Repeating rows: only the rows in use and one spare show; "Add another" reveals the next spare row.
+// Without JavaScript every row shows. The server marks a row in use (data-used) or holding an error.
+(function () {
+  "use strict";
+  function enhance(root) {
+    root.querySelectorAll("table[data-rows]").forEach(function (table) {
+      if (table.dataset.rowsReady) return;
+      table.dataset.rowsReady = "1";
+      var spares = Array.prototype.filter.call(table.tBodies[0].rows, function (row) { return !row.hasAttribute("data-used"); });
+      spares.slice(1).forEach(function (row) { row.hidden = true; });
+      if (spares.length < 2) return;
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "add-row";
+      button.textContent = table.dataset.addWords;
+      button.addEventListener("click", function () {
+        var next = Array.prototype.find.call(table.tBodies[0].rows, function (row) { return row.hidden; });
+        if (!next) return;
+        next.hidden = false;
+        var first = next.querySelector("input, select, textarea");
+        if (first) first.focus();
+        if (!Array.prototype.some.call(table.tBodies[0].rows, function (row) { return row.hidden; })) button.hidden = true;
+      });
+      table.insertAdjacentElement("afterend", button);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { enhance(event.target); });
+})();
+
+// Parts of a form that apply to one choice only (data-show-when="name=value"): shown while that choice is made.
+(function () {
+  "use strict";
+  function update(form) {
+    form.querySelectorAll("[data-show-when]").forEach(function (part) {
+      var rule = part.dataset.showWhen.split("=");
+      var chosen = form.querySelector('input[name="' + rule[0] + '"]:checked');
+      part.hidden = !(chosen && chosen.value === rule[1]) && !part.querySelector(".error");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form").forEach(function (form) {
+      if (!form.querySelector("[data-show-when]")) return;
+      update(form);
+      form.addEventListener("change", function () { update(form); });
+    });
+  });
 })();

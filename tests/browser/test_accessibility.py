@@ -1,0 +1,63 @@
+"""Every page of the pathway passes axe-core's WCAG 2.1 A and AA rules with no violation at all (any impact), in
+English and in Spanish: the staff pages at a desk's width, the patient's pages on a phone. The pages are those of
+the demo department, opened by the role that works there (tests/browser/tour.py)."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from kyphos.demo.department import demo_password
+from tests.browser import tour
+
+pytestmark = pytest.mark.browser
+AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
+
+
+def violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.0/2.1 A and AA findings for the page, every impact."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => await axe.run(document, {
+        runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])}× e.g. {v['nodes'][0]['target']}"
+        for v in result["violations"]
+    ]
+
+
+def sign_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(demo_password(username))
+    page.locator("form button[type=submit]").click()
+    expect(page.locator("header.top .me form")).to_have_count(1)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_page_of_the_pathway_has_no_accessibility_violation(
+    page: Page, live_server: Any, transactional_db: Any, language: str
+) -> None:
+    settings.LANGUAGE_CODE = language
+    call_command("demo", "--seed", "7", verbosity=0)
+    found: dict[str, list[str]] = {}
+    current = None
+    for stop in tour.staff_stops():
+        page.set_viewport_size({"width": tour.STAFF_WIDTH, "height": 900})
+        if stop.user != current:
+            page.context.clear_cookies()
+            if stop.user:
+                sign_in(page, live_server.url, stop.user)
+            current = stop.user
+        response = page.goto(live_server.url + stop.path)
+        assert response is not None and response.status == 200, f"{stop.name}: {response and response.status}"
+        found[stop.name] = violations(page)
+    page.context.clear_cookies()
+    for stop in tour.patient_stops():
+        page.set_viewport_size({"width": tour.PHONE_WIDTH, "height": 800})
+        response = page.goto(live_server.url + stop.path)
+        assert response is not None and response.status == 200, f"{stop.name}: {response and response.status}"
+        found[stop.name] = violations(page)
+    assert {name: problems for name, problems in found.items() if problems} == {}
