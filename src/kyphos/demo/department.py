@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from PIL import Image, ImageDraw, ImageFont
 
 from kyphos import clock, when
 from kyphos.aftercare import diary, questionnaires
@@ -230,8 +231,6 @@ def create_users() -> dict[str, User]:
 
 def demo_logo(initials: str) -> bytes:
     """A plain letterhead logo for a demo site (a real site uploads its own in the admin)."""
-    from PIL import Image, ImageDraw, ImageFont
-
     image = Image.new("RGB", (96, 96), (0, 94, 184))
     draw = ImageDraw.Draw(image)
     draw.text((48, 50), initials, fill="white", anchor="mm", font=ImageFont.load_default(size=44))
