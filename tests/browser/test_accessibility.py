@@ -2,7 +2,6 @@
 English and in Spanish: the staff pages at a desk's width, the patient's pages on a phone. The pages are those of
 the demo department, opened by the role that works there (tests/browser/tour.py)."""
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,20 +11,9 @@ from playwright.sync_api import Page, expect
 
 from kyphos.demo.department import demo_password
 from tests.browser import tour
+from tests.browser.axe import violations
 
 pytestmark = pytest.mark.browser
-AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
-
-
-def violations(page: Page) -> list[str]:
-    """axe-core's WCAG 2.0/2.1 A and AA findings for the page, every impact."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""async () => await axe.run(document, {
-        runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])}× e.g. {v['nodes'][0]['target']}"
-        for v in result["violations"]
-    ]
 
 
 def sign_in(page: Page, base: str, username: str) -> None:

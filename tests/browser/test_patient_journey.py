@@ -13,25 +13,18 @@ from kyphos.aftercare import diary
 from kyphos.messaging import links
 from kyphos.pathway.stages import Stage
 from kyphos.precall.models import PatientChecklist
+from tests.browser.axe import violations
 from tests.browser.test_journey import sign_in
 from tests.conftest import CALM, MONDAY, case_at, diary_entry, patient_actor
 
 pytestmark = pytest.mark.browser
 PATIENT = patient_actor()
-AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
 PHONE = {"width": 375, "height": 740}
 
 
 def serious_violations(page: Page) -> list[str]:
-    """Run axe-core (WCAG 2.0/2.1 A and AA rules) in the page; return the serious and critical findings."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""async () => await axe.run(document, {
-        runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""")
-    return [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes: {v['nodes'][0]['target']})"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    """axe-core's serious and critical WCAG 2.1 A/AA findings."""
+    return violations(page, frozenset({"serious", "critical"}))
 
 
 def test_before_the_procedure_on_a_phone(

@@ -181,13 +181,9 @@ def _procedure_page(request: HttpRequest, case: Case, bound: dict[str, Any] | No
         "levels": levels,
         "note": note,
         "note_sections": [
-            {"heading": heading, "text": text}
-            for heading, text in (
-                (dict(procedure_note.SECTIONS).get(part["key"], ""), part["text"]) for part in note.sections
-            )
-        ]
-        if note
-        else [],
+            {"heading": dict(procedure_note.SECTIONS).get(part["key"], ""), "text": part["text"]}
+            for part in (note.sections if note else [])
+        ],
         "note_form": note_form,
         "draft": draft,
         "sedation": getattr(case, "sedation", None) if hasattr(case, "sedation") else None,
