@@ -8,7 +8,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "kyphos"
 # Modules below every room: usable from any of them.
-GROUND = {"apps", "clock", "commands", "errors", "formfields", "paging", "settings", "translation", "when"}
+GROUND = {"apps", "clock", "commands", "errors", "formfields", "measures", "paging", "settings", "translation", "when"}
 STAGE_ROOMS = {
     "aftercare",
     "procedure",
@@ -56,6 +56,8 @@ def imports_of(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module == "kyphos":
+            names.update(f"kyphos.{alias.name}" for alias in node.names)  # from kyphos import when
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
     return names

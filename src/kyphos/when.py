@@ -7,6 +7,7 @@ Django's translations and the word order from our catalogue (context "date in wo
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,9 @@ from kyphos import clock
 
 LONG = pgettext_lazy("date in words", "{weekday} {day} {month} {year}")
 SHORT = pgettext_lazy("date in words", "{weekday} {day} {month}")
+MORNING = pgettext_lazy("12-hour clock", "{hour}:{minute} AM")
+AFTERNOON = pgettext_lazy("12-hour clock", "{hour}:{minute} PM")
+DAY_AND_TIME = pgettext_lazy("date in words", "{date}, {time}")
 
 
 def zone_of(place: Any) -> ZoneInfo:
@@ -114,7 +118,19 @@ def short_date(day: date, language: str = "en") -> str:
 day_words = long_date
 
 
-def time_words(moment: datetime, place: Any = None) -> str:
-    """24-hour time, as on every hospital letter (no am/pm mix-ups), on the site's clock when one is given."""
+def time_words(moment: datetime, place: Any = None, language: str | None = None) -> str:
+    """A time on a patient's letter, message or page, on the site's clock when one is given: 24-hour (``14:30``)
+    unless the site's people read 12-hour times (``Site.clock_hours``), then ``2:30 PM`` in their language."""
     at = moment if place is None else local(moment, place)
-    return at.strftime("%H:%M")
+    if getattr(place, "clock_hours", "24") != "12":
+        return at.strftime("%H:%M")
+    words = AFTERNOON if at.hour >= 12 else MORNING
+    with translation.override(language) if language else nullcontext():
+        return str(words).format(hour=at.hour % 12 or 12, minute=f"{at.minute:02d}")
+
+
+def day_and_time(moment: datetime, place: Any = None, language: str = "en") -> str:
+    """``Monday 7 December, 08:00`` (or ``8:00 AM``) for a patient, on the site's clock."""
+    at = moment if place is None else local(moment, place)
+    with translation.override(language):
+        return str(DAY_AND_TIME).format(date=short_date(at.date(), language), time=time_words(at, place, language))

@@ -1,6 +1,7 @@
 """The symptom diary: answers checked, red flags → the right task, bad input and closed cases change nothing."""
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -61,7 +62,7 @@ def test_each_red_flag_opens_its_task(
 def test_a_measured_fever_raises_the_flag_even_when_the_box_says_no(case: Any) -> None:
     with time_machine.travel(MONDAY + timedelta(days=2)):
         saved = diary.record_entry(PATIENT, case, diary.DiaryInput(CALM, NO_FLAGS, temperature="38,6"))
-    assert saved.red_flags == ["fever"] and str(saved.temperature_c) == "38.6"
+    assert saved.red_flags == ["fever"] and saved.temperature_c == Decimal("38.6")
     assert Task.objects.filter(case=case, kind=TaskKind.DIARY_SAME_DAY).count() == 1
 
 

@@ -95,7 +95,11 @@ def test_referral_to_call_worklist(
         page.get_by_role("link", name="Book the procedure").click()
         page.get_by_label("Room").select_option(label="IR Suite 1")
         page.get_by_label("Date").fill(monday.isoformat())
+        with page.expect_response(lambda r: "/book/plan/" in r.url):
+            page.get_by_label("Date").press("Tab")  # the booking help answers each change
         page.get_by_label("Start time").fill("08:00")
+        with page.expect_response(lambda r: "/book/plan/" in r.url):
+            page.get_by_label("Start time").press("Tab")
         page.get_by_role("button", name="Book", exact=True).click()
         expect(page.locator(".appt")).to_contain_text(f"Procedure {monday:%a %d-%b-%Y} 08:00")
         sign_out(page)

@@ -124,6 +124,16 @@ def test_the_diary_emergency_reaches_the_nurse_first(
         expect(page.locator("#pain-table")).to_contain_text("Are your legs newly weak or numb?")
 
 
+def answer_the_visit(page: Page, pain: int) -> None:
+    """The visit's own questions and the questionnaire, for a patient doing well."""
+    page.get_by_label("Pain today (0–10)").fill(str(pain))
+    page.get_by_label("None since discharge").check()
+    page.locator("#questionnaire input[name=q_pain]").fill(str(pain))
+    page.locator("#questionnaire input[name=q_pain_medicines][value=none]").check()
+    page.locator("#questionnaire input[name=q_walking][value=as_before]").check()
+    page.locator("#questionnaire input[name=q_activities][value=as_before]").check()
+
+
 def test_the_follow_up_visit(
     page: Page,
     live_server: Any,
@@ -144,12 +154,7 @@ def test_the_follow_up_visit(
         expect(chart).to_be_visible()
         expect(chart.locator("circle")).to_have_count(4)  # the referral, then diary days 1, 2 and 3
         expect(page.locator("#pain-table")).to_contain_text("before")
-        page.get_by_label("Pain today (0–10)").fill("1")
-        page.get_by_label("None since discharge").check()
-        page.locator("#questionnaire input[name=q_pain]").fill("1")
-        page.locator("#questionnaire input[name=q_pain_medicines][value=none]").check()
-        page.locator("#questionnaire input[name=q_walking][value=as_before]").check()
-        page.locator("#questionnaire input[name=q_activities][value=as_before]").check()
+        answer_the_visit(page, pain=1)
         page.get_by_label("Refer to physical therapy").check()
         page.get_by_label("Physical therapy: goals and precautions").fill("Core strengthening; no lifting over 5 kg")
         page.get_by_label("Refer for bone density (DXA) and osteoporosis care").check()

@@ -21,6 +21,16 @@ def test_a_link_opens_its_case(make_case: Any, actors: dict[str, Any]) -> None:
     assert AuditEntry.objects.filter(object_type="patient_link", patient_uuid=case.patient.uuid).exists()
 
 
+def test_a_link_has_one_address_whenever_it_is_written(make_case: Any, actors: dict[str, Any]) -> None:
+    """A resend a minute later carries the same address, so staff and patient can tell it is the same link."""
+    case = make_case("scheduled")
+    link = links.issue(actors["nurse"], case)
+    first = links.path_for(link)
+    with time_machine.travel(clock.current() + timedelta(minutes=3)):
+        assert links.path_for(link) == first
+        assert links.open_token(first.split("/")[2]).case.pk == case.pk
+
+
 def test_a_tampered_or_made_up_token_is_refused(make_case: Any, actors: dict[str, Any]) -> None:
     token = links.token_for(links.issue(actors["nurse"], make_case("scheduled")))
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")

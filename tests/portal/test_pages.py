@@ -109,9 +109,9 @@ def test_the_date_of_birth_gate(make_case: Any, actors: dict[str, Any]) -> None:
     browser = Client()
     first = browser.get(url).content.decode()
     assert "Please confirm who you are" in first and "Please arrive at" not in first
-    wrong = browser.post(url, {"dob": "1950-01-01"})
+    wrong = browser.post(url, {"dob_day": "1", "dob_month": "1", "dob_year": "1950"})
     assert wrong.status_code == 400 and "does not match" in wrong.content.decode()
-    right = browser.post(url, {"dob": "1948-03-14"}, follow=True)
+    right = browser.post(url, {"dob_day": "14", "dob_month": "3", "dob_year": "1948"}, follow=True)
     assert "Please arrive at" in right.content.decode()
 
 
@@ -191,11 +191,13 @@ def test_the_date_of_birth_gate_returns_to_the_page_asked_for(make_case: Any, ac
     url = url_for(case, actors, require_dob=True)
     browser = Client()
     assert "Please confirm who you are" in browser.get(url + "checklist/").content.decode()
-    answer = browser.post(url, {"dob": "1948-03-14", "next": url + "checklist/"})
+    answer = browser.post(url, {"dob_day": "14", "dob_month": "3", "dob_year": "1948", "next": url + "checklist/"})
     assert answer.status_code == 302 and answer["Location"] == url + "checklist/"
     elsewhere = Client()
     elsewhere.get(url)
-    outside = elsewhere.post(url, {"dob": "1948-03-14", "next": "https://elsewhere.example/"})
+    outside = elsewhere.post(
+        url, {"dob_day": "14", "dob_month": "3", "dob_year": "1948", "next": "https://elsewhere.example/"}
+    )
     assert outside["Location"] == url
 
 

@@ -208,7 +208,7 @@ def test_the_letter_reprints_the_same_document(people: dict[str, Any], booked: A
     # Warfarin's last safe dose (Wednesday, 5 days before) has passed by the Friday call: stop now; restart
     # 24 h after the one-hour procedure, as SIR 2019 is transcribed.
     assert "warfarin: do not take any more before the procedure." in html
-    assert "usually from Tuesday 8 January 09:00" in html
+    assert "usually from Tuesday 8 January, 09:00" in html
 
 
 def test_the_letter_is_for_staff_only(people: dict[str, Any], booked: Any) -> None:

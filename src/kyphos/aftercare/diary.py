@@ -22,10 +22,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kyphos import clock, when
+from kyphos import clock, measures, when
 from kyphos.aftercare import questionnaires
 from kyphos.aftercare.models import DiaryEntry, ResponseContext
 from kyphos.aftercare.outcomes import procedure_end, refresh
@@ -84,17 +85,25 @@ def _flags(raw: dict[str, Any]) -> tuple[dict[str, bool], dict[str, Any]]:
     return answers, errors
 
 
-def _temperature(text: str) -> Decimal | None:
+def _temperature(text: str, unit: str) -> Decimal | None:
+    """The patient's temperature, typed in the site's unit, in °C (a body can be from 34 to 43 °C)."""
     text = text.strip().replace(",", ".")
     if not text:
         return None
+    symbol = measures.SYMBOL[unit]
+    example = measures.from_celsius(Decimal("37.2"), unit)
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValueError(_("Enter your temperature in °C, for example 37.2.")) from None
-    if not Decimal(34) <= value <= Decimal(43):
-        raise ValueError(_("Enter a temperature in °C between 34 and 43."))
-    return value.quantize(Decimal("0.1"))
+        raise ValueError(
+            format_lazy(_("Enter your temperature in {unit}, for example {example}."), unit=symbol, example=example)
+        ) from None
+    low, high = (measures.from_celsius(Decimal(bound), unit) for bound in (34, 43))
+    if not value.is_finite() or not low <= value <= high:
+        raise ValueError(
+            format_lazy(_("Enter a temperature in {unit} between {low} and {high}."), unit=symbol, low=low, high=high)
+        )
+    return measures.to_celsius(value, unit)
 
 
 @transaction.atomic
@@ -107,7 +116,7 @@ def record_entry(actor: Actor, case: Case, entry: DiaryInput) -> DiaryEntry:
     flag_answers, errors = _flags(entry.flags)
     temperature = None
     try:
-        temperature = _temperature(entry.temperature)
+        temperature = _temperature(entry.temperature, measures.unit_of(case.site))
     except ValueError as exc:
         errors["temperature"] = exc.args[0]
     note = entry.note.strip()

@@ -13,7 +13,7 @@ from kyphos.messaging.letters import LetterContent, letter_language, words_in
 from kyphos.pathway.models import Case
 from kyphos.rules import data, wording
 from kyphos.scheduling.models import Visit
-from kyphos.when import long_date, short_date
+from kyphos.when import day_and_time, long_date, time_words
 
 WORDS: dict[str, Promise] = {  # in the letter's language (Django's catalogue, context "discharge letter")
     "title": pgettext_lazy("discharge letter", "Going home after your kyphoplasty"),
@@ -59,7 +59,7 @@ def discharge_letter(case: Case, visit: Visit | None) -> LetterContent:
             blocks.append(
                 (
                     "p",
-                    t["restart"].format(drug=med.name, when=f"{short_date(restart.date(), language)} {restart:%H:%M}"),
+                    t["restart"].format(drug=med.name, when=day_and_time(restart, site, language)),
                 )
             )
         else:
@@ -74,7 +74,9 @@ def discharge_letter(case: Case, visit: Visit | None) -> LetterContent:
         blocks.append(
             (
                 "p",
-                t["visit"].format(date=long_date(start.date(), language), time=f"{start:%H:%M}", site=site.name),
+                t["visit"].format(
+                    date=long_date(start.date(), language), time=time_words(start, site, language), site=site.name
+                ),
             )
         )
     else:

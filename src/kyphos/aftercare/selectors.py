@@ -14,6 +14,7 @@ from uuid import UUID
 from django.db import models
 from django.db.models import OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from kyphos import clock
 from kyphos.aftercare.models import RecoveryCheck, Stay
@@ -65,8 +66,8 @@ def recovery_state(case: Case) -> str:
     """Where a patient in recovery is, in the words of the day list: on the ward, or in recovery (check overdue)."""
     stay = Stay.objects.filter(case=case).first()
     if stay and stay.ward_admitted_at:
-        return "Ward"
-    return "Recovery: check overdue" if check_overdue(case) else "Recovery"
+        return gettext("Ward")
+    return gettext("Recovery: check overdue") if check_overdue(case) else gettext("Recovery")
 
 
 def length_of_stay(case: Case) -> timedelta | None:

@@ -260,6 +260,8 @@ def create_sites() -> list[Site]:
             ["Procedure Room A"],
         ),
     ]
+    # The surgery center reads °F and 12-hour times, the hospital °C and 24-hour: the demo shows both.
+    readings = {"ASC": {"temperature_unit": "F", "clock_hours": "12"}}
     sites = []
     for code, name, kind, zone, phone, address, rooms in specs:
         site, _created = Site.objects.get_or_create(
@@ -273,6 +275,7 @@ def create_sites() -> list[Site]:
                 "business_hours": default_hours(),
                 "logo": demo_logo("".join(word[0] for word in name.split()[:2])),
                 "logo_type": "image/png",
+                **readings.get(code, {}),
             },
         )
         for room in rooms:

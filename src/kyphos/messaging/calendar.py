@@ -39,11 +39,10 @@ def invitation(
     """An iCalendar file with one event and a reminder the evening before (18 hours before the start)."""
     with translation.override(language):
         words = {key: str(text) for key, text in WORDS.items()}
-    zone = site.zone
     values = {
         "site": site.name,
         "phone": site.phone,
-        "arrival": when.time_words(arrival, zone) if arrival else "",
+        "arrival": when.time_words(arrival, site, language) if arrival else "",
     }
     cal = Calendar()
     cal.add("prodid", PRODID)

@@ -201,8 +201,8 @@ def _render(item: Due, channel: str, link_url: str) -> tuple[str, str, str]:
         "link": link_url,
         "day": item.day or "",
         "date": day_words(when.local_day(item.start, zone), language) if item.start else "",
-        "time": time_words(item.start, zone) if item.start else "",
-        "arrival": time_words(item.arrival, zone) if item.arrival else "",
+        "time": time_words(item.start, site, language) if item.start else "",
+        "arrival": time_words(item.arrival, site, language) if item.arrival else "",
     }
     subject, body = item.purpose.render(language, values)
     ics = ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from functools import wraps
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
-from kyphos import clock, when
+from kyphos import clock, measures, when
 from kyphos.aftercare import diary, questionnaires
 from kyphos.aftercare.models import DiaryEntry, Questionnaire, QuestionnaireResponse, ResponseContext
 from kyphos.audit import services as audit
@@ -110,10 +111,9 @@ def patient_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 def _dob(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
     error = ""
     if request.method == "POST":
-        try:
-            answer: date | None = date.fromisoformat(request.POST.get("dob", "").strip())
-        except ValueError:
-            answer = None
+        answer = _typed_date(request.POST)
+        if answer is None:
+            return _dob_page(request, ctx, ctx["t"]["dob_incomplete"])
         try:
             ok = links.check_dob(ctx["link"], answer, getattr(request, "client_addr", None))
         except links.LinkError as exc:
@@ -124,10 +124,24 @@ def _dob(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
             # Only a page of this same link: never an address given from outside.
             return redirect(wanted if wanted.startswith(ctx["base"]) and "//" not in wanted else ctx["base"])
         error = ctx["t"]["dob_wrong"]
+    return _dob_page(request, ctx, error)
+
+
+def _typed_date(form: Any) -> date | None:
+    """The day, month and year boxes as one date (the way the patient says it, without a format to learn)."""
+    try:
+        parts = [int(form.get(f"dob_{part}", "").strip()) for part in ("year", "month", "day")]
+        return date(*parts) if parts[0] >= 1000 else None
+    except ValueError:
+        return None
+
+
+def _dob_page(request: HttpRequest, ctx: dict[str, Any], error: str) -> HttpResponse:
+    typed = {part: request.POST.get(f"dob_{part}", "")[:4] for part in ("day", "month", "year")}
     return render(
         request,
         "patient/dob.html",
-        {**ctx, "error": error, "next": request.POST.get("next") or request.path},
+        {**ctx, "error": error, "typed": typed, "next": request.POST.get("next") or request.path},
         status=200 if not error else 400,
     )
 
@@ -139,7 +153,11 @@ def _appointment(ctx: dict[str, Any]) -> dict[str, Any] | None:
         return None
     zone = case.site.zone
     start, arrival = when.local(appt.start, zone), when.local(appt.arrival_at, zone)
-    return {"date": day_words(start.date(), lang), "time": time_words(start), "arrival": time_words(arrival)}
+    return {
+        "date": day_words(start.date(), lang),
+        "time": time_words(start, case.site, lang),
+        "arrival": time_words(arrival, case.site, lang),
+    }
 
 
 def _visit(case: Any) -> Visit | None:
@@ -158,7 +176,7 @@ def home(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
     visit_words = None
     if visit is not None:
         local = when.local(visit.start, case.site)
-        visit_words = {"date": day_words(local.date(), lang), "time": time_words(local)}
+        visit_words = {"date": day_words(local.date(), lang), "time": time_words(local, case.site, lang)}
     ticked = _checklist(case).ticked()
     return render(
         request,
@@ -172,7 +190,7 @@ def home(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
             "checklist_done": ctx["t"]["checklist_done"].format(n=sum(ticked.values()), total=len(ticked)),
             "letter": current_letter(case, Letter.Kind.DISCHARGE if case.stage in AFTER else Letter.Kind.PRE_PROCEDURE),
             "diary_closed": diary.closed_message(case),
-            "entries": diary.entries(case)[-7:],
+            "entries": [{"day": day_words(e.day, lang), "entry": e} for e in diary.entries(case)[-7:]],
             "questions": case.stage == Stage.DISCHARGED and visit is not None,
         },
     )
@@ -324,10 +342,14 @@ def diary_entry(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
         for key, flag in site_flags.flags.items()
     ]
     questions = _questions(instrument, lang, values, errors)
+    unit = measures.unit_of(case.site)
+    temperature_label = ctx["t"]["temperature"].format(
+        unit=measures.SYMBOL[unit], example=measures.from_celsius(Decimal("37.2"), unit)
+    )
     labels = {
         **{row["id"]: row["label"] for row in questions},
         **{row["id"]: row["label"] for row in flag_rows},
-        "temperature": ctx["t"]["temperature"],
+        "temperature": temperature_label,
         "note": ctx["t"]["note"],
     }
     return render(
@@ -339,6 +361,7 @@ def diary_entry(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
             "flags": flag_rows,
             "values": values,
             "errors": _error_lines(errors, labels),
+            "temperature_label": temperature_label,
             "temperature_error": (errors.get("temperature") or [""])[0],
             "note_error": (errors.get("note") or [""])[0],
         },

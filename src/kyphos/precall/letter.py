@@ -16,7 +16,7 @@ from kyphos.messaging.letters import LetterContent, letter_language, words_in
 from kyphos.precall.models import DriverStatus, ImagingStatus, PreCall
 from kyphos.rules import precall as precall_rules
 from kyphos.rules.medicines import catalogue
-from kyphos.when import long_date, short_date, weekday_name
+from kyphos.when import day_and_time, long_date, short_date, time_words, weekday_name
 
 WORDS: dict[str, Promise] = {  # in the letter's language (Django's catalogue, context "call letter")
     "title": pgettext_lazy("call letter", "Your kyphoplasty: what to do before you come"),
@@ -120,7 +120,7 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
             "p",
             t["when"].format(
                 date=long_date(start.date(), language),
-                arrival=f"{arrival:%H:%M}",
+                arrival=time_words(arrival, site, language),
                 site=site.name,
                 address=address,
             ),
@@ -137,7 +137,7 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
             lines = [t["stopped"].format(drug=med.name)]
             if med.restart_after:
                 restart = when.local(med.restart_after, zone)
-                lines.append(t["restart"].format(when=f"{short_date(restart.date(), language)} {restart:%H:%M}"))
+                lines.append(t["restart"].format(when=day_and_time(restart, site, language)))
             else:
                 lines.append(t["restart_ask"])
             lines.append(t["agreed"] if med.agreed else t["pending"])
@@ -149,7 +149,7 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
                     drug=med.name,
                     day=short_date(last.date(), language),
                     part=_part_of_day(last, t),
-                    time=f"{last:%H:%M}",
+                    time=time_words(last, site, language),
                 )
             ]
             skipped = []
@@ -160,7 +160,7 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
             lines.append(t["skip"].format(days=_join(skipped, t["or"])) if skipped else t["skip_same_day"])
             if med.restart_after:
                 restart = when.local(med.restart_after, zone)
-                lines.append(t["restart"].format(when=f"{short_date(restart.date(), language)} {restart:%H:%M}"))
+                lines.append(t["restart"].format(when=day_and_time(restart, site, language)))
             else:
                 lines.append(t["restart_ask"])
             lines.append(t["agreed"] if med.agreed else t["pending"])
@@ -180,10 +180,14 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
         (
             "ul",
             [
-                t["fatty"].format(time=_clock(arrival - timedelta(hours=hours["fatty_meal_hours"]), start, language)),
-                t["light"].format(time=_clock(arrival - timedelta(hours=hours["light_meal_hours"]), start, language)),
+                t["fatty"].format(
+                    time=_clock(arrival - timedelta(hours=hours["fatty_meal_hours"]), start, site, language)
+                ),
+                t["light"].format(
+                    time=_clock(arrival - timedelta(hours=hours["light_meal_hours"]), start, site, language)
+                ),
                 t["clear"].format(
-                    time=_clock(arrival - timedelta(hours=hours["clear_liquids_hours"]), start, language)
+                    time=_clock(arrival - timedelta(hours=hours["clear_liquids_hours"]), start, site, language)
                 ),
                 t["nothing"],
             ],
@@ -242,11 +246,11 @@ def pre_procedure_letter(call: PreCall) -> LetterContent:
     return LetterContent(title=t["title"], language=language, blocks=tuple(blocks), footer=footer)
 
 
-def _clock(moment: datetime, procedure: datetime, language: str) -> str:
+def _clock(moment: datetime, procedure: datetime, site: Any, language: str) -> str:
     """A time, with the day named when it is not the procedure day (the evening before)."""
     if moment.date() == procedure.date():
-        return f"{moment:%H:%M}"
-    return f"{moment:%H:%M} ({short_date(moment.date(), language)})"
+        return time_words(moment, site, language)
+    return f"{time_words(moment, site, language)} ({short_date(moment.date(), language)})"
 
 
 def _is_glp1(drug_id: str) -> bool:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kyphos import measures
 from kyphos.formfields import CleanText, between
 from kyphos.procedure import note
 from kyphos.procedure.models import LEAKAGE_PLACES, Sedation, TreatedLevel
@@ -22,6 +24,8 @@ LOCAL = {
     "input_formats": ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     "error_messages": {"invalid": _("Enter the date and time as YYYY-MM-DD HH:MM.")},
 }
+
+TEMPERATURE_LABEL = {measures.CELSIUS: _("Temperature (°C)"), measures.FAHRENHEIT: _("Temperature (°F)")}
 
 
 def local_field(label: object, required: bool = False) -> forms.DateTimeField:
@@ -43,13 +47,7 @@ class AdmissionForm(forms.Form):
     bp_diastolic = forms.IntegerField(label=_("BP diastolic"), required=False, **between(*VITAL_BOUNDS["bp_diastolic"]))
     heart_rate = forms.IntegerField(label=_("Heart rate"), required=False, **between(*VITAL_BOUNDS["heart_rate"]))
     spo2 = forms.IntegerField(label=_("SpO₂ %"), required=False, **between(*VITAL_BOUNDS["spo2"]))
-    temperature_c = forms.DecimalField(
-        label=_("Temperature (°C)"),
-        required=False,
-        **between(*VITAL_BOUNDS["temperature_c"]),
-        max_digits=4,
-        decimal_places=1,
-    )
+    temperature_c = forms.DecimalField()  # replaced in __init__ by the site's unit
     last_clear_liquid_at = local_field(_("Last clear drink"))
     last_light_meal_at = local_field(_("Last light meal"))
     last_fatty_meal_at = local_field(_("Last fatty food or meat"))
@@ -62,6 +60,21 @@ class AdmissionForm(forms.Form):
     )
     note = CleanText(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     override_reason = CleanText(label=_("Override reason (radiologist)"), required=False)
+
+    def __init__(self, *args: Any, unit: str = measures.CELSIUS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unit = unit
+        low, high = VITAL_BOUNDS["temperature_c"]  # type: tuple[Decimal | int, Decimal | int]
+        if unit != measures.CELSIUS:
+            low, high = measures.from_celsius(low, unit), measures.from_celsius(high, unit)
+        self.fields["temperature_c"] = forms.DecimalField(
+            label=TEMPERATURE_LABEL[unit], required=False, **between(low, high), max_digits=4, decimal_places=1
+        )
+
+    def clean_temperature_c(self) -> Decimal | None:
+        """Typed in the site's unit, kept in °C."""
+        value = self.cleaned_data.get("temperature_c")
+        return None if value is None else measures.to_celsius(value, self.unit)
 
 
 class LabForm(forms.Form):

@@ -24,7 +24,7 @@ class Admission(models.Model):
     bp_diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
     heart_rate = models.PositiveSmallIntegerField(null=True, blank=True)
     spo2 = models.PositiveSmallIntegerField("SpO₂ %", null=True, blank=True)
-    temperature_c = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    temperature_c = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)  # °C
     last_clear_liquid_at = models.DateTimeField(null=True, blank=True)
     last_light_meal_at = models.DateTimeField(null=True, blank=True)
     last_fatty_meal_at = models.DateTimeField(null=True, blank=True)

@@ -332,9 +332,11 @@ def save_draft(actor: Actor, case: Case, sections: dict[str, str]) -> NoteDraft:
     return draft
 
 
-def content(case: Case, sections: dict[str, str], signer: str, signed_at: Any) -> LetterContent:
+def content(
+    case: Case, record: ProcedureRecord, sections: dict[str, str], signer: str, signed_at: Any
+) -> LetterContent:
+    """The signed note as a document: who and when, the sections as written, the coding for review."""
     patient = case.patient
-    record = ProcedureRecord.objects.get(case=case)
     zone = case.site.zone
     blocks: list[tuple[str, Any]] = [
         (
@@ -388,8 +390,8 @@ def sign(actor: Actor, case: Case, sections: dict[str, str] | None = None) -> Pr
     if not Checklist.objects.filter(case=case, part=ChecklistPart.SIGN_OUT).exists():
         raise ValidationError(_("Sign the sign-out part of the checklist first."))
     cleaned = _checked(sections if sections is not None else current_sections(case, record), signing=True)
-    moment = clock.current()
-    letter = content(case, cleaned, kernel.signature(actor), moment)
+    moment, signer = clock.current(), kernel.signature(actor)
+    letter = content(case, record, cleaned, signer, moment)
     note = ProcedureNote(
         case=case,
         sections=[{"key": key, "text": cleaned[key]} for key in KEYS if cleaned[key]],
@@ -397,7 +399,7 @@ def sign(actor: Actor, case: Case, sections: dict[str, str] | None = None) -> Pr
         pdf=render_pdf(letter, moment),
         signed_at=moment,
         signed_by=actor.user_or_none,
-        signed_name=kernel.signature(actor),
+        signed_name=signer,
     )
     note.save()
     NoteDraft.objects.filter(case=case).delete()

@@ -15,7 +15,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from kyphos import clock, when
+from kyphos import clock, measures, when
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
@@ -58,6 +58,15 @@ def admission(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     return _admission_page(request, _case(case_uuid))
 
 
+def _readiness(case: Case) -> list[dict[str, Any]]:
+    """What must be true before the needle, each stop a radiologist already decided on shown with that decision."""
+    decisions = {str(d["code"]): d for d in case.decided_stops}
+    return [
+        {"finding": f, "decision": decisions.get(f.code) if f.severity == "stop" else None}
+        for f in services.readiness_findings(case)
+    ]
+
+
 def _admission_page(request: HttpRequest, case: Case, admission_form: Any = None, lab_form: Any = None) -> HttpResponse:
     actor = Actor.from_request(request)
     audit.record(actor, AuditAction.VIEW, "admission", case.uuid, patient_uuid=case.patient.uuid, detail="admission")
@@ -65,14 +74,13 @@ def _admission_page(request: HttpRequest, case: Case, admission_form: Any = None
     now_local = when.local(clock.current(), case.site).replace(tzinfo=None)
     context = {
         **selectors.banner(case),
-        "admission_form": admission_form or forms.AdmissionForm(initial={"version": case.version}),
+        "admission_form": admission_form
+        or forms.AdmissionForm(initial={"version": case.version}, unit=measures.unit_of(case.site)),
         "lab_form": lab_form or forms.LabForm(initial={"taken_at": now_local}),
         "admitted": getattr(case, "admission", None) if hasattr(case, "admission") else None,
         "labs": labs.results(case),
         "held": [m for m in call.medications.all() if m.hold] if call else [],
-        "readiness": services.readiness_findings(case)
-        if case.stage not in {Stage.SCHEDULED, Stage.PRECALL_DONE}
-        else [],
+        "readiness": _readiness(case) if case.stage not in {Stage.SCHEDULED, Stage.PRECALL_DONE} else [],
     }
     failed = admission_form is not None or lab_form is not None
     return render(request, "procedure/admission.html", context, status=400 if failed else 200)
@@ -82,7 +90,8 @@ def _admission_page(request: HttpRequest, case: Case, admission_form: Any = None
 @require_POST
 def admit(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     _need(request, "case.admit")
-    case, form = _case(case_uuid), forms.AdmissionForm(request.POST)
+    case = _case(case_uuid)
+    form = forms.AdmissionForm(request.POST, unit=measures.unit_of(case.site))
     if form.is_valid():
         d = form.cleaned_data
         values = {k: v for k, v in d.items() if k not in {"version", "override_reason"}}
@@ -175,7 +184,7 @@ def _procedure_page(request: HttpRequest, case: Case, bound: dict[str, Any] | No
     draft = getattr(case, "note_draft", None) if note is None else None
     context = {
         **selectors.banner(case),
-        "readiness": services.readiness_findings(case) if case.stage in {Stage.ADMITTED, Stage.CLEARED} else [],
+        "readiness": _readiness(case) if case.stage in {Stage.ADMITTED, Stage.CLEARED} else [],
         "checklists": checklists,
         "record": record,
         "levels": levels,

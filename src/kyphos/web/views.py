@@ -584,7 +584,7 @@ SESSION_DAY_SITE = "day_list_site"
 
 def _day_list_site(request: HttpRequest, sites: list[Site]) -> Site:
     """The site asked for (and remembered), else the one remembered, else the site of the user's first case today
-    (a task of theirs), else the site whose list starts first today."""
+    (a task of theirs), else the site whose list starts first today, else one with patients still in recovery."""
     by_code = {s.code: s for s in sites}
     asked = request.GET.get("site", "")
     if asked in by_code:
@@ -603,7 +603,11 @@ def _day_list_site(request: HttpRequest, sites: list[Site]) -> Site:
     first = min(mine, key=lambda t: t.case.appointment.start if t.case.appointment else now, default=None)
     if first is not None:
         return next(s for s in sites if s.pk == first.case.site_id)
-    earliest = today.order_by("start").first()
+    staying = Case.objects.filter(stage=Stage.RECOVERY).values("uuid")
+    earliest = (
+        today.order_by("start").first()
+        or Appointment.objects.filter(site__in=sites, case_uuid__in=staying).order_by("start").first()
+    )
     return next((s for s in sites if earliest is not None and s.pk == earliest.site_id), sites[0])
 
 

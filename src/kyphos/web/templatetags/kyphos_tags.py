@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from kyphos import measures
 from kyphos import when as when_words
 from kyphos.pathway.kernel import person as person_words
 from kyphos.rules.cement import products
@@ -42,6 +43,12 @@ def lt(value: Any, other: Any) -> bool:
 @register.filter
 def clock(value: datetime | None, site: Any = None) -> str:
     return when_words.staff_time(value, site)
+
+
+@register.filter
+def temperature(celsius: Any, site: Any = None) -> str:
+    """A stored °C temperature as the site reads it (``37.2 °C`` or ``99.0 °F``)."""
+    return measures.temperature(celsius, site)
 
 
 @register.filter
