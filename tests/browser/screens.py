@@ -79,9 +79,8 @@ def main() -> int:
     stops = tour.staff_stops() + tour.patient_stops()
     index = ["# Screens", "", "Every page of the pathway in the demo department, made by `make screens`.", ""]
     with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         for language, language_name in LANGUAGES.items():
-            # The browser's own language draws the date and time boxes (dd/mm/aaaa in Spanish).
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[f"--lang={language}"])
             port = _free_port()
             server = subprocess.Popen(
                 [kyphos, "serve", "--port", str(port), "--no-worker", "--no-demo"],
@@ -122,7 +121,7 @@ def main() -> int:
             finally:
                 server.terminate()
                 server.wait(timeout=30)
-                browser.close()
+        browser.close()
     (OUT / "README.md").write_text("\n".join(index), encoding="utf-8")
     return 0
 
