@@ -24,7 +24,7 @@ install: $(STAMP) $(CATALOGS)
 
 ## Migrate the SQLite database (./var/kyphos.sqlite3), load the demo if empty, print the logins, serve.
 run: install
-	$(BIN)/kyphos serve --host 127.0.0.1 --port 8000
+	$(BIN)/kyphos serve --demo --host 127.0.0.1 --port 8000
 
 ## Replace the database's contents with a fresh demo department.
 demo: install

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -16,6 +17,9 @@ from django.core.exceptions import ImproperlyConfigured
 SRC_DIR = Path(__file__).resolve().parent
 BASE_DIR = Path(os.environ.get("KYPHOS_HOME", Path.cwd())).resolve()
 VAR_DIR = Path(os.environ.get("KYPHOS_VAR_DIR", BASE_DIR / "var"))
+# What Kyphos writes (the SQLite database, the secret key, var/mail, var/sms, backups) is its owner's only:
+# files 0600, folders 0700. `kyphos serve` also tightens what an older version left more open (web.files).
+os.umask(0o077)
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -95,6 +99,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
+    "csp",
     "kyphos.audit",
     "kyphos.patients",
     "kyphos.scheduling",
@@ -112,14 +118,20 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "kyphos.web.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "kyphos.web.middleware.IdleSignOutMiddleware",
+    "kyphos.web.middleware.CurrentRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "kyphos.audit.middleware.ClientAddressMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kyphos.urls"
@@ -150,10 +162,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password guesses are limited (kyphos.web.signin): django-axes first, then Django's own check of the password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = 5  # for one user name; twenty for one address (kyphos.web.signin.ADDRESS_FAILURE_LIMIT)
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for the address among the lock-out keys: kyphos.web.signin counts the address's failures itself.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+# A try while locked gets the lock-out page and does not push the end of the lock further away.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "kyphos.web.signin.SignInHandler"
+AXES_LOCKOUT_CALLABLE = "kyphos.web.signin.locked_out"
+AXES_CLIENT_IP_CALLABLE = "kyphos.web.signin.client_ip"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -183,26 +209,58 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 8 * 60 * 60  # one clinical shift
+SESSION_COOKIE_AGE = 8 * 60 * 60  # one clinical shift at most
+# A session with no request for this long ends (the page warns a minute before): kyphos.web.middleware.
+_idle = os.environ.get("KYPHOS_IDLE_MINUTES", "15")
+if not _idle.isdigit() or not 2 <= int(_idle) <= 480:
+    raise ImproperlyConfigured(f"KYPHOS_IDLE_MINUTES must be a whole number of minutes from 2 to 480, not {_idle!r}.")
+KYPHOS_IDLE_MINUTES = int(_idle)
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("KYPHOS_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind TLS (a proxy that terminates HTTPS and says so in X-Forwarded-Proto): secure cookies, HSTS, and plain
+# HTTP redirected to HTTPS. `kyphos serve` refuses to start for real when any of Django's HTTPS checks fails then.
+KYPHOS_HTTPS = env_bool("KYPHOS_HTTPS", False)
+# The proxy whose X-Forwarded-Proto and X-Forwarded-For headers are believed (waitress drops them from anyone else).
+KYPHOS_TRUSTED_PROXY = os.environ.get("KYPHOS_TRUSTED_PROXY", "127.0.0.1")
+SESSION_COOKIE_SECURE = KYPHOS_HTTPS
+CSRF_COOKIE_SECURE = KYPHOS_HTTPS
+if KYPHOS_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere (a stored letter's own style block is let in by its hash: messaging.letters),
+# nothing from another origin, no framing; images may be data: URIs (a letterhead's logo).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Patient data never goes to logs: only our own messages at INFO, and request errors without bodies.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"no_links": {"()": "kyphos.logs.RedactPatientLinks"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["no_links"]}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     # django.request would log every 4xx with its path; server errors are still logged.
     "loggers": {
         "django.request": {"level": "ERROR"},
         "kyphos": {"level": os.environ.get("KYPHOS_LOG_LEVEL", "INFO"), "propagate": True},
+        # Failed sign-ins are audit entries (with the address); axes's own lines would repeat them in the log.
+        "axes": {"level": "ERROR"},
     },
 }
 

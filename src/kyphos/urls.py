@@ -25,6 +25,7 @@ urlpatterns = [
     path("messages/not-sent/", views.messages_not_sent, name="messages_not_sent"),
     path("audit/", views.audit_list, name="audit"),
     path("healthz", views.healthz, name="healthz"),
+    path("session/keep-alive/", views.keep_alive, name="keep_alive"),
     # Browsers ask for /favicon.ico before reading the page's icon link.
     path("favicon.ico", RedirectView.as_view(url=static("kyphos/favicon.svg"), permanent=True)),
     path("", include("kyphos.precall.urls")),

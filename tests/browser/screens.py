@@ -83,7 +83,7 @@ def main() -> int:
         for language, language_name in LANGUAGES.items():
             port = _free_port()
             server = subprocess.Popen(
-                [kyphos, "serve", "--port", str(port), "--no-worker", "--no-demo"],
+                [kyphos, "serve", "--demo", "--port", str(port), "--no-worker"],
                 env={**env, "KYPHOS_LANGUAGE": language},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -1,6 +1,7 @@
 """Every page of the pathway passes axe-core's WCAG 2.1 A and AA rules with no violation at all (any impact), in
 English and in Spanish: the staff pages at a desk's width, the patient's pages on a phone. The pages are those of
-the demo department, opened by the role that works there (tests/browser/tour.py)."""
+the demo department, opened by the role that works there (tests/browser/tour.py). None of them uses anything the
+Content Security Policy refuses."""
 
 from typing import Any
 
@@ -31,6 +32,8 @@ def test_every_page_of_the_pathway_has_no_accessibility_violation(
     settings.LANGUAGE_CODE = language
     call_command("demo", "--seed", "7", verbosity=0)
     found: dict[str, list[str]] = {}
+    refused: list[str] = []  # anything the Content Security Policy blocked (an inline script or style)
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     current = None
     for stop in tour.staff_stops():
         page.set_viewport_size({"width": tour.STAFF_WIDTH, "height": 900})
@@ -49,3 +52,4 @@ def test_every_page_of_the_pathway_has_no_accessibility_violation(
         assert response is not None and response.status == 200, f"{stop.name}: {response and response.status}"
         found[stop.name] = violations(page)
     assert {name: problems for name, problems in found.items() if problems} == {}
+    assert refused == []

@@ -39,6 +39,16 @@ def test_before_the_procedure_on_a_phone(
     url = live_server.url + links.path_for(links.issue(actors["scheduler"], case))
     page.set_viewport_size(PHONE)
     page.goto(url)
+    # Every new link asks the date of birth first, as three boxes.
+    expect(page.get_by_role("heading", name="Please confirm who you are")).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_label("Day").fill("14")
+    page.get_by_label("Month").fill("3")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("alert").or_(page.locator(".p-error"))).to_contain_text("day, month and year")
+    expect(page.get_by_label("Day")).to_have_value("14")  # what was typed stays
+    page.get_by_label("Year").fill("1948")
+    page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Hello Ada")).to_be_visible()
     expect(page.get_by_text("Please arrive at")).to_be_visible()
     assert serious_violations(page) == []
@@ -77,7 +87,7 @@ def test_the_diary_emergency_reaches_the_nurse_first(
     # Something else is long overdue for the nurse: the urgent task must still come first.
     other = make_case("scheduled", start=MONDAY + timedelta(days=1))
     with time_machine.travel(MONDAY + timedelta(days=2, hours=10), tick=True) as traveller:
-        url = live_server.url + links.path_for(links.issue(actors["scheduler"], case))
+        url = live_server.url + links.path_for(links.issue(actors["scheduler"], case, require_dob=False))
         page.set_viewport_size(PHONE)
         page.goto(url)
         page.get_by_role("link", name="Write today's diary entry").click()

@@ -75,11 +75,15 @@ def staff_stops() -> list[Stop]:
 
 
 def patient_stops() -> list[Stop]:
-    """The patient's own pages on a phone: before the procedure, and the diary after it."""
+    """The patient's own pages on a phone: the date-of-birth check every new link asks first (the demo sites keep
+    it on), then the pages themselves before the procedure, and the diary after it, by links issued here without
+    the check so that each page is seen as it is."""
     system = Actor.system("tour")
-    before = links.path_for(links.ensure(system, _case(Stage.SCHEDULED)))
-    after = links.path_for(links.ensure(system, _case(Stage.DISCHARGED)))
+    asks = links.path_for(links.issue(system, _case(Stage.PRECALL_DONE), require_dob=True))
+    before = links.path_for(links.issue(system, _case(Stage.SCHEDULED), require_dob=False))
+    after = links.path_for(links.issue(system, _case(Stage.DISCHARGED), require_dob=False))
     return [
+        Stop("29-patient-date-of-birth", "", asks, phone=True),
         Stop("30-patient-home", "", before, phone=True),
         Stop("31-patient-checklist", "", before + "checklist/", phone=True),
         Stop("32-patient-after", "", after, phone=True),

@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from django.core import mail
 from kyphos import clock
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction, AuditEntry
-from kyphos.errors import Refused
+from kyphos.errors import InvalidInput, Refused
 from kyphos.messaging import outbox
 from kyphos.messaging.gateways import FileSmsGateway
 from kyphos.messaging.models import OutboxMessage
@@ -117,7 +116,7 @@ def test_the_worker_command_stops_on_sigterm(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2)
+    assert worker.stdout is not None and worker.stdout.readline().startswith("worker started")  # ready for signals
     worker.send_signal(signal.SIGTERM)
     out, _ = worker.communicate(timeout=10)
     assert worker.returncode == 0 and "worker stopped: 0 sent, 0 not sent" in out
@@ -158,11 +157,19 @@ def test_staff_correct_the_address_and_send_again(make_case: Any, people: dict[s
     outsider = Client()
     outsider.force_login(people["outsider"])
     assert outsider.get("/messages/not-sent/").status_code == 403
-    nurse.post("/messages/not-sent/", {"row": row.pk, "to": "+15550142"})
+    old_phone = case.patient.phone_mobile
+    nurse.post("/messages/not-sent/", {"row": row.pk, "to": "+1 212 555 0142"})
     assert outbox.process_one().status == "sent"
     assert "Every message went out" in nurse.get("/messages/not-sent/").content.decode()
-    retried = AuditEntry.objects.filter(action=AuditAction.UPDATE, object_type="outbox", detail="message sent again")
+    retried = AuditEntry.objects.filter(
+        action=AuditAction.UPDATE, object_type="outbox", detail="message sent again by sms to +12125550142"
+    )
     assert retried.count() == 1
+    case.patient.refresh_from_db()
+    assert case.patient.phone_mobile == "+12125550142"  # the corrected number is the patient's from now on
+    assert AuditEntry.objects.filter(
+        object_type="patient", detail=f"mobile phone changed from {old_phone} to +12125550142"
+    ).exists()
     with pytest.raises(Refused, match="did not go out"):  # a sent message is not sent again
         outbox.retry(Actor(people["nurse"]), OutboxMessage.objects.get(pk=row.pk))
     assert retried.count() == 1
@@ -273,3 +280,40 @@ def test_the_http_sms_gateway(make_case: Any, settings: Any, status: int, outcom
     assert sent["headers"]["Idempotency-Key"] == sent["json"]["reference"]
     if outcome != "sent":
         assert row.last_error == f"DeliveryError: The SMS gateway answered HTTP {status}."
+
+
+@pytest.mark.parametrize("persona", ["manager", "anesthesia"])
+def test_only_staff_who_contact_patients_send_again(make_case: Any, people: dict[str, Any], persona: str) -> None:
+    from django.test import Client
+
+    case = make_case()
+    outbox.enqueue(case, "reminder", "sms", to="", body="Tomorrow 08:00")
+    row = outbox.process_one()
+    client = Client()
+    client.force_login(people[persona])
+    page = client.get("/messages/not-sent/").content.decode()
+    assert "TESTWOMAN, Ada" in page and 'name="to"' not in page
+    assert client.post("/messages/not-sent/", {"row": row.pk, "to": "someone@example.org"}).status_code == 403
+    assert OutboxMessage.objects.get(pk=row.pk).status == "failed"
+
+
+@pytest.mark.parametrize(
+    "channel,typed,message",
+    [
+        ("sms", "someone@example.org", "international form"),
+        ("sms", "555-0142", "international form"),
+        ("email", "+12125550142", "Enter an e-mail address"),
+    ],
+)
+def test_the_address_must_fit_the_channel(
+    make_case: Any, people: dict[str, Any], channel: str, typed: str, message: str
+) -> None:
+    case = make_case()
+    outbox.enqueue(case, "reminder", channel, to="", body="Tomorrow 08:00")
+    row = outbox.process_one()
+    with pytest.raises(InvalidInput, match=message):
+        outbox.retry(Actor(people["nurse"]), row, typed)
+    row.refresh_from_db()
+    case.patient.refresh_from_db()
+    assert row.status == "failed" and row.to_address == ""
+    assert typed not in (case.patient.phone_mobile, case.patient.email)

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.django_db
 NO_FLAGS = no_flags()
 
 
-def url_for(case: Any, actors: dict[str, Any], **kwargs: Any) -> str:
-    return links.path_for(links.issue(actors["scheduler"], case, **kwargs))
+def url_for(case: Any, actors: dict[str, Any], require_dob: bool = False, **kwargs: Any) -> str:
+    """A link straight to the pages (these tests are about the pages; the date-of-birth gate, on by default for
+    every site, has its own tests below)."""
+    return links.path_for(links.issue(actors["scheduler"], case, require_dob=require_dob, **kwargs))
 
 
 def diary_post(**changes: str) -> dict[str, str]:
@@ -135,7 +137,7 @@ def test_diary_pain_11_is_refused_and_nothing_is_written(make_case: Any, actors:
     assert not DiaryEntry.objects.exists() and not QuestionnaireResponse.objects.exists()
 
 
-def test_a_diary_entry_for_a_closed_case_is_refused(make_case: Any, actors: dict[str, Any]) -> None:
+def test_a_closed_case_ends_the_link_and_the_page_says_whom_to_call(make_case: Any, actors: dict[str, Any]) -> None:
     case = case_at(make_case, actors, "discharged")
     with time_machine.travel(MONDAY + timedelta(days=10)):
         url = url_for(case, actors)
@@ -147,9 +149,36 @@ def test_a_diary_entry_for_a_closed_case_is_refused(make_case: Any, actors: dict
         )
         case.refresh_from_db()
         followup.close_case(actors["radiologist"], case, version=case.version)
-        response = Client().post(url + "diary/", diary_post())
-    assert response.status_code == 409 and "diary is closed" in response.content.decode()
+        ended = Client().post(url + "diary/", diary_post())  # closing the case ends the patient's link
+    page = ended.content.decode()
+    assert ended.status_code == 404 and "This link no longer works" in page
+    assert f"Call {case.site.name} on {case.site.phone}." in page  # whom to call
     assert not DiaryEntry.objects.exists()
+
+
+def test_a_link_asks_the_date_of_birth_unless_the_site_turned_it_off(make_case: Any, actors: dict[str, Any]) -> None:
+    case = make_case("scheduled")
+    first = Client().get(links.path_for(links.issue(actors["scheduler"], case))).content.decode()
+    assert "Please confirm who you are" in first
+    case.site.patient_link_asks_dob = False
+    case.site.save()
+    second = Client().get(links.path_for(links.issue(actors["scheduler"], case))).content.decode()
+    assert "Please confirm who you are" not in second and "Hello Ada" in second
+
+
+def test_a_link_stops_thirty_days_after_the_follow_up_visit(make_case: Any, actors: dict[str, Any]) -> None:
+    case = case_at(make_case, actors, "discharged")
+    visit_at = MONDAY + timedelta(days=10)
+    with time_machine.travel(visit_at, tick=False):
+        url = url_for(case, actors)  # issued for the site's 45 days
+        followup.record_visit(
+            actors["radiologist"], case, followup.VisitInput(1, "further", complications=("none",)), version=None
+        )
+    with time_machine.travel(visit_at + timedelta(days=29)):
+        assert Client().get(url).status_code == 200
+    with time_machine.travel(visit_at + timedelta(days=30, minutes=1)):
+        expired = Client().get(url)
+    assert expired.status_code == 404 and "This link has expired" in expired.content.decode()
 
 
 def test_every_red_flag_question_is_on_the_page(make_case: Any, actors: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.errors import Text, gettext_noop
+from kyphos.messaging import links
 from kyphos.messaging.letters import LetterContent, issue_letter
 from kyphos.messaging.models import Letter
 from kyphos.pathway import kernel
@@ -200,6 +201,7 @@ def record_visit(
         summary += " — " + early_or_late
     kernel.record_event(actor, locked, EventKind.NOTE, summary, reason=item.window_reason.strip())
     audit.record(actor, AuditAction.CREATE, "follow_up", record.uuid, patient_uuid=locked.patient.uuid)
+    links.end_after_follow_up(actor, locked, now)
     if item.outcome == FollowUpRecord.Outcome.FURTHER:
         kernel.open_task(
             locked,
@@ -243,6 +245,7 @@ def close_case(actor: Actor, case: Case, *, version: int | None, note: str = "")
         raise GuardBlocked(findings, findings[0].message)
     locked, _event = kernel.move(actor, case, "close", version=version, reason=note)
     kernel.close_tasks(actor, locked, None, TaskStatus.DONE, gettext("closed"))
+    links.revoke(actor, locked, "the case closed")  # the patient's pages end with the case
     return locked
 
 

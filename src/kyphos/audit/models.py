@@ -17,6 +17,9 @@ class AuditAction(models.TextChoices):
     TRANSITION = "transition", _("Moved stage")
     OVERRIDE = "override", _("Overrode a stop")
     REFUSED = "refused", _("Refused")
+    SIGN_IN = "sign_in", _("Signed in")
+    SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
+    SIGN_OUT = "sign_out", _("Signed out")
 
 
 class AppendOnlyError(RuntimeError):

@@ -634,5 +634,7 @@ def patient_pages(base_url: str) -> list[tuple[str, str]]:
         case = Case.objects.filter(stage=stage, patient__family_name__isnull=False).order_by("id").first()
         if case is not None:
             link = links.ensure(Actor.system("demo"), case)
-            out.append((f"{case.patient.display_name}, {label}", base_url + links.path_for(link)))
+            born = case.patient.date_of_birth
+            asks = f" (asks the date of birth: {born.day} {born.month} {born.year})" if link.require_dob else ""
+            out.append((f"{case.patient.display_name}, {label}{asks}", base_url + links.path_for(link)))
     return out

@@ -28,7 +28,16 @@ MAX_DOB_FAILURES = 5
 
 
 class LinkError(ValueError):
-    """Why a link cannot be used, in words for the patient (no detail that helps a guesser)."""
+    """Why a link cannot be used, in words for the patient (no detail that helps a guesser); ``site`` is the site
+    to call when the link was real (its page says whom to call), None for a made-up or tampered one."""
+
+    def __init__(self, message: Any, site: Any = None) -> None:
+        super().__init__(message)
+        self.site = site
+
+
+# After the follow-up visit a link keeps working this long (the patient may still read the letters), then stops.
+AFTER_FOLLOW_UP = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -64,9 +73,12 @@ def current_link(case: Any) -> PatientLink | None:
 
 
 @transaction.atomic
-def issue(actor: Actor, case: Any, *, require_dob: bool = False, days: int | None = None) -> PatientLink:
-    """A new link for the case (any working one is revoked), valid for the site's number of days."""
+def issue(actor: Actor, case: Any, *, require_dob: bool | None = None, days: int | None = None) -> PatientLink:
+    """A new link for the case (any working one is revoked), valid for the site's number of days; it asks the
+    date of birth first unless the site turned that off (or the caller says otherwise)."""
     now = clock.current()
+    if require_dob is None:
+        require_dob = case.site.patient_link_asks_dob
     for old in PatientLink.objects.select_for_update().filter(case=case, revoked_at__isnull=True):
         _revoke(actor, old, "replaced by a new link")
     link = PatientLink.objects.create(
@@ -128,11 +140,34 @@ def open_token(token: str, now: datetime | None = None) -> Opened:
     link = PatientLink.objects.select_related("case__patient", "case__site").filter(nonce=nonce).first()
     if link is None:
         raise LinkError(_("This link is not valid. Please use the latest message we sent you, or call us."))
+    site = link.case.site
     if link.revoked_at is not None:
-        raise LinkError(_("This link no longer works. Please use the latest message we sent you, or call us."))
+        raise LinkError(_("This link no longer works. Please use the latest message we sent you, or call us."), site)
     if link.expires_at <= now:
-        raise LinkError(_("This link has expired. Please call us and we will send you a new one."))
+        raise LinkError(_("This link has expired. Please call us and we will send you a new one."), site)
     return Opened(link, link.case)
+
+
+@transaction.atomic
+def end_after_follow_up(actor: Actor, case: Any, visit_at: datetime) -> int:
+    """The follow-up visit was recorded: the case's working links stop 30 days later (sooner if already due)."""
+    until = visit_at + AFTER_FOLLOW_UP
+    changed = 0
+    for link in PatientLink.objects.select_for_update().filter(
+        case=case, revoked_at__isnull=True, expires_at__gt=until
+    ):
+        link.expires_at = until
+        link.save(update_fields=["expires_at"])
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            "patient_link",
+            link.pk,
+            patient_uuid=case.patient.uuid,
+            detail=f"expires {until:%Y-%m-%d}, 30 days after the follow-up visit",
+        )
+        changed += 1
+    return changed
 
 
 def check_dob(link: PatientLink, answer: date | None, client_addr: str | None) -> bool:
@@ -143,9 +178,11 @@ def check_dob(link: PatientLink, answer: date | None, client_addr: str | None) -
     with transaction.atomic():
         outcome = _check_dob(link, answer, client_addr)
     if outcome == "locked":
-        raise LinkError(_("This link has been locked after too many tries. Please call us for a new one."))
+        raise LinkError(
+            _("This link has been locked after too many tries. Please call us for a new one."), link.case.site
+        )
     if outcome == "revoked":
-        raise LinkError(_("This link no longer works. Please call us and we will send you a new one."))
+        raise LinkError(_("This link no longer works. Please call us and we will send you a new one."), link.case.site)
     return outcome == "ok"
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils.text import format_lazy
@@ -24,6 +26,8 @@ from kyphos.audit.models import AuditAction
 from kyphos.errors import InvalidInput, Refused
 from kyphos.messaging.gateways import DeliveryError, send_email, sms_gateway
 from kyphos.messaging.models import OutboxMessage
+from kyphos.pathway import kernel
+from kyphos.patients import services as patients
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
@@ -138,14 +142,15 @@ def not_sent() -> Any:
 
 @transaction.atomic
 def retry(actor: Actor, row: OutboxMessage, to: str | None = None) -> OutboxMessage:
-    """Send a failed message again (with a corrected address if given): it goes back to the queue, due now."""
+    """Send a failed message again (with a corrected address if given): it goes back to the queue, due now. Only
+    people who contact patients may; the address must fit the channel, and a new address becomes the patient's."""
+    kernel.require(actor, "message.resend")
     if row.status != OutboxMessage.Status.FAILED:
         raise Refused(_("Only a message that did not go out can be sent again."))
-    if to is not None:
-        to = to.strip()
-        if not to or "\x00" in to or len(to) > 200:
-            raise InvalidInput(_("Enter the address to send to."), field="to")
-        row.to_address = to
+    if to is not None and to.strip() != row.to_address:
+        address = _address_for(row.channel, to)
+        patients.change_contact(actor, row.case.patient, CONTACT_FIELD[row.channel], address)
+        row.to_address = address
     row.status, row.due_at, row.attempts, row.last_error = (
         OutboxMessage.Status.PENDING,
         clock.current(),
@@ -159,6 +164,28 @@ def retry(actor: Actor, row: OutboxMessage, to: str | None = None) -> OutboxMess
         "outbox",
         row.pk,
         patient_uuid=row.case.patient.uuid,
-        detail="message sent again",
+        detail=f"message sent again by {row.channel} to {row.to_address}",
     )
     return row
+
+
+CONTACT_FIELD: dict[str, str] = {OutboxMessage.Channel.SMS: "phone_mobile", OutboxMessage.Channel.EMAIL: "email"}
+
+
+def _address_for(channel: str, text: str) -> str:
+    """The address typed for a channel, checked: a mobile number in international form for a text, an e-mail
+    address for an e-mail."""
+    text = text.strip()
+    if channel == OutboxMessage.Channel.SMS:
+        number = patients.e164(text)
+        if number is None:
+            raise InvalidInput(
+                _("Enter the mobile number in international form, with + and the country code (+1 212 555 0100)."),
+                field="to",
+            )
+        return number
+    try:
+        validate_email(text)
+    except ValidationError:
+        raise InvalidInput(_("Enter an e-mail address, such as name@example.org."), field="to") from None
+    return text

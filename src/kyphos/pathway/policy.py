@@ -49,6 +49,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({R.AUDITOR, R.ADMIN}),
     # The patient's own link: staff who talk to patients can issue, reissue and revoke it.
     "patient_link.manage": frozenset({R.SCHEDULER, R.NURSE, R.RADIOLOGIST, R.WARD_NURSE}),
+    # Sending a message that did not go out again (perhaps to a corrected address): the same people.
+    "message.resend": frozenset({R.SCHEDULER, R.NURSE, R.RADIOLOGIST, R.WARD_NURSE}),
     # Outcome questionnaires a site loads (FHIR Questionnaire definitions).
     "questionnaire.load": frozenset({R.MANAGER, R.ADMIN}),
 }

@@ -135,3 +135,38 @@ def record_no_known_allergies(actor: Actor, patient: Patient) -> None:
         patient_uuid=patient.uuid,
         detail="no known allergies",
     )
+
+
+# A mobile number a text can go to: E.164, "+" and the country code, 7 to 15 digits (ITU-T E.164, 2010, section 6).
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+CONTACT_FIELDS = {"phone_mobile": "mobile phone", "email": "e-mail"}
+
+
+def e164(text: str) -> str | None:
+    """``+1 (212) 555-0100`` → ``+12125550100``; None when it is not an international mobile number."""
+    compact = re.sub(r"[\s().-]", "", text or "")
+    return compact if E164.match(compact) else None
+
+
+@transaction.atomic
+def change_contact(actor: Actor, patient: Patient, field: str, value: str) -> bool:
+    """Change the patient's mobile phone or e-mail (already checked by the caller); the audit entry keeps the old
+    and the new value, as the privacy officer needs to tell who changed where messages go. False if unchanged."""
+    if field not in CONTACT_FIELDS:
+        raise ValueError(f"Not a contact field: {field}")
+    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    old = getattr(locked, field)
+    if old == value:
+        return False
+    setattr(locked, field, value)
+    locked.save(update_fields=[field])
+    setattr(patient, field, value)
+    audit.record(
+        actor,
+        AuditAction.UPDATE,
+        "patient",
+        patient.uuid,
+        patient_uuid=patient.uuid,
+        detail=f"{CONTACT_FIELDS[field]} changed from {old or '(none)'} to {value}",
+    )
+    return True

@@ -86,6 +86,7 @@ WORDS: dict[str, Promise] = {
     "review_body": _("Thank you. A doctor will look at your answers. If you feel worse, call us on {phone}."),
     "thanks": _("Thank you. Your entry is saved."),
     "invalid_h": _("This link does not work"),
+    "invalid_call": _("Call {site} on {phone}."),
     "letter_none": _("Your instructions are not ready yet. A nurse will call you before the procedure."),
     "baseline_h": _("How you are now"),
     "baseline_intro": _("Before the procedure, please tell us how you are now, so we can see what changes."),

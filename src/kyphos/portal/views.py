@@ -57,11 +57,15 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _invalid(request: HttpRequest, message: Any) -> HttpResponse:
+def _invalid(request: HttpRequest, error: links.LinkError) -> HttpResponse:
+    """Why the link does not work and, when it was a real link, whom to call (the site's name and number)."""
     chosen = request.session.get(SESSION_LANG)
     lang = chosen if chosen in PATIENT_LANGUAGES else "en"
+    site = error.site
     with translation.override(lang):
-        response = render(request, "patient/invalid.html", {"t": WORDS, "lang": lang, "message": message}, status=404)
+        call = str(WORDS["invalid_call"]).format(site=site.name, phone=site.phone) if site and site.phone else ""
+        context = {"t": WORDS, "lang": lang, "message": error.args[0], "call": call, "site": site}
+        response = render(request, "patient/invalid.html", context, status=404)
     return _no_store(response)
 
 
@@ -71,7 +75,7 @@ def patient_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         try:
             opened = links.open_token(token)
         except links.LinkError as exc:
-            return _invalid(request, exc.args[0])
+            return _invalid(request, exc)
         link, case = opened.link, opened.case
         actor = Actor(
             user=None,
@@ -117,7 +121,7 @@ def _dob(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
         try:
             ok = links.check_dob(ctx["link"], answer, getattr(request, "client_addr", None))
         except links.LinkError as exc:
-            return _invalid(request, exc.args[0])
+            return _invalid(request, exc)
         if ok:
             request.session[SESSION_DOB] = [*request.session.get(SESSION_DOB, []), ctx["link"].pk]
             wanted = request.POST.get("next", "")

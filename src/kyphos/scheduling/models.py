@@ -189,6 +189,8 @@ class Site(models.Model):
     patient_link_days = models.PositiveSmallIntegerField(
         "patient link valid for (days)", default=45, validators=[MinValueValidator(1), MaxValueValidator(120)]
     )
+    # A patient's page asks the date of birth before it opens (each new link), unless the site turns it off.
+    patient_link_asks_dob = models.BooleanField(_("patient links ask the date of birth"), default=True)
     # Changes to the messages of rules/data/messages.toml, per purpose: {"appointment_reminder": {"enabled": false}}.
     message_settings = models.JSONField(default=dict, blank=True, validators=[validate_message_settings])
     # Changes to the diary's red flags (rules/data/redflags.toml): wording, fever threshold, emergency number,

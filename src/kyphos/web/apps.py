@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class WebConfig(AppConfig):
     name = "kyphos.web"
     label = "web"
+
+    def ready(self) -> None:
+        # The sign-in and account audit receivers connect when their modules are read.
+        from kyphos.web import accounts, signin  # noqa: F401, PLC0415 - the app registry must be ready first

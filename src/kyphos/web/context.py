@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from kyphos.pathway.policy import POLICY, roles_of
@@ -13,4 +14,4 @@ def kyphos(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     roles = roles_of(user)
     can = {perm.replace(".", "_"): bool(roles & allowed) for perm, allowed in POLICY.items()}
-    return {"my_roles": sorted(r.label for r in roles), "can": can}
+    return {"my_roles": sorted(r.label for r in roles), "can": can, "idle_seconds": settings.KYPHOS_IDLE_MINUTES * 60}

@@ -61,6 +61,13 @@ def _case_or_404(case_uuid: UUID) -> Case:
     return case
 
 
+@login_required
+@require_POST
+def keep_alive(request: HttpRequest) -> HttpResponse:
+    """ "Stay signed in" from the idle warning: the request itself renews the session (web.middleware)."""
+    return HttpResponse(status=204)
+
+
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
@@ -697,6 +704,7 @@ def messages_not_sent(request: HttpRequest) -> HttpResponse:
     """The messages that did not go out, with the reason; staff correct the address and send again."""
     require(request, "worklist.view")
     if request.method == "POST":
+        require(request, "message.resend")
         row = (
             OutboxMessage.objects.select_related("case__patient").filter(pk=request.POST.get("row", "0")).first()
             if request.POST.get("row", "").isdigit()

@@ -53,6 +53,8 @@ class Command(KyphosCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         name = f"{socket.gethostname()}:{os.getpid()}"
+        self.stdout.write(f"worker started (pid {os.getpid()})")
+        self.stdout.flush()  # a supervisor (or a test) may wait for this line before it signals
         sent = failed = 0
         parent = options["exit_with"]
         ticks = jobs.registered()

@@ -110,3 +110,32 @@
     });
   });
 })();
+
+// The idle warning: a minute before the session's idle time runs out, ask; "Stay signed in" renews it, and at the
+// end the page reloads (the server has signed the session out and asks to sign in again).
+(function () {
+  "use strict";
+  var box = document.getElementById("idle-warning");
+  if (!box) return;
+  var total = Number(box.getAttribute("data-idle-seconds")) * 1000;
+  var warnTimer = null, endTimer = null;
+  function arm() {
+    clearTimeout(warnTimer);
+    clearTimeout(endTimer);
+    box.hidden = true;
+    warnTimer = setTimeout(function () {
+      box.hidden = false;
+      document.getElementById("idle-stay").focus();
+    }, Math.max(total - 60000, 0));
+    endTimer = setTimeout(function () { window.location.reload(); }, total + 1000);
+  }
+  document.getElementById("idle-stay").addEventListener("click", function () {
+    fetch(box.getAttribute("data-keep-alive"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": box.getAttribute("data-csrf") }
+    }).then(arm);
+  });
+  document.body.addEventListener("htmx:afterRequest", arm);
+  arm();
+})();

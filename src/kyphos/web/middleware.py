@@ -1,0 +1,74 @@
+"""Every page Kyphos renders may show a patient's data: none is kept by a browser or a proxy cache, and a staff
+session left alone ends by itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from kyphos import clock
+from kyphos.web import accounts
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every response that does not set its own caching (static files, served
+    before this middleware by WhiteNoise, keep theirs)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response
+
+
+IDLE_KEY = "kyphos_last_seen"
+
+
+class IdleSignOutMiddleware:
+    """A staff session ends after ``KYPHOS_IDLE_MINUTES`` without a request (default 15): the next request signs
+    out and asks to sign in again. The page warns a minute before (kyphos.js) and can keep the session."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = clock.current().timestamp()
+            last = request.session.get(IDLE_KEY)
+            if isinstance(last, (int, float)) and now - last > settings.KYPHOS_IDLE_MINUTES * 60:
+                request.kyphos_sign_out_reason = "idle"  # type: ignore[attr-defined]
+                logout(request)
+                messages.info(
+                    request,
+                    _("You were signed out after {minutes} minutes without activity. Please sign in again.").format(
+                        minutes=settings.KYPHOS_IDLE_MINUTES
+                    ),
+                )
+                return redirect_to_login(request.get_full_path())
+            if last is None or now - float(last) > 20:  # write the session at most every 20 s
+                request.session[IDLE_KEY] = now
+        return self.get_response(request)
+
+
+class CurrentRequestMiddleware:
+    """Keeps the request at hand for audit receivers that Django calls without one (web.accounts)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = accounts.current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            accounts.current_request.reset(token)
