@@ -71,7 +71,11 @@ def diary_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     case = _case(request, case_uuid)
     actor = Actor.from_request(request)
     if request.method == "POST":
-        task = Task.objects.filter(case=case, uuid=request.POST.get("task", ""), kind__in=DIARY_TASKS).first()
+        try:
+            task_uuid = UUID(request.POST.get("task", ""))
+        except ValueError:
+            raise Http404("No such task.") from None
+        task = Task.objects.filter(case=case, uuid=task_uuid, kind__in=DIARY_TASKS).first()
         if task is None:
             raise Http404("No such task.")
         try:
