@@ -118,24 +118,33 @@
   var box = document.getElementById("idle-warning");
   if (!box) return;
   var total = Number(box.getAttribute("data-idle-seconds")) * 1000;
-  var warnTimer = null, endTimer = null;
-  function arm() {
-    clearTimeout(warnTimer);
-    clearTimeout(endTimer);
-    box.hidden = true;
-    warnTimer = setTimeout(function () {
-      box.hidden = false;
-      document.getElementById("idle-stay").focus();
-    }, Math.max(total - 60000, 0));
-    endTimer = setTimeout(function () { window.location.reload(); }, total + 1000);
-  }
-  document.getElementById("idle-stay").addEventListener("click", function () {
+  var warnTimer = null, endTimer = null, typedSince = false;
+  function renew() {
     fetch(box.getAttribute("data-keep-alive"), {
       method: "POST",
       credentials: "same-origin",
       headers: { "X-CSRFToken": box.getAttribute("data-csrf") }
     }).then(arm);
+  }
+  function arm() {
+    clearTimeout(warnTimer);
+    clearTimeout(endTimer);
+    box.hidden = true;
+    typedSince = false;
+    warnTimer = setTimeout(function () {
+      // Someone typing a long form (the call) is not idle: renew without asking.
+      if (typedSince) { renew(); return; }
+      box.hidden = false;
+      document.getElementById("idle-stay").focus();
+    }, Math.max(total - 60000, 0));
+    endTimer = setTimeout(function () { window.location.reload(); }, total + 1000);
+  }
+  ["keydown", "input", "pointerdown"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (!box.contains(event.target)) typedSince = true;
+    }, true);
   });
+  document.getElementById("idle-stay").addEventListener("click", renew);
   document.body.addEventListener("htmx:afterRequest", arm);
   arm();
 })();
