@@ -49,10 +49,9 @@ def _language(request: HttpRequest, case: Any) -> str:
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
-    # The token is in the address: keep it out of caches, other sites' logs and search engines. (Not
-    # "no-referrer": a browser then sends "Origin: null" with a form, and the CSRF check rightly refuses it.)
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "same-origin"
+    # The token is in the address: keep it out of search engines. Caches and other sites' logs are kept out for
+    # every page already (web.middleware.NoStoreMiddleware; SECURE_REFERRER_POLICY "same-origin", not
+    # "no-referrer": a browser then sends "Origin: null" with a form, and the CSRF check rightly refuses it).
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -47,7 +47,10 @@ def _roles_changed(sender: Any, instance: Any, action: str, reverse: bool, pk_se
 
 
 @receiver(pre_save, sender=User)
-def _remember_flags(sender: Any, instance: User, **kwargs: Any) -> None:
+def _remember_flags(sender: Any, instance: User, update_fields: Any = None, **kwargs: Any) -> None:
+    if update_fields is not None and not set(update_fields) & set(WATCHED):
+        instance._kyphos_flags_before = None  # type: ignore[attr-defined]  # e.g. last_login at each sign-in
+        return
     before = User.objects.filter(pk=instance.pk).values(*WATCHED).first() if instance.pk else None
     instance._kyphos_flags_before = before  # type: ignore[attr-defined]
 

@@ -57,9 +57,9 @@ def locked_out(
     """The sign-in page again, saying why and until when, with status 429 (too many requests)."""
     until = clock.current() + settings.AXES_COOLOFF_TIME
     message = _(
-        "Too many failed sign-ins: signing in is locked for 15 minutes (until {until}). An administrator can "
+        "Too many failed sign-ins: signing in is locked for {minutes} minutes (until {until}). An administrator can "
         "unlock it sooner."
-    ).format(until=when.staff_time(until))
+    ).format(minutes=int(settings.AXES_COOLOFF_TIME.total_seconds() // 60), until=when.staff_time(until))
     context = {"form": AuthenticationForm(request), "next": "", "locked": message}
     return render(request, "registration/login.html", context, status=429)
 
