@@ -47,6 +47,9 @@ class AuditEntry(models.Model):
     client_addr = models.GenericIPAddressField(null=True, blank=True)
     # What was done, in words without patient data ("case page", "stage referred → triaged").
     detail = models.CharField(max_length=200, blank=True)
+    # The chain (kyphos.audit.chain): SHA-256 of this entry's content and the previous entry's hash.
+    prev_hash = models.CharField(max_length=64, default="", editable=False)
+    hash = models.CharField(max_length=64, default="", editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
 

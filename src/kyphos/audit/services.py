@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from kyphos import clock
+from kyphos.audit import chain
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction, AuditEntry
 
@@ -30,7 +31,7 @@ def record(
         client_addr=actor.client_addr,
         detail=detail[:200],
     )
-    entry.save()
+    chain.append([entry])
     return entry
 
 
@@ -52,5 +53,5 @@ def record_list(actor: Actor, object_type: str, rows: Iterable[tuple[object, UUI
         )
         for object_id, patient_uuid in rows
     ]
-    AuditEntry.objects.bulk_create(entries)
+    chain.append(entries)
     return len(entries)

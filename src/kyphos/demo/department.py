@@ -21,6 +21,7 @@ from kyphos.aftercare import diary, questionnaires
 from kyphos.aftercare.followup import VisitInput
 from kyphos.audit.actor import Actor
 from kyphos.demo.builder import PATHWAY, Journey, Team, advance_to
+from kyphos.demo.models import DemoMark
 from kyphos.messaging import links
 from kyphos.pathway import services
 from kyphos.pathway.models import Case
@@ -211,6 +212,11 @@ def is_empty() -> bool:
     return not Site.objects.exists() and not Patient.objects.exists()
 
 
+def is_demo() -> bool:
+    """The database was made by ``load_demo`` (its mark is there), so its users' passwords are published."""
+    return DemoMark.objects.exists()
+
+
 def create_users() -> dict[str, User]:
     users = {}
     for each_role in Role:
@@ -396,6 +402,7 @@ def load_demo(seed: int = 7) -> Department:
     """Create the demo department. Call on an empty database (``is_empty()``)."""
     rng = random.Random(seed)
     real_now = clock.now()
+    DemoMark.objects.create(loaded_at=real_now, seed=seed)
     department = Department(create_users(), create_sites())
     slots = _Slots(department.sites)
     plan = [stage for stage, count in STAGE_PLAN for _ in range(count)]

@@ -88,6 +88,11 @@ class Command(KyphosCommand):
         url = f"http://{options['host']}:{options['port']}"
         adopt_base_url(url)
         if demo_mode:
+            if not demo.is_empty() and not demo.is_demo():
+                raise CommandError(
+                    "demo mode serves a demo database only: this one holds data that was not loaded as the demo "
+                    "(serve it without --demo, or point KYPHOS_VAR_DIR at another folder)"
+                )
             if demo.is_empty():
                 self.stdout.write("Empty database: loading the demo department…")
                 demo.load_demo()
