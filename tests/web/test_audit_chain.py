@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Callable
 from io import StringIO
 from typing import Any
 
@@ -13,6 +16,9 @@ from django.db import DatabaseError, connection, transaction
 from kyphos.audit import chain
 from kyphos.audit import services as audit
 from kyphos.audit.models import AuditAction, AuditEntry
+from tests.databases import Env, kyphos, new_database, sql
+
+__all__ = ["new_database"]  # the fixture
 
 
 def seal(settings: Any) -> None:
@@ -79,9 +85,9 @@ def test_the_database_refuses_update_delete_and_truncate(actors: dict[str, Any],
     ]
     if connection.vendor == "postgresql":
         attempts.append("TRUNCATE audit_auditentry")
-    for sql in attempts:
+    for statement in attempts:
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql)
+            cursor.execute(statement)
     # The ORM's base manager goes straight to SQL, past the model's own refusal: the trigger still stops it.
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEntry._base_manager.filter(id=first.id).update(detail="rewritten")
@@ -133,3 +139,38 @@ def test_a_forged_entry_with_its_own_hash_still_breaks_the_chain(actors: dict[st
     status, out = verify_command()
     assert status == 1
     assert f"BROKEN at entry {rows[2].id}" in out
+
+
+RECORDER = """
+from kyphos.audit import services
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+actor = Actor.system("writer {n}")
+for i in range(150):
+    services.record(actor, AuditAction.VIEW, "case", i, detail="case page")
+    if i % 10 == 0:
+        services.record_list(actor, "case", [(j, None) for j in range(5)], detail="worklist")
+"""
+
+
+def test_writers_in_parallel_keep_one_chain(new_database: Callable[[], Env]) -> None:
+    """Four processes appending at once (as the web threads and the worker do): one chain, nothing forked."""
+    env = new_database()
+    assert kyphos(env, "migrate", "--verbosity", "0").returncode == 0
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kyphos", "shell", "-c", RECORDER.format(n=n)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    for writer in writers:
+        _out, errors = writer.communicate(timeout=240)
+        assert writer.returncode == 0, errors
+    assert sql(env, "SELECT count(*) FROM audit_auditentry")[0][0] == 4 * (150 + 15 * 5)
+    verified = kyphos(env, "audit", "verify", "--json")
+    assert verified.returncode == 0, verified.stdout
+    assert json.loads(verified.stdout)["verified"] == 4 * (150 + 15 * 5)
