@@ -42,22 +42,61 @@ def run_backend(name: str, env: dict[str, str], cases: int, repeat: int, workdir
     return dict(json.loads(out.read_text()))
 
 
+def run_outbox(name: str, env: dict[str, str], messages: int, workers: int, workdir: Path) -> dict[str, object]:
+    out = workdir / f"outbox-{name}.json"
+    print(f"{name}: outbox under kill -9 ({messages:,} messages, {workers} worker(s))…", flush=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.outbox",
+            "--messages",
+            str(messages),
+            "--workers",
+            str(workers),
+            "--out",
+            str(out),
+        ],
+        env=env,
+        check=True,
+    )
+    return dict(json.loads(out.read_text()))
+
+
+def create_database(port: int, name: str) -> None:
+    subprocess.run(
+        ["psql", "-q", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c", f"CREATE DATABASE {name}"],
+        check=True,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=int(os.environ.get("KYPHOS_BENCH_CASES", 1_000_000)))
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--outbox-messages", type=int, default=1000, help="messages for the kill -9 run (0: skip)")
+    parser.add_argument(
+        "--only-outbox",
+        action="store_true",
+        help="run only the kill -9 outbox run and replace its figures in the results file (pages untouched)",
+    )
     parser.add_argument("--out", default=str(HERE / "results.json"))
     args = parser.parse_args()
 
     results = []
+    outbox_runs = []
     with tempfile.TemporaryDirectory(prefix="kyphos-bench-") as tmp:
         workdir = Path(tmp)
         base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         base_env["KYPHOS_VAR_DIR"] = str(workdir)
         if "sqlite" in args.backends:
             env = dict(base_env, KYPHOS_SQLITE=str(workdir / "bench.sqlite3"))
-            results.append(run_backend("sqlite", env, args.cases, args.repeat, workdir))
+            if not args.only_outbox:
+                results.append(run_backend("sqlite", env, args.cases, args.repeat, workdir))
+            if args.outbox_messages:
+                env = dict(base_env, KYPHOS_SQLITE=str(workdir / "outbox.sqlite3"))
+                outbox_runs.append(run_outbox("sqlite", env, args.outbox_messages, 1, workdir))
         if "postgresql" in args.backends:
             bindir = find_bin()
             if bindir is None:
@@ -67,27 +106,32 @@ def main() -> int:
                 server = Server(bindir, durable=True)
                 url = server.start()
                 try:
-                    subprocess.run(
-                        [
-                            "psql",
-                            "-q",
-                            "-h",
-                            "127.0.0.1",
-                            "-p",
-                            str(server.port),
-                            "-U",
-                            "postgres",
-                            "-c",
-                            "CREATE DATABASE kyphos",
-                        ],
-                        check=True,
-                    )
-                    results.append(
-                        run_backend("postgresql", dict(base_env, DATABASE_URL=url), args.cases, args.repeat, workdir)
-                    )
+                    if not args.only_outbox:
+                        create_database(server.port, "kyphos")
+                        results.append(
+                            run_backend(
+                                "postgresql", dict(base_env, DATABASE_URL=url), args.cases, args.repeat, workdir
+                            )
+                        )
+                    if args.outbox_messages:
+                        create_database(server.port, "kyphos_outbox")
+                        env = dict(base_env, DATABASE_URL=url.rsplit("/", 1)[0] + "/kyphos_outbox")
+                        outbox_runs.append(run_outbox("postgresql", env, args.outbox_messages, 2, workdir))
                 finally:
                     server.stop()
 
+    outbox_report = {
+        "what": "workers killed with SIGKILL at random moments and restarted until every queued message was "
+        "handed over; lost = never handed to a gateway; twice = handed over more than once (a provider that "
+        "honours the Idempotency-Key / Message-ID delivers it once). Goal: 0 lost.",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "runs": outbox_runs,
+    }
+    if args.only_outbox:
+        report = json.loads(Path(args.out).read_text())
+        report["outbox_kill9"] = outbox_report
+        results = report["results"]
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     report = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -99,8 +143,10 @@ def main() -> int:
         "test client in-process; sql_floor = the same statements replayed alone in one transaction",
         "goals_p95_ms": GOALS,
         "results": results,
+        "outbox_kill9": outbox_report,
     }
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    if not args.only_outbox:
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print()
     print(f"{'backend':<11} {'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'SQL p50':>8} {'SQL p95':>8} {'queries':>8}")
     for result in results:
@@ -111,6 +157,14 @@ def main() -> int:
                 f"{result['backend']:<11} {page:<22} {figures['p50_ms']:>8} {figures['p95_ms']:>8} "
                 f"{figures['sql_floor_p50_ms']:>8} {figures['sql_floor_p95_ms']:>8} "
                 f"{figures['queries_per_request']:>8}{mark}"
+            )
+    for run in outbox_runs:
+        for channel, figures in run["channels"].items():  # type: ignore[attr-defined]
+            mark = "ok" if figures["lost"] == 0 else "LOST MESSAGES"
+            print(
+                f"outbox {run['backend']:<11} {channel:<6} {figures['messages']:>6} messages, {run['kills']:>4} kills "
+                f"({run['workers']} worker(s)): {figures['lost']} lost, {figures['handed_over_twice_or_more']} "
+                f"handed over twice  {mark}"
             )
     print(f"\nwritten to {args.out}")
     return 0

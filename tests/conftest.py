@@ -76,7 +76,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 @pytest.fixture
-def site(db: Any) -> Any:
+def site(db: Any, people: dict[str, Any]) -> Any:
+    """Riverside General, where every persona works (site scoping: tests/web/test_scope.py)."""
     from kyphos.rules.holidays import us_federal_holidays
     from kyphos.scheduling.models import Holiday, Room, Site
 
@@ -88,11 +89,13 @@ def site(db: Any) -> Any:
     for year in (2026, 2027, 2028):
         for day, name in us_federal_holidays(year):
             Holiday.objects.create(site=hosp, date=day, name=name)
+    hosp.staff.set(people.values())
     return hosp
 
 
 @pytest.fixture
-def other_site(db: Any) -> Any:
+def other_site(db: Any, people: dict[str, Any]) -> Any:
+    """Lakeshore ASC, where every persona works too."""
     from kyphos.scheduling.models import Room, Site
 
     asc = Site.objects.create(
@@ -103,6 +106,7 @@ def other_site(db: Any) -> Any:
         kind=Site.Kind.SURGERY_CENTER,
     )
     Room.objects.create(site=asc, name="Procedure Room A")
+    asc.staff.set(people.values())
     return asc
 
 

@@ -101,6 +101,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "kyphos.audit",
     "kyphos.patients",
     "kyphos.scheduling",
@@ -126,6 +129,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "kyphos.web.middleware.IdleSignOutMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "kyphos.web.second_factor.SecondFactorMiddleware",
+    "kyphos.web.scope.SiteScopeMiddleware",
     "kyphos.web.middleware.CurrentRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -280,5 +286,22 @@ KYPHOS_SMS_DIR = str(VAR_DIR / "sms")
 # For kyphos.messaging.gateways.HttpSmsGateway: the provider's endpoint and bearer token.
 KYPHOS_SMS_URL = os.environ.get("KYPHOS_SMS_URL", "")
 KYPHOS_SMS_TOKEN = os.environ.get("KYPHOS_SMS_TOKEN", "")
+# How long a worker holds a message it claimed before another worker may take it over (it may have died after the
+# hand-over: the repeat carries the same key). Longer than any gateway call; the bench shortens it.
+# Roles that need a second factor besides administrators, managers and auditors (always), comma-separated.
+_ROLE_NAMES = {"scheduler", "nurse", "radiologist", "anesthesia", "ward_nurse", "manager", "auditor", "admin"}
+KYPHOS_SECOND_FACTOR_ROLES = [
+    r for r in os.environ.get("KYPHOS_SECOND_FACTOR_ROLES", "").replace(" ", "").split(",") if r
+]
+if set(KYPHOS_SECOND_FACTOR_ROLES) - _ROLE_NAMES:
+    raise ImproperlyConfigured(
+        f"KYPHOS_SECOND_FACTOR_ROLES names unknown roles {sorted(set(KYPHOS_SECOND_FACTOR_ROLES) - _ROLE_NAMES)}; "
+        f"known: {', '.join(sorted(_ROLE_NAMES))}."
+    )
+OTP_TOTP_ISSUER = "Kyphos"
+_lease = os.environ.get("KYPHOS_OUTBOX_LEASE_SECONDS", "300")
+if not _lease.isdigit() or not 1 <= int(_lease) <= 3600:
+    raise ImproperlyConfigured(f"KYPHOS_OUTBOX_LEASE_SECONDS must be whole seconds from 1 to 3600, not {_lease!r}.")
+KYPHOS_OUTBOX_LEASE_SECONDS = int(_lease)
 # The address patients' links point at (the hospital's own host name in production).
 KYPHOS_BASE_URL = os.environ.get("KYPHOS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -4,12 +4,14 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from kyphos.web import views
+from kyphos.web import audit_views, scope, second_factor, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/second-factor/", second_factor.setup, name="second_factor_setup"),
+    path("account/verify/", second_factor.verify, name="second_factor_verify"),
     path("cases/", views.case_list, name="case_list"),
     path("cases/new/", views.referral_new, name="referral_new"),
     path("cases/<uuid:case_uuid>/", views.case_detail, name="case_detail"),
@@ -21,9 +23,10 @@ urlpatterns = [
     path("tasks/<uuid:task_uuid>/claim/", views.task_claim, name="task_claim"),
     path("tasks/<uuid:task_uuid>/release/", views.task_release, name="task_release"),
     path("patients/<uuid:patient_uuid>/", views.patient_detail, name="patient_detail"),
+    path("patients/<uuid:patient_uuid>/break-glass/", scope.break_glass, name="break_glass"),
     path("day/", views.day_list, name="day_list"),
     path("messages/not-sent/", views.messages_not_sent, name="messages_not_sent"),
-    path("audit/", views.audit_list, name="audit"),
+    path("audit/", audit_views.audit_list, name="audit"),
     path("healthz", views.healthz, name="healthz"),
     path("session/keep-alive/", views.keep_alive, name="keep_alive"),
     # Browsers ask for /favicon.ico before reading the page's icon link.

@@ -17,6 +17,7 @@ from kyphos.pathway.errors import NotPermitted
 from kyphos.pathway.models import EventKind, TaskKind, TaskStatus
 from kyphos.pathway.stages import Stage
 from kyphos.scheduling.models import AppointmentStatus, Site, Visit
+from tests.accounts import sign_in
 from tests.conftest import MONDAY, NEW_YORK, case_at
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,7 @@ def test_a_worse_neuro_check_stops_and_calls_the_radiologist(make_case: Any, act
     # Every page of the case shows the open stop in its banner (the ward's, the procedure's, the case's own).
     with time_machine.travel(NEXT_DAY):
         staff = Client()
-        staff.force_login(actors["radiologist"].user)
+        sign_in(staff, actors["radiologist"].user)
         for name in (
             "aftercare:recovery",
             "procedure:page",

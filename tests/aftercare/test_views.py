@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from kyphos.aftercare.models import PainScore, RecoveryCheck
+from tests.accounts import sign_in
 from tests.conftest import MONDAY, case_at
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ AFTER = MONDAY + timedelta(minutes=100)
 
 def nurse_client(people: dict[str, Any]) -> Client:
     client = Client()
-    client.force_login(people["ward_nurse"])
+    sign_in(client, people["ward_nurse"])
     return client
 
 

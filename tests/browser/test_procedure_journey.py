@@ -32,6 +32,8 @@ def test_the_procedure_day(
 ) -> None:
     # The clock jumps 20 minutes between levels while the radiologist stays on the page: not idle at the table.
     settings.KYPHOS_IDLE_MINUTES = 60
+    site.idle_minutes = 60  # the site's own limit, which the hospital-wide one only caps
+    site.save()
     monday = next_business_monday(site.calendar(), clock.now().astimezone(NEW_YORK).date())
     start = datetime.combine(monday, time(8), tzinfo=NEW_YORK)
     case = make_case("scheduled", start=start)

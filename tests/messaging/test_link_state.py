@@ -11,6 +11,7 @@ from django.urls import reverse
 from kyphos.messaging import links
 from kyphos.messaging.models import OutboxMessage
 from kyphos.web.management.commands.serve import adopt_base_url
+from tests.accounts import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def test_the_case_page_shows_the_links_state_and_sends_it_again(
 ) -> None:
     case = make_case("scheduled")
     client = Client()
-    client.force_login(people["nurse"])
+    sign_in(client, people["nurse"])
     client.post(reverse("case_link", args=[case.uuid]), {"action": "issue"})
     link = links.current_link(case)
     page = client.get(reverse("case_detail", args=[case.uuid])).content.decode()
@@ -35,7 +36,7 @@ def test_the_case_page_shows_the_links_state_and_sends_it_again(
 def test_resending_without_a_working_link_is_refused(make_case: Any, people: dict[str, Any]) -> None:
     case = make_case("scheduled")
     client = Client()
-    client.force_login(people["nurse"])
+    sign_in(client, people["nurse"])
     response = client.post(reverse("case_link", args=[case.uuid]), {"action": "resend"}, follow=True)
     assert "no working link to send again" in response.content.decode()
     assert not OutboxMessage.objects.filter(case=case, purpose="new_link").exists()

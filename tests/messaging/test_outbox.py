@@ -19,6 +19,7 @@ from kyphos.errors import InvalidInput, Refused
 from kyphos.messaging import outbox
 from kyphos.messaging.gateways import FileSmsGateway
 from kyphos.messaging.models import OutboxMessage
+from tests.accounts import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -150,12 +151,12 @@ def test_staff_correct_the_address_and_send_again(make_case: Any, people: dict[s
     outbox.enqueue(case, "reminder", "sms", to="", body="Tomorrow 08:00")
     row = outbox.process_one()
     nurse = Client()
-    nurse.force_login(people["nurse"])
+    sign_in(nurse, people["nurse"])
     page = nurse.get("/messages/not-sent/").content.decode()
     assert "No text message address" in page and "TESTWOMAN, Ada" in page
     assert Client().get("/messages/not-sent/").status_code == 302  # sign-in first
     outsider = Client()
-    outsider.force_login(people["outsider"])
+    sign_in(outsider, people["outsider"])
     assert outsider.get("/messages/not-sent/").status_code == 403
     old_phone = case.patient.phone_mobile
     nurse.post("/messages/not-sent/", {"row": row.pk, "to": "+1 212 555 0142"})
@@ -290,7 +291,7 @@ def test_only_staff_who_contact_patients_send_again(make_case: Any, people: dict
     outbox.enqueue(case, "reminder", "sms", to="", body="Tomorrow 08:00")
     row = outbox.process_one()
     client = Client()
-    client.force_login(people[persona])
+    sign_in(client, people[persona])
     page = client.get("/messages/not-sent/").content.decode()
     assert "TESTWOMAN, Ada" in page and 'name="to"' not in page
     assert client.post("/messages/not-sent/", {"row": row.pk, "to": "someone@example.org"}).status_code == 403

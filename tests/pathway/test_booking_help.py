@@ -13,6 +13,7 @@ from django.urls import reverse
 from kyphos.pathway import services
 from kyphos.pathway.models import Event, EventKind
 from kyphos.scheduling.selectors import free_times
+from tests.accounts import sign_in
 from tests.conftest import MONDAY, NEW_YORK
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +80,7 @@ def test_the_booking_page_shows_free_times_and_the_warnings(
     room = case.site.rooms.order_by("name").first()
     with time_machine.travel(THURSDAY, tick=False):
         client = Client()
-        client.force_login(people["scheduler"])  # signed in then (a session from today would have expired by 2030)
+        sign_in(client, people["scheduler"])  # signed in then (a session from today would have expired by 2030)
         help_page = client.get(
             reverse("case_book_plan", args=[case.uuid]),
             {"room": room.pk, "day": "2030-01-07", "start_time": "20:10", "minutes": "60"},

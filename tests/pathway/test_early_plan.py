@@ -16,6 +16,7 @@ from kyphos.messaging.models import OutboxMessage
 from kyphos.pathway import services
 from kyphos.pathway.models import Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import Role
+from tests.accounts import sign_in
 from tests.conftest import MONDAY, NEW_YORK, advance
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +100,7 @@ def test_the_booking_page_shows_the_referrals_holds_for_the_date_being_chosen(
     with time_machine.travel(BOOKED_AT):
         case = make_case("triaged", medications_note="Plavix 75 mg")
         client = Client()
-        client.force_login(people["scheduler"])
+        sign_in(client, people["scheduler"])
         url = reverse("case_book_plan", args=[case.uuid])
         room = site.rooms.first().pk
         body = client.get(url, {"day": "2030-01-07", "start_time": "08:00", "minutes": "60", "room": room}).content
@@ -115,7 +116,7 @@ def test_the_case_page_shows_the_provisional_holds_at_referral(make_case: Any, p
     """At referral, before any date: the holds the referral's blood thinners will need."""
     case = make_case("referred", medications_note="Eliquis 5 mg twice daily\nPlavix 75 mg")
     client = Client()
-    client.force_login(people["radiologist"])
+    sign_in(client, people["radiologist"])
     text = client.get(reverse("case_detail", args=[case.uuid])).content.decode()
     assert "Blood thinners on the referral" in text
     assert "clopidogrel (Plavix): hold 5 days" in text and "apixaban (Eliquis): hold 6 doses" in text

@@ -7,6 +7,7 @@ from django.db import connection
 
 from kyphos.pathway import selectors, services
 from kyphos.rules.names import name_key, prefix_range
+from tests.accounts import sign_in
 from tests.conftest import new_patient, referral
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +109,7 @@ def test_a_name_search_lists_by_name_and_counts_only_so_far(
     assert [c.patient.given_name for c in cases] == ["Ana", "Beatriz", "Alan"]  # Muñoz, Munoz, Munro
     monkeypatch.setattr(views, "NAME_SEARCH_CAP", 2)
     client = Client()
-    client.force_login(people["manager"])
+    sign_in(client, people["manager"])
     page = client.get("/cases/", {"text": "mun"}).content.decode()
     assert "More than 2 cases" in page and "MUNRO, Alan" in page
     assert "More than" not in client.get("/cases/", {"text": "munoz"}).content.decode()

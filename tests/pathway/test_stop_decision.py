@@ -17,6 +17,7 @@ from kyphos.pathway.errors import GuardBlocked, NotPermitted
 from kyphos.pathway.models import Event, EventKind, Task, TaskKind, TaskStatus
 from kyphos.pathway.stages import Stage
 from kyphos.procedure import services as procedure
+from tests.accounts import sign_in
 from tests.conftest import MONDAY, advance, case_at
 from tests.procedure.test_services import GOOD_ADMISSION
 
@@ -75,7 +76,7 @@ def test_the_case_page_offers_proceed_postpone_and_cancel(
 ) -> None:
     case = flagged(make_case, actors)
     client = Client()
-    client.force_login(people["radiologist"])
+    sign_in(client, people["radiologist"])
     page = client.get(reverse("case_detail", args=[case.uuid])).content.decode()
     assert 'id="decide"' in page and "history.fever_or_infection" in page
     assert "Postpone" in page and "Cancel the case" in page
@@ -88,7 +89,7 @@ def test_the_case_page_offers_proceed_postpone_and_cancel(
     case.refresh_from_db()
     assert case.open_stops == 0
     nurse = Client()
-    nurse.force_login(people["nurse"])
+    sign_in(nurse, people["nurse"])
     assert 'id="decide"' not in nurse.get(reverse("case_detail", args=[case.uuid])).content.decode()
 
 

@@ -15,6 +15,7 @@ from kyphos.messaging import links
 from kyphos.pathway.models import Task, TaskKind
 from kyphos.precall.models import PatientChecklist
 from kyphos.rules import redflags
+from tests.accounts import sign_in
 from tests.conftest import CALM, MONDAY, case_at, no_flags
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +62,7 @@ def test_ticking_the_checklist_is_seen_by_staff(
     assert response.status_code == 200 and "Saved" in response.content.decode()
     ticks = PatientChecklist.objects.get(case=case)
     assert (ticks.driver, ticks.imaging, ticks.medicines, ticks.fasting) == (True, False, False, True)
-    client.force_login(people["nurse"])
+    sign_in(client, people["nurse"])
     page = client.get(f"/cases/{case.uuid}/").content.decode()
     assert "A driver is arranged to take me home" in page and "✓ Done" in page
 
@@ -192,7 +193,7 @@ def test_every_red_flag_question_is_on_the_page(make_case: Any, actors: dict[str
 def test_staff_revoke_and_reissue(make_case: Any, actors: dict[str, Any], client: Any, people: dict[str, Any]) -> None:
     case = make_case("scheduled")
     old = url_for(case, actors)
-    client.force_login(people["nurse"])
+    sign_in(client, people["nurse"])
     client.post(f"/cases/{case.uuid}/patient-link/", {"action": "issue"})
     assert Client().get(old).status_code == 404
     new = links.current_link(case)
@@ -200,7 +201,7 @@ def test_staff_revoke_and_reissue(make_case: Any, actors: dict[str, Any], client
     assert case.outbox.filter(purpose="new_link").count() == 1
     client.post(f"/cases/{case.uuid}/patient-link/", {"action": "revoke", "reason": "wrong phone number"})
     assert Client().get(links.path_for(new)).status_code == 404
-    client.force_login(people["manager"])
+    sign_in(client, people["manager"])
     assert client.post(f"/cases/{case.uuid}/patient-link/", {"action": "issue"}).status_code == 403
 
 

@@ -18,6 +18,7 @@ from kyphos.messaging.letters import current_letter
 from kyphos.precall import services as precall
 from kyphos.precall.services import CallInput
 from kyphos.procedure.models import Admission
+from tests.accounts import sign_in
 from tests.conftest import ARRIVAL, MONDAY, NEW_YORK, case_at
 from tests.portal.test_pages import diary_post, url_for
 from tests.precall.test_services import FRIDAY_MORNING, complete_values, open_and_save
@@ -34,7 +35,7 @@ def us_site(site: Any) -> Any:
 
 def staff(user: Any) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

@@ -12,6 +12,7 @@ from kyphos.messaging.models import Letter
 from kyphos.pathway.models import TaskKind
 from kyphos.pathway.stages import Stage
 from kyphos.precall.models import PreCall
+from tests.accounts import sign_in
 from tests.conftest import NEW_YORK, PERSONAS
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,7 @@ FRIDAY = datetime(2030, 1, 4, 9, tzinfo=NEW_YORK)
 
 def client_for(user: Any) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 
@@ -147,6 +148,7 @@ def test_a_second_nurse_sees_who_has_the_call(people: dict[str, Any], booked: An
 
     other = User.objects.create_user("t_nurse2", password="x")
     other.groups.add(Group.objects.get(name="nurse"))
+    booked.site.staff.add(other)  # a nurse of the same site
     with time_machine.travel(FRIDAY):
         client_for(people["nurse"]).post(reverse("precall:call", args=[booked.uuid]), {"action": "take"})
         response = client_for(other).get(reverse("precall:call", args=[booked.uuid]))

@@ -15,6 +15,7 @@ from kyphos.demo.builder import Journey
 from kyphos.precall.services import MedicationInput
 from kyphos.procedure import note, services
 from kyphos.procedure.models import NoteDraft, ProcedureNote, ProcedureRecord
+from tests.accounts import sign_in
 from tests.conftest import MONDAY, case_at
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +112,7 @@ def test_the_page_offers_the_prefilled_note_a_draft_and_the_signature(
     client = Client()
     url = f"/cases/{case.uuid}/procedure/"
     with time_machine.travel(AFTER):
-        client.force_login(people["radiologist"])
+        sign_in(client, people["radiologist"])
         page = client.get(url).content.decode()
         assert 'name="note-impression"' in page and "Balloon kyphoplasty of 2 levels" in page
         form = {f"note-{key}": text for key, text in note.current_sections(case, case.procedure).items()}
@@ -132,5 +133,5 @@ def test_the_page_offers_the_prefilled_note_a_draft_and_the_signature(
     nurse = Client()
     other = ended(make_case, actors)
     with time_machine.travel(AFTER):
-        nurse.force_login(people["ward_nurse"])
+        sign_in(nurse, people["ward_nurse"])
         assert 'name="note-impression"' not in nurse.get(f"/cases/{other.uuid}/procedure/").content.decode()

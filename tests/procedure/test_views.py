@@ -12,6 +12,7 @@ from django.urls import reverse
 from kyphos.labs.models import LabResult
 from kyphos.pathway.stages import Stage
 from kyphos.procedure.models import TreatedLevel
+from tests.accounts import sign_in
 from tests.conftest import ARRIVAL, MONDAY, PERSONAS, case_at, no_labs
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def client_for(user: Any) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

@@ -10,6 +10,7 @@ from kyphos.aftercare import diary
 from kyphos.aftercare.models import FollowUpRecord
 from kyphos.pathway.models import Task, TaskKind
 from kyphos.pathway.stages import Stage
+from tests.accounts import sign_in
 from tests.conftest import MONDAY, case_at, diary_entry, patient_actor
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,7 @@ def test_the_nurse_answers_a_diary_red_flag(
     case = case_at(make_case, actors, "discharged")
     with time_machine.travel(MONDAY + timedelta(days=3)):
         diary.record_entry(PATIENT, case, diary_entry(needle_site="yes"))
-        client.force_login(people["nurse"])
+        sign_in(client, people["nurse"])
         home = client.get("/").content.decode()
         assert "Diary: call the patient today" in home
         page = client.get(f"/cases/{case.uuid}/diary/").content.decode()
@@ -43,7 +44,7 @@ def test_the_follow_up_worklist_and_visit(
 ) -> None:
     case = case_at(make_case, actors, "discharged")
     with time_machine.travel(VISIT_DAY):
-        client.force_login(people["radiologist"])
+        sign_in(client, people["radiologist"])
         listing = client.get("/follow-up/").content.decode()
         assert case.patient.mrn in listing and "Open the visit" in listing
         page = client.get(f"/cases/{case.uuid}/follow-up/")
@@ -85,7 +86,7 @@ def test_the_visit_uses_a_site_loaded_questionnaire(
     loaded, _ = questionnaires.load(actors["manager"], yes_no_instrument())
     case = case_at(make_case, actors, "discharged")
     with time_machine.travel(VISIT_DAY):
-        client.force_login(people["radiologist"])
+        sign_in(client, people["radiologist"])
         page = client.get(f"/cases/{case.uuid}/follow-up/?questionnaire={loaded.pk}").content.decode()
         assert "Test statement 1" in page and "Test yes/no check" in page
         form = {
@@ -126,7 +127,7 @@ def test_the_follow_up_worklist_pages_each_group(
     cases = [case_at(make_case, actors, "discharged") for _ in range(3)]
     mrns = {c.patient.mrn for c in cases}
     with time_machine.travel(VISIT_DAY):
-        client.force_login(people["radiologist"])
+        sign_in(client, people["radiologist"])
         first = client.get("/follow-up/").content.decode()
         second = client.get("/follow-up/?booked_page=2").content.decode()
     on_first, on_second = {m for m in mrns if m in first}, {m for m in mrns if m in second}

@@ -15,6 +15,7 @@ from django.urls import reverse
 from kyphos.formfields import between
 from kyphos.pathway.stages import Stage
 from kyphos.procedure.models import Admission
+from tests.accounts import sign_in
 from tests.conftest import ARRIVAL, MONDAY, case_at
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ DJANGO_WORDS = re.compile(
 
 def client_for(user: Any) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

@@ -14,6 +14,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.accounts import sign_in
 from tests.browser import tour
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +96,7 @@ def targets_on(stops: list[tour.Stop]) -> list[tuple[Client, str, dict[str, str]
         if client is None:
             client = clients[stop.user] = Client()
             if stop.user:
-                client.force_login(User.objects.get(username=stop.user))
+                sign_in(client, User.objects.get(username=stop.user))
         page = client.get(stop.path)
         assert page.status_code == 200, stop.name
         for action, hidden, names in forms_of(page.content.decode(), stop.path):

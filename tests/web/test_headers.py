@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from kyphos.messaging import links
+from tests.accounts import sign_in
 from tests.conftest import case_at
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def staff(user: Any) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

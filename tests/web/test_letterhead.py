@@ -32,6 +32,9 @@ def _form(site: Site, upload: SimpleUploadedFile | None = None, **extra: Any) ->
         value = getattr(site, name, None)
         if name in {"logo_upload", "remove_logo"}:
             continue
+        if name == "staff":  # a many-to-many: the form takes the users' ids
+            data[name] = [user.pk for user in site.staff.all()]
+            continue
         if isinstance(value, (dict, list)):
             value = json.dumps(value)
         if value is not None and value is not False:

@@ -14,6 +14,7 @@ from django.test import Client
 
 from kyphos import clock
 from kyphos.audit.models import AuditAction, AuditEntry
+from tests.accounts import sign_in as sign_in_as
 
 pytestmark = pytest.mark.django_db
 RIGHT = "pw-for-tests-1"
@@ -112,7 +113,7 @@ def test_changes_to_roles_and_accounts_are_audited(people: dict[str, Any]) -> No
     people["admin"].is_staff = people["admin"].is_superuser = True
     people["admin"].save()
     admin = Client()
-    admin.force_login(people["admin"])
+    sign_in_as(admin, people["admin"])
     nurse = people["nurse"]
     radiologist = Group.objects.get_or_create(name="radiologist")[0]
     response = admin.post(
@@ -130,3 +131,20 @@ def test_changes_to_roles_and_accounts_are_audited(people: dict[str, Any]) -> No
     entries = AuditEntry.objects.filter(object_type="user", object_id=str(nurse.pk), user=people["admin"])
     details = set(entries.values_list("detail", flat=True))
     assert {"t_nurse: role added radiologist", "t_nurse: is_staff on"} <= details
+
+
+def test_a_site_can_sign_its_staff_out_sooner(people: dict[str, Any], site: Any) -> None:
+    """A site sets its own idle time; a user of several sites gets the strictest (here HOSP's 5 minutes)."""
+    site.idle_minutes = 5
+    site.save()
+    start = clock.current()
+    client = Client()
+    with time_machine.travel(start, tick=False):
+        assert signed_in(sign_in(client, "t_nurse", RIGHT))
+        page = client.get("/").content.decode()
+        assert 'data-idle-seconds="300"' in page  # the warning comes a minute before 5, not 15
+    with time_machine.travel(start + timedelta(minutes=4), tick=False):
+        assert client.get("/").status_code == 200
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        ended = client.get("/cases/", follow=True)
+    assert "signed out after 5 minutes without activity" in ended.content.decode()

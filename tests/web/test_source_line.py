@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from kyphos.web.templatetags.kyphos_tags import short_source
+from tests.accounts import sign_in
 
 
 @pytest.mark.parametrize(
@@ -29,7 +30,7 @@ def test_the_case_page_shows_the_short_line_and_keeps_the_citation_a_click_away(
 ) -> None:
     case = make_case("referred", pain_nrs=3)
     client = Client()
-    client.force_login(people["radiologist"])
+    sign_in(client, people["radiologist"])
     html = client.get(reverse("case_detail", args=[case.uuid])).content.decode()
     assert '<details class="source"><summary>Source: Medicare LCD L34228' in html
     assert "https://www.cms.gov/medicare-coverage-database/view/lcd.aspx?LCDId=34228" in html  # one click away

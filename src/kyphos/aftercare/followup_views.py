@@ -31,7 +31,7 @@ from kyphos.paging import CappedPaginator
 from kyphos.pathway import selectors
 from kyphos.pathway import services as pathway
 from kyphos.pathway.models import Case, Task, TaskKind, TaskStatus
-from kyphos.pathway.policy import may
+from kyphos.pathway.policy import may, site_ids_of
 from kyphos.scheduling.models import Site
 
 FOLLOW_UP_PAGE = 25  # rows per group and page
@@ -104,11 +104,13 @@ def diary_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 def follow_up_list(request: HttpRequest) -> HttpResponse:
     if not may(request.user, "case.list"):
         raise PermissionDenied(_("Your role does not allow this."))
-    site = Site.objects.filter(code=request.GET.get("site", "")).first()
+    mine = site_ids_of(request.user)
+    sites = Site.objects.filter(active=True) if mine is None else Site.objects.filter(active=True, id__in=mine)
+    site = sites.filter(code=request.GET.get("site", "")).first()
     now = clock.current()
     pages, rows = {}, {}
     for group in aftercare_selectors.WORKLIST_GROUPS:
-        page = CappedPaginator(aftercare_selectors.worklist_cases(site, group), FOLLOW_UP_PAGE).get_page(
+        page = CappedPaginator(aftercare_selectors.worklist_cases(site, group, mine), FOLLOW_UP_PAGE).get_page(
             request.GET.get(f"{group}_page")
         )
         pages[group], rows[group] = page, aftercare_selectors.worklist_rows(page.object_list, now)
@@ -117,7 +119,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "aftercare/follow_up_list.html",
-        {"rows": rows, "pages": pages, "sites": Site.objects.filter(active=True), "site": site, "now": now},
+        {"rows": rows, "pages": pages, "sites": sites, "site": site, "now": now},
     )
 
 

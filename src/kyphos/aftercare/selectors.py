@@ -89,7 +89,9 @@ class FollowUpRow:
     state: str  # "not booked", "booked", "missed", "overdue"
 
 
-def worklist_cases(site: Site | None = None, group: str | None = None) -> QuerySet[Case]:
+def worklist_cases(
+    site: Site | None = None, group: str | None = None, sites: frozenset[int] | None = None
+) -> QuerySet[Case]:
     """Discharged cases with their follow-up group, in the order the worklist shows them (for paging).
 
     ``group`` is "not_booked" (by window, oldest first), "missed" (by the missed visit) or "booked" (by visit).
@@ -120,6 +122,8 @@ def worklist_cases(site: Site | None = None, group: str | None = None) -> QueryS
     )
     if site is not None:
         query = query.filter(site=site)
+    if sites is not None:  # the user's sites (pathway.policy.site_ids_of)
+        query = query.filter(site_id__in=sites)
     if group is not None:
         query = query.filter(follow_up_group=group)
     return query.order_by("follow_up_sort", "pk")

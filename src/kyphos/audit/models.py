@@ -20,6 +20,7 @@ class AuditAction(models.TextChoices):
     SIGN_IN = "sign_in", _("Signed in")
     SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
     SIGN_OUT = "sign_out", _("Signed out")
+    BREAK_GLASS = "break_glass", _("Broke the glass")
 
 
 class AppendOnlyError(RuntimeError):

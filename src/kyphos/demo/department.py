@@ -404,6 +404,8 @@ def load_demo(seed: int = 7) -> Department:
     real_now = clock.now()
     DemoMark.objects.create(loaded_at=real_now, seed=seed)
     department = Department(create_users(), create_sites())
+    for each_site in department.sites:  # the demo's staff work at both sites (site scoping: web.scope)
+        each_site.staff.set(department.users.values())
     slots = _Slots(department.sites)
     plan = [stage for stage, count in STAGE_PLAN for _ in range(count)]
     for index, target in enumerate(plan):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -29,7 +30,13 @@ from kyphos.messaging.models import OutboxMessage
 from kyphos.pathway import kernel
 from kyphos.patients import services as patients
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=5)  # the default of KYPHOS_OUTBOX_LEASE_SECONDS
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.KYPHOS_OUTBOX_LEASE_SECONDS)
+
+
 MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(minutes=10)
 
@@ -80,7 +87,7 @@ def claim_next(worker: str, now: datetime | None = None) -> OutboxMessage | None
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(
                 Q(status=OutboxMessage.Status.PENDING, due_at__lte=now)
-                | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - LEASE)
+                | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - lease())
             )
             .order_by("due_at", "id")
             .first()
@@ -151,6 +158,10 @@ def retry(actor: Actor, row: OutboxMessage, to: str | None = None) -> OutboxMess
         address = _address_for(row.channel, to)
         patients.change_contact(actor, row.case.patient, CONTACT_FIELD[row.channel], address)
         row.to_address = address
+    if not row.to_address:
+        raise InvalidInput(
+            _("This message has no address: give a mobile number or an e-mail address to send it to."), field="to"
+        )
     row.status, row.due_at, row.attempts, row.last_error = (
         OutboxMessage.Status.PENDING,
         clock.current(),

@@ -72,3 +72,24 @@ def may(user: Any, permission: str) -> bool:
     if allowed is None:
         raise KeyError(f"Unknown permission {permission!r}")
     return bool(roles_of(user) & allowed)
+
+
+def site_ids_of(user: Any) -> frozenset[int] | None:
+    """The sites whose patients this user sees, or None for every site (a superuser, or staff of every site).
+
+    Scoping is by site, beside the roles: worklists, searches and lists show only these sites' patients, and a
+    case elsewhere opens only by breaking the glass (web.scope). A user given no site sees no patient."""
+    from kyphos.scheduling.models import Site
+
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_kyphos_sites", False)
+    if cached is not False:
+        return cached  # type: ignore[return-value]
+    if user.is_superuser:
+        result = None
+    else:
+        mine = frozenset(Site.objects.filter(staff=user).values_list("id", flat=True))
+        result = None if mine and not Site.objects.exclude(id__in=mine).exists() else mine
+    user._kyphos_sites = result
+    return result

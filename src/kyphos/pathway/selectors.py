@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 
 from kyphos import when
 from kyphos.pathway.models import Case, Event, Task, TaskKind, TaskStatus
-from kyphos.pathway.policy import Role, roles_of
+from kyphos.pathway.policy import Role, roles_of, site_ids_of
 from kyphos.patients.models import Language, Patient
 from kyphos.rules.antithrombotics import plan_drug
 from kyphos.rules.findings import Finding
@@ -86,9 +86,11 @@ WORK_ITEM_FIELDS = {
 def _my_open_tasks(user: User | AnonymousUser, roles: frozenset[Role] | None = None) -> QuerySet[Task]:
     roles = roles if roles is not None else roles_of(user)
     # Index task_open_role_due (partial, open rows only) serves role + due_start.
-    return Task.objects.filter(status=TaskStatus.OPEN, role__in=[r.value for r in roles]).filter(
+    tasks = Task.objects.filter(status=TaskStatus.OPEN, role__in=[r.value for r in roles]).filter(
         Q(assignee__isnull=True) | Q(assignee=user)
     )
+    sites = site_ids_of(user)
+    return tasks if sites is None else tasks.filter(case__site_id__in=sites)
 
 
 def _items(tasks: QuerySet[Task]) -> list[WorkItem]:
@@ -130,6 +132,7 @@ class CaseFilter:
     date_from: date | None = None
     date_to: date | None = None
     text: str = ""
+    sites: frozenset[int] | None = None  # the user's sites (pathway.policy.site_ids_of); None: every site
 
 
 # The columns the case list shows; everything else stays in the database.
@@ -152,6 +155,8 @@ CASE_LIST_FIELDS = (
 def case_list(filters: CaseFilter) -> QuerySet[Case]:
     """Cases matching the filters, newest referral first (index case_site_stage_ref / case_stage_ref)."""
     cases = Case.objects.select_related("patient", "site", "appointment")
+    if filters.sites is not None:
+        cases = cases.filter(site_id__in=filters.sites)
     if filters.site:
         # Filter on the site's id, not a join on its code: with the id a constant, the planner walks index
         # case_site_stage_ref in order (SQLite otherwise scans by stage and sorts: 30x slower at 100k cases).

@@ -71,6 +71,7 @@ class SiteAdmin(admin.ModelAdmin):
     form = SiteForm
     list_display = ("code", "name", "kind", "time_zone", "phone", "active")
     inlines = [RoomInline, HolidayInline]
+    filter_horizontal = ("staff",)
 
     def save_model(self, request: HttpRequest, obj: Site, form: Any, change: bool) -> None:
         if form.cleaned_data.get("remove_logo"):

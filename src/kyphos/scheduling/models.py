@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -164,6 +165,22 @@ class Site(models.Model):
         default=5, validators=[MinValueValidator(1), MaxValueValidator(30)]
     )
     follow_up_minutes = models.PositiveSmallIntegerField("follow-up visit length (minutes)", default=30)
+    # A staff session with no request for this long ends (HIPAA 164.312(a)(2)(iii) automatic logoff); a user of
+    # several sites gets the strictest of theirs, and never more than KYPHOS_IDLE_MINUTES (web.middleware).
+    idle_minutes = models.PositiveSmallIntegerField(
+        _("sign staff out after (minutes without activity)"),
+        default=15,
+        validators=[MinValueValidator(2), MaxValueValidator(480)],
+    )
+    # Who works here: staff see this site's patients in their worklists, searches and pages; anyone else opens
+    # one of its cases only by breaking the glass with a reason (web.scope). Superusers work everywhere.
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff who work here"),
+        related_name="work_sites",
+        blank=True,
+        help_text=_("They see this site's patients; others must give a reason (break the glass), which is audited."),
+    )
     # The pattern of the MRNs this site's record system issues (a regular expression over the whole MRN).
     mrn_pattern = models.CharField(
         _("MRN pattern"), max_length=120, default=r"[A-Za-z0-9][A-Za-z0-9-]{0,39}", validators=[validate_pattern]

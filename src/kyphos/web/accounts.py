@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
+from kyphos.scheduling.models import Site
 
 # The request being served, so that a change made through the admin is audited with the person who made it.
 current_request: ContextVar[HttpRequest | None] = ContextVar("kyphos_current_request", default=None)
@@ -46,6 +47,22 @@ def _roles_changed(sender: Any, instance: Any, action: str, reverse: bool, pk_se
         _record(instance, f"{verb} {group.name}")
 
 
+@receiver(m2m_changed, sender=Site.staff.through)
+def _sites_changed(sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kw: Any) -> None:
+    """A user given or taken a site (Site.staff): who may see which patients changed."""
+    if action not in {"post_add", "post_remove", "pre_clear"}:
+        return
+    verb = "site added" if action == "post_add" else "site removed"
+    if not reverse:  # site.staff.add(user): the instance is the site
+        users = User.objects.filter(pk__in=pk_set or []) if action != "pre_clear" else instance.staff.all()
+        for user in users:
+            _record(user, f"{verb} {instance.code}")
+        return
+    sites = Site.objects.filter(pk__in=pk_set or []) if action != "pre_clear" else instance.work_sites.all()
+    for site in sites:
+        _record(instance, f"{verb} {site.code}")
+
+
 @receiver(pre_save, sender=User)
 def _remember_flags(sender: Any, instance: User, update_fields: Any = None, **kwargs: Any) -> None:
     if update_fields is not None and not set(update_fields) & set(WATCHED):
@@ -65,3 +82,19 @@ def _flags_changed(sender: Any, instance: User, created: bool, **kwargs: Any) ->
     for name in WATCHED:
         if name in before and before[name] != getattr(instance, name):
             _record(instance, f"{name} {'on' if getattr(instance, name) else 'off'}")
+
+
+def _device_removed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    user = User.objects.filter(pk=instance.user_id).first()
+    if user is not None:
+        _record(user, f"second factor removed ({instance.name or sender.__name__})")
+
+
+def connect_second_factor_audit() -> None:
+    """Called from WebConfig.ready(): a device removed anywhere (our reset, django-otp's admin) is audited."""
+    from django.db.models.signals import post_delete
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    for model in (TOTPDevice, StaticDevice):
+        post_delete.connect(_device_removed, sender=model, dispatch_uid=f"kyphos-audit-{model.__name__}")

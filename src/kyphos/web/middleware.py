@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from kyphos import clock
+from kyphos.scheduling.models import Site
 from kyphos.web import accounts
 
 
@@ -31,10 +32,23 @@ class NoStoreMiddleware:
 
 
 IDLE_KEY = "kyphos_last_seen"
+IDLE_LIMIT_KEY = "kyphos_idle_minutes"
+
+
+def idle_minutes(request: HttpRequest) -> int:
+    """This session's idle limit: the strictest of the user's sites, never more than KYPHOS_IDLE_MINUTES.
+    Read once per session (a site's new setting applies from the next sign-in)."""
+    cached = request.session.get(IDLE_LIMIT_KEY)
+    if isinstance(cached, int):
+        return cached
+    limits = Site.objects.filter(staff=request.user.pk).values_list("idle_minutes", flat=True)
+    minutes = min([settings.KYPHOS_IDLE_MINUTES, *limits])
+    request.session[IDLE_LIMIT_KEY] = minutes
+    return minutes
 
 
 class IdleSignOutMiddleware:
-    """A staff session ends after ``KYPHOS_IDLE_MINUTES`` without a request (default 15): the next request signs
+    """A staff session ends after ``idle_minutes`` without a request (default 15): the next request signs
     out and asks to sign in again. The page warns a minute before (kyphos.js) and can keep the session."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -45,13 +59,14 @@ class IdleSignOutMiddleware:
         if user is not None and user.is_authenticated:
             now = clock.current().timestamp()
             last = request.session.get(IDLE_KEY)
-            if isinstance(last, (int, float)) and now - last > settings.KYPHOS_IDLE_MINUTES * 60:
+            limit = idle_minutes(request)
+            if isinstance(last, (int, float)) and now - last > limit * 60:
                 request.kyphos_sign_out_reason = "idle"  # type: ignore[attr-defined]
                 logout(request)
                 messages.info(
                     request,
                     _("You were signed out after {minutes} minutes without activity. Please sign in again.").format(
-                        minutes=settings.KYPHOS_IDLE_MINUTES
+                        minutes=limit
                     ),
                 )
                 return redirect_to_login(request.get_full_path())

@@ -23,7 +23,7 @@ from kyphos.aftercare import selectors as aftercare_selectors
 from kyphos.aftercare.models import CaseOutcome, DiaryEntry
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
-from kyphos.audit.models import AuditAction, AuditEntry
+from kyphos.audit.models import AuditAction
 from kyphos.errors import KyphosError
 from kyphos.formfields import put_errors
 from kyphos.messaging import links, outbox, reminders
@@ -32,7 +32,7 @@ from kyphos.messaging.models import Letter, OutboxMessage
 from kyphos.paging import COUNT_CAP, CappedPaginator
 from kyphos.pathway import selectors, services
 from kyphos.pathway.models import Case, Task, TaskKind
-from kyphos.pathway.policy import may
+from kyphos.pathway.policy import may, site_ids_of
 from kyphos.pathway.stages import MOVES, Stage, moves_from
 from kyphos.patients.models import Patient
 from kyphos.precall.models import CallStatus, PatientChecklist
@@ -121,6 +121,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
             text=data.get("text", ""),
+            sites=site_ids_of(request.user),
         )
         # A name search counts no further than 1,000: a person looks for one patient, not a census.
         paginator = CappedPaginator(
@@ -563,24 +564,6 @@ def patient_detail(request: HttpRequest, patient_uuid: UUID) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
-def audit_list(request: HttpRequest) -> HttpResponse:
-    require(request, "audit.view")
-    entries = AuditEntry.objects.select_related("user").order_by("-at", "-id")
-    patient = request.GET.get("patient", "").strip()
-    if patient:
-        try:
-            entries = entries.filter(patient_uuid=UUID(patient))
-        except ValueError:
-            messages.error(request, _("That is not a patient identifier (UUID)."))
-    user = request.GET.get("user", "").strip()
-    if user:
-        entries = entries.filter(username=user)
-    page = CappedPaginator(entries, 100).get_page(request.GET.get("page"))
-    return render(request, "kyphos/audit_list.html", {"page": page, "patient": patient, "user_filter": user})
-
-
 def stage_label(stage: str) -> str:
     return str(Stage(stage).label)
 
@@ -634,7 +617,8 @@ DAY_STATE = {
 def day_list(request: HttpRequest) -> HttpResponse:
     """Today's cases at a site, in arrival order, with their state and open findings."""
     require(request, "case.view")
-    sites = list(Site.objects.filter(active=True))
+    mine = site_ids_of(request.user)
+    sites = list(Site.objects.filter(active=True) if mine is None else Site.objects.filter(active=True, id__in=mine))
     if not sites:
         raise Http404("No sites.")
     site = _day_list_site(request, sites)
@@ -719,6 +703,11 @@ def messages_not_sent(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("The message is queued to go out again."))
         return redirect("messages_not_sent")
-    rows = list(outbox.not_sent().order_by("-due_at")[:200])
+    mine = site_ids_of(request.user)
+    rows = list(
+        (outbox.not_sent() if mine is None else outbox.not_sent().filter(case__site_id__in=mine)).order_by("-due_at")[
+            :200
+        ]
+    )
     audit.record_list(actor_of(request), "outbox", [(r.pk, r.case.patient.uuid) for r in rows], detail="not sent")
     return render(request, "kyphos/messages_not_sent.html", {"rows": rows})
