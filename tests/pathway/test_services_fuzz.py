@@ -26,7 +26,7 @@ from tests.conftest import NEW_YORK
 pytestmark = pytest.mark.django_db
 REFUSALS = (KyphosError, ValidationError, GuardBlocked, NotPermitted, StaleEdit)
 RUNS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 NOT_COUNTED = {"audit.auditentry"}  # a refusal may be audited
 TEXT = st.one_of(

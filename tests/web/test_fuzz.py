@@ -115,6 +115,8 @@ def test_made_up_input_never_breaks_a_form(side: str) -> None:
         targets = targets_on(tour.patient_stops())
         assert len(targets) >= 3  # the date of birth, the checklist, the diary
 
+    print(f"fuzz: {side}: {len(targets)} forms, {len(targets) * 6} posts")  # the closing note's figure (-s)
+
     @settings(max_examples=len(targets) * 6, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.data())
     def post_something(data: Any) -> None:
