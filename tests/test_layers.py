@@ -47,6 +47,8 @@ BELOW: dict[str, set[str]] = {
     # room imports them (nor the staff pages).
     "portal": STAGE_ROOMS,
     "demo": STAGE_ROOMS,
+    # The hospital's other systems (HL7 v2, later FHIR) go through the same services as the staff pages.
+    "interop": STAGE_ROOMS,
 }
 
 

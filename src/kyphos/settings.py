@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "kyphos.procedure",
     "kyphos.aftercare",
     "kyphos.portal",
+    "kyphos.interop",
     "kyphos.demo",
     "kyphos.web",
 ]
@@ -299,6 +300,22 @@ if set(KYPHOS_SECOND_FACTOR_ROLES) - _ROLE_NAMES:
         f"known: {', '.join(sorted(_ROLE_NAMES))}."
     )
 OTP_TOTP_ISSUER = "Kyphos"
+# HL7 v2 (kyphos.interop): how Kyphos names itself in the ACKs (MSH-3/4), what it answers to a message type it
+# does not handle ("accept": AA, recorded as not applicable; "reject": AR), the largest message and how long a
+# quiet connection stays open.
+KYPHOS_HL7_APPLICATION = os.environ.get("KYPHOS_HL7_APPLICATION", "KYPHOS")
+KYPHOS_HL7_FACILITY = os.environ.get("KYPHOS_HL7_FACILITY", "KYPHOS")
+KYPHOS_HL7_UNHANDLED = os.environ.get("KYPHOS_HL7_UNHANDLED", "accept")
+if KYPHOS_HL7_UNHANDLED not in {"accept", "reject"}:
+    raise ImproperlyConfigured(f"KYPHOS_HL7_UNHANDLED must be accept or reject, not {KYPHOS_HL7_UNHANDLED!r}.")
+_hl7_max = os.environ.get("KYPHOS_HL7_MAX_BYTES", str(4 * 1024 * 1024))
+_hl7_idle = os.environ.get("KYPHOS_HL7_IDLE_SECONDS", "600")
+if not _hl7_max.isdigit() or not 1024 <= int(_hl7_max) <= 256 * 1024 * 1024:
+    raise ImproperlyConfigured(f"KYPHOS_HL7_MAX_BYTES must be whole bytes from 1024 to 268435456, not {_hl7_max!r}.")
+if not _hl7_idle.isdigit() or not 1 <= int(_hl7_idle) <= 86400:
+    raise ImproperlyConfigured(f"KYPHOS_HL7_IDLE_SECONDS must be whole seconds from 1 to 86400, not {_hl7_idle!r}.")
+KYPHOS_HL7_MAX_BYTES = int(_hl7_max)
+KYPHOS_HL7_IDLE_SECONDS = int(_hl7_idle)
 _lease = os.environ.get("KYPHOS_OUTBOX_LEASE_SECONDS", "300")
 if not _lease.isdigit() or not 1 <= int(_lease) <= 3600:
     raise ImproperlyConfigured(f"KYPHOS_OUTBOX_LEASE_SECONDS must be whole seconds from 1 to 3600, not {_lease!r}.")

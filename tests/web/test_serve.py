@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hl7.client import MLLPClient
 
 STRONG_KEY = secrets.token_urlsafe(50)
 
@@ -56,12 +57,12 @@ def free_port() -> int:
 
 
 def test_a_real_start_creates_no_user_and_prints_no_secret(tmp_path: Path) -> None:
-    port = free_port()
+    port, mllp = free_port(), free_port()
     (tmp_path / "mail").mkdir(mode=0o755)
     (tmp_path / "mail" / "older.eml").write_text("left by an older version")
     (tmp_path / "mail" / "older.eml").chmod(0o644)
     process = subprocess.Popen(
-        [sys.executable, "-m", "kyphos", "serve", "--no-worker", "--port", str(port)],
+        [sys.executable, "-m", "kyphos", "serve", "--no-worker", "--port", str(port), "--mllp-port", str(mllp)],
         env=environment(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -77,6 +78,16 @@ def test_a_real_start_creates_no_user_and_prints_no_secret(tmp_path: Path) -> No
             except OSError:
                 assert process.poll() is None and time.monotonic() < deadline
                 time.sleep(0.3)
+        # The HL7 v2 listener came up beside the web, on the same host.
+        while True:
+            try:
+                with MLLPClient("127.0.0.1", mllp) as client:
+                    ack = client.send_message(b"MSH|^~\\&|EPIC|H|KYPHOS|H|20261203||ADT^A08|S-1|P|2.5\rPID|||1\r")
+                    break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.3)
+        assert b"MSA|AA|S-1" in ack
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]

@@ -28,6 +28,7 @@ from kyphos.paging import CappedPaginator
 from kyphos.pathway.models import Case
 from kyphos.pathway.policy import site_ids_of
 from kyphos.patients.models import Patient
+from kyphos.web.forms import date_filter
 from kyphos.web.views import actor_of, require
 
 VIEWS = {
@@ -49,18 +50,8 @@ class AuditFilterForm(forms.Form):
         label=_("Patient (MRN or identifier)"), required=False, max_length=64, help_text=_("An MRN or a patient UUID.")
     )
     user = CleanText(label=_("User"), required=False, max_length=150)
-    date_from = forms.DateField(
-        label=_("From"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": _("Enter a real date (YYYY-MM-DD).")},
-    )
-    date_to = forms.DateField(
-        label=_("To"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": _("Enter a real date (YYYY-MM-DD).")},
-    )
+    date_from = date_filter(_("From"))
+    date_to = date_filter(_("To"))
 
     def clean_patient(self) -> list[UUID]:
         text = str(self.cleaned_data.get("patient") or "").strip()

@@ -313,22 +313,22 @@ class CancelForm(VersionedForm):
     note = CleanText(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+def date_filter(label: Any) -> forms.DateField:
+    """An optional date of a filter form, typed or picked (the browser's date input)."""
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter a real date (YYYY-MM-DD).")},
+    )
+
+
 class CaseFilterForm(forms.Form):
     text = CleanText(label=_("Name or MRN"), required=False, max_length=100)
     stage = forms.ChoiceField(label=_("Stage"), required=False)
     site = forms.ChoiceField(label=_("Site"), required=False)
-    date_from = forms.DateField(
-        label=_("Referred from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": _("Enter a real date (YYYY-MM-DD).")},
-    )
-    date_to = forms.DateField(
-        label=_("Referred to"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": _("Enter a real date (YYYY-MM-DD).")},
-    )
+    date_from = date_filter(_("Referred from"))
+    date_to = date_filter(_("Referred to"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

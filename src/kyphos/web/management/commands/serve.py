@@ -57,7 +57,7 @@ def adopt_base_url(url: str) -> str:
 
 
 class Command(KyphosCommand):
-    help = "Prepare the database and serve Kyphos (web; later also the worker and the HL7 listener)."
+    help = "Prepare the database and serve Kyphos: the web, the outbox worker and the HL7 v2 listener."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -69,6 +69,8 @@ class Command(KyphosCommand):
         )
         parser.add_argument("--threads", type=int, default=8)
         parser.add_argument("--no-worker", action="store_true", help="do not start the outbox worker beside the web")
+        parser.add_argument("--mllp-port", type=int, default=2575, help="the HL7 v2 listener's port (default 2575)")
+        parser.add_argument("--no-mllp", action="store_true", help="do not start the HL7 v2 listener beside the web")
 
     def handle(self, *args: Any, **options: Any) -> None:
         demo_mode = options["demo"]
@@ -116,11 +118,20 @@ class Command(KyphosCommand):
         # The outbox worker runs as its own process beside the web server and stops with it: SIGTERM becomes a
         # normal exit so the `finally` below runs (Ctrl-C already does).
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-        worker = None
+        helpers: list[subprocess.Popen[bytes]] = []
         if not options["no_worker"]:
             # A fixed argument list (this interpreter, our own command, our own pid): no outside input.
             worker = subprocess.Popen([sys.executable, "-m", "kyphos", "worker", "--exit-with", str(os.getpid())])  # noqa: S603
+            helpers.append(worker)
             self.stdout.write(f"Outbox worker started (pid {worker.pid}); mail and texts go to var/mail and var/sms.")
+        if not options["no_mllp"]:
+            listener = subprocess.Popen(  # noqa: S603 - our own command, the host and port already checked
+                [sys.executable, "-m", "kyphos", "mllp", "--host", options["host"], "--port", str(options["mllp_port"])]
+            )
+            helpers.append(listener)
+            self.stdout.write(
+                f"HL7 v2 listener started on {options['host']}:{options['mllp_port']} (MLLP; pid {listener.pid})."
+            )
         try:
             serve(
                 application,
@@ -139,6 +150,7 @@ class Command(KyphosCommand):
                 ),
             )
         finally:
-            if worker is not None:
-                worker.terminate()
-                worker.wait(timeout=10)
+            for helper in helpers:
+                helper.terminate()
+            for helper in helpers:
+                helper.wait(timeout=10)
