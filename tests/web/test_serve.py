@@ -82,7 +82,7 @@ def test_a_real_start_creates_no_user_and_prints_no_secret(tmp_path: Path) -> No
         while True:
             try:
                 with MLLPClient("127.0.0.1", mllp) as client:
-                    ack = client.send_message(b"MSH|^~\\&|EPIC|H|KYPHOS|H|20261203||ADT^A08|S-1|P|2.5\rPID|||1\r")
+                    ack = client.send_message(b"MSH|^~\\&|EPIC|H|KYPHOS|H|20261203||ORM^O01|S-1|P|2.5\rPID|||1\r")
                     break
             except OSError:
                 assert process.poll() is None and time.monotonic() < deadline

@@ -8,3 +8,7 @@ class InteropConfig(AppConfig):
     name = "kyphos.interop"
     label = "interop"
     verbose_name = "Interfaces"
+
+    def ready(self) -> None:
+        # The handlers register themselves with the inbound dispatcher when read.
+        from kyphos.interop.hl7v2 import adt  # noqa: F401, PLC0415

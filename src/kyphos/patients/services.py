@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -104,6 +105,43 @@ def register_patient(actor: Actor, details: PatientDetails, *, mrn_pattern: str 
     )
     audit.record(actor, AuditAction.CREATE, "patient", patient.uuid, patient_uuid=patient.uuid, detail="registered")
     return patient
+
+
+@transaction.atomic
+def update_patient(
+    actor: Actor,
+    patient: Patient,
+    details: PatientDetails,
+    *,
+    fields: Iterable[str] = IDENTITY_FIELDS,
+    mrn_pattern: str = DEFAULT_MRN_PATTERN,
+) -> list[str]:
+    """Bring the patient's identity and contact details to ``details`` for the ``fields`` given (a registration
+    system's update names only what it carries). Returns the fields that changed; the audit entry names them
+    (never their values)."""
+    _check(details, mrn_pattern)
+    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    wanted = [name for name in IDENTITY_FIELDS if name in set(fields)]
+    changed = []
+    for name in wanted:
+        value = getattr(details, name)
+        value = value.strip() if isinstance(value, str) else value
+        if getattr(locked, name) != value:
+            setattr(locked, name, value)
+            changed.append(name)
+    if changed:
+        locked.version += 1
+        locked.updated_at = clock.current()
+        locked.save(update_fields=[*changed, "version", "updated_at"])
+        audit.record(
+            actor,
+            AuditAction.UPDATE,
+            "patient",
+            locked.uuid,
+            patient_uuid=locked.uuid,
+            detail=("changed: " + ", ".join(changed))[:200],
+        )
+    return changed
 
 
 @transaction.atomic

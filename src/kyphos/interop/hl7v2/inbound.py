@@ -37,6 +37,10 @@ class Outcome:
     error: acks.ErrorAt | None = field(default=None)
 
 
+class Race(Exception):  # noqa: N818
+    """Another message created the same record meanwhile: process this one again (it will now see it)."""
+
+
 Handler = Callable[[Header, hl7.Message], Outcome]
 # Message type ("ADT^A01") or code ("ORU") → handler; the rooms' adapters register here (interop.hl7v2.handlers).
 HANDLERS: dict[str, Handler] = {}
@@ -140,44 +144,55 @@ def receive(raw: bytes, peer: str = "") -> bytes:
         "processing_id": header.processing_id,
         "version": header.version,
     }
-    try:
-        with transaction.atomic():
-            row = Hl7Message.objects.create(
-                direction=Hl7Message.Direction.INBOUND,
-                at=clock.current(),
-                peer=peer,
-                sending_application=header.sending_application[:180],
-                sending_facility=header.sending_facility[:180],
-                receiving_application=header.receiving_application[:180],
-                receiving_facility=header.receiving_facility[:180],
-                control_id=header.control_id[:199],
-                message_type=header.message_type[:30],
-                version=header.version[:12],
-                raw=raw,
-                status=Hl7Message.Status.PROCESSED,
+    for attempt in range(3):
+        try:
+            return _process(raw, peer, header, message, received)
+        except (IntegrityError, Race):
+            # The same message on another connection committed first: answer as it was answered. Otherwise a
+            # concurrent message won a race for the same record (two registrations of one MRN): process again,
+            # now seeing what the other committed.
+            stored = _stored_ack(header)
+            if stored is not None:
+                return stored
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _process(raw: bytes, peer: str, header: Header, message: hl7.Message, received: dict[str, str]) -> bytes:
+    with transaction.atomic():
+        row = Hl7Message.objects.create(
+            direction=Hl7Message.Direction.INBOUND,
+            at=clock.current(),
+            peer=peer,
+            sending_application=header.sending_application[:180],
+            sending_facility=header.sending_facility[:180],
+            receiving_application=header.receiving_application[:180],
+            receiving_facility=header.receiving_facility[:180],
+            control_id=header.control_id[:199],
+            message_type=header.message_type[:30],
+            version=header.version[:12],
+            raw=raw,
+            status=Hl7Message.Status.PROCESSED,
+        )
+        try:
+            outcome = _act(header, message)
+        except (IntegrityError, Race):
+            raise  # a race with another message for the same record: receive() processes it again
+        except Exception:  # noqa: BLE001 - never a crash: an AE the interface team can see and replay
+            log.exception("HL7 message %s: handler failed", row.pk)  # the row's number only: no patient data
+            outcome = Outcome(
+                Hl7Message.Status.ERROR,
+                "Kyphos could not process this message; it is kept for the interface team to replay.",
+                error=acks.ErrorAt("internal error", "", "207"),
             )
-            try:
-                outcome = _act(header, message)
-            except Exception:  # noqa: BLE001 - never a crash: an AE the interface team can see and replay
-                log.exception("HL7 message %s: handler failed", row.pk)  # the row's number only: no patient data
-                outcome = Outcome(
-                    Hl7Message.Status.ERROR,
-                    "Kyphos could not process this message; it is kept for the interface team to replay.",
-                    error=acks.ErrorAt("internal error", "", "207"),
-                )
-            code = {"error": "AE", "rejected": "AR"}.get(str(outcome.status), "AA")
-            row.status, row.ack_code = outcome.status, code
-            row.error = outcome.error.reason[:300] if outcome.error else ""
-            row.error_location = outcome.error.location[:40] if outcome.error else ""
-            row.patient_uuid, row.case_uuid = outcome.patient_uuid, outcome.case_uuid
-            row.ack = _ack_for(row, received, code, outcome.text, outcome.error, header.enhanced, header.codec)
-            row.save()
-    except IntegrityError:
-        # The same message on another connection committed first: answer as it was answered.
-        stored = _stored_ack(header)
-        if stored is None:
-            raise
-        return stored
+        code = {"error": "AE", "rejected": "AR"}.get(str(outcome.status), "AA")
+        row.status, row.ack_code = outcome.status, code
+        row.error = outcome.error.reason[:300] if outcome.error else ""
+        row.error_location = outcome.error.location[:40] if outcome.error else ""
+        row.patient_uuid, row.case_uuid = outcome.patient_uuid, outcome.case_uuid
+        row.ack = _ack_for(row, received, code, outcome.text, outcome.error, header.enhanced, header.codec)
+        row.save()
     return bytes(row.ack)
 
 
