@@ -121,6 +121,8 @@ UNREADABLE = {
     ),
     "a NUL byte": (adt("BAD-NUL").replace(b"Grace", b"Gr\x00ce"), "MSH^1", "NUL"),
     "a letter as field separator": (b"MSHX^~\\&XAXB", "MSH^1^1", "MSH-1"),
+    "a byte beyond ASCII as field separator": (adt("BAD-SEP").replace(b"|", b"\xff"), "MSH^1^1", "MSH-1"),
+    "a byte beyond ASCII among the delimiters": (adt("BAD-ENC").replace(b"^~\\&", b"^~\\\xe9", 1), "MSH^1^2", "MSH-2"),
 }
 
 

@@ -11,4 +11,4 @@ class InteropConfig(AppConfig):
 
     def ready(self) -> None:
         # The handlers register themselves with the inbound dispatcher when read.
-        from kyphos.interop.hl7v2 import adt  # noqa: F401, PLC0415
+        from kyphos.interop.hl7v2 import adt, oru, siu  # noqa: F401, PLC0415

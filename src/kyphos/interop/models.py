@@ -6,9 +6,13 @@ answered with the stored ACK, byte for byte, and changes nothing."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from kyphos.rules.labs import tests as lab_tests
+from kyphos.scheduling.models import Site
 
 
 class Hl7Message(models.Model):
@@ -21,6 +25,8 @@ class Hl7Message(models.Model):
         NOT_APPLICABLE = "not_applicable", _("Not applicable")
         ERROR = "error", _("Error (AE)")
         REJECTED = "rejected", _("Rejected (AR)")
+        # Accepted (AA) but not attached: a lab result for a patient Kyphos does not know or with no open case.
+        HELD = "held", _("Held for review")
 
     direction = models.CharField(max_length=3, choices=Direction.choices)
     at = models.DateTimeField()
@@ -37,6 +43,7 @@ class Hl7Message(models.Model):
     ack_code = models.CharField(max_length=2, blank=True)
     ack = models.BinaryField(default=b"")
     error = models.CharField(max_length=300, blank=True)  # why, in words (no patient data)
+    note = models.CharField(max_length=300, blank=True)  # what Kyphos did with it, in words (no patient data)
     error_location = models.CharField(max_length=40, blank=True)  # "PID^1^3"
     repeats = models.PositiveIntegerField(default=0)  # how many times a duplicate was answered with the stored ACK
     patient_uuid = models.UUIDField(null=True, blank=True)
@@ -56,3 +63,96 @@ class Hl7Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.message_type or '?'} {self.control_id or '-'} {self.status}"
+
+
+def default_services() -> str:
+    # CPT 22513 (thoracic), 22514 (lumbar), 22515 (each additional level): percutaneous vertebral augmentation.
+    return "22513, 22514, 22515"
+
+
+def validate_lab_codes(value: object) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError(_('Give the laboratory\'s codes as an object: {"LOCAL-CODE": "inr"}.'))
+    known = set(lab_tests())
+    for code, test in value.items():
+        if not isinstance(code, str) or not code.strip() or test not in known:
+            raise ValidationError(
+                _("%(code)s → %(test)s: the test must be one of %(known)s."),
+                params={"code": code, "test": test, "known": ", ".join(sorted(known))},
+            )
+
+
+class SiteInterface(models.Model):
+    """How a site's hospital systems talk to Kyphos over HL7 v2 (set in the admin)."""
+
+    class Unhandled(models.TextChoices):
+        DEFAULT = "", _("As the server's setting (KYPHOS_HL7_UNHANDLED)")
+        ACCEPT = "accept", _("Accept (AA, recorded as not applicable)")
+        REJECT = "reject", _("Reject (AR, with the reason)")
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="interface")
+    facilities = models.CharField(
+        _("facility names"),
+        max_length=300,
+        blank=True,
+        help_text=_("MSH-4 or location facility values that mean this site, comma separated (its code always does)."),
+    )
+    kyphoplasty_services = models.CharField(
+        _("kyphoplasty services"),
+        max_length=500,
+        default=default_services,
+        help_text=_("AIS-3 service codes that are a kyphoplasty here, comma separated; other bookings are ignored."),
+    )
+    unhandled = models.CharField(
+        _("messages Kyphos does not handle"), max_length=8, choices=Unhandled.choices, blank=True, default=""
+    )
+    lab_codes = models.JSONField(
+        _("laboratory code map"),
+        default=dict,
+        blank=True,
+        validators=[validate_lab_codes],
+        help_text=_('The laboratory\'s own codes (OBX-3) for tests it does not send by LOINC: {"PTINR": "inr"}.'),
+    )
+    scheduler_of_record = models.BooleanField(
+        _("Kyphos is the scheduling system of record"),
+        default=False,
+        help_text=_("Kyphos sends SIU bookings to the hospital instead of taking them from it."),
+    )
+
+    class Meta:
+        verbose_name = _("HL7 interface of a site")
+
+    def __str__(self) -> str:
+        return f"HL7 {self.site.code}"
+
+    def names(self) -> set[str]:
+        return {self.site.code.upper()} | {n.strip().upper() for n in self.facilities.split(",") if n.strip()}
+
+    def services(self) -> set[str]:
+        return {n.strip().upper() for n in self.kyphoplasty_services.split(",") if n.strip()}
+
+
+class BookingLink(models.Model):
+    """The scheduling system's names for a case's booking (SCH-1 placer and SCH-2 filler appointment IDs), so its
+    reschedules, cancellations and no-shows find the case. ``requested`` keeps the last slot it asked for."""
+
+    sending_application = models.CharField(max_length=180)
+    placer_id = models.CharField(max_length=120, blank=True)
+    filler_id = models.CharField(max_length=120, blank=True)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    case_uuid = models.UUIDField(null=True, blank=True, db_index=True)  # None: held, no case to book yet
+    requested = models.JSONField(default=dict)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sending_application", "filler_id"], condition=~Q(filler_id=""), name="booking_filler_once"
+            ),
+            models.UniqueConstraint(
+                fields=["sending_application", "placer_id"], condition=~Q(placer_id=""), name="booking_placer_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sending_application} {self.placer_id or '-'}/{self.filler_id or '-'}"

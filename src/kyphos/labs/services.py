@@ -1,8 +1,12 @@
 """Lab results: one way in for every source (typed on the admission screen, the HL7 lab feed, the FHIR API).
 
 ``record_lab`` checks the value against what is possible for the test, stores it with its LOINC code and
-source, closes the pregnancy-test task when an hCG arrives, and writes the timeline event and the audit row;
-``lab_values`` and ``lab_policy`` are what the procedure's readiness rules read.
+source, closes the pregnancy-test task when an hCG arrives, puts a result the rules stop on (a high INR, low
+platelets, a positive hCG) on the case's findings so the day list and the banner show it at once, and writes the
+timeline event and the audit row. A result the laboratory sends again under the same name (``external_id``) is
+either the same (nothing changes) or a correction: the new value replaces the old, which stays on record as
+superseded, and the timeline says so. ``lab_values`` and ``lab_policy`` are what the procedure's readiness rules
+read: current results only.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.errors import InvalidInput
-from kyphos.labs.models import LabResult
+from kyphos.labs.models import LabResult, ResultStatus
 from kyphos.pathway import kernel
 from kyphos.pathway.errors import NotPermitted
 from kyphos.pathway.models import Case, EventKind, Task, TaskKind, TaskStatus
 from kyphos.pathway.policy import may
+from kyphos.pathway.stages import TERMINAL
 from kyphos.rules import data
 from kyphos.rules import labs as lab_rules
+from kyphos.rules.findings import Finding
 
 SOURCES = ("manual", "hl7")
 
@@ -64,12 +70,16 @@ def record_lab(
     positive: bool | None = None,
     taken_at: datetime,
     source: str = "manual",
+    status: str = ResultStatus.FINAL,
+    external_id: str = "",
 ) -> LabResult:
-    """Record one lab result (by hand today; the HL7 feed will call this same function)."""
+    """Record one lab result, typed by hand or sent by the laboratory (HL7 ORU, FHIR): the same checks and effects."""
     if actor.user is not None and not (may(actor.user, "case.admit") or may(actor.user, "case.clear")):
         raise NotPermitted(_("Your role does not allow entering lab results."))
     if source not in SOURCES:
         raise InvalidInput(format_lazy(_("Unknown lab source {source!r}."), source=source), field="source")
+    if status not in ResultStatus.values:
+        raise InvalidInput(format_lazy(_("Unknown result status {status!r}."), status=status), field="status")
     tests = lab_rules.tests()
     if code not in tests:
         raise ValidationError({"code": _("Choose a test.")})
@@ -84,6 +94,20 @@ def record_lab(
         number = None
     else:
         number = _parse_value(code, value)
+    previous = None
+    if external_id:
+        previous = (
+            LabResult.objects.select_for_update()
+            .filter(case=case, external_id=external_id[:200], superseded_at__isnull=True)
+            .first()
+        )
+        if previous is not None and (previous.code, previous.value, previous.positive, previous.status) == (
+            code,
+            number,
+            positive if code == "hcg" else None,
+            status,
+        ):
+            return previous  # the laboratory sent the same result again: nothing changes
     result = LabResult.objects.create(
         case=case,
         code=code,
@@ -95,29 +119,108 @@ def record_lab(
         entered_at=now,
         entered_by=actor.user_or_none,
         source=source,
+        status=status,
+        external_id=external_id[:200],
+        corrects=previous,
     )
-    if code == "hcg":
+    if previous is not None:
+        LabResult.objects.filter(pk=previous.pk).update(superseded_at=now)
+    if code == "hcg" and status != ResultStatus.PRELIMINARY:
         for task in Task.objects.select_for_update().filter(case=case, kind=TaskKind.HCG_TEST, status=TaskStatus.OPEN):
             task.case = case
             kernel.close_task(actor, task, TaskStatus.DONE, gettext("positive") if positive else gettext("negative"))
-    kernel.record_event(
+    shown = _shown(code, number, positive)
+    if previous is not None:
+        summary = gettext("Lab corrected: {test} {old} → {new} ({status})").format(
+            test=tests[code].name,
+            old=_shown(previous.code, previous.value, previous.positive),
+            new=shown,
+            status=ResultStatus(status).label,
+        )
+    else:
+        summary = gettext("Lab: {test} {value}").format(test=tests[code].name, value=shown)
+        if status == ResultStatus.PRELIMINARY:
+            summary += " " + gettext("(preliminary)")
+    kernel.record_event(actor, case, EventKind.NOTE, summary)
+    audit.record(
         actor,
-        case,
-        EventKind.NOTE,
-        f"Lab: {tests[code].name} {'positive' if positive else 'negative' if code == 'hcg' else number}",
+        AuditAction.UPDATE if previous is not None else AuditAction.CREATE,
+        "lab",
+        result.pk,
+        patient_uuid=case.patient.uuid,
+        detail=f"{code} corrects {previous.pk}" if previous is not None else code,
     )
-    audit.record(actor, AuditAction.CREATE, "lab", result.pk, patient_uuid=case.patient.uuid, detail=code)
+    _refresh_findings(actor, case)
     return result
+
+
+def _shown(code: str, number: Decimal | None, positive: bool | None) -> str:
+    if code == "hcg":
+        return gettext("positive") if positive else gettext("negative")
+    return str(number)
+
+
+def _value_finding(finding: Finding) -> bool:
+    """A finding about a result's value (INR high, platelets low, hCG positive), not about a result not yet taken:
+    missing and stale results are the admission's business, checked before the procedure starts."""
+    code = finding.code
+    return code.startswith("labs.") and not code.startswith(("labs.missing.", "labs.stale.", "labs.heparin_check"))
+
+
+def _refresh_findings(actor: Actor, case: Case) -> None:
+    """Keep the case's findings in step with its current results: a stop raised by a value appears on the banner
+    and the day list at once; a correction that clears it takes it away (a decision already made stays)."""
+    locked = kernel.lock_case(case, None)
+    if locked.stage in TERMINAL:
+        return
+    start = locked.appointment.start if locked.appointment is not None else clock.current()
+    now_found = [
+        f
+        for f in lab_rules.lab_findings(lab_values(locked), start, lab_policy(locked))
+        if _value_finding(f) and f.code != "labs.inr_not_same_day"
+    ]
+    codes_now = {f.code for f in now_found}
+    kept, gone = [], []
+    for item in locked.findings:
+        code = str(item.get("code", ""))
+        if code.startswith("labs.") and code not in codes_now and not item.get("overridden"):
+            gone.append(item)
+        else:
+            kept.append(item)
+    present = {str(item.get("code", "")) for item in kept}
+    new = [f for f in now_found if f.code not in present]
+    if not new and not gone:
+        return
+    locked.findings = kept
+    locked.open_stops = max(0, locked.open_stops - sum(1 for item in gone if item.get("severity") == "stop"))
+    if gone:
+        kernel.save_case(locked, "findings", "open_stops")
+    if new:
+        summary = gettext("Lab result raises: {codes}").format(codes=", ".join(str(f.message) for f in new))
+        kernel.raise_findings(actor, locked, new, summary)
+    else:
+        kernel.record_event(
+            actor,
+            locked,
+            EventKind.NOTE,
+            gettext("Lab finding cleared by a new result: {codes}").format(
+                codes=", ".join(str(item.get("code")) for item in gone)
+            ),
+        )
+    case.findings, case.open_stops, case.version = locked.findings, locked.open_stops, locked.version
 
 
 def results(case: Case) -> list[LabResult]:
     """The case's results as stored, newest first (what the admission screen lists)."""
-    return list(LabResult.objects.filter(case=case))
+    return list(LabResult.objects.filter(case=case, superseded_at__isnull=True))
 
 
 def lab_values(case: Case) -> list[lab_rules.LabValue]:
     """The case's results as the lab rules read them (newest first)."""
-    return [lab_rules.LabValue(r.code, r.value, r.taken_at, r.positive) for r in LabResult.objects.filter(case=case)]
+    return [
+        lab_rules.LabValue(r.code, r.value, r.taken_at, r.positive)
+        for r in LabResult.objects.filter(case=case, superseded_at__isnull=True)
+    ]
 
 
 def lab_policy(case: Case) -> lab_rules.LabPolicy:

@@ -514,7 +514,9 @@ def postpone_case(actor: Actor, case: Case, *, version: int | None, reason: str,
         actor, case, "postpone", version=version, reason=f"{PostponeReason(reason).label}. {note}".strip()
     )
     if locked.appointment is not None:
-        booking.set_appointment_status(locked.appointment, AppointmentStatus.CANCELLED, f"postponed: {reason}")
+        # A patient who did not come keeps that on the booking (the no-show rate counts it), otherwise it is cancelled.
+        status = AppointmentStatus.NO_SHOW if reason == PostponeReason.NO_SHOW else AppointmentStatus.CANCELLED
+        booking.set_appointment_status(locked.appointment, status, f"postponed: {reason}")
     locked.appointment = None
     locked.end_reason = reason
     locked.end_note = note
@@ -608,3 +610,26 @@ def refer_patient(
         patient = patients.register_patient(actor, new_patient, mrn_pattern=site.mrn_pattern)
     assert patient is not None
     return refer_case(actor, patient, site, details)
+
+
+# --- merging duplicate patients (the registration system's ADT^A40) ----------------------------------------------
+
+
+@transaction.atomic
+def merge_patients(actor: Actor, survivor: Patient, retired: Patient) -> int:
+    """Give ``survivor`` the cases of ``retired`` (each keeps its whole history, with a timeline line saying where it
+    came from) and retire the duplicate record (patients.services.retire_patient). Returns how many cases moved."""
+    if not patients.retire_patient(actor, retired, survivor):
+        return 0
+    moved = list(Case.objects.select_for_update().filter(patient=retired).select_related("site"))
+    for case in moved:
+        case.patient = survivor
+        kernel.save_case(case, "patient")
+        kernel.record_event(
+            actor,
+            case,
+            EventKind.NOTE,
+            gettext("Patient records merged: MRN {old} is now MRN {new}.").format(old=retired.mrn, new=survivor.mrn),
+        )
+        audit.record(actor, AuditAction.UPDATE, "case", case.uuid, patient_uuid=survivor.uuid, detail="patient merged")
+    return len(moved)

@@ -166,4 +166,6 @@ class PostponeReason(models.TextChoices):
     NOT_REACHED = "not_reached", _("Patient not reached before the procedure")
     PATIENT_REQUEST = "patient_request", _("Patient asked to move the date")
     EQUIPMENT = "equipment", _("Room, equipment or staff not available")
+    NO_SHOW = "no_show", _("Patient did not come")
+    BOOKING_CANCELLED = "booking_cancelled", _("Booking cancelled in the hospital's scheduling system")
     OTHER = "other", _("Other (see note)")

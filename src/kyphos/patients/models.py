@@ -70,6 +70,10 @@ class Patient(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    # A duplicate record merged into another by the registration system (HL7 ADT^A40): it keeps its identifiers
+    # and its audit trail; its cases and allergies now belong to the surviving patient.
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged")
+    merged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

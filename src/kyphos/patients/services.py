@@ -145,6 +145,36 @@ def update_patient(
 
 
 @transaction.atomic
+def retire_patient(actor: Actor, retired: Patient, survivor: Patient) -> bool:
+    """Mark ``retired`` as merged into ``survivor`` and give the survivor its allergies (the pathway moves the
+    cases: pathway.services.merge_patients). Both records stay, with their identifiers and audit trails. Returns
+    False when it was already merged there."""
+    locked = Patient.objects.select_for_update().get(pk=retired.pk)
+    if locked.merged_into_id == survivor.pk:
+        return False
+    if locked.pk == survivor.pk:
+        raise ValidationError(_("A patient cannot be merged into itself."))
+    if locked.merged_into_id is not None:
+        raise ValidationError(_("This patient was already merged into another record."))
+    if survivor.merged_into_id is not None:
+        raise ValidationError(_("The surviving patient was itself merged into another record."))
+    moment = clock.current()
+    Allergy.objects.filter(patient=locked).update(patient=survivor)
+    statuses = {locked.allergy_status, survivor.allergy_status}
+    if AllergyStatus.RECORDED in statuses or Allergy.objects.filter(patient=survivor, active=True).exists():
+        status = AllergyStatus.RECORDED
+    elif AllergyStatus.NONE_KNOWN in statuses:
+        status = AllergyStatus.NONE_KNOWN
+    else:
+        status = AllergyStatus.NOT_RECORDED
+    Patient.objects.filter(pk=survivor.pk).update(allergy_status=status, updated_at=moment)
+    Patient.objects.filter(pk=locked.pk).update(merged_into=survivor, merged_at=moment, updated_at=moment)
+    for who, detail in ((locked, f"merged into {survivor.uuid}"), (survivor, f"kept; {locked.uuid} merged into it")):
+        audit.record(actor, AuditAction.UPDATE, "patient", who.uuid, patient_uuid=who.uuid, detail=detail)
+    return True
+
+
+@transaction.atomic
 def record_allergy(actor: Actor, patient: Patient, category: str, substance: str, reaction: str = "") -> Allergy:
     allergy = Allergy.objects.create(
         patient=patient,

@@ -18,6 +18,7 @@ from kyphos.interop.hl7v2.fields import has_segment, hl7_date, repetitions, valu
 from kyphos.interop.hl7v2.inbound import HANDLERS, Outcome, Race
 from kyphos.interop.hl7v2.reading import Header
 from kyphos.interop.models import Hl7Message
+from kyphos.pathway import services as pathway
 from kyphos.patients import services as patients
 from kyphos.patients.models import Language, Patient, Sex
 from kyphos.patients.services import PatientDetails
@@ -73,15 +74,39 @@ def _contacts(message: hl7.Message) -> dict[str, str]:
     return found
 
 
+def actor_of(header: Header) -> Actor:
+    return Actor.system(f"HL7 {header.sending_application or '?'}"[:150])
+
+
+def find_patient(message: hl7.Message) -> Patient | None:
+    """The patient PID-3 names, or the record it was merged into; None when Kyphos does not know it."""
+    if not has_segment(message, "PID"):
+        raise InvalidInput("The message has no PID segment.", field="PID")
+    authority, mrn = _identifier(message)
+    patient = Patient.objects.filter(assigning_authority=authority, mrn=mrn).select_related("merged_into").first()
+    while patient is not None and patient.merged_into is not None:
+        patient = Patient.objects.select_related("merged_into").get(pk=patient.merged_into.pk)
+    return patient
+
+
 def upsert_patient(header: Header, message: hl7.Message) -> Outcome:
+    if header.event == "A40":
+        return merge(header, message)
     if header.event not in UPSERT:
         return Outcome(
             Hl7Message.Status.NOT_APPLICABLE, f"ADT^{header.event} is recorded; Kyphos does nothing with it."
         )
+    patient, text = patient_from_pid(header, message)
+    return Outcome(Hl7Message.Status.PROCESSED, text, patient_uuid=patient.uuid)
+
+
+def patient_from_pid(header: Header, message: hl7.Message, fallback: Patient | None = None) -> tuple[Patient, str]:
+    """Register the patient PID names, or bring it up to date with the fields PID carries. ``fallback``: a record
+    whose details fill what PID leaves out of a new registration (the duplicate an A40 retires)."""
     if not has_segment(message, "PID"):
         raise InvalidInput("The message has no PID segment.", field="PID")
     authority, mrn = _identifier(message)
-    actor = Actor.system(f"HL7 {header.sending_application or '?'}"[:150])
+    actor = actor_of(header)
     patient = Patient.objects.filter(assigning_authority=authority, mrn=mrn).first()
     sent: dict[str, object] = {}
     family, given = value(message, "PID", 5, 1, 1), value(message, "PID", 5, 1, 2)
@@ -107,6 +132,8 @@ def upsert_patient(header: Header, message: hl7.Message) -> Outcome:
         if patient
         else {"family_name": "", "given_name": ""}
     )
+    if patient is None and fallback is not None:
+        sent = {**{name: getattr(fallback, name) for name in patients.IDENTITY_FIELDS}, **sent}
     details = (
         PatientDetails(
             assigning_authority=authority,
@@ -129,7 +156,36 @@ def upsert_patient(header: Header, message: hl7.Message) -> Outcome:
         name, messages = next(iter(exc.message_dict.items()))
         reason = f"{name}: {' '.join(str(m) for m in messages)}"
         raise InvalidInput(reason, field=PLACE.get(name, "PID^1")) from None
-    return Outcome(Hl7Message.Status.PROCESSED, text, patient_uuid=patient.uuid)
+    return patient, text
+
+
+def merge(header: Header, message: hl7.Message) -> Outcome:
+    """ADT^A40: PID names the surviving patient, MRG-1 the duplicate to retire (HL7 v2.5.1 3.3.40). The survivor is
+    registered or updated from PID as for A08; the duplicate's cases and allergies move to it, through the pathway's
+    own service, and both records keep their audit trails."""
+    if not has_segment(message, "MRG"):
+        raise InvalidInput("ADT^A40 needs an MRG segment naming the patient to merge.", field="MRG")
+    prior_mrn, prior_authority = value(message, "MRG", 1, 1, 1), value(message, "MRG", 1, 1, 4)
+    if not prior_mrn:
+        raise InvalidInput("MRG-1: no identifier of the patient to merge.", field="MRG^1^1")
+    authority, _mrn = _identifier(message)
+    prior = Patient.objects.filter(assigning_authority=(prior_authority or authority)[:40], mrn=prior_mrn).first()
+    survivor, text = patient_from_pid(header, message, fallback=prior)
+    if prior is None:
+        return Outcome(
+            Hl7Message.Status.PROCESSED,
+            f"{text} The patient to merge is not known to Kyphos: nothing to merge.",
+            patient_uuid=survivor.uuid,
+        )
+    if prior.pk == survivor.pk:
+        raise InvalidInput("MRG-1 names the same patient as PID-3.", field="MRG^1^1")
+    if prior.merged_into_id == survivor.pk:
+        return Outcome(Hl7Message.Status.PROCESSED, f"{text} Already merged.", patient_uuid=survivor.uuid)
+    try:
+        moved = pathway.merge_patients(actor_of(header), survivor, prior)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="MRG^1^1") from None
+    return Outcome(Hl7Message.Status.PROCESSED, f"{text} Merged; {moved} case(s) moved.", patient_uuid=survivor.uuid)
 
 
 def _new_details(authority: str, mrn: str, sent: dict[str, object]) -> PatientDetails:

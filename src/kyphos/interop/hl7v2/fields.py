@@ -7,14 +7,17 @@ from datetime import date
 import hl7
 
 
-def value(message: hl7.Message, segment: str, field: int, repetition: int = 1, component: int = 1) -> str:
-    """SEG-field, repetition, component (1-based), unescaped; "" when the message does not carry it."""
+def value(
+    message: hl7.Message, segment: str, field: int, repetition: int = 1, component: int = 1, *, occurrence: int = 1
+) -> str:
+    """SEG-field, repetition, component (1-based) of the ``occurrence``-th such segment, unescaped; "" when the
+    message does not carry it."""
     try:
-        raw = message.extract_field(segment, 1, field, repetition, component, 1)
+        raw = message.extract_field(segment, occurrence, field, repetition, component, 1)
     except (IndexError, KeyError):
         if component == 1 and repetition == 1:
             try:  # a field with no components is a leaf: python-hl7 refuses a component path into it
-                raw = str(message.segment(segment)(field))
+                raw = str(message.segments(segment)[occurrence - 1](field))
             except (IndexError, KeyError):
                 return ""
         else:

@@ -21,6 +21,7 @@ from kyphos import clock
 from kyphos.errors import KyphosError, Refused
 from kyphos.interop.hl7v2 import acks
 from kyphos.interop.hl7v2.reading import Header, Unreadable, read
+from kyphos.interop.hl7v2.sites import interface_of, site_named
 from kyphos.interop.models import Hl7Message
 
 log = logging.getLogger("kyphos.hl7")
@@ -110,7 +111,9 @@ def _stored_ack(header: Header) -> bytes | None:
 def _act(header: Header, message: hl7.Message) -> Outcome:
     handle = handler_for(header)
     if handle is None:
-        if settings.KYPHOS_HL7_UNHANDLED == "reject":
+        site = site_named(header.sending_facility)
+        answer = (interface_of(site).unhandled if site is not None else "") or settings.KYPHOS_HL7_UNHANDLED
+        if answer == "reject":
             return Outcome(
                 Hl7Message.Status.REJECTED,
                 f"{header.message_type} is not a message Kyphos handles.",
@@ -186,9 +189,10 @@ def _process(raw: bytes, peer: str, header: Header, message: hl7.Message, receiv
                 "Kyphos could not process this message; it is kept for the interface team to replay.",
                 error=acks.ErrorAt("internal error", "", "207"),
             )
-        code = {"error": "AE", "rejected": "AR"}.get(str(outcome.status), "AA")
+        code = {"error": "AE", "rejected": "AR"}.get(str(outcome.status), "AA")  # held: accepted, kept for review
         row.status, row.ack_code = outcome.status, code
         row.error = outcome.error.reason[:300] if outcome.error else ""
+        row.note = outcome.text[:300]
         row.error_location = outcome.error.location[:40] if outcome.error else ""
         row.patient_uuid, row.case_uuid = outcome.patient_uuid, outcome.case_uuid
         row.ack = _ack_for(row, received, code, outcome.text, outcome.error, header.enhanced, header.codec)
@@ -199,18 +203,21 @@ def _process(raw: bytes, peer: str, header: Header, message: hl7.Message, receiv
 def replay(row: Hl7Message) -> Hl7Message:
     """Process a stored message again once the cause of its error is fixed (a patient registered, a code mapped):
     the same path as on arrival, in one transaction. The ACK already sent stays what the sender got; the row's
-    status, error and links show the new outcome. Only a message that ended in an error (AE) is replayed."""
-    if row.direction != Hl7Message.Direction.INBOUND or row.status != Hl7Message.Status.ERROR:
-        raise Refused(_("Only a received message that ended in an error (AE) can be replayed."))
+    status, error and links show the new outcome. Only a message that ended in an error (AE) or was held for review
+    is replayed."""
+    again = {Hl7Message.Status.ERROR, Hl7Message.Status.HELD}
+    if row.direction != Hl7Message.Direction.INBOUND or row.status not in again:
+        raise Refused(_("Only a received message that ended in an error (AE) or was held for review can be replayed."))
     header, message = read(bytes(row.raw))
     with transaction.atomic():
         locked = Hl7Message.objects.select_for_update().get(pk=row.pk)
-        if locked.status != Hl7Message.Status.ERROR:
+        if locked.status not in again:
             raise Refused(_("Someone replayed this message meanwhile."))
         outcome = _act(header, message)
         locked.status = outcome.status
         locked.error = outcome.error.reason[:300] if outcome.error else ""
         locked.error_location = outcome.error.location[:40] if outcome.error else ""
+        locked.note = outcome.text[:300]
         locked.patient_uuid, locked.case_uuid = outcome.patient_uuid, outcome.case_uuid
-        locked.save(update_fields=["status", "error", "error_location", "patient_uuid", "case_uuid"])
+        locked.save(update_fields=["status", "error", "error_location", "note", "patient_uuid", "case_uuid"])
     return locked

@@ -80,6 +80,12 @@ def _first_segment(data: bytes) -> bytes:
     return data[:end]
 
 
+def _delimiter(char: str) -> bool:
+    """A delimiter is a printable ASCII character that is neither a letter, a digit nor a space (HL7 v2.5.1 2.5.4):
+    the ACK repeats it, so it must mean the same in every character set."""
+    return len(char) == 1 and "!" <= char <= "~" and not char.isalnum()
+
+
 def _msh_fields(segment: bytes, separator: bytes) -> list[bytes]:
     """MSH-n is ``fields[n]``: MSH-1 is the separator itself, so it is put back in its place."""
     parts = segment.split(separator)
@@ -97,7 +103,7 @@ def read(raw: bytes) -> tuple[Header, hl7.Message]:
     if not data.startswith(b"MSH") or len(data) < 8:
         raise Unreadable("The message does not start with an MSH segment.", code=SEGMENT_SEQUENCE)
     separator = data[3:4]
-    if separator.isalnum() or separator in b" \r\n":
+    if not _delimiter(separator.decode("latin-1")):
         raise Unreadable("MSH-1 (the field separator) is not a separator character.", field=1)
     fields = _msh_fields(_first_segment(data), separator)
     partial = {
@@ -119,7 +125,12 @@ def read(raw: bytes) -> tuple[Header, hl7.Message]:
         return error
 
     encoding = partial["encoding_characters"]
-    if len(encoding) < 4 or len(set(encoding[:4] + partial["field_separator"])) < 5:
+    if (
+        len(encoding) < 4
+        or len(set(encoding[:4] + partial["field_separator"])) < 5
+        or not all(_delimiter(c) for c in encoding[:4])
+    ):
+        partial["encoding_characters"] = ""  # the ACK then uses the standard delimiters
         raise refuse("MSH-2 (the encoding characters) must give four different delimiters.", 2, DATA_TYPE_ERROR)
     charset = _field(fields, 18).split("~")[0].split("^")[0].upper()
     codec = CHARSETS.get(charset) if charset else "utf-8"

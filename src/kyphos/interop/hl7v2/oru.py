@@ -1,0 +1,193 @@
+"""ORU^R01 from the laboratory: the clotting and other pre-procedure results, through the labs room's ``record_lab``.
+
+HL7 v2.5.1 chapter 7. Each OBX is one result: its test is found by LOINC (OBX-3, or its alternate code) or by the
+site's own code map; its value (OBX-5) is converted to the unit Kyphos keeps (OBX-6); its time is OBX-14, else
+OBR-7; its status is OBX-11 (F final, C corrected, P or R preliminary; X, I, D and others carry no value and are
+skipped). The same lab rules as hand entry then apply: a high INR puts the stop finding on the case and the day
+list. A correction (C) names the same result (filler order number OBR-3 and OBX-3/OBX-4) and replaces the value,
+keeping the old one as superseded.
+
+A result for a patient Kyphos does not know, or with no open case, is accepted (AA) and **held for review** on the
+integration page, never dropped; replayed once the patient's case exists.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+import hl7
+from django.core.exceptions import ValidationError
+
+from kyphos.errors import InvalidInput
+from kyphos.interop.hl7v2.adt import actor_of, find_patient
+from kyphos.interop.hl7v2.fields import value
+from kyphos.interop.hl7v2.inbound import HANDLERS, Outcome
+from kyphos.interop.hl7v2.reading import Header
+from kyphos.interop.hl7v2.sites import hl7_moment, interface_of, site_named
+from kyphos.interop.models import Hl7Message
+from kyphos.labs import services as labs
+from kyphos.labs.models import ResultStatus
+from kyphos.pathway.models import Case
+from kyphos.pathway.stages import TERMINAL
+from kyphos.rules.labs import tests as lab_tests
+
+# LOINC codes laboratories commonly send for the same tests besides the one Kyphos files them under (LOINC,
+# Regenstrief Institute, https://loinc.org): INR in blood and capillary blood, hCG in serum, platelets in blood,
+# creatinine in blood.
+ALSO_LOINC = {"34714-6": "inr", "46418-0": "inr", "2118-8": "hcg", "26515-7": "platelets", "38483-4": "creatinine"}
+# Unit conversions to the unit each test is kept in (labs.toml): factor by unit as sent, case and spaces ignored.
+# Platelets 10^3/µL = 10^9/L; hemoglobin g/L ÷ 10 and mmol/L × 1.611 (per Fe, the SI unit); creatinine
+# µmol/L ÷ 88.42 (molar mass 113.12 g/mol).
+UNITS: dict[str, dict[str, Decimal]] = {
+    "inr": {"": Decimal(1), "{INR}": Decimal(1), "INR": Decimal(1), "RATIO": Decimal(1), "{RATIO}": Decimal(1)},
+    "pt": {"S": Decimal(1), "SEC": Decimal(1), "SECONDS": Decimal(1)},
+    "platelets": {
+        unit: Decimal(1)
+        for unit in (
+            "10*9/L",
+            "10^9/L",
+            "10E9/L",
+            "G/L",
+            "10*3/UL",
+            "10^3/UL",
+            "X10E3/UL",
+            "K/UL",
+            "10*3/ΜL",
+            "10^3/ΜL",
+        )
+    }
+    | {"/UL": Decimal("0.001"), "/ΜL": Decimal("0.001")},
+    "hemoglobin": {"G/DL": Decimal(1), "G/L": Decimal("0.1"), "MMOL/L": Decimal("1.611")},
+    "creatinine": {"MG/DL": Decimal(1), "UMOL/L": 1 / Decimal("88.42"), "ΜMOL/L": 1 / Decimal("88.42")},
+    "egfr": {"ML/MIN/1.73M2": Decimal(1), "ML/MIN/{1.73_M2}": Decimal(1), "ML/MIN/1.73 M2": Decimal(1)},
+    "crcl": {"ML/MIN": Decimal(1)},
+    "aptt": {"S": Decimal(1), "SEC": Decimal(1)},
+    "antixa": {"IU/ML": Decimal(1), "[IU]/ML": Decimal(1), "U/ML": Decimal(1)},
+}
+STATUSES = {
+    "F": ResultStatus.FINAL,
+    "C": ResultStatus.CORRECTED,
+    "P": ResultStatus.PRELIMINARY,
+    "R": ResultStatus.PRELIMINARY,
+}
+POSITIVE = {"POS", "POSITIVE", "DETECTED", "REACTIVE", "10828004"}
+NEGATIVE = {"NEG", "NEGATIVE", "NOT DETECTED", "NONREACTIVE", "NON-REACTIVE", "260385009"}
+
+
+def _test_of(message: hl7.Message, n: int, local: dict[str, str], loinc: dict[str, str]) -> str | None:
+    """The test an OBX reports: its code (OBX-3.1, or the alternate OBX-3.4) by LOINC, else by the site's map."""
+    for code_at, system_at in ((1, 3), (4, 6)):
+        code = value(message, "OBX", 3, 1, code_at, occurrence=n)
+        if not code:
+            continue
+        system = value(message, "OBX", 3, 1, system_at, occurrence=n).upper()
+        if system in {"LN", "LOINC", ""} and code in loinc:
+            return loinc[code]
+        if code in local:
+            return local[code]
+    return None
+
+
+def handle(header: Header, message: hl7.Message) -> Outcome:
+    if header.event != "R01":
+        return Outcome(
+            Hl7Message.Status.NOT_APPLICABLE, f"ORU^{header.event} is recorded; Kyphos does nothing with it."
+        )
+    patient = find_patient(message)
+    if patient is None:
+        return Outcome(Hl7Message.Status.HELD, "Held for review: the patient is not known to Kyphos.")
+    site = site_named(value(message, "PV1", 3, 1, 4), header.sending_facility)
+    cases = list(
+        Case.objects.filter(patient=patient)
+        .exclude(stage__in=TERMINAL)
+        .select_related("site", "patient", "appointment")
+    )
+    if site is not None and len(cases) > 1:
+        cases = [c for c in cases if c.site_id == site.pk] or cases
+    if len(cases) != 1:
+        why = "has no open case" if not cases else "has more than one open case"
+        return Outcome(Hl7Message.Status.HELD, f"Held for review: the patient {why}.", patient_uuid=patient.uuid)
+    case = cases[0]
+    local = {str(k): str(v) for k, v in interface_of(case.site).lab_codes.items()}
+    loinc = {t.loinc: t.code for t in lab_tests().values()} | ALSO_LOINC
+    actor = actor_of(header)
+    order, observed_at, taken = "", "", 0
+    skipped: list[str] = []
+    obr = n = 0
+    for segment in message:
+        kind = str(segment[0])
+        if kind == "OBR":
+            obr += 1
+            order = value(message, "OBR", 3, occurrence=obr) or value(message, "OBR", 2, occurrence=obr)
+            observed_at = value(message, "OBR", 7, occurrence=obr)
+            continue
+        if kind != "OBX":
+            continue
+        n += 1
+        where = f"OBX^{n}"
+        code = _test_of(message, n, local, loinc)
+        status = STATUSES.get(value(message, "OBX", 11, occurrence=n).upper())
+        if code is None or status is None:
+            skipped.append(value(message, "OBX", 3, occurrence=n) or "?")
+            continue
+        moment_text = value(message, "OBX", 14, occurrence=n) or observed_at
+        taken_at = hl7_moment(moment_text, case.site.zone) if moment_text else None
+        if taken_at is None:
+            raise InvalidInput(f"{where}^14: the sample time is missing or not a real time.", field=f"{where}^14")
+        number, positive = _value(message, n, code)
+        external = f"{order}|{value(message, 'OBX', 3, occurrence=n)}|{value(message, 'OBX', 4, occurrence=n)}"
+        try:
+            labs.record_lab(
+                actor,
+                case,
+                code,
+                value=number,
+                positive=positive,
+                taken_at=taken_at,
+                source="hl7",
+                status=status,
+                external_id=external,
+            )
+        except ValidationError as exc:
+            name, messages = next(iter(exc.message_dict.items())) if hasattr(exc, "error_dict") else ("", exc.messages)
+            column = {"taken_at": 14}.get(name, 5)
+            raise InvalidInput(f"{where}: {' '.join(str(m) for m in messages)}", field=f"{where}^{column}") from None
+        taken += 1
+    if not taken:
+        return Outcome(
+            Hl7Message.Status.NOT_APPLICABLE,
+            "No result Kyphos uses in this message.",
+            patient_uuid=patient.uuid,
+            case_uuid=case.uuid,
+        )
+    note = f"{taken} result(s) recorded." + (f" Not used: {', '.join(skipped[:10])}." if skipped else "")
+    return Outcome(Hl7Message.Status.PROCESSED, note, patient_uuid=patient.uuid, case_uuid=case.uuid)
+
+
+def _value(message: hl7.Message, n: int, code: str) -> tuple[Decimal | None, bool | None]:
+    where = f"OBX^{n}"
+    text = value(message, "OBX", 5, occurrence=n)
+    if code == "hcg":
+        words = {text.upper(), value(message, "OBX", 5, 1, 2, occurrence=n).upper()}
+        if words & POSITIVE:
+            return None, True
+        if words & NEGATIVE:
+            return None, False
+        raise InvalidInput(f"{where}^5: the pregnancy test is neither positive nor negative.", field=f"{where}^5")
+    if value(message, "OBX", 2, occurrence=n).upper() == "SN":  # structured numeric: comparator ^ number
+        comparator = text
+        text = value(message, "OBX", 5, 1, 2, occurrence=n) if comparator in {"", "="} else ""
+    try:
+        number = Decimal(text.replace(",", "."))
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(f"{where}^5: “{text[:20]}” is not a number.", field=f"{where}^5") from None
+    if not number.is_finite():
+        raise InvalidInput(f"{where}^5: “{text[:20]}” is not a number.", field=f"{where}^5")
+    unit = value(message, "OBX", 6, occurrence=n).replace(" ", "").upper()
+    factor = UNITS.get(code, {}).get(unit)
+    if factor is None:
+        raise InvalidInput(f"{where}^6: Kyphos cannot convert the unit “{unit}” for this test.", field=f"{where}^6")
+    return (number * factor).quantize(Decimal("0.01")), None
+
+
+HANDLERS["ORU"] = handle
