@@ -316,6 +316,12 @@ if not _hl7_idle.isdigit() or not 1 <= int(_hl7_idle) <= 86400:
     raise ImproperlyConfigured(f"KYPHOS_HL7_IDLE_SECONDS must be whole seconds from 1 to 86400, not {_hl7_idle!r}.")
 KYPHOS_HL7_MAX_BYTES = int(_hl7_max)
 KYPHOS_HL7_IDLE_SECONDS = int(_hl7_idle)
+# Outbound: how many times a message with no ACK is tried before it is set aside as not sent (waits 5 s, 10 s,
+# 20 s … up to 5 min between tries).
+_hl7_attempts = os.environ.get("KYPHOS_HL7_SEND_ATTEMPTS", "8")
+if not _hl7_attempts.isdigit() or not 1 <= int(_hl7_attempts) <= 100:
+    raise ImproperlyConfigured(f"KYPHOS_HL7_SEND_ATTEMPTS must be a whole number from 1 to 100, not {_hl7_attempts!r}.")
+KYPHOS_HL7_SEND_ATTEMPTS = int(_hl7_attempts)
 _lease = os.environ.get("KYPHOS_OUTBOX_LEASE_SECONDS", "300")
 if not _lease.isdigit() or not 1 <= int(_lease) <= 3600:
     raise ImproperlyConfigured(f"KYPHOS_OUTBOX_LEASE_SECONDS must be whole seconds from 1 to 3600, not {_lease!r}.")

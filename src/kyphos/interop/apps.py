@@ -11,4 +11,7 @@ class InteropConfig(AppConfig):
 
     def ready(self) -> None:
         # The handlers register themselves with the inbound dispatcher when read.
-        from kyphos.interop.hl7v2 import adt, oru, siu  # noqa: F401, PLC0415
+        from kyphos.interop.hl7v2 import adt, oru, outbound, siu  # noqa: F401, PLC0415
+        from kyphos.messaging import jobs  # noqa: PLC0415
+
+        jobs.register_sender("hl7_outbound", outbound.work)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kyphos.rules.labs import tests as lab_tests
@@ -27,6 +28,10 @@ class Hl7Message(models.Model):
         REJECTED = "rejected", _("Rejected (AR)")
         # Accepted (AA) but not attached: a lab result for a patient Kyphos does not know or with no open case.
         HELD = "held", _("Held for review")
+        # Outbound: waiting (or being sent, or retried after no ACK), acknowledged, or given up / refused (AE/AR).
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent (AA)")
+        FAILED = "failed", _("Not sent")
 
     direction = models.CharField(max_length=3, choices=Direction.choices)
     at = models.DateTimeField()
@@ -48,6 +53,16 @@ class Hl7Message(models.Model):
     repeats = models.PositiveIntegerField(default=0)  # how many times a duplicate was answered with the stored ACK
     patient_uuid = models.UUIDField(null=True, blank=True)
     case_uuid = models.UUIDField(null=True, blank=True)
+    # Outbound only: where it goes, what it is about ("note:12"), and the sending state.
+    destination = models.ForeignKey(
+        "Hl7Destination", null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    source = models.CharField(max_length=80, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=80, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -57,9 +72,16 @@ class Hl7Message(models.Model):
                 fields=["direction", "sending_application", "sending_facility", "control_id"],
                 condition=Q(direction="in") & ~Q(control_id=""),
                 name="hl7_inbound_once",
-            )
+            ),
+            # One message per destination for each thing sent (a note, a coded procedure, a booking's change).
+            models.UniqueConstraint(
+                fields=["destination", "source"], condition=Q(direction="out"), name="hl7_outbound_once"
+            ),
         ]
-        indexes = [models.Index(fields=["status", "at"], name="hl7_status_at")]
+        indexes = [
+            models.Index(fields=["status", "at"], name="hl7_status_at"),
+            models.Index(fields=["destination", "status", "id"], name="hl7_destination_queue"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.message_type or '?'} {self.control_id or '-'} {self.status}"
@@ -156,3 +178,39 @@ class BookingLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sending_application} {self.placer_id or '-'}/{self.filler_id or '-'}"
+
+
+class Hl7Destination(models.Model):
+    """A system Kyphos sends HL7 v2 to over MLLP (the EHR, billing, the hospital's scheduling system)."""
+
+    class NoteAs(models.TextChoices):
+        MDM = "MDM", _("MDM^T02 (a document)")
+        ORU = "ORU", _("ORU^R01 (a report)")
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="hl7_destinations")
+    name = models.CharField(_("name"), max_length=80)
+    host = models.CharField(_("host"), max_length=255)
+    port = models.PositiveIntegerField(_("port"))
+    sends_notes = models.BooleanField(_("signed procedure notes"), default=False)
+    note_as = models.CharField(_("send the note as"), max_length=3, choices=NoteAs.choices, default=NoteAs.MDM)
+    sends_charges = models.BooleanField(_("charges of coded procedures (DFT^P03)"), default=False)
+    sends_bookings = models.BooleanField(
+        _("bookings (SIU), when Kyphos is the site's scheduling system of record"), default=False
+    )
+    sending_application = models.CharField(_("sending application (MSH-3)"), max_length=180, default="KYPHOS")
+    sending_facility = models.CharField(
+        _("sending facility (MSH-4)"), max_length=180, blank=True, help_text=_("Empty: the site's code.")
+    )
+    receiving_application = models.CharField(_("receiving application (MSH-5)"), max_length=180, blank=True)
+    receiving_facility = models.CharField(_("receiving facility (MSH-6)"), max_length=180, blank=True)
+    timeout_seconds = models.PositiveSmallIntegerField(_("seconds to wait for the ACK"), default=10)
+    active = models.BooleanField(_("active"), default=True)
+    # What happened before a destination existed is not sent to it: sending starts from here.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("HL7 destination")
+        ordering = ["site", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.host}:{self.port})"

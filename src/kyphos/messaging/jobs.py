@@ -28,3 +28,16 @@ def register(name: str, run: Callable[[], object]) -> None:
 
 def registered() -> list[Job]:
     return list(_jobs.values())
+
+
+_senders: dict[str, Callable[[str], bool]] = {}
+
+
+def register_sender(name: str, send: Callable[[str], bool]) -> None:
+    """Add a sender the worker calls on every pass (HL7 to the hospital's systems, for instance): ``send(worker)``
+    sends at most one message and says whether it did anything; the worker naps only when no sender did."""
+    _senders[name] = send
+
+
+def senders() -> list[Callable[[str], bool]]:
+    return list(_senders.values())

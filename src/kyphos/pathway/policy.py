@@ -53,6 +53,11 @@ POLICY: dict[str, frozenset[Role]] = {
     "message.resend": frozenset({R.SCHEDULER, R.NURSE, R.RADIOLOGIST, R.WARD_NURSE}),
     # Outcome questionnaires a site loads (FHIR Questionnaire definitions).
     "questionnaire.load": frozenset({R.MANAGER, R.ADMIN}),
+    # The integration page: the HL7 messages by status, type and sender. Managers see the traffic; the
+    # administrators (the interface analysts) also see the patient data inside and replay or resend.
+    "interface.view": frozenset({R.MANAGER, R.ADMIN}),
+    "interface.patient_data": frozenset({R.ADMIN}),
+    "interface.manage": frozenset({R.ADMIN}),
 }
 
 

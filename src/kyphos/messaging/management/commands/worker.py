@@ -65,7 +65,10 @@ class Command(KyphosCommand):
                 run_ticks(ticks)
                 derived_at = time.monotonic()
             row = process_one(name, check=reminders.current_message)
+            busy = run_senders(name)
             if row is None:
+                if busy:
+                    continue
                 if options["once"]:
                     break
                 _nap(options["interval"], stopping)
@@ -86,6 +89,17 @@ def run_ticks(ticks: list[jobs.Job]) -> None:
             job.run()
         except Exception as exc:  # noqa: BLE001 - the worker must keep sending
             log.error("worker job %s failed: %s", job.name, type(exc).__name__)
+
+
+def run_senders(worker: str) -> bool:
+    """Give each registered sender one turn; one that fails is logged (its name and error type) and skipped."""
+    busy = False
+    for send in jobs.senders():
+        try:
+            busy = send(worker) or busy
+        except Exception as exc:  # noqa: BLE001 - the worker must keep sending
+            log.error("worker sender failed: %s", type(exc).__name__)
+    return busy
 
 
 def _alive(pid: int) -> bool:
