@@ -64,7 +64,9 @@ class AuditFilterForm(forms.Form):
         found = list(Patient.objects.filter(mrn=text).values_list("uuid", flat=True))
         if not found:
             raise forms.ValidationError(_("No patient has this MRN or identifier."))
-        return found
+        # A record merged into another (ADT^A40) keeps its own trail: the patient's history is both.
+        merged = Patient.objects.filter(Q(merged_into__uuid__in=found) | Q(merged__uuid__in=found))
+        return list(dict.fromkeys([*found, *merged.values_list("uuid", flat=True)]))
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}

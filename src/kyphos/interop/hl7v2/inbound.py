@@ -128,6 +128,20 @@ def _act(header: Header, message: hl7.Message) -> Outcome:
         return Outcome(Hl7Message.Status.ERROR, reason, error=acks.ErrorAt(reason, getattr(exc, "field", None) or ""))
 
 
+def _outcome(row_id: int, header: Header, message: hl7.Message) -> Outcome:
+    try:
+        return _act(header, message)
+    except (IntegrityError, Race):
+        raise  # a race with another message for the same record: receive() processes it again
+    except Exception:  # noqa: BLE001 - never a crash: an AE the interface team can see and replay
+        log.exception("HL7 message %s: handler failed", row_id)  # the row's number only: no patient data
+        return Outcome(
+            Hl7Message.Status.ERROR,
+            "Kyphos could not process this message; it is kept for the interface team to replay.",
+            error=acks.ErrorAt("internal error", "", "207"),
+        )
+
+
 def receive(raw: bytes, peer: str = "") -> bytes:
     """Store, act, store the ACK, commit; return the ACK's bytes (without the MLLP frame)."""
     try:
@@ -178,17 +192,7 @@ def _process(raw: bytes, peer: str, header: Header, message: hl7.Message, receiv
             raw=raw,
             status=Hl7Message.Status.PROCESSED,
         )
-        try:
-            outcome = _act(header, message)
-        except (IntegrityError, Race):
-            raise  # a race with another message for the same record: receive() processes it again
-        except Exception:  # noqa: BLE001 - never a crash: an AE the interface team can see and replay
-            log.exception("HL7 message %s: handler failed", row.pk)  # the row's number only: no patient data
-            outcome = Outcome(
-                Hl7Message.Status.ERROR,
-                "Kyphos could not process this message; it is kept for the interface team to replay.",
-                error=acks.ErrorAt("internal error", "", "207"),
-            )
+        outcome = _outcome(row.pk, header, message)
         code = {"error": "AE", "rejected": "AR"}.get(str(outcome.status), "AA")  # held: accepted, kept for review
         row.status, row.ack_code = outcome.status, code
         row.error = outcome.error.reason[:300] if outcome.error else ""
@@ -213,7 +217,7 @@ def replay(row: Hl7Message) -> Hl7Message:
         locked = Hl7Message.objects.select_for_update().get(pk=row.pk)
         if locked.status not in again:
             raise Refused(_("Someone replayed this message meanwhile."))
-        outcome = _act(header, message)
+        outcome = _outcome(locked.pk, header, message)
         locked.status = outcome.status
         locked.error = outcome.error.reason[:300] if outcome.error else ""
         locked.error_location = outcome.error.location[:40] if outcome.error else ""
