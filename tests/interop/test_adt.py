@@ -20,6 +20,7 @@ def adt(event: str, control_id: str, pid: str) -> bytes:
 
 REGISTER = (
     "PID|1||999-11-2222^^^SSA^SS~H700001^^^HOSP^MR||Nguyen^Thi^B||19470312|F|||"
+    "PO Box 9^^Albany^NY^12201^USA^M~12 Elm St^Apt 3^Brooklyn^NY^11201^USA^H"
     "||+12125550111^PRN^PH~^NET^Internet^thi.nguyen@example.org|+12125550122^WPN^CP|SPA^Spanish"
 )
 
@@ -28,9 +29,9 @@ def patient(listener: dict[str, Any], mrn: str) -> dict[str, Any]:
     rows = sql(
         listener["env"],
         "SELECT assigning_authority, family_name, given_name, date_of_birth, sex, phone_home, phone_mobile, email,"
-        f" preferred_language, uuid FROM patients_patient WHERE mrn = '{mrn}'",  # noqa: S608
+        f" preferred_language, uuid, address FROM patients_patient WHERE mrn = '{mrn}'",  # noqa: S608
     )
-    names = ["authority", "family", "given", "born", "sex", "home", "mobile", "email", "language", "uuid"]
+    names = ["authority", "family", "given", "born", "sex", "home", "mobile", "email", "language", "uuid", "address"]
     return dict(zip(names, rows[0], strict=True)) if rows else {}
 
 
@@ -44,6 +45,7 @@ def test_a_new_patient_is_registered_from_pid(listener: dict[str, Any]) -> None:
     assert (got["home"], got["mobile"], got["email"], got["language"]) == (
         "+12125550111", "+12125550122", "thi.nguyen@example.org", "es",
     )  # fmt: skip
+    assert got["address"] == "12 Elm St\nApt 3\nBrooklyn, NY 11201\nUSA"  # the home address (type H)
     linked = sql(listener["env"], "SELECT patient_uuid, status FROM interop_hl7message WHERE control_id = 'ADT-REG-1'")
     assert str(linked[0][0]).replace("-", "") == str(got["uuid"]).replace("-", "") and linked[0][1] == "processed"
     audited = sql(

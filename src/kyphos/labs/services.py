@@ -72,6 +72,7 @@ def record_lab(
     source: str = "manual",
     status: str = ResultStatus.FINAL,
     external_id: str = "",
+    refresh: bool = True,
 ) -> LabResult:
     """Record one lab result, typed by hand or sent by the laboratory (HL7 ORU, FHIR): the same checks and effects."""
     if actor.user is not None and not (may(actor.user, "case.admit") or may(actor.user, "case.clear")):
@@ -150,7 +151,8 @@ def record_lab(
         patient_uuid=case.patient.uuid,
         detail=f"{code} corrects {previous.pk}" if previous is not None else code,
     )
-    _refresh_findings(actor, case)
+    if refresh:  # a feed recording several results refreshes once, after the last (refresh_findings)
+        refresh_findings(actor, case)
     return result
 
 
@@ -167,7 +169,7 @@ def _value_finding(finding: Finding) -> bool:
     return code.startswith("labs.") and not code.startswith(("labs.missing.", "labs.stale.", "labs.heparin_check"))
 
 
-def _refresh_findings(actor: Actor, case: Case) -> None:
+def refresh_findings(actor: Actor, case: Case) -> None:
     """Keep the case's findings in step with its current results: a stop raised by a value appears on the banner
     and the day list at once; a correction that clears it takes it away (a decision already made stays)."""
     locked = kernel.lock_case(case, None)
@@ -217,9 +219,10 @@ def results(case: Case) -> list[LabResult]:
 
 def lab_values(case: Case) -> list[lab_rules.LabValue]:
     """The case's results as the lab rules read them (newest first)."""
+    current = LabResult.objects.filter(case=case, superseded_at__isnull=True)
     return [
-        lab_rules.LabValue(r.code, r.value, r.taken_at, r.positive)
-        for r in LabResult.objects.filter(case=case, superseded_at__isnull=True)
+        lab_rules.LabValue(code, value, taken_at, positive)
+        for code, value, taken_at, positive in current.values_list("code", "value", "taken_at", "positive")
     ]
 
 

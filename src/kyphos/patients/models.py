@@ -60,6 +60,8 @@ class Patient(models.Model):
     phone_mobile = models.CharField(max_length=32, blank=True)
     phone_home = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
+    # The home address as the registration system holds it (HL7 PID-11), one line per part.
+    address = models.TextField(blank=True)
     preferred_language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
     preferred_channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.PHONE)
     needs_interpreter = models.BooleanField(default=False)

@@ -28,6 +28,7 @@ IDENTITY_FIELDS = (
     "phone_mobile",
     "phone_home",
     "email",
+    "address",
     "preferred_language",
     "preferred_channel",
     "needs_interpreter",
@@ -48,6 +49,7 @@ class PatientDetails:
     phone_mobile: str = ""
     phone_home: str = ""
     email: str = ""
+    address: str = ""
     preferred_language: str = "en"
     preferred_channel: str = "phone"
     needs_interpreter: bool = False
@@ -79,7 +81,18 @@ def _check(details: PatientDetails, mrn_pattern: str = DEFAULT_MRN_PATTERN) -> N
         errors["date_of_birth"] = _("The date of birth is in the future.")
     elif details.date_of_birth.year < today.year - 120:
         errors["date_of_birth"] = _("The date of birth is more than 120 years ago.")
-    for name in ("mrn", "family_name", "given_name", "phone_mobile", "phone_home", "email", "caregiver_name"):
+    if len(details.address) > 500:
+        errors["address"] = _("An address of at most 500 characters.")
+    for name in (
+        "mrn",
+        "family_name",
+        "given_name",
+        "phone_mobile",
+        "phone_home",
+        "email",
+        "address",
+        "caregiver_name",
+    ):
         if "\x00" in str(getattr(details, name)):
             errors[name] = _("This field contains a character that is not allowed.")
     if errors:

@@ -2,9 +2,10 @@
 
 A01 (admit), A04 (register), A05 (pre-admit), A08 (update), A28 (add person), A31 (update person): the patient
 named by PID-3 (the identifier of type MR, else the first; its assigning authority from CX.4) is registered or
-brought up to date with PID-5 (name), PID-7 (birth date), PID-8 (sex), PID-13 / PID-14 (home and mobile phone,
-e-mail) and PID-15 (language). An empty field leaves the value as it is (HL7 v2.5.1 2.5.3: a field not sent is not
-changed). Other ADT events are recorded as not applicable. (A40, merge, comes next.)
+brought up to date with PID-5 (name), PID-7 (birth date), PID-8 (sex), PID-11 (address), PID-13 / PID-14 (home and
+mobile phone, e-mail) and PID-15 (language). An empty field leaves the value as it is (HL7 v2.5.1 2.5.3: a field
+not sent is not changed). A40 merges the duplicate MRG-1 names into the patient PID names. Other ADT events are
+recorded as not applicable.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ PLACE = {
     "email": "PID^1^13",
     "phone_mobile": "PID^1^14",
     "preferred_language": "PID^1^15",
+    "address": "PID^1^11",
 }
 # PID-15 as ISO 639-1 / 639-2 codes or English names (HL7 user table 0296 is local).
 LANGUAGES = {"en": "en", "eng": "en", "english": "en", "es": "es", "spa": "es", "spanish": "es"}
@@ -83,10 +85,29 @@ def find_patient(message: hl7.Message) -> Patient | None:
     if not has_segment(message, "PID"):
         raise InvalidInput("The message has no PID segment.", field="PID")
     authority, mrn = _identifier(message)
-    patient = Patient.objects.filter(assigning_authority=authority, mrn=mrn).select_related("merged_into").first()
-    while patient is not None and patient.merged_into is not None:
-        patient = Patient.objects.select_related("merged_into").get(pk=patient.merged_into.pk)
-    return patient
+    found = Patient.objects.filter(assigning_authority=authority, mrn=mrn).values_list("pk", "merged_into_id")[:1]
+    if not found:
+        return None
+    pk, merged_into = found[0]
+    while merged_into is not None:  # a retired duplicate: the record it was merged into
+        pk, merged_into = Patient.objects.values_list("pk", "merged_into_id").get(pk=merged_into)
+    return Patient.objects.get(pk=pk)
+
+
+def _address(message: hl7.Message) -> str:
+    """PID-11 (XAD), the home address (type H) or else the first: street, other designation, city, state, postal
+    code, country, one line each where given."""
+    chosen = 1
+    for n in range(1, repetitions(message, "PID", 11) + 1):
+        if value(message, "PID", 11, n, 7).upper() in {"H", "HP"}:
+            chosen = n
+            break
+    street = value(message, "PID", 11, chosen, 1)
+    other = value(message, "PID", 11, chosen, 2)
+    city, state, postal = (value(message, "PID", 11, chosen, c) for c in (3, 4, 5))
+    country = value(message, "PID", 11, chosen, 6)
+    place = " ".join(part for part in (city + ("," if city and (state or postal) else ""), state, postal) if part)
+    return "\n".join(line for line in (street, other, place, country) if line)[:500]
 
 
 def upsert_patient(header: Header, message: hl7.Message) -> Outcome:
@@ -124,6 +145,9 @@ def patient_from_pid(header: Header, message: hl7.Message, fallback: Patient | N
     if sex:
         sent["sex"] = sex if sex in Sex.values else Sex.OTHER if sex in {"A", "N"} else Sex.UNKNOWN
     sent.update(_contacts(message))
+    address = _address(message)
+    if address:
+        sent["address"] = address
     language = value(message, "PID", 15).lower() or value(message, "PID", 15, 1, 2).lower()
     if language:
         sent["preferred_language"] = LANGUAGES.get(language, Language.OTHER)

@@ -15,6 +15,7 @@ from uuid import UUID
 import hl7
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from kyphos import clock
@@ -96,16 +97,23 @@ def reject(raw: bytes, peer: str, problem: Unreadable) -> bytes:
 
 
 def _stored_ack(header: Header) -> bytes | None:
-    row = Hl7Message.objects.filter(
-        direction=Hl7Message.Direction.INBOUND,
-        sending_application=header.sending_application[:180],
-        sending_facility=header.sending_facility[:180],
-        control_id=header.control_id[:199],
-    ).first()
-    if row is None:
+    if not header.control_id:
         return None
-    Hl7Message.objects.filter(pk=row.pk).update(repeats=row.repeats + 1)
-    return bytes(row.ack)
+    found = (
+        Hl7Message.objects.filter(
+            direction=Hl7Message.Direction.INBOUND,
+            sending_application=header.sending_application[:180],
+            sending_facility=header.sending_facility[:180],
+            control_id=header.control_id[:199],
+        )
+        .order_by()
+        .values_list("pk", "ack")[:1]
+    )
+    if not found:
+        return None
+    pk, ack = found[0]
+    Hl7Message.objects.filter(pk=pk).update(repeats=F("repeats") + 1)
+    return bytes(ack)
 
 
 def _act(header: Header, message: hl7.Message) -> Outcome:
@@ -148,9 +156,7 @@ def receive(raw: bytes, peer: str = "") -> bytes:
         header, message = read(raw)
     except Unreadable as problem:
         return reject(raw, peer, problem)
-    stored = _stored_ack(header)
-    if stored is not None:
-        return stored
+    # A repeat is found by its insert failing on the unique (sender, control id): no query before each new message.
     received = {
         "field_separator": header.field_separator,
         "encoding_characters": header.encoding_characters,
@@ -200,7 +206,9 @@ def _process(raw: bytes, peer: str, header: Header, message: hl7.Message, receiv
         row.error_location = outcome.error.location[:40] if outcome.error else ""
         row.patient_uuid, row.case_uuid = outcome.patient_uuid, outcome.case_uuid
         row.ack = _ack_for(row, received, code, outcome.text, outcome.error, header.enhanced, header.codec)
-        row.save()
+        row.save(
+            update_fields=["status", "ack_code", "error", "error_location", "note", "patient_uuid", "case_uuid", "ack"]
+        )
     return bytes(row.ack)
 
 

@@ -23,8 +23,8 @@ from kyphos.interop.hl7v2.adt import actor_of, find_patient
 from kyphos.interop.hl7v2.fields import value
 from kyphos.interop.hl7v2.inbound import HANDLERS, Outcome
 from kyphos.interop.hl7v2.reading import Header
-from kyphos.interop.hl7v2.sites import hl7_moment, interface_of, site_named
-from kyphos.interop.models import Hl7Message
+from kyphos.interop.hl7v2.sites import hl7_moment, site_named
+from kyphos.interop.models import Hl7Message, SiteInterface
 from kyphos.labs import services as labs
 from kyphos.labs.models import ResultStatus
 from kyphos.pathway.models import Case
@@ -96,19 +96,20 @@ def handle(header: Header, message: hl7.Message) -> Outcome:
     patient = find_patient(message)
     if patient is None:
         return Outcome(Hl7Message.Status.HELD, "Held for review: the patient is not known to Kyphos.")
-    site = site_named(value(message, "PV1", 3, 1, 4), header.sending_facility)
     cases = list(
         Case.objects.filter(patient=patient)
         .exclude(stage__in=TERMINAL)
         .select_related("site", "patient", "appointment")
     )
-    if site is not None and len(cases) > 1:
-        cases = [c for c in cases if c.site_id == site.pk] or cases
+    if len(cases) > 1:  # the facility that sent it, or the patient's location, says which
+        site = site_named(value(message, "PV1", 3, 1, 4), header.sending_facility)
+        cases = [c for c in cases if site is not None and c.site_id == site.pk] or cases
     if len(cases) != 1:
         why = "has no open case" if not cases else "has more than one open case"
         return Outcome(Hl7Message.Status.HELD, f"Held for review: the patient {why}.", patient_uuid=patient.uuid)
     case = cases[0]
-    local = {str(k): str(v) for k, v in interface_of(case.site).lab_codes.items()}
+    mapped = SiteInterface.objects.filter(site_id=case.site_id).values_list("lab_codes", flat=True).first()
+    local = {str(k): str(v) for k, v in (mapped or {}).items()}
     loinc = {t.loinc: t.code for t in lab_tests().values()} | ALSO_LOINC
     actor = actor_of(header)
     order, observed_at, taken = "", "", 0
@@ -147,6 +148,7 @@ def handle(header: Header, message: hl7.Message) -> Outcome:
                 source="hl7",
                 status=status,
                 external_id=external,
+                refresh=False,
             )
         except ValidationError as exc:
             name, messages = next(iter(exc.message_dict.items())) if hasattr(exc, "error_dict") else ("", exc.messages)
@@ -160,6 +162,7 @@ def handle(header: Header, message: hl7.Message) -> Outcome:
             patient_uuid=patient.uuid,
             case_uuid=case.uuid,
         )
+    labs.refresh_findings(actor, case)
     note = f"{taken} result(s) recorded." + (f" Not used: {', '.join(skipped[:10])}." if skipped else "")
     return Outcome(Hl7Message.Status.PROCESSED, note, patient_uuid=patient.uuid, case_uuid=case.uuid)
 
