@@ -41,6 +41,34 @@ def test_day_list_shows_the_days_cases_in_arrival_order(
     assert str(case.uuid) in html
 
 
+def test_a_high_inr_typed_at_admission_shows_as_a_stop_on_the_day_list_and_a_correction_clears_it(
+    people: dict[str, Any], make_case: Any, actors: dict[str, Any]
+) -> None:
+    from kyphos.labs import services as labs
+
+    case = case_at(make_case, actors, "admitted", no_labs())
+    with time_machine.travel(ARRIVAL + timedelta(minutes=20)):
+        nurse = client_for(people["ward_nurse"])
+
+        def stops() -> str:
+            html = nurse.get(reverse("day_list"), {"site": "HOSP", "date": "2030-01-07"}).content.decode()
+            row = next(line for line in html.split("<tr") if str(case.uuid) in line)
+            return row.split('class="sev sev-stop"')[1].split("</td>")[0] if "sev-stop" in row else ""
+
+        before = stops()
+        answer = nurse.post(
+            reverse("procedure:lab", args=[case.uuid]),
+            {"lab-code": "inr", "lab-value": "2.1", "lab-taken_at": "2030-01-07T06:40"},
+        )
+        assert answer.status_code == 302
+        case.refresh_from_db()
+        assert "labs.inr_high" in [f["code"] for f in case.findings]
+        assert stops() != before and str(case.open_stops) in stops()
+        labs.record_lab(actors["ward_nurse"], case, "inr", value="1.1", taken_at=ARRIVAL + timedelta(minutes=15))
+        case.refresh_from_db()
+        assert "labs.inr_high" not in [f["code"] for f in case.findings] and stops() == before
+
+
 @pytest.mark.parametrize("persona", ["scheduler", "nurse", "radiologist", "anesthesia", "manager"])
 def test_only_the_ward_nurse_admits(
     persona: str, people: dict[str, Any], make_case: Any, actors: dict[str, Any]
