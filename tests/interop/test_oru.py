@@ -158,3 +158,28 @@ def test_a_negative_hcg_closes_the_pregnancy_test_task(make_case: Any, actors: d
     (result,) = current(case, "hcg")
     assert result.positive is False
     assert case.tasks.get(kind="hcg").status == "done"
+
+
+@pytest.mark.parametrize(
+    "vendor",
+    [
+        # An older laboratory system: v2.3, its own delimiters, LF line ends, no OBX-14 (the OBR-7 time counts).
+        "MSH#$*@%#LIS#RIVERSIDE#KYPHOS#HOSP#20261203##ORU$R01#V23-1#P#2.3\nPID#1##{mrn}$$$HOSP$MR\n"
+        "OBR#1##ORD9#COAG$Coag$L###{taken}\nOBX#1#NM#34714-6$INR$LN##1.3#INR#####F\n",
+        # A v2.7 sender with MSH-18 UTF-8, SN values and a coded hCG.
+        "MSH|^~\\&|CERNER|RIVERSIDE|KYPHOS|HOSP|20261203||ORU^R01^ORU_R01|V27-1|P|2.7|||AL|NE||UNICODE UTF-8\r"
+        "PID|1||{mrn}^^^HOSP^MR\rOBR|1||ORD10|COAG^Coag^L|||{taken}\r"
+        "OBX|1|SN|6301-6^INR^LN||=^1.3|{{INR}}|||||F\r",
+    ],
+)
+def test_laboratories_of_other_makes_and_versions_are_read(make_case: Any, vendor: str) -> None:
+    from kyphos import clock
+
+    case = make_case("scheduled")
+    taken = (clock.current() - timedelta(hours=1)).strftime("%Y%m%d%H%M%z")
+    raw = vendor.format(mrn=case.patient.mrn, taken=taken).encode()
+    ack = receive(raw)
+    separator = ack.decode()[3]
+    fields = next(s for s in ack.decode().split("\r") if s.startswith("MSA")).split(separator)
+    assert fields[1] in {"AA", "CA"}, ack
+    assert [r.value for r in current(case, "inr")] == [Decimal("1.30")]
