@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +19,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from kyphos import clock, when
+from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.models import AuditAction, AuditEntry
 from kyphos.formfields import CleanText
@@ -28,7 +27,7 @@ from kyphos.paging import CappedPaginator
 from kyphos.pathway.models import Case
 from kyphos.pathway.policy import site_ids_of
 from kyphos.patients.models import Patient
-from kyphos.web.forms import date_filter
+from kyphos.web.forms import DateRangeFilter, date_range
 from kyphos.web.views import actor_of, require
 
 VIEWS = {
@@ -44,14 +43,12 @@ VIEWS = {
 CSV_MAX_ROWS = 1_000_000
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(DateRangeFilter):
     show = forms.ChoiceField(label=_("Show"), required=False, choices=[(k, v[0]) for k, v in VIEWS.items()])
     patient = CleanText(
         label=_("Patient (MRN or identifier)"), required=False, max_length=64, help_text=_("An MRN or a patient UUID.")
     )
     user = CleanText(label=_("User"), required=False, max_length=150)
-    date_from = date_filter(_("From"))
-    date_to = date_filter(_("To"))
 
     def clean_patient(self) -> list[UUID]:
         text = str(self.cleaned_data.get("patient") or "").strip()
@@ -68,16 +65,6 @@ class AuditFilterForm(forms.Form):
         merged = Patient.objects.filter(Q(merged_into__uuid__in=found) | Q(merged__uuid__in=found))
         return list(dict.fromkeys([*found, *merged.values_list("uuid", flat=True)]))
 
-    def clean(self) -> dict[str, Any]:
-        data: dict[str, Any] = super().clean() or {}
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            self.add_error("date_to", _("The end date is before the start date."))
-        return data
-
-
-def _day_start(day: Any) -> datetime:
-    return datetime.combine(day, time(), tzinfo=when.zone_of(None))
-
 
 def entries_for(request: HttpRequest, data: dict[str, Any]) -> QuerySet[AuditEntry]:
     entries = AuditEntry.objects.select_related("user").order_by("-at", "-id")
@@ -90,10 +77,11 @@ def entries_for(request: HttpRequest, data: dict[str, Any]) -> QuerySet[AuditEnt
         entries = entries.filter(patient_uuid__in=data["patient"])
     if data.get("user"):
         entries = entries.filter(username=data["user"])
-    if data.get("date_from"):
-        entries = entries.filter(at__gte=_day_start(data["date_from"]))
-    if data.get("date_to"):
-        entries = entries.filter(at__lt=_day_start(data["date_to"] + timedelta(days=1)))
+    start, end = date_range(data)
+    if start is not None:
+        entries = entries.filter(at__gte=start)
+    if end is not None:
+        entries = entries.filter(at__lt=end)
     return entries
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,7 @@ from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from kyphos import when
 from kyphos.formfields import CleanText, between
 from kyphos.pathway.models import Acuity, Etiology, Evidence, NeoplasticKind, PainTrend, SteroidDisease
 from kyphos.pathway.services import SCREEN_FLAGS, LevelInput, ReferralDetails
@@ -320,6 +321,37 @@ def date_filter(label: Any) -> forms.DateField:
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": _("Enter a real date (YYYY-MM-DD).")},
+    )
+
+
+class DateRangeFilter(forms.Form):
+    """A filter form whose last fields are a range of days (``date_from``, ``date_to``, both optional)."""
+
+    date_from = date_filter(_("From"))
+    date_to = date_filter(_("To"))
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return data
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order_fields(
+            [*(name for name in self.fields if name not in {"date_from", "date_to"}), "date_from", "date_to"]
+        )
+
+
+def date_range(data: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """A filter's days as [start, end) moments in the staff's zone (the end is the start of the day after)."""
+
+    def start_of(day: date) -> datetime:
+        return datetime.combine(day, time(), tzinfo=when.zone_of(None))
+
+    return (
+        start_of(data["date_from"]) if data.get("date_from") else None,
+        start_of(data["date_to"] + timedelta(days=1)) if data.get("date_to") else None,
     )
 
 

@@ -8,7 +8,6 @@ is shown only to roles that hold ``interface.patient_data``. Listing, opening, r
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -20,7 +19,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from kyphos import when
 from kyphos.audit import services as audit
 from kyphos.audit.models import AuditAction
 from kyphos.errors import KyphosError
@@ -30,7 +28,7 @@ from kyphos.interop.hl7v2.reading import Unreadable, read
 from kyphos.interop.models import Hl7Message
 from kyphos.paging import CappedPaginator
 from kyphos.pathway.policy import may
-from kyphos.web.forms import date_filter
+from kyphos.web.forms import DateRangeFilter, date_range
 from kyphos.web.views import actor_of, require
 
 # Segments that say how the message travels, not about whom: shown to everyone who may open the page.
@@ -49,7 +47,7 @@ VIEWS = {
 }
 
 
-class MessageFilterForm(forms.Form):
+class MessageFilterForm(DateRangeFilter):
     show = forms.ChoiceField(label=_("Show"), required=False, choices=[(k, v[0]) for k, v in VIEWS.items()])
     direction = forms.ChoiceField(
         label=_("Direction"), required=False, choices=[("", _("Both")), *Hl7Message.Direction.choices]
@@ -59,18 +57,6 @@ class MessageFilterForm(forms.Form):
         label=_("System"), required=False, max_length=180, help_text=_("Sending or receiving application.")
     )
     control_id = CleanText(label=_("Control ID (MSH-10)"), required=False, max_length=199)
-    date_from = date_filter(_("From"))
-    date_to = date_filter(_("To"))
-
-    def clean(self) -> dict[str, Any]:
-        data: dict[str, Any] = super().clean() or {}
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            self.add_error("date_to", _("The end date is before the start date."))
-        return data
-
-
-def _day_start(day: Any) -> datetime:
-    return datetime.combine(day, time(), tzinfo=when.zone_of(None))
 
 
 def messages_for(data: dict[str, Any]) -> QuerySet[Hl7Message]:
@@ -85,10 +71,11 @@ def messages_for(data: dict[str, Any]) -> QuerySet[Hl7Message]:
         rows = rows.filter(Q(sending_application__iexact=name) | Q(receiving_application__iexact=name))
     if data.get("control_id"):
         rows = rows.filter(control_id=data["control_id"])
-    if data.get("date_from"):
-        rows = rows.filter(at__gte=_day_start(data["date_from"]))
-    if data.get("date_to"):
-        rows = rows.filter(at__lt=_day_start(data["date_to"] + timedelta(days=1)))
+    start, end = date_range(data)
+    if start is not None:
+        rows = rows.filter(at__gte=start)
+    if end is not None:
+        rows = rows.filter(at__lt=end)
     return rows
 
 
