@@ -152,7 +152,7 @@ def record_lab(
         detail=f"{code} corrects {previous.pk}" if previous is not None else code,
     )
     if refresh:  # a feed recording several results refreshes once, after the last (refresh_findings)
-        refresh_findings(actor, case)
+        refresh_findings(actor, case, [result])
     return result
 
 
@@ -169,9 +169,14 @@ def _value_finding(finding: Finding) -> bool:
     return code.startswith("labs.") and not code.startswith(("labs.missing.", "labs.stale.", "labs.heparin_check"))
 
 
-def refresh_findings(actor: Actor, case: Case) -> None:
+def refresh_findings(actor: Actor, case: Case, recorded: list[LabResult] | None = None) -> None:
     """Keep the case's findings in step with its current results: a stop raised by a value appears on the banner
-    and the day list at once; a correction that clears it takes it away (a decision already made stays)."""
+    and the day list at once; a correction that clears it takes it away (a decision already made stays).
+
+    ``recorded``: the results just added. When they are all unremarkable and the case carries no lab finding,
+    nothing can change and the case is left alone (the usual result, and the feed's hot path)."""
+    if recorded and _unremarkable(case, recorded):
+        return
     locked = kernel.lock_case(case, None)
     if locked.stage in TERMINAL:
         return
@@ -210,6 +215,15 @@ def refresh_findings(actor: Actor, case: Case) -> None:
             ),
         )
     case.findings, case.open_stops, case.version = locked.findings, locked.open_stops, locked.version
+
+
+def _unremarkable(case: Case, recorded: list[LabResult]) -> bool:
+    findings = Case.objects.filter(pk=case.pk).values_list("findings", flat=True).first() or []
+    if any(str(item.get("code", "")).startswith("labs.") for item in findings):
+        return False
+    values = [lab_rules.LabValue(r.code, r.value, r.taken_at, r.positive) for r in recorded]
+    rules = lab_rules.policy(case.site.inr_max, case.site.lab_freshness_days)
+    return not [f for f in lab_rules.lab_findings(values, clock.current(), rules) if _value_finding(f)]
 
 
 def results(case: Case) -> list[LabResult]:

@@ -85,13 +85,11 @@ def find_patient(message: hl7.Message) -> Patient | None:
     if not has_segment(message, "PID"):
         raise InvalidInput("The message has no PID segment.", field="PID")
     authority, mrn = _identifier(message)
-    found = Patient.objects.filter(assigning_authority=authority, mrn=mrn).values_list("pk", "merged_into_id")[:1]
-    if not found:
-        return None
-    pk, merged_into = found[0]
-    while merged_into is not None:  # a retired duplicate: the record it was merged into
-        pk, merged_into = Patient.objects.values_list("pk", "merged_into_id").get(pk=merged_into)
-    return Patient.objects.get(pk=pk)
+    found = list(Patient.objects.filter(assigning_authority=authority, mrn=mrn)[:1])
+    patient = found[0] if found else None
+    while patient is not None and patient.merged_into_id is not None:  # a retired duplicate: where it went
+        patient = Patient.objects.get(pk=patient.merged_into_id)
+    return patient
 
 
 def _address(message: hl7.Message) -> str:

@@ -26,7 +26,7 @@ from kyphos.interop.hl7v2.reading import Header
 from kyphos.interop.hl7v2.sites import hl7_moment, site_named
 from kyphos.interop.models import Hl7Message, SiteInterface
 from kyphos.labs import services as labs
-from kyphos.labs.models import ResultStatus
+from kyphos.labs.models import LabResult, ResultStatus
 from kyphos.pathway.models import Case
 from kyphos.pathway.stages import TERMINAL
 from kyphos.rules.labs import tests as lab_tests
@@ -112,7 +112,8 @@ def handle(header: Header, message: hl7.Message) -> Outcome:
     local = {str(k): str(v) for k, v in (mapped or {}).items()}
     loinc = {t.loinc: t.code for t in lab_tests().values()} | ALSO_LOINC
     actor = actor_of(header)
-    order, observed_at, taken = "", "", 0
+    order, observed_at = "", ""
+    filed: list[LabResult] = []
     skipped: list[str] = []
     obr = n = 0
     for segment in message:
@@ -138,7 +139,7 @@ def handle(header: Header, message: hl7.Message) -> Outcome:
         number, positive = _value(message, n, code)
         external = f"{order}|{value(message, 'OBX', 3, occurrence=n)}|{value(message, 'OBX', 4, occurrence=n)}"
         try:
-            labs.record_lab(
+            result = labs.record_lab(
                 actor,
                 case,
                 code,
@@ -154,7 +155,8 @@ def handle(header: Header, message: hl7.Message) -> Outcome:
             name, messages = next(iter(exc.message_dict.items())) if hasattr(exc, "error_dict") else ("", exc.messages)
             column = {"taken_at": 14}.get(name, 5)
             raise InvalidInput(f"{where}: {' '.join(str(m) for m in messages)}", field=f"{where}^{column}") from None
-        taken += 1
+        filed.append(result)
+    taken = len(filed)
     if not taken:
         return Outcome(
             Hl7Message.Status.NOT_APPLICABLE,
@@ -162,7 +164,7 @@ def handle(header: Header, message: hl7.Message) -> Outcome:
             patient_uuid=patient.uuid,
             case_uuid=case.uuid,
         )
-    labs.refresh_findings(actor, case)
+    labs.refresh_findings(actor, case, filed)
     note = f"{taken} result(s) recorded." + (f" Not used: {', '.join(skipped[:10])}." if skipped else "")
     return Outcome(Hl7Message.Status.PROCESSED, note, patient_uuid=patient.uuid, case_uuid=case.uuid)
 
