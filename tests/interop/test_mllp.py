@@ -221,3 +221,5 @@ def test_the_stored_messages_are_listed_for_scripts(listener: dict[str, Any]) ->
     assert bad.returncode == 2 and bad.stderr.startswith("kyphos hl7: ")
     refused = kyphos(listener["env"], "hl7", "replay", str(listed["id"]))
     assert refused.returncode == 2 and "Only a received message that ended in an error" in refused.stderr
+    listings = sql(listener["env"], "SELECT username FROM audit_auditentry WHERE object_type = 'hl7_message'")
+    assert ("kyphos hl7 messages",) in listings  # reading the messages is audited like any other read

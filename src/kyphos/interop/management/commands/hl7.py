@@ -12,9 +12,12 @@ from typing import Any
 from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
 from kyphos.commands import KyphosCommand, bounded_int, local_time
 from kyphos.errors import InvalidInput
-from kyphos.interop.hl7v2 import inbound
+from kyphos.interop.hl7v2 import inbound, outbound
 from kyphos.interop.models import Hl7Message
 from kyphos.when import zone_of
 
@@ -37,10 +40,17 @@ class Command(KyphosCommand):
             row = Hl7Message.objects.filter(pk=options["id"]).first()
             if row is None:
                 raise InvalidInput(_("There is no HL7 message %(id)s.") % {"id": options["id"]})
-            done = inbound.replay(row)
+            actor = Actor.system("kyphos hl7 replay")
+            if row.direction == Hl7Message.Direction.OUTBOUND:
+                done = outbound.resend(actor, row)
+            else:
+                done = inbound.replay(row)
+                audit.record(
+                    actor, AuditAction.UPDATE, "hl7_message", row.pk, patient_uuid=done.patient_uuid, detail="replayed"
+                )
             self.stdout.write(_("Message %(id)s replayed: %(status)s.") % {"id": done.pk, "status": done.status})
             return
-        rows = Hl7Message.objects.order_by("-at", "-id")
+        rows = Hl7Message.objects.select_related("destination").order_by("-at", "-id")
         if options["status"]:
             rows = rows.filter(status=options["status"])
         if options["since"]:
@@ -52,6 +62,8 @@ class Command(KyphosCommand):
                 "direction": r.direction,
                 "sending_application": r.sending_application,
                 "sending_facility": r.sending_facility,
+                "receiving_application": r.receiving_application,
+                "destination": r.destination.name if r.destination else None,
                 "control_id": r.control_id,
                 "type": r.message_type,
                 "version": r.version,
@@ -60,11 +72,20 @@ class Command(KyphosCommand):
                 "error": r.error,
                 "error_location": r.error_location,
                 "repeats": r.repeats,
+                "note": r.note,
+                "attempts": r.attempts,
                 "patient": str(r.patient_uuid) if r.patient_uuid else None,
                 "case": str(r.case_uuid) if r.case_uuid else None,
             }
             for r in rows.defer("raw", "ack")[: options["limit"]]
         ]
+        audit.record(
+            Actor.system("kyphos hl7 messages"),
+            AuditAction.LIST,
+            "hl7_message",
+            "",
+            detail=f"hl7 messages status={options['status'] or ''} since={options['since'] or ''} n={len(found)}",
+        )
         if options["json"]:
             self.stdout.write(json.dumps(found, indent=1))
             return
