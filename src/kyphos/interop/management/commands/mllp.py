@@ -78,8 +78,14 @@ class Command(KyphosCommand):
         self.stdout.write("MLLP listener stopped")
 
     def _supervise(self, host: str, port: int, processes: int) -> None:
+        # Each process listens on its own socket of one SO_REUSEPORT group: the kernel spreads the connections over
+        # them (one socket shared by all would let the fastest process accept every connection). This one only
+        # holds the port, bound but not listening, so it is never given a connection.
         try:
-            sock = socket.create_server((host, port), backlog=128)
+            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
         except OSError as exc:
             raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         bound = sock.getsockname()[1]
@@ -95,8 +101,12 @@ class Command(KyphosCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        ready_read, ready_write = os.pipe()
         for _ in range(processes):
-            children.add(_fork_server(sock))
+            children.add(_fork_server(host, bound, ready_write))
+        with os.fdopen(ready_read, "rb") as started:  # each process says when it listens
+            os.close(ready_write)
+            started.read(processes)
         self.stdout.write(f"MLLP listener on {host}:{bound} (HL7 v2; ACK after commit; {processes} processes)")
         self.stdout.flush()
         while children:
@@ -109,11 +119,12 @@ class Command(KyphosCommand):
             children.discard(pid)
             if not stopping["now"]:
                 log.warning("MLLP process %s ended; starting another", pid)
-                children.add(_fork_server(sock))
+                children.add(_fork_server(host, bound, None))
+        sock.close()
         self.stdout.write("MLLP listener stopped")
 
 
-def _fork_server(sock: socket.socket) -> int:
+def _fork_server(host: str, port: int, ready: int | None) -> int:
     pid = os.fork()
     if pid:
         return pid
@@ -129,7 +140,10 @@ def _fork_server(sock: socket.socket) -> int:
             task = asyncio.current_task()
             assert task is not None
             loop.add_signal_handler(signal.SIGTERM, task.cancel)
-            server = await asyncio.start_server(listener.handle, sock=sock)
+            server = await asyncio.start_server(listener.handle, host, port, reuse_port=True, backlog=128)
+            if ready is not None:
+                os.write(ready, b".")
+                os.close(ready)
             async with server:
                 with contextlib.suppress(asyncio.CancelledError):
                     await server.serve_forever()
