@@ -251,3 +251,23 @@ def test_as_scheduler_of_record_kyphos_sends_the_bookings(
     moved = server.accepted[1].decode()
     assert fields(moved, "AIL")[0][3].split("^")[1] == "IR Suite 2"
     assert fields(moved, "AIS")[0][4] == later.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
+
+
+def test_a_note_committed_after_a_search_began_is_still_found(
+    make_case: Any, actors: dict[str, Any], site: Any, receiver: Any
+) -> None:
+    """The search for what to send looks back an hour before the previous one began: a note signed (time-stamped)
+    before that search but committed after it is not missed."""
+    from kyphos.interop.hl7v2 import outbound
+    from kyphos.interop.models import Hl7Destination
+    from kyphos.procedure import note
+
+    server = receiver()
+    dest = destination(site, server.port, sends_notes=True)
+    case = ended(make_case, actors)
+    with time_machine.travel(AFTER):
+        note.sign(actors["radiologist"], case)
+    Hl7Destination.objects.filter(pk=dest.pk).update(scanned_to=AFTER + timedelta(minutes=30))
+    with time_machine.travel(AFTER + timedelta(minutes=40)):
+        assert outbound.enqueue_due() == 1
+        assert outbound.enqueue_due() == 0  # and only once

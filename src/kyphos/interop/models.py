@@ -207,6 +207,8 @@ class Hl7Destination(models.Model):
     active = models.BooleanField(_("active"), default=True)
     # What happened before a destination existed is not sent to it: sending starts from here.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # When the last search for what to send began: the next one looks back from an hour before it, not to the start.
+    scanned_to = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("HL7 destination")

@@ -208,37 +208,50 @@ def booking_message(
 # --- finding what to send ------------------------------------------------------------------------------------------
 
 
+# A change committed up to this long after its own time stamp is still found (a long transaction, clocks apart).
+LOOKBACK = timedelta(hours=1)
+
+
 def enqueue_due(now: datetime | None = None) -> int:
     """Queue, for every active destination, what it has not been given yet. Returns how many rows were added."""
     now = now or clock.current()
     added = 0
     for destination in Hl7Destination.objects.filter(active=True).select_related("site"):
-        for source, build in _due(destination):
+        since = max(destination.created_at, (destination.scanned_to or destination.created_at) - LOOKBACK)
+        for source, build in _due(destination, since):
             added += _queue(destination, source, build, now)
+        Hl7Destination.objects.filter(pk=destination.pk).update(scanned_to=now)
     return added
 
 
-def _due(destination: Hl7Destination) -> Iterable[tuple[str, Any]]:
-    since, site = destination.created_at, destination.site
+def _due(destination: Hl7Destination, since: datetime) -> Iterable[tuple[str, Any]]:
+    """What happened at the destination's site since ``since`` that it has not been given (sources queued since then:
+    a source is queued after its own time, so the ones before ``since`` cannot matter)."""
+    site = destination.site
+    given = set(
+        Hl7Message.objects.filter(direction=OUT, destination=destination, at__gte=since).values_list(
+            "source", flat=True
+        )
+    )
     if destination.sends_notes:
         notes = (
             ProcedureNote.objects.filter(case__site=site, signed_at__gte=since)
-            .exclude(pk__in=_sources(destination, "note:"))
             .select_related("case__patient", "case__site", "case__appointment__room")
             .order_by("signed_at", "pk")
         )
         for note in notes:
-            yield f"note:{note.pk}", lambda control, now, n=note: note_message(destination, n, control, now)
+            if f"note:{note.pk}" not in given:
+                yield f"note:{note.pk}", lambda control, now, n=note: note_message(destination, n, control, now)
     if destination.sends_charges:
         records = (
             ProcedureRecord.objects.filter(case__site=site, ended_at__gte=since)
             .exclude(coding={})
-            .exclude(pk__in=_sources(destination, "charge:"))
             .select_related("case__patient", "case__site", "case__appointment__room")
             .order_by("ended_at", "pk")
         )
         for record in records:
-            yield f"charge:{record.pk}", lambda control, now, r=record: charge_message(destination, r, control, now)
+            if f"charge:{record.pk}" not in given:
+                yield f"charge:{record.pk}", lambda control, now, r=record: charge_message(destination, r, control, now)
     if destination.sends_bookings and interface_of(site).scheduler_of_record:
         for appointment in (
             Appointment.objects.filter(site=site, updated_at__gte=since)
@@ -247,7 +260,7 @@ def _due(destination: Hl7Destination) -> Iterable[tuple[str, Any]]:
         ):
             for event in _booking_events(appointment):
                 source = f"booking:{appointment.uuid}:{event}"
-                if not Hl7Message.objects.filter(direction=OUT, destination=destination, source=source).exists():
+                if source not in given:
                     yield source, lambda c, now, a=appointment, e=event: booking_message(destination, a, e, c, now)
 
 
@@ -258,11 +271,6 @@ def _booking_events(appointment: Appointment) -> list[str]:
     elif appointment.status == AppointmentStatus.NO_SHOW:
         events.append("no_show")
     return events
-
-
-def _sources(destination: Hl7Destination, prefix: str) -> list[int]:
-    taken = Hl7Message.objects.filter(direction=OUT, destination=destination, source__startswith=prefix)
-    return [int(s.split(":")[1]) for s in taken.values_list("source", flat=True)]
 
 
 def _queue(destination: Hl7Destination, source: str, build: Any, now: datetime) -> int:
@@ -435,6 +443,8 @@ def resend(actor: Actor, row: Hl7Message) -> Hl7Message:
 
 
 def work(worker: str) -> bool:
-    """One pass for the worker: queue what is due, send one message. True when something was sent or tried."""
-    enqueue_due()
-    return send_one(worker) is not None
+    """One pass for the worker: send one message; when none is due, look for new ones to queue first. True when
+    something was sent or tried."""
+    if send_one(worker) is not None:
+        return True
+    return bool(enqueue_due()) and send_one(worker) is not None
