@@ -230,3 +230,25 @@ def test_an_appointment_id_of_another_patients_case_is_refused(make_case: Any, s
     assert msa(ack)[1] == "AE" and err(ack) == ("PID^1^3", "This appointment ID belongs to another patient's case.")
     first.refresh_from_db()
     assert first.appointment.start == slot
+
+
+def test_the_worker_books_a_held_booking_once_the_case_is_triaged(
+    site: Any, actors: dict[str, Any], slot: datetime
+) -> None:
+    from kyphos.audit.models import AuditEntry
+    from kyphos.interop.hl7v2.inbound import replay_held
+    from kyphos.interop.models import Hl7Message
+    from kyphos.pathway import services
+    from kyphos.patients.models import Patient
+
+    receive(siu("S12", "SIU-17", mrn="H555003", start=slot))
+    assert replay_held() == 0  # no case yet: left alone
+    patient = Patient.objects.get(mrn="H555003")
+    case = services.refer_case(actors["scheduler"], patient, site, referral())
+    assert replay_held() == 0  # awaiting triage: still left alone
+    assert Hl7Message.objects.get(control_id="SIU-17").status == "held"
+    services.triage_case(actors["radiologist"], case, version=case.version, reason="ok", override_reason="ok")
+    assert replay_held() == 1
+    case.refresh_from_db()
+    assert case.stage == "scheduled" and case.appointment.start == slot
+    assert AuditEntry.objects.filter(detail="replayed automatically", patient_uuid=patient.uuid).exists()

@@ -140,7 +140,11 @@ def test_the_worker_runs_the_jobs_each_room_registered(make_case: Any, actors: d
     """aftercare/ registers its missed-visit job itself; the worker (in messaging/) runs it without importing it."""
     from kyphos.messaging import jobs
 
-    assert [job.name for job in jobs.registered()] == ["messaging.reminders", "aftercare.missed_visits"]
+    assert [job.name for job in jobs.registered()] == [
+        "messaging.reminders",
+        "aftercare.missed_visits",
+        "interop.replay_held",
+    ]
     case = case_at(make_case, actors, "discharged")
     visit = Visit.objects.get(case_uuid=case.uuid)
     with time_machine.travel(visit.start + timedelta(hours=3)):

@@ -11,7 +11,8 @@ class InteropConfig(AppConfig):
 
     def ready(self) -> None:
         # The handlers register themselves with the inbound dispatcher when read.
-        from kyphos.interop.hl7v2 import adt, oru, outbound, siu  # noqa: F401, PLC0415
+        from kyphos.interop.hl7v2 import adt, inbound, oru, outbound, siu  # noqa: F401, PLC0415
         from kyphos.messaging import jobs  # noqa: PLC0415
 
         jobs.register_sender("hl7_outbound", outbound.work)
+        jobs.register("interop.replay_held", inbound.replay_held)

@@ -19,11 +19,16 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from kyphos import clock
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
 from kyphos.errors import KyphosError, Refused
 from kyphos.interop.hl7v2 import acks
 from kyphos.interop.hl7v2.reading import Header, Unreadable, read
 from kyphos.interop.hl7v2.sites import interface_of, site_named
 from kyphos.interop.models import Hl7Message
+from kyphos.pathway.models import Case
+from kyphos.pathway.stages import TERMINAL, Stage
 
 log = logging.getLogger("kyphos.hl7")
 
@@ -233,3 +238,34 @@ def replay(row: Hl7Message) -> Hl7Message:
         locked.patient_uuid, locked.case_uuid = outcome.patient_uuid, outcome.case_uuid
         locked.save(update_fields=["status", "error", "error_location", "note", "patient_uuid", "case_uuid"])
     return locked
+
+
+def replay_held(limit: int = 200) -> int:
+    """The worker's job: replay the held messages whose cause may be gone, a patient who now has a case to file a
+    result on or a triaged case to book. Returns how many were filed or booked. A message that is still held stays
+    as it is; the ones whose patient has no fitting case are not touched (no churn every minute)."""
+    done = 0
+    held = Hl7Message.objects.filter(
+        direction=Hl7Message.Direction.INBOUND, status=Hl7Message.Status.HELD, patient_uuid__isnull=False
+    ).order_by("id")
+    for row in held.defer("raw", "ack")[:limit]:
+        assert row.patient_uuid is not None
+        cases = Case.objects.filter(patient__uuid=row.patient_uuid).exclude(stage__in=TERMINAL)
+        if row.message_type.startswith("SIU"):
+            cases = cases.exclude(stage=Stage.REFERRED)
+        if not cases.exists():
+            continue
+        try:
+            replayed = replay(Hl7Message.objects.get(pk=row.pk))
+        except Refused:
+            continue
+        audit.record(
+            Actor.system("HL7 replay of held messages"),
+            AuditAction.UPDATE,
+            "hl7_message",
+            row.pk,
+            patient_uuid=replayed.patient_uuid,
+            detail="replayed automatically",
+        )
+        done += replayed.status == Hl7Message.Status.PROCESSED
+    return done
