@@ -70,3 +70,17 @@ def test_a_merge_of_an_unknown_duplicate_only_updates_the_survivor(make_case: An
     case = make_case("triaged")
     ack = receive(a40("A40-6", case.patient.mrn, "H000000"))
     assert msa(ack)[3] == "Patient already up to date. The patient to merge is not known to Kyphos: nothing to merge."
+
+
+def test_the_case_search_finds_the_survivor_by_the_old_mrn(make_case: Any, people: dict[str, Any]) -> None:
+    from django.test import Client
+
+    from tests.accounts import sign_in
+
+    kept, duplicate = make_case("triaged"), make_case("referred")
+    old_mrn = duplicate.patient.mrn
+    receive(a40("A40-7", kept.patient.mrn, old_mrn))
+    client = Client()
+    sign_in(client, people["scheduler"])
+    page = client.get("/cases/", {"text": old_mrn}).content.decode()
+    assert str(kept.uuid) in page and str(duplicate.uuid) in page  # both cases now belong to the survivor

@@ -178,8 +178,10 @@ def case_list(filters: CaseFilter) -> QuerySet[Case]:
         else:
             # An MRN finds its patient; anything else is a name. Two plain index reads, not one OR that would
             # have to sort every match of a common name.
-            is_mrn = Patient.objects.filter(mrn=text).exists()
-            cases = cases.filter(patient__mrn=text) if is_mrn else cases.filter(name_starts(text))
+            # A record merged into another (HL7 ADT^A40) leads to the patient it was merged into.
+            found = list(Patient.objects.filter(mrn=text).values_list("pk", "merged_into_id"))
+            ids = {merged or pk for pk, merged in found}
+            cases = cases.filter(patient_id__in=ids) if ids else cases.filter(name_starts(text))
         # In the order of the name index (family, given, patient), so a common name's first page reads its first
         # rows instead of sorting every match; a patient's own cases, newest first, follow each other.
         return cases.only(*CASE_LIST_FIELDS).order_by(
