@@ -89,6 +89,15 @@ def destination(site: Any, port: int, **flags: Any) -> Any:
     )
 
 
+def signed(make_case: Any, actors: dict[str, Any]) -> tuple[Any, Any]:
+    """A case whose procedure ended and was coded, and its note signed: (case, the signed note)."""
+    from kyphos.procedure import note
+
+    case = ended(make_case, actors)
+    with time_machine.travel(AFTER):
+        return case, note.sign(actors["radiologist"], case)
+
+
 def drain(worker: str = "w1") -> None:
     """Run the worker's sender until nothing is left to send, moving the clock past each retry wait."""
     from kyphos.interop.hl7v2 import outbound
@@ -118,14 +127,11 @@ def test_notes_and_charges_arrive_in_order_through_drops_and_a_refusal(
 ) -> None:
     from kyphos.interop.hl7v2 import outbound
     from kyphos.interop.models import Hl7Message
-    from kyphos.procedure import note
 
     server = receiver(["drop", "AA", "drop", "drop", "AE", "AA"])
     dest = destination(site, server.port, sends_notes=True, sends_charges=True)
-    cases = [ended(make_case, actors) for _ in range(3)]
-    with time_machine.travel(AFTER):
-        for case in cases:
-            note.sign(actors["radiologist"], case)
+    for _ in range(3):
+        signed(make_case, actors)
     drain()
     rows = list(Hl7Message.objects.filter(direction="out").order_by("id"))
     assert len(rows) == 6 and {r.message_type for r in rows} == {"MDM^T02^MDM_T02", "DFT^P03^DFT_P03"}
@@ -146,14 +152,11 @@ def test_notes_and_charges_arrive_in_order_through_drops_and_a_refusal(
 def test_the_note_and_the_charge_say_what_the_record_holds(
     make_case: Any, actors: dict[str, Any], site: Any, receiver: Any
 ) -> None:
-    from kyphos.procedure import note
     from kyphos.procedure.models import ProcedureRecord
 
     server = receiver()
     destination(site, server.port, sends_notes=True, sends_charges=True)
-    case = ended(make_case, actors)
-    with time_machine.travel(AFTER):
-        signed = note.sign(actors["radiologist"], case)
+    case, signed_note = signed(make_case, actors)
     drain()
     by_type = {str(hl7.parse(m.decode()).segment("MSH")(9)): m.decode() for m in server.accepted}
     mdm, dft = by_type["MDM^T02^MDM_T02"], by_type["DFT^P03^DFT_P03"]
@@ -162,7 +165,7 @@ def test_the_note_and_the_charge_say_what_the_record_holds(
         assert fields(message, "MSH")[0][4] == "EPIC"  # MSH-5: the MSH's own field numbering is one off
     assert fields(mdm, "TXA")[0][17] == "AU"
     text = [obx[5] for obx in fields(mdm, "OBX") if obx[2] == "TX"]
-    impression = next(s["text"] for s in signed.sections if s["key"] == "impression")
+    impression = next(s["text"] for s in signed_note.sections if s["key"] == "impression")
     assert impression.splitlines()[0] in text
     (pdf,) = [obx[5] for obx in fields(mdm, "OBX") if obx[2] == "ED"]
     assert base64.b64decode(pdf.split("^")[4]).startswith(b"%PDF")
@@ -175,13 +178,10 @@ def test_the_note_and_the_charge_say_what_the_record_holds(
 def test_a_note_as_oru_for_a_destination_that_wants_reports(
     make_case: Any, actors: dict[str, Any], site: Any, receiver: Any
 ) -> None:
-    from kyphos.procedure import note
 
     server = receiver()
     destination(site, server.port, sends_notes=True, note_as="ORU")
-    case = ended(make_case, actors)
-    with time_machine.travel(AFTER):
-        note.sign(actors["radiologist"], case)
+    signed(make_case, actors)
     drain()
     (message,) = [m.decode() for m in server.accepted]
     assert fields(message, "MSH")[0][8] == "ORU^R01^ORU_R01" and fields(message, "OBR")[0][25] == "F"
@@ -191,16 +191,13 @@ def test_no_ack_is_retried_then_set_aside_and_other_destinations_go_on(
     make_case: Any, actors: dict[str, Any], site: Any, receiver: Any, settings: Any
 ) -> None:
     from kyphos.interop.models import Hl7Message
-    from kyphos.procedure import note
 
     settings.KYPHOS_HL7_SEND_ATTEMPTS = 3
     silent = receiver(["drop"] * 10)
     working = receiver()
     destination(site, silent.port, sends_notes=True)
     destination(site, working.port, sends_charges=True)
-    case = ended(make_case, actors)
-    with time_machine.travel(AFTER):
-        note.sign(actors["radiologist"], case)
+    signed(make_case, actors)
     drain()
     lost = Hl7Message.objects.get(direction="out", destination__port=silent.port)
     assert (lost.status, lost.attempts, len(silent.received)) == ("failed", 3, 3)
@@ -215,11 +212,7 @@ def test_a_claimed_message_holds_its_destinations_queue(
 
     server = receiver()
     destination(site, server.port, sends_notes=True, sends_charges=True)
-    case = ended(make_case, actors)
-    from kyphos.procedure import note
-
-    with time_machine.travel(AFTER):
-        note.sign(actors["radiologist"], case)
+    signed(make_case, actors)
     with time_machine.travel(AFTER + timedelta(hours=1)):
         assert outbound.enqueue_due() == 2
         first = outbound.claim_next("w1")
@@ -260,13 +253,10 @@ def test_a_note_committed_after_a_search_began_is_still_found(
     before that search but committed after it is not missed."""
     from kyphos.interop.hl7v2 import outbound
     from kyphos.interop.models import Hl7Destination
-    from kyphos.procedure import note
 
     server = receiver()
     dest = destination(site, server.port, sends_notes=True)
-    case = ended(make_case, actors)
-    with time_machine.travel(AFTER):
-        note.sign(actors["radiologist"], case)
+    signed(make_case, actors)
     Hl7Destination.objects.filter(pk=dest.pk).update(scanned_to=AFTER + timedelta(minutes=30))
     with time_machine.travel(AFTER + timedelta(minutes=40)):
         assert outbound.enqueue_due() == 1

@@ -34,6 +34,8 @@ from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.errors import Refused
 from kyphos.interop.hl7v2.acks import escape
+from kyphos.interop.hl7v2.fields import has_segment, value
+from kyphos.interop.hl7v2.reading import Unreadable, read
 from kyphos.interop.hl7v2.sites import interface_of
 from kyphos.interop.models import Hl7Destination, Hl7Message
 from kyphos.pathway import kernel
@@ -182,10 +184,9 @@ SIU_EVENTS = {"new": "S12", "moved": "S13", "cancelled": "S15", "no_show": "S26"
 
 
 def booking_message(
-    destination: Hl7Destination, appointment: Appointment, event: str, control_id: str, now: datetime
+    destination: Hl7Destination, appointment: Appointment, case: Case, event: str, control_id: str, now: datetime
 ) -> str:
     """SIU^S12 / S13 / S15 / S26 (HL7 v2.5.1 10.4) for a booking Kyphos made as the scheduling system of record."""
-    case = Case.objects.select_related("patient", "site", "appointment__room").get(uuid=appointment.case_uuid)
     code = SIU_EVENTS[event]
     minutes = int(appointment.duration.total_seconds() // 60)
     start = _ts(appointment.start)
@@ -218,13 +219,13 @@ def enqueue_due(now: datetime | None = None) -> int:
     added = 0
     for destination in Hl7Destination.objects.filter(active=True).select_related("site"):
         since = max(destination.created_at, (destination.scanned_to or destination.created_at) - LOOKBACK)
-        for source, build in _due(destination, since):
-            added += _queue(destination, source, build, now)
+        for source, case, build in _due(destination, since):
+            added += _queue(destination, source, case, build, now)
         Hl7Destination.objects.filter(pk=destination.pk).update(scanned_to=now)
     return added
 
 
-def _due(destination: Hl7Destination, since: datetime) -> Iterable[tuple[str, Any]]:
+def _due(destination: Hl7Destination, since: datetime) -> Iterable[tuple[str, Case, Any]]:
     """What happened at the destination's site since ``since`` that it has not been given (sources queued since then:
     a source is queued after its own time, so the ones before ``since`` cannot matter)."""
     site = destination.site
@@ -241,7 +242,7 @@ def _due(destination: Hl7Destination, since: datetime) -> Iterable[tuple[str, An
         )
         for note in notes:
             if f"note:{note.pk}" not in given:
-                yield f"note:{note.pk}", lambda control, now, n=note: note_message(destination, n, control, now)
+                yield f"note:{note.pk}", note.case, lambda c, now, n=note: note_message(destination, n, c, now)
     if destination.sends_charges:
         records = (
             ProcedureRecord.objects.filter(case__site=site, ended_at__gte=since)
@@ -251,17 +252,30 @@ def _due(destination: Hl7Destination, since: datetime) -> Iterable[tuple[str, An
         )
         for record in records:
             if f"charge:{record.pk}" not in given:
-                yield f"charge:{record.pk}", lambda control, now, r=record: charge_message(destination, r, control, now)
+                yield (
+                    f"charge:{record.pk}",
+                    record.case,
+                    lambda c, now, r=record: charge_message(destination, r, c, now),
+                )
     if destination.sends_bookings and interface_of(site).scheduler_of_record:
-        for appointment in (
+        appointments = list(
             Appointment.objects.filter(site=site, updated_at__gte=since)
             .select_related("room", "replaces")
             .order_by("updated_at", "pk")
-        ):
+        )
+        cases = Case.objects.select_related("patient", "site").in_bulk(
+            [a.case_uuid for a in appointments], field_name="uuid"
+        )
+        for appointment in appointments:
+            case = cases[appointment.case_uuid]
             for event in _booking_events(appointment):
                 source = f"booking:{appointment.uuid}:{event}"
                 if source not in given:
-                    yield source, lambda c, now, a=appointment, e=event: booking_message(destination, a, e, c, now)
+                    yield (
+                        source,
+                        case,
+                        lambda c, now, a=appointment, k=case, e=event: booking_message(destination, a, k, e, c, now),
+                    )
 
 
 def _booking_events(appointment: Appointment) -> list[str]:
@@ -273,7 +287,7 @@ def _booking_events(appointment: Appointment) -> list[str]:
     return events
 
 
-def _queue(destination: Hl7Destination, source: str, build: Any, now: datetime) -> int:
+def _queue(destination: Hl7Destination, source: str, case: Case, build: Any, now: datetime) -> int:
     try:
         with transaction.atomic():
             row = Hl7Message.objects.create(
@@ -295,24 +309,11 @@ def _queue(destination: Hl7Destination, source: str, build: Any, now: datetime) 
             row.message_type = text.split("\r", 1)[0].split("|")[8][:30]
             row.version = "2.5.1"
             row.raw = text.encode("utf-8")
-            row.case_uuid, row.patient_uuid = _about(source)
+            row.case_uuid, row.patient_uuid = case.uuid, case.patient.uuid
             row.save()
     except IntegrityError:
         return 0  # another worker queued it first
     return 1
-
-
-def _about(source: str) -> tuple[Any, Any]:
-    kind, key = source.split(":")[:2]
-    case = None
-    if kind == "note":
-        case = ProcedureNote.objects.select_related("case__patient").get(pk=int(key)).case
-    elif kind == "charge":
-        case = ProcedureRecord.objects.select_related("case__patient").get(pk=int(key)).case
-    elif kind == "booking":
-        uuid = Appointment.objects.values_list("case_uuid", flat=True).get(uuid=key)
-        case = Case.objects.select_related("patient").get(uuid=uuid)
-    return (case.uuid, case.patient.uuid) if case is not None else (None, None)
 
 
 # --- sending -------------------------------------------------------------------------------------------------------
@@ -343,22 +344,17 @@ def exchange(host: str, port: int, message: bytes, timeout: float) -> bytes:
 
 
 def _ack_of(answer: bytes, control_id: str) -> tuple[str, str]:
-    """(MSA-1, the reason) of the ACK for ``control_id``; NoAck when the answer is not that."""
-    text = answer.decode("utf-8", errors="replace")
-    segments = [s for s in text.replace("\n", "\r").split("\r") if s]
-    if not segments or not segments[0].startswith("MSH") or len(segments[0]) < 4:
-        raise NoAck("the answer is not an HL7 message")
-    separator = segments[0][3]
-    msa = next((s.split(separator) for s in segments if s.startswith("MSA")), None)
-    if msa is None or len(msa) < 3:
+    """(MSA-1, the reason) of the ACK for ``control_id``, read as any received message is (reading.read: its own
+    delimiters and character set); NoAck when the answer is not that."""
+    try:
+        _header, message = read(answer)
+    except Unreadable as problem:
+        raise NoAck(f"the answer is not an HL7 message ({problem.reason})") from None
+    if not has_segment(message, "MSA"):
         raise NoAck("the answer has no MSA segment")
-    if msa[2] != control_id:
+    if value(message, "MSA", 2) != control_id:
         raise NoAck("the ACK is for another message")
-    reason = msa[3] if len(msa) > 3 else ""
-    err = next((s.split(separator) for s in segments if s.startswith("ERR")), None)
-    if err is not None and len(err) > 8 and err[8]:
-        reason = err[8]
-    return msa[1], reason
+    return value(message, "MSA", 1), value(message, "ERR", 8) or value(message, "MSA", 3)
 
 
 def claim_next(worker: str, now: datetime | None = None) -> Hl7Message | None:
