@@ -15,7 +15,7 @@ from uuid import UUID
 import hl7
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from kyphos import clock
@@ -245,25 +245,29 @@ def replay_held(limit: int = 200) -> int:
     result on or a triaged case to book. Returns how many were filed or booked. A message that is still held stays
     as it is; the ones whose patient has no fitting case are not touched (no churn every minute)."""
     done = 0
-    held = Hl7Message.objects.filter(
-        direction=Hl7Message.Direction.INBOUND, status=Hl7Message.Status.HELD, patient_uuid__isnull=False
-    ).order_by("id")
-    for row in held.defer("raw", "ack")[:limit]:
-        assert row.patient_uuid is not None
-        cases = Case.objects.filter(patient__uuid=row.patient_uuid).exclude(stage__in=TERMINAL)
-        if row.message_type.startswith("SIU"):
-            cases = cases.exclude(stage=Stage.REFERRED)
-        if not cases.exists():
-            continue
+    open_cases = Case.objects.filter(patient__uuid=OuterRef("patient_uuid")).exclude(stage__in=TERMINAL)
+    ready = (
+        Hl7Message.objects.filter(
+            direction=Hl7Message.Direction.INBOUND, status=Hl7Message.Status.HELD, patient_uuid__isnull=False
+        )
+        .filter(
+            # A result needs an open case; a booking a case past triage. One query for them all.
+            (~Q(message_type__startswith="SIU") & Exists(open_cases))
+            | (Q(message_type__startswith="SIU") & Exists(open_cases.exclude(stage=Stage.REFERRED)))
+        )
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    for pk in list(ready[:limit]):
         try:
-            replayed = replay(Hl7Message.objects.get(pk=row.pk))
+            replayed = replay(Hl7Message.objects.get(pk=pk))
         except Refused:
             continue
         audit.record(
             Actor.system("HL7 replay of held messages"),
             AuditAction.UPDATE,
             "hl7_message",
-            row.pk,
+            pk,
             patient_uuid=replayed.patient_uuid,
             detail="replayed automatically",
         )
