@@ -95,3 +95,16 @@ def test_filters_that_do_not_fit_say_so(site: Any, people: dict[str, Any]) -> No
     page = answer.content.decode()
     assert "The end date is before the start date." in page and "Choose one of the options offered." in page
     assert admin.get("/integration/999999/").status_code == 404
+
+
+def test_the_parsed_view_numbers_fields_as_the_standard_does(site: Any) -> None:
+    from kyphos.web.integration_views import parsed
+
+    segments, problem = parsed(oru("PAGE-5", "H808005", inr("1.0")), patient_data=True)
+    assert problem == ""
+    msh = {f["number"]: f["value"] for f in segments[0]["fields"]}
+    assert (msh[1], msh[2], msh[3], msh[9], msh[10]) == ("|", "^~\\&", "SUNQUEST", "ORU^R01^ORU_R01", "PAGE-5")
+    pid = {f["number"]: f["value"] for f in segments[1]["fields"]}
+    assert pid[3] == "H808005^^^HOSP^MR"
+    hidden, _ = parsed(oru("PAGE-5", "H808005", inr("1.0")), patient_data=False)
+    assert {f["value"] for f in hidden[1]["fields"]} == {"•••"} and hidden[0]["fields"] == segments[0]["fields"]

@@ -124,9 +124,9 @@ def parsed(raw: bytes, patient_data: bool) -> tuple[list[dict[str, Any]], str]:
         name = str(segment[0])
         counts[name] = counts.get(name, 0) + 1
         hidden = name not in ENVELOPE and not patient_data
+        # python-hl7 keeps MSH-1 (the field separator itself) as the segment's first field, so the numbers agree
+        # with the standard's for every segment.
         values = [str(f) for f in segment[1:]]
-        if name == "MSH":
-            values = [message.separator, *values]  # MSH-1 is the separator itself
         fields = [{"number": n, "value": "•••" if hidden and v else v} for n, v in enumerate(values, start=1) if v]
         segments.append({"name": name, "occurrence": counts[name], "fields": fields, "hidden": hidden})
     return segments, ""
