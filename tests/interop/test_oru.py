@@ -78,6 +78,36 @@ def test_a_correction_replaces_the_value_keeps_the_old_one_and_clears_the_stop(m
     assert LabResult.objects.filter(case=case, code="inr").count() == 2
 
 
+def test_each_result_of_a_message_has_its_timeline_line_and_audit_entry_and_a_repeat_inside_it_corrects(
+    make_case: Any,
+) -> None:
+    from kyphos.audit.models import AuditEntry
+    from kyphos.labs.models import LabResult
+
+    case = make_case("scheduled")
+    ack = receive(
+        oru(
+            "ORU-40",
+            case.patient.mrn,
+            inr("1.0"),
+            "NM|777-3^Platelets^LN||240|10*3/uL|||||F",
+            inr("1.2", "C"),  # the same result (order and OBX-3/4) again in the same message, corrected
+        )
+    )
+    assert msa(ack)[1] == "AA"
+    (now,) = current(case, "inr")
+    assert (now.value, now.status) == (Decimal("1.20"), "corrected")
+    assert LabResult.objects.get(pk=now.corrects_id).superseded_at is not None
+    lines = list(case.events.filter(summary__startswith="Lab").values_list("summary", flat=True))
+    assert sorted(lines) == [
+        "Lab corrected: INR 1.00 → 1.20 (Corrected)",
+        "Lab: INR 1.00",
+        "Lab: Platelet count 240.00",
+    ]
+    audited = AuditEntry.objects.filter(object_type="lab", patient_uuid=case.patient.uuid)
+    assert sorted(audited.values_list("action", flat=True)) == ["create", "create", "update"]
+
+
 def test_units_are_converted_to_the_ones_kyphos_keeps(make_case: Any) -> None:
     case = make_case("scheduled")
     ack = receive(

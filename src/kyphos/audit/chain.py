@@ -70,7 +70,7 @@ def append(entries: Sequence[AuditEntry]) -> None:
     """Link these new entries after the current head, in order, and save them in one statement."""
     if not entries:
         return
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # part of the writer's transaction: it fails whole or not at all
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])

@@ -35,6 +35,29 @@ def record(
     return entry
 
 
+def record_each(actor: Actor, object_type: str, rows: Iterable[tuple[AuditAction, object, UUID | None, str]]) -> int:
+    """Record several changes made together (action, object id, patient UUID, detail), one entry each, appended
+    to the chain in one statement."""
+    at = clock.current()
+    user = actor.user_or_none
+    entries = [
+        AuditEntry(
+            at=at,
+            user=user,
+            username=actor.name[:150],
+            patient_uuid=patient_uuid,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id)[:64],
+            client_addr=actor.client_addr,
+            detail=detail[:200],
+        )
+        for action, object_id, patient_uuid, detail in rows
+    ]
+    chain.append(entries)
+    return len(entries)
+
+
 def record_list(actor: Actor, object_type: str, rows: Iterable[tuple[object, UUID]], detail: str = "") -> int:
     """Record that a list showed these rows (object id, patient UUID): one entry per patient shown."""
     at = clock.current()

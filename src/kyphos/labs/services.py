@@ -1,16 +1,18 @@
 """Lab results: one way in for every source (typed on the admission screen, the HL7 lab feed, the FHIR API).
 
-``record_lab`` checks the value against what is possible for the test, stores it with its LOINC code and
-source, closes the pregnancy-test task when an hCG arrives, puts a result the rules stop on (a high INR, low
-platelets, a positive hCG) on the case's findings so the day list and the banner show it at once, and writes the
-timeline event and the audit row. A result the laboratory sends again under the same name (``external_id``) is
-either the same (nothing changes) or a correction: the new value replaces the old, which stays on record as
-superseded, and the timeline says so. ``lab_values`` and ``lab_policy`` are what the procedure's readiness rules
-read: current results only.
+``record_lab`` (``record_labs`` for several taken together) checks the value against what is possible for the
+test, stores it with its LOINC code and source, closes the pregnancy-test task when an hCG arrives, puts a result
+the rules stop on (a high INR, low platelets, a positive hCG) on the case's findings so the day list and the
+banner show it at once, and writes the timeline event and the audit row. A result the laboratory sends again
+under the same name (``external_id``) is either the same (nothing changes) or a correction: the new value
+replaces the old, which stays on record as superseded, and the timeline says so. ``lab_values`` and
+``lab_policy`` are what the procedure's readiness rules read: current results only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -60,7 +62,37 @@ def _parse_value(code: str, value: Any) -> Decimal:
     return number
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class LabEntry:
+    """One result to record: what a lab form or one OBX of a lab message holds."""
+
+    code: str
+    taken_at: datetime
+    value: Any = None
+    positive: bool | None = None
+    status: str = ResultStatus.FINAL
+    external_id: str = ""
+
+
+def check(entry: LabEntry) -> tuple[Decimal | None, bool | None]:
+    """The entry's value as stored (a number, or positive/negative for hCG); ValidationError naming the field when
+    the test, the value or the sample time is not possible. Changes nothing."""
+    if entry.status not in ResultStatus.values:
+        raise InvalidInput(format_lazy(_("Unknown result status {status!r}."), status=entry.status), field="status")
+    if entry.code not in lab_rules.tests():
+        raise ValidationError({"code": _("Choose a test.")})
+    now = clock.current()
+    if entry.taken_at > now + timedelta(minutes=5):
+        raise ValidationError({"taken_at": _("The sample time is in the future.")})
+    if entry.taken_at < now - timedelta(days=90):
+        raise ValidationError({"taken_at": _("The sample is more than 90 days old.")})
+    if entry.code == "hcg":
+        if entry.positive is None:
+            raise ValidationError({"positive": _("Say whether the pregnancy test is positive or negative.")})
+        return None, entry.positive
+    return _parse_value(entry.code, entry.value), None
+
+
 def record_lab(
     actor: Actor,
     case: Case,
@@ -75,85 +107,124 @@ def record_lab(
     refresh: bool = True,
 ) -> LabResult:
     """Record one lab result, typed by hand or sent by the laboratory (HL7 ORU, FHIR): the same checks and effects."""
+    entry = LabEntry(code, taken_at, value, positive, status, external_id)
+    return record_labs(actor, case, [entry], source=source, refresh=refresh)[0]
+
+
+def record_labs(
+    actor: Actor, case: Case, entries: Sequence[LabEntry], *, source: str = "manual", refresh: bool = True
+) -> list[LabResult]:
+    """Record results taken together (one lab message, one form): each checked as ``check`` does, all or none
+    stored; then the same effects as one by one, written a statement per kind rather than per result. Returns the
+    stored result of each entry, in order (the one already on record where the laboratory repeated itself)."""
     if actor.user is not None and not (may(actor.user, "case.admit") or may(actor.user, "case.clear")):
         raise NotPermitted(_("Your role does not allow entering lab results."))
     if source not in SOURCES:
         raise InvalidInput(format_lazy(_("Unknown lab source {source!r}."), source=source), field="source")
-    if status not in ResultStatus.values:
-        raise InvalidInput(format_lazy(_("Unknown result status {status!r}."), status=status), field="status")
-    tests = lab_rules.tests()
-    if code not in tests:
-        raise ValidationError({"code": _("Choose a test.")})
-    now = clock.current()
-    if taken_at > now + timedelta(minutes=5):
-        raise ValidationError({"taken_at": _("The sample time is in the future.")})
-    if taken_at < now - timedelta(days=90):
-        raise ValidationError({"taken_at": _("The sample is more than 90 days old.")})
-    if code == "hcg":
-        if positive is None:
-            raise ValidationError({"positive": _("Say whether the pregnancy test is positive or negative.")})
-        number = None
-    else:
-        number = _parse_value(code, value)
-    previous = None
-    if external_id:
-        previous = (
-            LabResult.objects.select_for_update()
-            .filter(case=case, external_id=external_id[:200], superseded_at__isnull=True)
-            .first()
+    checked = [check(entry) for entry in entries]
+    names = [entry.external_id[:200] for entry in entries if entry.external_id]
+    if len(set(names)) < len(names):  # the same result twice in one batch: the second corrects the first
+        with transaction.atomic(savepoint=False):
+            done = [r for e in entries for r in record_labs(actor, case, [e], source=source, refresh=False)]
+            if refresh:
+                refresh_findings(actor, case, done)
+            return done
+    with transaction.atomic(savepoint=False):  # every check is done: nothing below refuses half-way
+        return _store(actor, case, entries, checked, source, refresh)
+
+
+def _store(
+    actor: Actor,
+    case: Case,
+    entries: Sequence[LabEntry],
+    checked: list[tuple[Decimal | None, bool | None]],
+    source: str,
+    refresh: bool,
+) -> list[LabResult]:
+    tests, now = lab_rules.tests(), clock.current()
+    names = [entry.external_id[:200] for entry in entries if entry.external_id]
+    previous: dict[str, LabResult] = {}
+    if names:
+        current = LabResult.objects.select_for_update().filter(
+            case=case, external_id__in=names, superseded_at__isnull=True
         )
-        if previous is not None and (previous.code, previous.value, previous.positive, previous.status) == (
-            code,
+        previous = {r.external_id: r for r in current}
+    stored: list[LabResult | None] = []
+    new: list[LabResult] = []
+    replaced: list[LabResult | None] = []
+    for entry, (number, positive) in zip(entries, checked, strict=True):
+        before = previous.get(entry.external_id[:200]) if entry.external_id else None
+        if before is not None and (before.code, before.value, before.positive, before.status) == (
+            entry.code,
             number,
-            positive if code == "hcg" else None,
-            status,
+            positive,
+            entry.status,
         ):
-            return previous  # the laboratory sent the same result again: nothing changes
-    result = LabResult.objects.create(
-        case=case,
-        code=code,
-        loinc=tests[code].loinc,
-        value=number,
-        positive=positive if code == "hcg" else None,
-        unit=tests[code].unit,
-        taken_at=taken_at,
-        entered_at=now,
-        entered_by=actor.user_or_none,
-        source=source,
-        status=status,
-        external_id=external_id[:200],
-        corrects=previous,
-    )
-    if previous is not None:
-        LabResult.objects.filter(pk=previous.pk).update(superseded_at=now)
-    if code == "hcg" and status != ResultStatus.PRELIMINARY:
+            stored.append(before)  # the laboratory sent the same result again: nothing changes
+            continue
+        stored.append(None)
+        replaced.append(before)
+        new.append(
+            LabResult(
+                case=case,
+                code=entry.code,
+                loinc=tests[entry.code].loinc,
+                value=number,
+                positive=positive,
+                unit=tests[entry.code].unit,
+                taken_at=entry.taken_at,
+                entered_at=now,
+                entered_by=actor.user_or_none,
+                source=source,
+                status=entry.status,
+                external_id=entry.external_id[:200],
+                corrects=before,
+            )
+        )
+    if not new:
+        return [r for r in stored if r is not None]
+    LabResult.objects.bulk_create(new)
+    gone = [before.pk for before in replaced if before is not None]
+    if gone:
+        LabResult.objects.filter(pk__in=gone).update(superseded_at=now)
+    hcg = [r for r in new if r.code == "hcg" and r.status != ResultStatus.PRELIMINARY]
+    if hcg:
         for task in Task.objects.select_for_update().filter(case=case, kind=TaskKind.HCG_TEST, status=TaskStatus.OPEN):
             task.case = case
-            kernel.close_task(actor, task, TaskStatus.DONE, gettext("positive") if positive else gettext("negative"))
-    shown = _shown(code, number, positive)
-    if previous is not None:
-        summary = gettext("Lab corrected: {test} {old} → {new} ({status})").format(
-            test=tests[code].name,
-            old=_shown(previous.code, previous.value, previous.positive),
-            new=shown,
-            status=ResultStatus(status).label,
-        )
-    else:
-        summary = gettext("Lab: {test} {value}").format(test=tests[code].name, value=shown)
-        if status == ResultStatus.PRELIMINARY:
+            outcome = gettext("positive") if hcg[-1].positive else gettext("negative")
+            kernel.close_task(actor, task, TaskStatus.DONE, outcome)
+    summaries = []
+    for result, before in zip(new, replaced, strict=True):
+        shown = _shown(result.code, result.value, result.positive)
+        if before is not None:
+            summaries.append(
+                gettext("Lab corrected: {test} {old} → {new} ({status})").format(
+                    test=tests[result.code].name,
+                    old=_shown(before.code, before.value, before.positive),
+                    new=shown,
+                    status=ResultStatus(result.status).label,
+                )
+            )
+            continue
+        summary = gettext("Lab: {test} {value}").format(test=tests[result.code].name, value=shown)
+        if result.status == ResultStatus.PRELIMINARY:
             summary += " " + gettext("(preliminary)")
-    kernel.record_event(actor, case, EventKind.NOTE, summary)
-    audit.record(
+        summaries.append(summary)
+    kernel.record_events(actor, case, EventKind.NOTE, summaries)
+    audit.record_each(
         actor,
-        AuditAction.UPDATE if previous is not None else AuditAction.CREATE,
         "lab",
-        result.pk,
-        patient_uuid=case.patient.uuid,
-        detail=f"{code} corrects {previous.pk}" if previous is not None else code,
+        [
+            (AuditAction.CREATE, r.pk, case.patient.uuid, r.code)
+            if before is None
+            else (AuditAction.UPDATE, r.pk, case.patient.uuid, f"{r.code} corrects {before.pk}")
+            for r, before in zip(new, replaced, strict=True)
+        ],
     )
-    if refresh:  # a feed recording several results refreshes once, after the last (refresh_findings)
-        refresh_findings(actor, case, [result])
-    return result
+    if refresh:  # a feed recording several batches refreshes once, after the last (refresh_findings)
+        refresh_findings(actor, case, new)
+    fresh = iter(new)
+    return [r if r is not None else next(fresh) for r in stored]
 
 
 def _shown(code: str, number: Decimal | None, positive: bool | None) -> str:

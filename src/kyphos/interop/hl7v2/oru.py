@@ -13,10 +13,12 @@ integration page, never dropped; replayed once the patient's case exists.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 
 import hl7
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
 
 from kyphos.errors import InvalidInput
 from kyphos.interop.hl7v2.adt import actor_of, find_patient
@@ -26,7 +28,7 @@ from kyphos.interop.hl7v2.reading import Header
 from kyphos.interop.hl7v2.sites import hl7_moment, site_named
 from kyphos.interop.models import Hl7Message, SiteInterface
 from kyphos.labs import services as labs
-from kyphos.labs.models import LabResult, ResultStatus
+from kyphos.labs.models import ResultStatus
 from kyphos.pathway.models import Case
 from kyphos.pathway.stages import TERMINAL
 from kyphos.rules.labs import tests as lab_tests
@@ -96,11 +98,20 @@ def handle(header: Header, message: hl7.Message) -> Outcome:
     patient = find_patient(message)
     if patient is None:
         return Outcome(Hl7Message.Status.HELD, "Held for review: the patient is not known to Kyphos.")
+    codes_of_site = SiteInterface.objects.filter(site_id=OuterRef("site_id")).values("lab_codes")[:1]
     cases = list(
         Case.objects.filter(patient=patient)
         .exclude(stage__in=TERMINAL)
-        .select_related("site", "patient", "appointment")
+        .select_related("site")
+        # What filing a result reads, the site's code map with it, in one narrow query (the feed's hot path).
+        .only(
+            *("id", "uuid", "patient_id", "site_id", "stage", "findings", "open_stops", "version"),
+            *(f"site__{name}" for name in ("code", "name", "time_zone", "inr_max", "lab_freshness_days")),
+        )
+        .annotate(site_lab_codes=Subquery(codes_of_site))
     )
+    for case in cases:
+        case.patient = patient
     if len(cases) > 1:  # the facility that sent it, or the patient's location, says which
         site = site_named(value(message, "PV1", 3, 1, 4), header.sending_facility)
         cases = [c for c in cases if site is not None and c.site_id == site.pk] or cases
@@ -108,12 +119,14 @@ def handle(header: Header, message: hl7.Message) -> Outcome:
         why = "has no open case" if not cases else "has more than one open case"
         return Outcome(Hl7Message.Status.HELD, f"Held for review: the patient {why}.", patient_uuid=patient.uuid)
     case = cases[0]
-    mapped = SiteInterface.objects.filter(site_id=case.site_id).values_list("lab_codes", flat=True).first()
+    mapped = case.site_lab_codes
+    if isinstance(mapped, str):  # SQLite hands a JSON column read through a subquery back as text
+        mapped = json.loads(mapped)
     local = {str(k): str(v) for k, v in (mapped or {}).items()}
     loinc = {t.loinc: t.code for t in lab_tests().values()} | ALSO_LOINC
     actor = actor_of(header)
     order, observed_at = "", ""
-    filed: list[LabResult] = []
+    entries: list[labs.LabEntry] = []
     skipped: list[str] = []
     obr = n = 0
     for segment in message:
@@ -138,24 +151,15 @@ def handle(header: Header, message: hl7.Message) -> Outcome:
             raise InvalidInput(f"{where}^14: the sample time is missing or not a real time.", field=f"{where}^14")
         number, positive = _value(message, n, code)
         external = f"{order}|{value(message, 'OBX', 3, occurrence=n)}|{value(message, 'OBX', 4, occurrence=n)}"
+        entry = labs.LabEntry(code, taken_at, number, positive, status, external)
         try:
-            result = labs.record_lab(
-                actor,
-                case,
-                code,
-                value=number,
-                positive=positive,
-                taken_at=taken_at,
-                source="hl7",
-                status=status,
-                external_id=external,
-                refresh=False,
-            )
+            labs.check(entry)  # each OBX on its own first, so a refusal names the one to blame
         except ValidationError as exc:
             name, messages = next(iter(exc.message_dict.items())) if hasattr(exc, "error_dict") else ("", exc.messages)
             column = {"taken_at": 14}.get(name, 5)
             raise InvalidInput(f"{where}: {' '.join(str(m) for m in messages)}", field=f"{where}^{column}") from None
-        filed.append(result)
+        entries.append(entry)
+    filed = labs.record_labs(actor, case, entries, source="hl7") if entries else []
     taken = len(filed)
     if not taken:
         return Outcome(
@@ -164,7 +168,6 @@ def handle(header: Header, message: hl7.Message) -> Outcome:
             patient_uuid=patient.uuid,
             case_uuid=case.uuid,
         )
-    labs.refresh_findings(actor, case, filed)
     note = f"{taken} result(s) recorded." + (f" Not used: {', '.join(skipped[:10])}." if skipped else "")
     return Outcome(Hl7Message.Status.PROCESSED, note, patient_uuid=patient.uuid, case_uuid=case.uuid)
 
