@@ -277,3 +277,31 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 def postgres_available() -> bool:
     return bool(shutil.which("pg_ctl") or os.path.exists("/usr/lib/postgresql"))
+
+
+# --- the FHIR API ------------------------------------------------------------------------------------------------
+
+
+def api_client(name: str, scopes: str, roles: tuple[str, ...] = ("scheduler",), **options: Any) -> Any:
+    """Register a FHIR API client through the real service (``sites`` and ``jwks`` as keywords)."""
+    from kyphos.audit.actor import Actor
+    from kyphos.interop.fhir import clients
+
+    return clients.create_client(
+        Actor.system("test"), name, scopes, list(roles), options.get("sites", []), options.get("jwks", {"keys": []})
+    )
+
+
+def api_token(client: Any) -> str:
+    """A script token for ``client`` (one day)."""
+    from kyphos.audit.actor import Actor
+    from kyphos.interop.fhir import clients
+
+    return clients.issue_script_token(Actor.system("test"), client, 1)
+
+
+def fhir_api(token: str) -> Any:
+    """Django's test client sending ``token`` as the bearer."""
+    from django.test import Client
+
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")

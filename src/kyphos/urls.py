@@ -38,5 +38,6 @@ urlpatterns = [
     path("", include("kyphos.procedure.urls")),
     path("", include("kyphos.aftercare.urls")),
     path("admin/", admin.site.urls),
+    path("fhir/", include("kyphos.interop.fhir.urls")),
     path("", include("kyphos.portal.urls")),
 ]

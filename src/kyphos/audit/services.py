@@ -58,7 +58,7 @@ def record_each(actor: Actor, object_type: str, rows: Iterable[tuple[AuditAction
     return len(entries)
 
 
-def record_list(actor: Actor, object_type: str, rows: Iterable[tuple[object, UUID]], detail: str = "") -> int:
+def record_list(actor: Actor, object_type: str, rows: Iterable[tuple[object, UUID | None]], detail: str = "") -> int:
     """Record that a list showed these rows (object id, patient UUID): one entry per patient shown."""
     at = clock.current()
     user = actor.user_or_none

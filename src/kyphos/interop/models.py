@@ -6,6 +6,7 @@ answered with the stored ACK, byte for byte, and changes nothing."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -216,3 +217,56 @@ class Hl7Destination(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.host}:{self.port})"
+
+
+class ApiClient(models.Model):
+    """A system that uses the FHIR API (the EHR, a registry, the analytics team's scripts).
+
+    Each client acts through its own service account (``user``): its roles say what it may change, its sites which
+    patients it sees, as for a person, and the audit trail names it. ``scopes`` are the SMART v2 scopes it may be
+    granted (``system/Patient.rs``, ``system/*.cruds``); ``jwks`` its public keys for SMART Backend Services."""
+
+    name = models.SlugField(max_length=60, unique=True)  # also its OAuth client_id
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_client")
+    scopes = models.TextField()
+    jwks = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiToken(models.Model):
+    """A bearer token, kept only as its SHA-256: a short-lived access token from the token endpoint, or a script
+    token printed once by ``kyphos api-client token``."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", _("Access token (SMART Backend Services)")
+        SCRIPT = "script", _("Script token")
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    scopes = models.TextField()
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.kind} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class UsedAssertion(models.Model):
+    """A client's signed assertion (its ``jti``) already exchanged for a token: the same one is refused again
+    until it expires (SMART Backend Services, replay protection)."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE)
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "jti"], name="assertion_once_per_client")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.jti[:20]}"

@@ -5,6 +5,8 @@ the old one is marked superseded (HL7 v2.5.1 table 0085, result status C). The r
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +21,8 @@ class ResultStatus(models.TextChoices):
 
 
 class LabResult(models.Model):
+    # Sequential ids stay inside the database; the FHIR API names a result by this.
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="lab_results")
     code = models.CharField(max_length=16)
     loinc = models.CharField(max_length=16)
@@ -28,7 +32,7 @@ class LabResult(models.Model):
     taken_at = models.DateTimeField()
     entered_at = models.DateTimeField()
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
-    source = models.CharField(max_length=12, default="manual")  # manual | hl7
+    source = models.CharField(max_length=12, default="manual")  # manual | hl7 | fhir
     status = models.CharField(max_length=12, choices=ResultStatus.choices, default=ResultStatus.FINAL)
     # The laboratory's own name for this result (filler order number and observation), so a correction or a
     # repeat of the same message finds it.

@@ -38,7 +38,7 @@ from kyphos.rules import data
 from kyphos.rules import labs as lab_rules
 from kyphos.rules.findings import Finding
 
-SOURCES = ("manual", "hl7")
+SOURCES = ("manual", "hl7", "fhir")
 
 
 def _parse_value(code: str, value: Any) -> Decimal:

@@ -27,45 +27,13 @@ from kyphos.interop.hl7v2.inbound import HANDLERS, Outcome
 from kyphos.interop.hl7v2.reading import Header
 from kyphos.interop.hl7v2.sites import hl7_moment, site_named
 from kyphos.interop.models import Hl7Message, SiteInterface
+from kyphos.labs import codes
 from kyphos.labs import services as labs
 from kyphos.labs.models import ResultStatus
 from kyphos.pathway.models import Case
 from kyphos.pathway.stages import TERMINAL
 from kyphos.rules.labs import tests as lab_tests
 
-# LOINC codes laboratories commonly send for the same tests besides the one Kyphos files them under (LOINC,
-# Regenstrief Institute, https://loinc.org): INR in blood and capillary blood, hCG in serum, platelets in blood,
-# creatinine in blood.
-ALSO_LOINC = {"34714-6": "inr", "46418-0": "inr", "2118-8": "hcg", "26515-7": "platelets", "38483-4": "creatinine"}
-# Unit conversions to the unit each test is kept in (labs.toml): factor by unit as sent, case and spaces ignored.
-# Platelets 10^3/µL = 10^9/L; hemoglobin g/L ÷ 10 and mmol/L × 1.611 (per Fe, the SI unit); creatinine
-# µmol/L ÷ 88.42 (molar mass 113.12 g/mol).
-UNITS: dict[str, dict[str, Decimal]] = {
-    "inr": {"": Decimal(1), "{INR}": Decimal(1), "INR": Decimal(1), "RATIO": Decimal(1), "{RATIO}": Decimal(1)},
-    "pt": {"S": Decimal(1), "SEC": Decimal(1), "SECONDS": Decimal(1)},
-    "platelets": {
-        unit: Decimal(1)
-        for unit in (
-            "10*9/L",
-            "10^9/L",
-            "10E9/L",
-            "G/L",
-            "10*3/UL",
-            "10^3/UL",
-            "X10E3/UL",
-            "K/UL",
-            "10*3/ΜL",
-            "10^3/ΜL",
-        )
-    }
-    | {"/UL": Decimal("0.001"), "/ΜL": Decimal("0.001")},
-    "hemoglobin": {"G/DL": Decimal(1), "G/L": Decimal("0.1"), "MMOL/L": Decimal("1.611")},
-    "creatinine": {"MG/DL": Decimal(1), "UMOL/L": 1 / Decimal("88.42"), "ΜMOL/L": 1 / Decimal("88.42")},
-    "egfr": {"ML/MIN/1.73M2": Decimal(1), "ML/MIN/{1.73_M2}": Decimal(1), "ML/MIN/1.73 M2": Decimal(1)},
-    "crcl": {"ML/MIN": Decimal(1)},
-    "aptt": {"S": Decimal(1), "SEC": Decimal(1)},
-    "antixa": {"IU/ML": Decimal(1), "[IU]/ML": Decimal(1), "U/ML": Decimal(1)},
-}
 STATUSES = {
     "F": ResultStatus.FINAL,
     "C": ResultStatus.CORRECTED,
@@ -123,7 +91,7 @@ def handle(header: Header, message: hl7.Message) -> Outcome:
     if isinstance(mapped, str):  # SQLite hands a JSON column read through a subquery back as text
         mapped = json.loads(mapped)
     local = {str(k): str(v) for k, v in (mapped or {}).items()}
-    loinc = {t.loinc: t.code for t in lab_tests().values()} | ALSO_LOINC
+    loinc = {t.loinc: t.code for t in lab_tests().values()} | codes.ALSO_LOINC
     actor = actor_of(header)
     order, observed_at = "", ""
     entries: list[labs.LabEntry] = []
@@ -192,7 +160,7 @@ def _value(message: hl7.Message, n: int, code: str) -> tuple[Decimal | None, boo
     if not number.is_finite():
         raise InvalidInput(f"{where}^5: “{text[:20]}” is not a number.", field=f"{where}^5")
     unit = value(message, "OBX", 6, occurrence=n).replace(" ", "").upper()
-    factor = UNITS.get(code, {}).get(unit)
+    factor = codes.UNITS.get(code, {}).get(unit)
     if factor is None:
         raise InvalidInput(f"{where}^6: Kyphos cannot convert the unit “{unit}” for this test.", field=f"{where}^6")
     return (number * factor).quantize(Decimal("0.01")), None

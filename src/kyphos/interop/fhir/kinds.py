@@ -1,0 +1,52 @@
+"""The resource types the FHIR API serves, each described once: which rows a client may see, how a row reads as
+FHIR, its search parameters and sorts, and the services that create or update it. The views, the
+CapabilityStatement and the tests all read this registry, so what is listed is exactly what works."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Model, Q, QuerySet
+from django.http import QueryDict
+
+from kyphos.audit.actor import Actor
+from kyphos.interop.fhir.search import Sort
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # the FHIR resource type
+    audit_type: str  # the object type its audit entries name
+    visible: Callable[[Any], QuerySet[Any]]  # the rows a client's service account may see
+    serve: Callable[[list[Any]], list[dict[str, Any]]]  # rows → resources, in one pass (related rows fetched once)
+    search: Callable[[QueryDict], Q]
+    params: dict[str, str]  # search parameter → FHIR type, for the CapabilityStatement
+    sorts: dict[str, Sort]
+    patient_of: Callable[[Any], UUID | None]
+    version_of: Callable[[Any], int] = lambda row: 1
+    updated_of: Callable[[Any], Any] = lambda row: None
+    # create(actor, resource) → row; update(actor, resource, locked row) → row. None: not offered.
+    create: Callable[[Actor, dict[str, Any]], Model] | None = None
+    update: Callable[[Actor, dict[str, Any], Any], Model] | None = None
+    create_permission: str = ""  # the role permission (pathway.policy) a client needs to create or update
+    modifiers: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def interactions(self) -> list[str]:
+        found = ["read", "vread", "search-type"]
+        if self.update is not None:
+            found.insert(2, "update")
+        if self.create is not None:
+            found.append("create")
+        return found
+
+
+REGISTRY: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    REGISTRY[kind.name] = kind
+    return kind

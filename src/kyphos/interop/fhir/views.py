@@ -1,0 +1,379 @@
+"""The FHIR R4 edge at ``/fhir/``: one place that authenticates, checks the scope, audits and maps errors.
+
+Every interaction goes through ``endpoint``: the bearer token gives the client (its service account's roles and
+sites apply as for a person), the token's SMART scopes must allow the interaction on the resource type, and any
+refusal is an OperationOutcome with its status, never a traceback. Writes call the rooms' services, the same as
+the screens and the HL7 feed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError as ModelError
+
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.errors import KyphosError
+from kyphos.interop.fhir import clients, kinds, resources, scopes, search
+from kyphos.interop.fhir.outcome import FhirError, error_response, outcome, respond
+from kyphos.pathway.policy import may
+
+log = logging.getLogger("kyphos.fhir")
+FHIR_VERSION = "4.0.1"
+JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir"}
+
+
+@dataclass
+class Call:
+    """One API request as the handlers see it."""
+
+    request: HttpRequest
+    grant: clients.Grant
+    actor: Actor
+    base: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def base_url(request: HttpRequest) -> str:
+    configured = getattr(settings, "KYPHOS_FHIR_BASE_URL", "")
+    return configured.rstrip("/") if configured else request.build_absolute_uri("/fhir").rstrip("/")
+
+
+def _grant(request: HttpRequest) -> clients.Grant:
+    grant = clients.authenticate(request.headers.get("Authorization", ""))
+    if grant is None:
+        raise FhirError(401, "login", _("A valid bearer token is required (SMART Backend Services)."))
+    return grant
+
+
+def _allow(call: Call, resource_type: str, interaction: str) -> None:
+    if not scopes.allows(call.grant.scopes, resource_type, interaction):
+        audit.record(call.actor, AuditAction.REFUSED, resource_type.lower(), "", detail=f"FHIR {interaction}: scope")
+        raise FhirError(
+            403,
+            "forbidden",
+            _("The token's scopes do not allow {interaction} on {type}.").format(
+                interaction=interaction, type=resource_type
+            ),
+        )
+
+
+def _body(request: HttpRequest, resource_type: str) -> dict[str, Any]:
+    kind = request.content_type or ""
+    if kind not in JSON_TYPES:
+        raise FhirError(415, "not-supported", _("Send the resource as application/fhir+json."))
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise FhirError(413, "too-costly", _("The resource is too large.")) from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise FhirError(400, "structure", _("The body is not JSON.")) from None
+    if not isinstance(data, dict):
+        raise FhirError(400, "structure", _("The body must be one FHIR resource (a JSON object)."))
+    if data.get("resourceType") != resource_type:
+        raise FhirError(
+            400, "invalid", _("The body must be a {type} resource.").format(type=resource_type), "resourceType"
+        )
+    if "\x00" in raw.decode("utf-8", "replace"):
+        raise FhirError(400, "invalid", _("The resource contains a NUL character."))
+    try:
+        get_fhir_model_class(resource_type).model_validate(data)
+    except ModelError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "__root__")
+        raise FhirError(
+            400,
+            "structure",
+            _("Not a valid {type}: {why}").format(type=resource_type, why=first.get("msg", "")[:200]),
+            f"{resource_type}.{where}" if where else resource_type,
+        ) from None
+    except (ValueError, TypeError, RecursionError):
+        raise FhirError(400, "structure", _("Not a valid {type}.").format(type=resource_type)) from None
+    return data
+
+
+def endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Authenticate, run, and turn every refusal into an OperationOutcome; never a traceback."""
+
+    @csrf_exempt
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            grant = _grant(request)
+            call = Call(request, grant, grant.actor(getattr(request, "client_addr", None)), base_url(request))
+            return view(call, *args, **kwargs)
+        except FhirError as exc:
+            return error_response(exc)
+        except KyphosError as exc:
+            status = 403 if exc.code == "forbidden" else 422
+            return error_response(FhirError(status, "forbidden" if status == 403 else "business-rule", exc.message))
+        except ValidationError as exc:
+            return error_response(FhirError(422, "business-rule", " ".join(str(m) for m in exc.messages)))
+        except Exception:  # noqa: BLE001 - the client gets an OperationOutcome, the log the traceback (no data)
+            log.exception("FHIR %s %s failed", request.method, request.path.split("?")[0][:80])
+            return error_response(FhirError(500, "exception", _("Kyphos could not answer this request.")))
+
+    wrapped.__name__ = view.__name__
+    return wrapped
+
+
+def _etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def _version_asked(header: str) -> str:
+    text = header.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    return text.strip('"')
+
+
+def _kind(resource_type: str) -> kinds.Kind:
+    kind = kinds.REGISTRY.get(resource_type)
+    if kind is None:
+        raise FhirError(404, "not-supported", _("Kyphos does not serve {type}.").format(type=resource_type[:40]))
+    return kind
+
+
+def _row(call: Call, kind: kinds.Kind, resource_id: str) -> Any:
+    found = (
+        kind.visible(call.grant.client.user).filter(uuid=resource_id).first() if search.is_uuid(resource_id) else None
+    )
+    if found is None:
+        raise FhirError(404, "not-found", _("No {type} {id}.").format(type=kind.name, id=resource_id[:64]))
+    return found
+
+
+@endpoint
+def type_level(call: Call, resource_type: str) -> HttpResponse:
+    kind = _kind(resource_type)
+    request = call.request
+    if request.method == "GET":
+        return _search(call, kind, request.GET)
+    if request.method == "POST" and kind.create is not None:
+        return _create(call, kind)
+    raise FhirError(405, "not-supported", _("{method} is not supported here.").format(method=request.method))
+
+
+@endpoint
+def search_post(call: Call, resource_type: str) -> HttpResponse:
+    if call.request.method != "POST":
+        raise FhirError(405, "not-supported", _("Use POST for _search."))
+    return _search(call, _kind(resource_type), call.request.POST)
+
+
+def _search(call: Call, kind: kinds.Kind, params: QueryDict) -> HttpResponse:
+    _allow(call, kind.name, "search")
+    unknown = search.unknown_params(params, set(kind.params))
+    if unknown and "handling=strict" in call.request.headers.get("Prefer", ""):
+        raise FhirError(400, "not-supported", _("Unknown search parameter: {name}.").format(name=unknown[0][:40]))
+    rows = kind.visible(call.grant.client.user).filter(kind.search(params))
+    found = search.page(rows, params, kind.sorts, "_id")
+    entries = kind.serve(found.rows)
+    audit.record_list(
+        call.actor, kind.audit_type, [(row.uuid, kind.patient_of(row)) for row in found.rows], detail="FHIR search"
+    )
+    body = search.bundle(call.base, kind.name, params, found, entries)
+    if unknown:
+        body["entry"].append(
+            {
+                "resource": outcome(
+                    "not-supported", _("Ignored: {names}.").format(names=", ".join(unknown)[:200]), "warning"
+                ),
+                "search": {"mode": "outcome"},
+            }
+        )
+    return respond(body)
+
+
+def _may_write(call: Call, kind: kinds.Kind, interaction: str) -> None:
+    _allow(call, kind.name, interaction)
+    if kind.create_permission and not may(call.grant.client.user, kind.create_permission):
+        raise FhirError(
+            403, "forbidden", _("This client's role does not allow changing {type}.").format(type=kind.name)
+        )
+
+
+def _create(call: Call, kind: kinds.Kind) -> HttpResponse:
+    assert kind.create is not None
+    _may_write(call, kind, "create")
+    data = _body(call.request, kind.name)
+    condition = call.request.headers.get("If-None-Exist", "")
+    with transaction.atomic():
+        if condition:  # conditional create: an existing match is answered, not duplicated
+            params = QueryDict(condition)
+            matches = list(kind.visible(call.grant.client.user).filter(kind.search(params))[:2])
+            if len(matches) > 1:
+                raise FhirError(
+                    412, "duplicate", _("More than one {type} matches If-None-Exist.").format(type=kind.name)
+                )
+            if matches:
+                return _answer(call, kind, matches[0], 200)
+        row = kind.create(call.actor, data)
+    return _answer(call, kind, row, 201)
+
+
+def _answer(call: Call, kind: kinds.Kind, row: Any, status: int) -> HttpResponse:
+    version = kind.version_of(row)
+    headers = {"ETag": _etag(version), "Location": f"{call.base}/{kind.name}/{row.uuid}/_history/{version}"}
+    updated = kind.updated_of(row)
+    if updated is not None:
+        headers["Last-Modified"] = updated.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    audit.record(
+        call.actor, AuditAction.VIEW, kind.audit_type, row.uuid, patient_uuid=kind.patient_of(row), detail="FHIR"
+    )
+    return respond(kind.serve([row])[0], status, headers)
+
+
+@endpoint
+def instance_level(call: Call, resource_type: str, resource_id: str) -> HttpResponse:
+    kind = _kind(resource_type)
+    request = call.request
+    if request.method == "GET":
+        _allow(call, kind.name, "read")
+        return _answer(call, kind, _row(call, kind, resource_id), 200)
+    if request.method == "PUT" and kind.update is not None:
+        _may_write(call, kind, "update")
+        data = _body(request, kind.name)
+        if data.get("id") != resource_id:
+            raise FhirError(400, "invalid", _("The resource's id must be the one in the URL."), f"{kind.name}.id")
+        with transaction.atomic():
+            row = _row(call, kind, resource_id)
+            locked = type(row).objects.select_for_update().get(pk=row.pk)
+            wanted = request.headers.get("If-Match")
+            now = kind.version_of(locked)
+            if wanted is not None and _version_asked(wanted) != str(now):
+                raise FhirError(
+                    412,
+                    "conflict",
+                    _("{type} {id} is at version {now}, not {asked}: read it again.").format(
+                        type=kind.name, id=resource_id, now=now, asked=_version_asked(wanted)[:20]
+                    ),
+                )
+            saved = kind.update(call.actor, data, locked)
+        return _answer(call, kind, saved, 200)
+    raise FhirError(405, "not-supported", _("{method} is not supported here.").format(method=request.method))
+
+
+@endpoint
+def version_level(call: Call, resource_type: str, resource_id: str, version_id: str) -> HttpResponse:
+    kind = _kind(resource_type)
+    _allow(call, kind.name, "vread")
+    row = _row(call, kind, resource_id)
+    if version_id != str(kind.version_of(row)):
+        raise FhirError(
+            404,
+            "not-found",
+            _("Version {version} of {type} {id} is not kept; the current version is {now}.").format(
+                version=version_id[:20], type=kind.name, id=resource_id, now=kind.version_of(row)
+            ),
+        )
+    return _answer(call, kind, row, 200)
+
+
+@csrf_exempt
+def token(request: HttpRequest) -> HttpResponse:
+    """The SMART Backend Services token endpoint (RFC 6749 section 4.4 with RFC 7523 client authentication)."""
+    if request.method != "POST":
+        return JsonResponse({"error": "invalid_request", "error_description": _("Use POST.")}, status=405)
+    try:
+        form = {
+            k: request.POST.get(k, "") for k in ("grant_type", "client_assertion_type", "client_assertion", "scope")
+        }
+        answer = clients.exchange(form, request.build_absolute_uri(request.path), getattr(request, "client_addr", None))
+        response = JsonResponse(answer)
+    except clients.TokenRefused as exc:
+        response = JsonResponse({"error": exc.error, "error_description": exc.description}, status=exc.status)
+    except Exception:  # noqa: BLE001 - an OAuth error answer, the traceback in the log only
+        log.exception("FHIR token request failed")
+        response = JsonResponse(
+            {"error": "server_error", "error_description": _("Kyphos could not issue a token.")}, status=500
+        )
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def smart_configuration(request: HttpRequest) -> HttpResponse:
+    """SMART App Launch 2.0.0, "Conformance": what a backend client needs to get a token here."""
+    base = base_url(request)
+    return JsonResponse(
+        {
+            "token_endpoint": f"{base}/auth/token",
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": list(clients.ALGORITHMS),
+            "scopes_supported": [
+                "system/*.cruds",
+                "system/*.rs",
+                *(f"system/{kind.name}.rs" for kind in resources.SERVED),
+            ],
+            "capabilities": ["client-confidential-asymmetric", "permission-v2"],
+        }
+    )
+
+
+def metadata(request: HttpRequest) -> HttpResponse:
+    """The CapabilityStatement: exactly what this server supports, nothing more."""
+    base = base_url(request)
+    served = [
+        {
+            "type": kind.name,
+            "versioning": "versioned-update" if kind.update else "versioned",
+            "readHistory": False,
+            "updateCreate": False,
+            "conditionalCreate": kind.create is not None,
+            "interaction": [{"code": code} for code in kind.interactions],
+            "searchParam": [{"name": name, "type": kind_of} for name, kind_of in kind.params.items()],
+        }
+        for kind in resources.SERVED
+    ]
+    body = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-12-03",
+        "kind": "instance",
+        "software": {"name": "Kyphos"},
+        "implementation": {"description": "Kyphos kyphoplasty pathway", "url": base},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                            "extension": [{"url": "token", "valueUri": f"{base}/auth/token"}],
+                        }
+                    ],
+                },
+                "resource": served,
+            }
+        ],
+    }
+    return respond(body)

@@ -1,0 +1,114 @@
+"""Lab results through the FHIR API go through the labs room's service like hand entry and the HL7 feed: a high
+INR created as an Observation raises the stop the day list shows; units are converted; a correction replaces the
+value; who may enter results is the labs room's own rule; every refusal is an OperationOutcome naming the element."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.observation import Observation
+
+from tests.conftest import api_client, api_token, fhir_api
+
+JSON = "application/fhir+json"
+
+
+def observation(case: Any, loinc: str, value: float, unit: str, **changes: Any) -> dict[str, Any]:
+    from kyphos import clock
+
+    taken = clock.current() - timedelta(hours=1)
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}
+        ],
+        "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+        "subject": {"reference": f"Patient/{case.patient.uuid}"},
+        "effectiveDateTime": taken.isoformat(),
+        "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit},
+    } | changes
+
+
+def lab_api(roles: tuple[str, ...] = ("ward_nurse",)) -> Any:
+    return fhir_api(api_token(api_client("lab", "system/Observation.crs", roles)))
+
+
+def test_a_high_inr_created_through_fhir_raises_the_stop_as_hand_entry_does(make_case: Any) -> None:
+    case = make_case("scheduled")
+    stops = case.open_stops
+    response = lab_api().post("/fhir/Observation", json.dumps(observation(case, "6301-6", 2.4, "{INR}")), JSON)
+    assert response.status_code == 201, response.content
+    served = Observation.model_validate(response.json())
+    assert (served.status, served.valueQuantity.value, served.code.coding[0].code) == (
+        "final",
+        Decimal("2.4"),
+        "6301-6",
+    )
+    assert response["Location"].split("/fhir/")[1].startswith(f"Observation/{served.id}")
+    case.refresh_from_db()
+    assert "labs.inr_high" in [f["code"] for f in case.findings] and case.open_stops == stops + 1
+    assert case.events.filter(summary="Lab: INR 2.40").exists()
+    (row,) = case.lab_results.all()
+    assert (row.source, str(row.uuid)) == ("fhir", served.id)
+
+
+def test_units_are_converted_and_refusals_name_the_element(make_case: Any) -> None:
+    case = make_case("scheduled")
+    api = lab_api()
+    made = api.post("/fhir/Observation", json.dumps(observation(case, "777-3", 182, "10*3/uL")), JSON)
+    assert made.status_code == 201 and made.json()["valueQuantity"]["value"] == 182.0
+    refusals = {
+        "Observation.valueQuantity": observation(case, "777-3", 182, "furlongs"),
+        "Observation.code": observation(case, "2093-3", 190, "mg/dL"),
+        "Observation.effectiveDateTime": observation(case, "6301-6", 1.1, "{INR}", effectiveDateTime="2026-12-02"),
+        "Observation.value[x]": observation(case, "6301-6", 99, "{INR}"),  # not a possible INR
+        "Observation.subject": observation(case, "6301-6", 1.1, "{INR}", subject={"reference": "Group/x"}),
+    }
+    for element, body in refusals.items():
+        response = api.post("/fhir/Observation", json.dumps(body), JSON)
+        assert response.status_code == 422, (element, response.content)
+        assert response.json()["issue"][0]["expression"] == [element]
+    assert case.lab_results.count() == 1
+
+
+def test_who_may_enter_results_is_the_labs_rule(make_case: Any) -> None:
+    case = make_case("scheduled")
+    response = lab_api(("scheduler",)).post(
+        "/fhir/Observation", json.dumps(observation(case, "6301-6", 1.0, "{INR}")), JSON
+    )
+    assert response.status_code == 403 and response.json()["resourceType"] == "OperationOutcome"
+    assert not case.lab_results.exists()
+
+
+def test_a_correction_replaces_the_result_and_search_finds_the_current_one(make_case: Any) -> None:
+    case = make_case("scheduled")
+    api = lab_api()
+    named = {"identifier": [{"system": "urn:lab:riverside", "value": "ACC-77|INR"}]}
+    first = api.post("/fhir/Observation", json.dumps(observation(case, "6301-6", 2.4, "{INR}", **named)), JSON)
+    fixed = observation(case, "6301-6", 1.1, "{INR}", status="corrected", **named)
+    second = api.post("/fhir/Observation", json.dumps(fixed), JSON)
+    assert (first.status_code, second.status_code) == (201, 201)
+    case.refresh_from_db()
+    assert "labs.inr_high" not in [f["code"] for f in case.findings]
+    found = api.get("/fhir/Observation", {"patient": f"Patient/{case.patient.uuid}", "code": "http://loinc.org|6301-6"})
+    bundle = Bundle.model_validate(found.json())
+    assert [e.resource.id for e in bundle.entry] == [second.json()["id"]]
+    old = api.get(f"/fhir/Observation/{first.json()['id']}").json()
+    assert old["note"][0]["text"].endswith(f"Observation/{second.json()['id']}")
+    assert api.get("/fhir/Observation", {"date": "lt2000"}).json()["entry"] == []
+
+
+def test_a_patient_with_no_open_case_gets_a_422_and_nothing_is_filed(make_case: Any, actors: dict[str, Any]) -> None:
+    from kyphos.labs.models import LabResult
+    from kyphos.pathway import services
+
+    case = make_case("triaged")
+    services.cancel_case(actors["scheduler"], case, version=case.version, reason="patient_declined")
+    response = lab_api().post("/fhir/Observation", json.dumps(observation(case, "6301-6", 1.0, "{INR}")), JSON)
+    assert response.status_code == 422 and response.json()["issue"][0]["code"] == "business-rule"
+    assert not LabResult.objects.exists()
