@@ -294,7 +294,7 @@ def token(request: HttpRequest) -> HttpResponse:
         form = {
             k: request.POST.get(k, "") for k in ("grant_type", "client_assertion_type", "client_assertion", "scope")
         }
-        answer = clients.exchange(form, request.build_absolute_uri(request.path), getattr(request, "client_addr", None))
+        answer = clients.exchange(form, f"{base_url(request)}/auth/token", getattr(request, "client_addr", None))
         response = JsonResponse(answer)
     except clients.TokenRefused as exc:
         response = JsonResponse({"error": exc.error, "error_description": exc.description}, status=exc.status)
