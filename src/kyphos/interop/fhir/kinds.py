@@ -5,7 +5,7 @@ CapabilityStatement and the tests all read this registry, so what is listed is e
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +13,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import QueryDict
 
 from kyphos.audit.actor import Actor
-from kyphos.interop.fhir.search import Sort
+from kyphos.interop.fhir.search import Sort, is_uuid
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,10 @@ class Kind:
     create: Callable[[Actor, dict[str, Any]], Model] | None = None
     update: Callable[[Actor, dict[str, Any], Any], Model] | None = None
     create_permission: str = ""  # the role permission (pathway.policy) a client needs to create or update
-    modifiers: dict[str, set[str]] = field(default_factory=dict)
+    # The resource's id for a row, and the rows an id names (by default the row's UUID).
+    id_of: Callable[[Any], str] = lambda row: str(row.uuid)
+    lookup: Callable[[QuerySet[Any], str], QuerySet[Any]] = lambda rows, rid: rows.filter(uuid=rid)
+    id_is: Callable[[str], bool] = lambda rid: is_uuid(rid)
 
     @property
     def interactions(self) -> list[str]:

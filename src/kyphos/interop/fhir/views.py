@@ -150,9 +150,8 @@ def _kind(resource_type: str) -> kinds.Kind:
 
 
 def _row(call: Call, kind: kinds.Kind, resource_id: str) -> Any:
-    found = (
-        kind.visible(call.grant.client.user).filter(uuid=resource_id).first() if search.is_uuid(resource_id) else None
-    )
+    rows = kind.visible(call.grant.client.user)
+    found = kind.lookup(rows, resource_id).first() if kind.id_is(resource_id) else None
     if found is None:
         raise FhirError(404, "not-found", _("No {type} {id}.").format(type=kind.name, id=resource_id[:64]))
     return found
@@ -185,7 +184,10 @@ def _search(call: Call, kind: kinds.Kind, params: QueryDict) -> HttpResponse:
     found = search.page(rows, params, kind.sorts, "_id")
     entries = kind.serve(found.rows)
     audit.record_list(
-        call.actor, kind.audit_type, [(row.uuid, kind.patient_of(row)) for row in found.rows], detail="FHIR search"
+        call.actor,
+        kind.audit_type,
+        [(kind.id_of(row), kind.patient_of(row)) for row in found.rows],
+        detail="FHIR search",
     )
     body = search.bundle(call.base, kind.name, params, found, entries)
     if unknown:
@@ -229,12 +231,13 @@ def _create(call: Call, kind: kinds.Kind) -> HttpResponse:
 
 def _answer(call: Call, kind: kinds.Kind, row: Any, status: int) -> HttpResponse:
     version = kind.version_of(row)
-    headers = {"ETag": _etag(version), "Location": f"{call.base}/{kind.name}/{row.uuid}/_history/{version}"}
+    resource_id = kind.id_of(row)
+    headers = {"ETag": _etag(version), "Location": f"{call.base}/{kind.name}/{resource_id}/_history/{version}"}
     updated = kind.updated_of(row)
     if updated is not None:
         headers["Last-Modified"] = updated.strftime("%a, %d %b %Y %H:%M:%S GMT")
     audit.record(
-        call.actor, AuditAction.VIEW, kind.audit_type, row.uuid, patient_uuid=kind.patient_of(row), detail="FHIR"
+        call.actor, AuditAction.VIEW, kind.audit_type, resource_id, patient_uuid=kind.patient_of(row), detail="FHIR"
     )
     return respond(kind.serve([row])[0], status, headers)
 
