@@ -326,5 +326,18 @@ _lease = os.environ.get("KYPHOS_OUTBOX_LEASE_SECONDS", "300")
 if not _lease.isdigit() or not 1 <= int(_lease) <= 3600:
     raise ImproperlyConfigured(f"KYPHOS_OUTBOX_LEASE_SECONDS must be whole seconds from 1 to 3600, not {_lease!r}.")
 KYPHOS_OUTBOX_LEASE_SECONDS = int(_lease)
+# FHIR: the API's own address as clients reach it (behind a proxy), Bulk Data export files and their lifetime.
+KYPHOS_FHIR_BASE_URL = os.environ.get("KYPHOS_FHIR_BASE_URL", "").rstrip("/")
+KYPHOS_FHIR_EXPORT_DIR = Path(os.environ.get("KYPHOS_FHIR_EXPORT_DIR", VAR_DIR / "exports"))
+_export_slice = os.environ.get("KYPHOS_FHIR_EXPORT_SLICE", "5000")
+_export_hours = os.environ.get("KYPHOS_FHIR_EXPORT_HOURS", "24")
+if not _export_slice.isdigit() or not 100 <= int(_export_slice) <= 1_000_000:
+    raise ImproperlyConfigured(
+        f"KYPHOS_FHIR_EXPORT_SLICE must be a whole number from 100 to 1000000, not {_export_slice!r}."
+    )
+if not _export_hours.isdigit() or not 1 <= int(_export_hours) <= 720:
+    raise ImproperlyConfigured(f"KYPHOS_FHIR_EXPORT_HOURS must be whole hours from 1 to 720, not {_export_hours!r}.")
+KYPHOS_FHIR_EXPORT_SLICE = int(_export_slice)
+KYPHOS_FHIR_EXPORT_HOURS = int(_export_hours)
 # The address patients' links point at (the hospital's own host name in production).
 KYPHOS_BASE_URL = os.environ.get("KYPHOS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

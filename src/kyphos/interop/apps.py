@@ -16,3 +16,7 @@ class InteropConfig(AppConfig):
 
         jobs.register_sender("hl7_outbound", outbound.work)
         jobs.register("interop.replay_held", inbound.replay_held)
+        from kyphos.interop.fhir import bulk  # noqa: PLC0415
+
+        jobs.register_sender("fhir_export", bulk.work)
+        jobs.register("interop.expire_exports", bulk.expire)

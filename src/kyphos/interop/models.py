@@ -6,6 +6,8 @@ answered with the stored ACK, byte for byte, and changes nothing."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -270,3 +272,40 @@ class UsedAssertion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} {self.jti[:20]}"
+
+
+class BulkExport(models.Model):
+    """A FHIR Bulk Data export (``$export``) a client asked for: worked through by the worker a slice at a time,
+    its NDJSON files kept under ``KYPHOS_FHIR_EXPORT_DIR`` until ``expires_at``."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", _("Waiting")
+        RUNNING = "running", _("Running")
+        COMPLETE = "complete", _("Complete")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired (files removed)")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="exports")
+    request_url = models.TextField()
+    level = models.CharField(max_length=8)  # system | patient | group
+    group = models.CharField(max_length=64, blank=True)  # a Group export: the site's code
+    types = models.JSONField(default=list)
+    since = models.DateTimeField(null=True, blank=True)
+    type_filters = models.JSONField(default=dict, blank=True)  # type → [search query, ...]
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACCEPTED)
+    # Where the work stands: the type being written, the last row written, each file's size and count.
+    state = models.JSONField(default=dict, blank=True)
+    transaction_time = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "claimed_at"], name="export_queue")]
+
+    def __str__(self) -> str:
+        return f"export {self.uuid} {self.status}"

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -181,7 +182,9 @@ def retire_patient(actor: Actor, retired: Patient, survivor: Patient) -> bool:
     else:
         status = AllergyStatus.NOT_RECORDED
     Patient.objects.filter(pk=survivor.pk).update(allergy_status=status, updated_at=moment)
-    Patient.objects.filter(pk=locked.pk).update(merged_into=survivor, merged_at=moment, updated_at=moment)
+    Patient.objects.filter(pk=locked.pk).update(
+        merged_into=survivor, merged_at=moment, updated_at=moment, version=F("version") + 1
+    )
     for who, detail in ((locked, f"merged into {survivor.uuid}"), (survivor, f"kept; {locked.uuid} merged into it")):
         audit.record(actor, AuditAction.UPDATE, "patient", who.uuid, patient_uuid=who.uuid, detail=detail)
     return True
@@ -240,8 +243,11 @@ def change_contact(actor: Actor, patient: Patient, field: str, value: str) -> bo
     if old == value:
         return False
     setattr(locked, field, value)
-    locked.save(update_fields=[field])
+    locked.version += 1
+    locked.updated_at = clock.current()
+    locked.save(update_fields=[field, "version", "updated_at"])
     setattr(patient, field, value)
+    patient.version, patient.updated_at = locked.version, locked.updated_at
     audit.record(
         actor,
         AuditAction.UPDATE,

@@ -102,6 +102,9 @@ APPOINTMENT = kinds.register(
             "date": search.Sort("start", search.iso, search.from_iso),
         },
         patient_of=lambda row: row.patient_uuid,
+        compartment=lambda rows, patients: rows.filter(
+            case_uuid__in=Case.objects.filter(patient__in=patients).values("uuid")
+        ),
     )
 )
 

@@ -162,5 +162,7 @@ KIND = kinds.register(
         id_of=id_of,
         lookup=lookup,
         id_is=lambda rid: ID.match(rid) is not None,
+        compartment=lambda rows, patients: rows.filter(case__patient__in=patients),
+        since_field="case__updated_at",
     )
 )

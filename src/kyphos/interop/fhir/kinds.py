@@ -36,6 +36,10 @@ class Kind:
     id_of: Callable[[Any], str] = lambda row: str(row.uuid)
     lookup: Callable[[QuerySet[Any], str], QuerySet[Any]] = lambda rows, rid: rows.filter(uuid=rid)
     id_is: Callable[[str], bool] = lambda rid: is_uuid(rid)
+    # Bulk export: the rows of these patients (a Patient or Group export; None: not in the patient compartment,
+    # exported at system level only), and the field ``_since`` compares ("": every row, as Kyphos cannot tell).
+    compartment: Callable[[QuerySet[Any], QuerySet[Any]], QuerySet[Any]] | None = None
+    since_field: str = ""
 
     @property
     def interactions(self) -> list[str]:

@@ -269,5 +269,7 @@ KIND = kinds.register(
         patient_of=lambda row: row.case.patient.uuid,
         updated_of=lambda row: row.entered_at,
         create=create,  # who may enter results is the labs room's own check (admitting or clearing staff)
+        compartment=lambda rows, patients: rows.filter(case__patient__in=patients),
+        since_field="entered_at",
     )
 )

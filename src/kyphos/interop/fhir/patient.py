@@ -287,5 +287,7 @@ KIND = kinds.register(
         create=create,
         update=update,
         create_permission="case.refer",
+        compartment=lambda rows, patients: rows.filter(pk__in=patients.values("pk")),
+        since_field="updated_at",
     )
 )

@@ -144,5 +144,7 @@ KIND = kinds.register(
         version_of=lambda row: row.version,
         id_of=lambda row: str(row.case.uuid),
         lookup=lambda rows, rid: rows.filter(case__uuid=rid),
+        compartment=lambda rows, patients: rows.filter(case__patient__in=patients),
+        since_field="case__updated_at",
     )
 )

@@ -268,5 +268,7 @@ KIND = kinds.register(
         version_of=lambda row: row.version,
         updated_of=lambda row: row.updated_at,
         create=create,  # who may refer is the pathway's own check (case.refer)
+        compartment=lambda rows, patients: rows.filter(patient__in=patients),
+        since_field="updated_at",
     )
 )

@@ -17,7 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B import get_fhir_model_class
@@ -27,8 +28,9 @@ from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.errors import KyphosError
-from kyphos.interop.fhir import clients, kinds, resources, scopes, search
+from kyphos.interop.fhir import bulk, clients, kinds, resources, scopes, search
 from kyphos.interop.fhir.outcome import FhirError, error_response, outcome, respond
+from kyphos.interop.models import BulkExport
 from kyphos.pathway.policy import may
 
 log = logging.getLogger("kyphos.fhir")
@@ -107,11 +109,11 @@ def _body(request: HttpRequest, resource_type: str) -> dict[str, Any]:
     return data
 
 
-def endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def endpoint(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Authenticate, run, and turn every refusal into an OperationOutcome; never a traceback."""
 
     @csrf_exempt
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             grant = _grant(request)
             call = Call(request, grant, grant.actor(getattr(request, "client_addr", None)), base_url(request))
@@ -288,6 +290,87 @@ def version_level(call: Call, resource_type: str, resource_id: str, version_id: 
     return _answer(call, kind, row, 200)
 
 
+def _export_kick_off(call: Call, level: str, group: str = "") -> HttpResponse:
+    if call.request.method not in {"GET", "POST"}:
+        raise FhirError(405, "not-supported", _("{method} is not supported here.").format(method=call.request.method))
+    params = call.request.GET if call.request.method == "GET" else call.request.POST
+    export = bulk.kick_off(
+        call.grant.client,
+        call.grant.scopes,
+        level,
+        group,
+        params,
+        call.request.build_absolute_uri(),
+        call.request.headers.get("Prefer", ""),
+    )
+    audit.record(
+        call.actor, AuditAction.CREATE, "fhir_export", export.uuid, detail=f"{level}: {','.join(export.types)}"[:200]
+    )
+    response = HttpResponse(status=202)
+    response["Content-Location"] = f"{call.base}/$export-status/{export.uuid}"
+    return response
+
+
+@endpoint
+def export_system(call: Call) -> HttpResponse:
+    return _export_kick_off(call, "system")
+
+
+@endpoint
+def export_patients(call: Call) -> HttpResponse:
+    return _export_kick_off(call, "patient")
+
+
+@endpoint
+def export_group(call: Call, group_id: str) -> HttpResponse:
+    return _export_kick_off(call, "group", group_id)
+
+
+def _export_of(call: Call, export_id: str) -> BulkExport:
+    found = (
+        BulkExport.objects.filter(uuid=export_id, client=call.grant.client).first()
+        if search.is_uuid(export_id)
+        else None
+    )
+    if found is None or found.status in {BulkExport.Status.CANCELLED, BulkExport.Status.EXPIRED}:
+        raise FhirError(
+            404, "not-found", _("No export {id} (cancelled, expired or never started).").format(id=export_id[:64])
+        )
+    return found
+
+
+@endpoint
+def export_status(call: Call, export_id: str) -> HttpResponse:
+    export = _export_of(call, export_id)
+    if call.request.method == "DELETE":
+        bulk.cancel(export)
+        audit.record(call.actor, AuditAction.UPDATE, "fhir_export", export.uuid, detail="cancelled")
+        return HttpResponse(status=202)
+    if call.request.method != "GET":
+        raise FhirError(405, "not-supported", _("{method} is not supported here.").format(method=call.request.method))
+    if export.status in bulk.ACTIVE:
+        response = HttpResponse(status=202)
+        response["X-Progress"] = bulk.progress(export)
+        response["Retry-After"] = "2"
+        return response
+    if export.status == BulkExport.Status.FAILED:
+        raise FhirError(500, "exception", _("The export failed; start it again."))
+    response = JsonResponse(bulk.manifest(export, call.base))
+    response["Expires"] = export.expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT") if export.expires_at else ""
+    return response
+
+
+@endpoint
+def export_file(call: Call, export_id: str, name: str) -> HttpResponseBase:
+    export = _export_of(call, export_id)
+    resource_type = name.removesuffix(".ndjson")
+    path = bulk.file_of(export, resource_type)
+    if export.status != BulkExport.Status.COMPLETE or resource_type not in export.types or not path.is_file():
+        raise FhirError(404, "not-found", _("No such export file."))
+    audit.record(call.actor, AuditAction.VIEW, "fhir_export", export.uuid, detail=f"file {resource_type}")
+    return FileResponse(open(path, "rb"), content_type="application/fhir+ndjson")  # noqa: SIM115 - closed by Django
+
+
 @csrf_exempt
 def token(request: HttpRequest) -> HttpResponse:
     """The SMART Backend Services token endpoint (RFC 6749 section 4.4 with RFC 7523 client authentication)."""
@@ -376,6 +459,17 @@ def metadata(request: HttpRequest) -> HttpResponse:
                     ],
                 },
                 "resource": served,
+                "operation": [
+                    {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"},
+                    {
+                        "name": "patient-export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                    },
+                    {
+                        "name": "group-export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+                    },
+                ],
             }
         ],
     }
