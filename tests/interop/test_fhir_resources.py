@@ -8,15 +8,24 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
-from tests.conftest import api_client, api_token, case_at, fhir_api
+from tests.conftest import api_client, api_token, case_at, fhir_api, new_patient
 
 
 def test_every_listed_type_serves_valid_resources_with_the_pathways_facts(
     make_case: Any, actors: dict[str, Any], site: Any
 ) -> None:
+    from kyphos.demo.builder import Journey
     from kyphos.interop.fhir import resources
+    from kyphos.precall.services import MedicationInput
 
-    done = case_at(make_case, actors, "discharged")
+    medicines = (
+        MedicationInput("apixaban", "5 mg", "twice-daily", "af", "Dr Patel", "+1 555 0199"),
+        MedicationInput("oxycodone", "5 mg", "four-times-daily"),
+    )
+    done = case_at(make_case, actors, "discharged", Journey(medicines=medicines))
+    from kyphos.patients import services as patients
+
+    patients.record_allergy(actors["nurse"], done.patient, "contrast", "Iodinated contrast", "hives")
     api = fhir_api(api_token(api_client("registry", "system/*.rs")))
     served: dict[str, list[dict[str, Any]]] = {}
     for name in (kind.name for kind in resources.SERVED):
@@ -40,6 +49,17 @@ def test_every_listed_type_serves_valid_resources_with_the_pathways_facts(
     (booking,) = [a for a in served["Appointment"] if a["basedOn"][0]["reference"] == f"ServiceRequest/{done.uuid}"]
     assert booking["participant"][0]["actor"]["reference"] == patient
     assert [loc["id"] for loc in served["Location"]] == [site.code]
+    held = {m["medicationCodeableConcept"]["text"]: m for m in served["MedicationStatement"]}
+    assert held["apixaban"]["status"] == "on-hold" and "hold: last dose" in held["apixaban"]["dosage"][0]["text"]
+    assert held["oxycodone"]["status"] == "active"
+    (stay,) = [e for e in served["Encounter"] if e["subject"]["reference"] == patient]
+    assert stay["status"] == "finished" and stay["length"]["value"] > 0
+    assert {t["code"]["coding"][0]["code"] for t in served["Task"]} >= {"triage", "book", "precall"}
+    (hives,) = [a for a in served["AllergyIntolerance"] if a["code"]["text"] == "Iodinated contrast"]
+    assert hives["patient"]["reference"] == patient and hives["reaction"][0]["manifestation"][0]["text"] == "hives"
+    assert served["AuditEvent"] == []  # the audit trail is for clients whose role may view it
+    (plan,) = [c for c in served["CarePlan"] if c["subject"]["reference"] == patient]
+    assert plan["extension"][0]["valueCode"] == "discharged" and plan["status"] == "active"
     # The searches that tie them together.
     by_patient = {
         name: api.get(f"/fhir/{name}", {"patient": patient}).json()["entry"]
@@ -52,5 +72,34 @@ def test_every_listed_type_serves_valid_resources_with_the_pathways_facts(
         "ServiceRequest": 1,
     }
     assert api.get("/fhir/Condition", {"body-site": levels[0].level, "patient": patient}).json()["entry"]
+    # _include and _revinclude for the common pairs: a search and the patients it names, a patient and its records.
+    with_patients = api.get("/fhir/Condition", {"patient": patient, "_include": "Condition:patient"}).json()
+    included = [e["resource"] for e in with_patients["entry"] if e["search"]["mode"] == "include"]
+    assert [p["id"] for p in included] == [str(done.patient.uuid)]
+    everything = api.get(
+        "/fhir/Patient",
+        [("_id", str(done.patient.uuid)), ("_revinclude", "Procedure:patient"), ("_revinclude", "Condition:patient")],
+    ).json()
+    kinds_included = sorted(
+        e["resource"]["resourceType"] for e in everything["entry"] if e["search"]["mode"] == "include"
+    )
+    assert kinds_included == ["Condition"] * len(conditions) + ["Procedure"]
+    assert api.get("/fhir/Condition", {"_include": "Condition:asserter"}).status_code == 400
     assert api.get("/fhir/Procedure/not-a-case").status_code == 404
     assert api.get("/fhir/Condition/nonsense").json()["resourceType"] == "OperationOutcome"
+
+
+def test_the_audit_trail_as_audit_events_for_the_privacy_officers_tools(actors: dict[str, Any], site: Any) -> None:
+    from kyphos.patients import services as patients
+
+    patient = patients.register_patient(actors["scheduler"], new_patient("A100001"))
+    reader = fhir_api(api_token(api_client("reader", "system/Patient.rs system/AuditEvent.rs")))
+    assert reader.get(f"/fhir/Patient/{patient.uuid}").status_code == 200
+    privacy = fhir_api(api_token(api_client("privacy", "system/AuditEvent.rs", ("auditor",))))
+    found = privacy.get("/fhir/AuditEvent", {"patient": f"Patient/{patient.uuid}", "agent-name": "api:reader"})
+    events = [e["resource"] for e in found.json()["entry"]]
+    assert [e["action"] for e in events] == ["R"]
+    event = get_fhir_model_class("AuditEvent").model_validate(events[0])
+    assert event.entity[0].what.reference == f"Patient/{patient.uuid}"
+    assert privacy.get(f"/fhir/AuditEvent/{event.id}").status_code == 200
+    assert reader.get(f"/fhir/AuditEvent/{event.id}").status_code == 404

@@ -63,6 +63,8 @@ class AuditEntry(models.Model):
             # audit.selectors.entries_for_user
             models.Index(fields=["user", "at"], name="audit_user_at"),
             models.Index(fields=["at"], name="audit_at"),
+            # The FHIR API names an entry by its hash (AuditEvent/<hash>).
+            models.Index(fields=["hash"], name="audit_hash"),
         ]
 
     def __str__(self) -> str:

@@ -119,6 +119,8 @@ class Allergy(models.Model):
         ADHESIVE = "adhesive", _("Adhesives / dressings")
         OTHER = "other", _("Other")
 
+    # The FHIR API's AllergyIntolerance id (sequential ids stay inside the database).
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergies")
     category = models.CharField(max_length=16, choices=Category.choices)
     substance = models.CharField(max_length=120)

@@ -1,7 +1,16 @@
 """Every resource type the API serves, in the order the CapabilityStatement lists them. Each module registers its
 ``Kind`` with ``kinds.REGISTRY`` when imported; the views import this module."""
 
-from kyphos.interop.fhir import appointment, condition, observation, patient, procedure, service_request
+from kyphos.interop.fhir import (
+    appointment,
+    condition,
+    observation,
+    patient,
+    procedure,
+    records,
+    service_request,
+    workflow,
+)
 
 SERVED = (
     patient.KIND,
@@ -9,6 +18,12 @@ SERVED = (
     service_request.KIND,
     condition.KIND,
     appointment.APPOINTMENT,
+    workflow.ENCOUNTER,
     procedure.KIND,
     observation.KIND,
+    workflow.MEDICATION,
+    workflow.TASK,
+    workflow.CAREPLAN,
+    records.ALLERGY,
+    records.AUDIT,
 )

@@ -32,6 +32,7 @@ from kyphos.interop.fhir import bulk, clients, kinds, resources, scopes, search
 from kyphos.interop.fhir.outcome import FhirError, error_response, outcome, respond
 from kyphos.interop.models import BulkExport
 from kyphos.pathway.policy import may
+from kyphos.patients.models import Patient
 
 log = logging.getLogger("kyphos.fhir")
 FHIR_VERSION = "4.0.1"
@@ -179,7 +180,7 @@ def search_post(call: Call, resource_type: str) -> HttpResponse:
 
 def _search(call: Call, kind: kinds.Kind, params: QueryDict) -> HttpResponse:
     _allow(call, kind.name, "search")
-    unknown = search.unknown_params(params, set(kind.params))
+    unknown = search.unknown_params(params, set(kind.params) | {"_include", "_revinclude"})
     if unknown and "handling=strict" in call.request.headers.get("Prefer", ""):
         raise FhirError(400, "not-supported", _("Unknown search parameter: {name}.").format(name=unknown[0][:40]))
     rows = kind.visible(call.grant.client.user).filter(kind.search(params))
@@ -192,6 +193,7 @@ def _search(call: Call, kind: kinds.Kind, params: QueryDict) -> HttpResponse:
         detail="FHIR search",
     )
     body = search.bundle(call.base, kind.name, params, found, entries)
+    body["entry"] += _included(call, kind, params, found.rows)
     if unknown:
         body["entry"].append(
             {
@@ -202,6 +204,49 @@ def _search(call: Call, kind: kinds.Kind, params: QueryDict) -> HttpResponse:
             }
         )
     return respond(body)
+
+
+PATIENT_REFERENCES = {"patient", "subject", "for"}
+REVINCLUDE_MAX = 1000
+
+
+def _included(call: Call, kind: kinds.Kind, params: QueryDict, rows: list[Any]) -> list[dict[str, Any]]:
+    """``_include=<Type>:patient`` (the patients of the page's rows) and, on a Patient search,
+    ``_revinclude=<Type>:patient`` (the rows of those types about the page's patients, up to REVINCLUDE_MAX)."""
+    user, extra = call.grant.client.user, []
+    patient_kind = kinds.REGISTRY["Patient"]
+    for value in params.getlist("_include"):
+        source, _colon, param = value.partition(":")
+        if source != kind.name or param not in PATIENT_REFERENCES or param not in kind.params:
+            raise FhirError(
+                400,
+                "not-supported",
+                _("_include supports <Type>:patient (or subject) of the type searched."),
+                "_include",
+            )
+        _allow(call, "Patient", "read")
+        wanted = {kind.patient_of(row) for row in rows} - {None}
+        extra.append((patient_kind, list(patient_kind.visible(user).filter(uuid__in=wanted))))
+    for value in params.getlist("_revinclude"):
+        source, _colon, param = value.partition(":")
+        other = kinds.REGISTRY.get(source)
+        if kind.name != "Patient" or other is None or other.compartment is None or param not in PATIENT_REFERENCES:
+            raise FhirError(
+                400, "not-supported", _("_revinclude supports <Type>:patient on a Patient search."), "_revinclude"
+            )
+        _allow(call, other.name, "search")
+        patients = Patient.objects.filter(pk__in=[row.pk for row in rows])
+        extra.append((other, list(other.compartment(other.visible(user), patients).order_by("pk")[:REVINCLUDE_MAX])))
+    entries = []
+    for other, found in extra:
+        audit.record_list(
+            call.actor, other.audit_type, [(other.id_of(r), other.patient_of(r)) for r in found], detail="FHIR include"
+        )
+        entries += [
+            {"fullUrl": f"{call.base}/{other.name}/{r['id']}", "resource": r, "search": {"mode": "include"}}
+            for r in other.serve(found)
+        ]
+    return entries
 
 
 def _may_write(call: Call, kind: kinds.Kind, interaction: str) -> None:
