@@ -88,6 +88,88 @@ def measure(client: Client, urls: list[str], repeat: int, warmup: int = 10) -> d
     }
 
 
+def fhir_client() -> Client:
+    """A FHIR API client of every site with read scopes on everything, and its bearer token."""
+    from kyphos.audit.actor import Actor
+    from kyphos.interop.fhir import clients
+
+    actor = Actor.system("bench")
+    client = clients.create_client(actor, "bench", "system/*.rs", ["manager"], [], {"keys": []})
+    return Client(HTTP_AUTHORIZATION=f"Bearer {clients.issue_script_token(actor, client, 1)}")
+
+
+def fhir_pages(case_ids: list[int], repeat: int) -> dict[str, Any]:
+    """Reads of single resources and 50-entry search pages through the whole API (token, scope, audit)."""
+    from kyphos.pathway.models import Case
+
+    api = fhir_client()
+    cases = list(Case.objects.filter(id__in=case_ids).values_list("uuid", "patient__uuid"))
+    return {
+        "fhir_read_patient": measure(api, [f"/fhir/Patient/{p}" for _c, p in cases], repeat),
+        "fhir_read_service_request": measure(api, [f"/fhir/ServiceRequest/{c}" for c, _p in cases], repeat),
+        "fhir_search_page": measure(
+            api,
+            [
+                "/fhir/ServiceRequest?status=active&_count=50",
+                "/fhir/Patient?family=garc&_count=50",
+                "/fhir/Condition?body-site=L1&_count=50",
+                f"/fhir/Condition?patient=Patient/{cases[0][1]}",
+            ],
+            repeat,
+        ),
+    }
+
+
+def fhir_export(limit: int) -> dict[str, Any]:
+    """A system $export of Patient and ServiceRequest through the worker's slices, stopped after ``limit``
+    resources: resources/s end to end (query, mapping, JSON, file, audit) and peak memory, beside the floor of
+    writing the same resources' JSON to a file."""
+    import resource
+    import tempfile
+
+    from django.conf import settings
+
+    from kyphos.interop.fhir import bulk, kinds
+    from kyphos.interop.models import ApiClient, BulkExport
+
+    settings.KYPHOS_FHIR_EXPORT_DIR = tempfile.mkdtemp(prefix="kyphos-export-")
+    export = BulkExport.objects.create(
+        client=ApiClient.objects.get(name="bench"),
+        request_url="bench",
+        level="system",
+        types=["Patient", "ServiceRequest"],
+        transaction_time=datetime.now(UTC),
+        state={"index": 0, "after": None, "sizes": {}, "counts": {}},
+    )
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started, written = time.perf_counter(), 0
+    while written < limit:
+        export.refresh_from_db()
+        if export.status == BulkExport.Status.COMPLETE:
+            break
+        bulk.run_slice(export)
+        export.refresh_from_db()
+        written = sum(export.state.get("counts", {}).values())
+    seconds = time.perf_counter() - started
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # The floor: the same kinds of resources already built, only turned into JSON lines and written.
+    rows = list(kinds.REGISTRY["Patient"].visible(ApiClient.objects.get(name="bench").user).order_by("pk")[:20000])
+    sample = kinds.REGISTRY["Patient"].serve(rows)
+    floor_started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        for item in sample:
+            out.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+    floor = len(sample) / (time.perf_counter() - floor_started)
+    return {
+        "resources": written,
+        "seconds": round(seconds, 1),
+        "resources_per_s": round(written / seconds, 1) if seconds else 0,
+        "serialisation_floor_per_s": round(floor, 1),
+        "peak_rss_growth_mb": round((rss_after - rss_before) / 1024, 1),
+        "goal_per_s": 20000,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=1_000_000)
@@ -152,6 +234,8 @@ def main() -> None:
             args.repeat,
         ),
     }
+    pages.update(fhir_pages(case_ids, args.repeat))
+    export = fhir_export(min(200_000, 2 * args.cases))
     result = {
         "backend": connection.vendor,
         "cases": args.cases,
@@ -159,6 +243,7 @@ def main() -> None:
         "nurse_calls_due_now": due_now,
         "build_seconds": round(build_seconds, 1),
         "pages": pages,
+        "fhir_export": export,
     }
     with open(args.out, "w") as handle:
         json.dump(result, handle, indent=2)

@@ -18,7 +18,14 @@ from pathlib import Path
 from tests.pgrun import Server, find_bin
 
 HERE = Path(__file__).resolve().parent
-GOALS = {"worklist_nurse": 100.0, "case_page": 60.0, "case_list_name_search": 100.0}
+GOALS = {
+    "worklist_nurse": 100.0,
+    "case_page": 60.0,
+    "case_list_name_search": 100.0,
+    "fhir_read_patient": 50.0,
+    "fhir_read_service_request": 50.0,
+    "fhir_search_page": 200.0,
+}
 
 
 def run_backend(name: str, env: dict[str, str], cases: int, repeat: int, workdir: Path) -> dict[str, object]:
@@ -200,6 +207,15 @@ def main() -> int:
                 f"{result['backend']:<11} {page:<22} {figures['p50_ms']:>8} {figures['p95_ms']:>8} "
                 f"{figures['sql_floor_p50_ms']:>8} {figures['sql_floor_p95_ms']:>8} "
                 f"{figures['queries_per_request']:>8}{mark}"
+            )
+    for result in results:
+        export = result.get("fhir_export")  # type: ignore[attr-defined]
+        if export:
+            print(
+                f"FHIR $export {result['backend']}: {export['resources_per_s']} resources/s "
+                f"over {export['resources']:,} (goal {export['goal_per_s']}; "
+                f"JSON-and-write floor {export['serialisation_floor_per_s']}/s); "
+                f"peak memory growth {export['peak_rss_growth_mb']} MB"
             )
     for run in outbox_runs:
         for channel, figures in run["channels"].items():  # type: ignore[attr-defined]

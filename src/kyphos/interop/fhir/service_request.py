@@ -53,8 +53,15 @@ SORTS = {
 
 
 def visible(user: Any) -> QuerySet[Case]:
-    rows = Case.objects.select_related("patient", "site", "appointment").prefetch_related(
-        Prefetch("levels", queryset=CaseLevel.objects.order_by("position"))
+    # Only what the resource shows: a case row also carries findings and settings (JSON) the API never serves.
+    rows = (
+        Case.objects.select_related("patient", "appointment")
+        .only(
+            *("uuid", "version", "updated_at", "stage", "pain_nrs", "steroid_disease", "neoplastic_kind"),
+            *("referral_date", "referring_clinician", "etiology", "clinical_note", "site_id", "patient__uuid"),
+            *("appointment__start", "appointment__end"),
+        )
+        .prefetch_related(Prefetch("levels", queryset=CaseLevel.objects.order_by("position")))
     )
     mine = site_ids_of(user)
     return rows if mine is None else rows.filter(site_id__in=mine)
