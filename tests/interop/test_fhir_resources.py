@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import api_client, api_token, case_at, fhir_api, new_patient
 
@@ -103,3 +105,23 @@ def test_the_audit_trail_as_audit_events_for_the_privacy_officers_tools(actors: 
     assert event.entity[0].what.reference == f"Patient/{patient.uuid}"
     assert privacy.get(f"/fhir/AuditEvent/{event.id}").status_code == 200
     assert reader.get(f"/fhir/AuditEvent/{event.id}").status_code == 404
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.data(),
+    value=st.text(max_size=40)
+    | st.sampled_from(
+        ["ge2026", "lt1900-13", "Patient/x", "a|b", "|", ",", "-1", "0", "a\x00b", "ge2026-01-01T10:00+99:00"]
+    ),
+)
+def test_any_search_on_any_type_is_answered_and_never_a_server_error(db: Any, data: Any, value: str) -> None:
+    from kyphos.interop.fhir import resources
+    from kyphos.interop.models import ApiClient
+
+    client = ApiClient.objects.filter(name="fuzz").first() or api_client("fuzz", "system/*.rs")
+    kind = data.draw(st.sampled_from(resources.SERVED))
+    name = data.draw(st.sampled_from([*kind.params, "_count", "_sort", "_include", "_revinclude", "_cursor", "x:y"]))
+    response = fhir_api(api_token(client)).get(f"/fhir/{kind.name}", {name: value})
+    assert response.status_code in {200, 400}, (kind.name, name, value, response.content[:300])
+    assert response.json()["resourceType"] in {"Bundle", "OperationOutcome"}

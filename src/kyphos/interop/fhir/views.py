@@ -116,6 +116,8 @@ def endpoint(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespons
     @csrf_exempt
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
+            if any("\x00" in part for key, values in request.GET.lists() for part in (key, *values)):
+                raise FhirError(400, "invalid", _("A search parameter contains a NUL character."))
             grant = _grant(request)
             call = Call(request, grant, grant.actor(getattr(request, "client_addr", None)), base_url(request))
             return view(call, *args, **kwargs)
@@ -180,6 +182,8 @@ def search_post(call: Call, resource_type: str) -> HttpResponse:
 
 def _search(call: Call, kind: kinds.Kind, params: QueryDict) -> HttpResponse:
     _allow(call, kind.name, "search")
+    if any("\x00" in part for key, values in params.lists() for part in (key, *values)):  # POST _search's form
+        raise FhirError(400, "invalid", _("A search parameter contains a NUL character."))
     unknown = search.unknown_params(params, set(kind.params) | {"_include", "_revinclude"})
     if unknown and "handling=strict" in call.request.headers.get("Prefer", ""):
         raise FhirError(400, "not-supported", _("Unknown search parameter: {name}.").format(name=unknown[0][:40]))
