@@ -4,6 +4,7 @@ services is the data."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -24,7 +25,7 @@ def test_every_listed_type_serves_valid_resources_with_the_pathways_facts(
         MedicationInput("apixaban", "5 mg", "twice-daily", "af", "Dr Patel", "+1 555 0199"),
         MedicationInput("oxycodone", "5 mg", "four-times-daily"),
     )
-    done = case_at(make_case, actors, "discharged", Journey(medicines=medicines))
+    done = case_at(make_case, actors, "followup_done", Journey(medicines=medicines))
     from kyphos.patients import services as patients
 
     patients.record_allergy(actors["nurse"], done.patient, "contrast", "Iodinated contrast", "hives")
@@ -60,8 +61,15 @@ def test_every_listed_type_serves_valid_resources_with_the_pathways_facts(
     (hives,) = [a for a in served["AllergyIntolerance"] if a["code"]["text"] == "Iodinated contrast"]
     assert hives["patient"]["reference"] == patient and hives["reaction"][0]["manifestation"][0]["text"] == "hives"
     assert served["AuditEvent"] == []  # the audit trail is for clients whose role may view it
+    letters = [d for d in served["DocumentReference"] if d["subject"]["reference"] == patient]
+    assert letters and all(base64.b64decode(d["content"][0]["attachment"]["data"])[:5] == b"%PDF-" for d in letters)
+    canonical = {f"{q['url']}|{q['version']}" for q in served["Questionnaire"]}
+    answered = [r for r in served["QuestionnaireResponse"] if r["subject"]["reference"] == patient]
+    assert answered and {r["questionnaire"] for r in answered} <= canonical
+    staff = {p["identifier"][0]["value"] for p in served["Practitioner"]}
+    assert actors["radiologist"].user.username in staff and not any(name.startswith("api:") for name in staff)
     (plan,) = [c for c in served["CarePlan"] if c["subject"]["reference"] == patient]
-    assert plan["extension"][0]["valueCode"] == "discharged" and plan["status"] == "active"
+    assert plan["extension"][0]["valueCode"] == "followup_done" and plan["status"] == "active"
     # The searches that tie them together.
     by_patient = {
         name: api.get(f"/fhir/{name}", {"patient": patient}).json()["entry"]

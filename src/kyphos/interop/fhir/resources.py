@@ -2,6 +2,7 @@
 ``Kind`` with ``kinds.REGISTRY`` when imported; the views import this module."""
 
 from kyphos.interop.fhir import (
+    answers,
     appointment,
     condition,
     observation,
@@ -25,5 +26,9 @@ SERVED = (
     workflow.TASK,
     workflow.CAREPLAN,
     records.ALLERGY,
+    answers.QUESTIONNAIRE,
+    answers.RESPONSE,
+    answers.DOCUMENT,
+    answers.PRACTITIONER,
     records.AUDIT,
 )
