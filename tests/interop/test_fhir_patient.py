@@ -311,3 +311,26 @@ def test_the_api_client_command(db: Any, capsys: Any) -> None:
     assert fhir_api(token).get("/fhir/Patient").status_code == 200
     call_command("api-client", "disable", "lab-app")
     assert fhir_api(token).get("/fhir/Patient").status_code == 401
+
+
+def test_an_administrator_disables_a_client_in_the_admin_and_its_tokens_stop(people: dict[str, Any]) -> None:
+    from django.test import Client as WebClient
+
+    from kyphos.audit.models import AuditEntry
+    from tests.accounts import sign_in
+
+    registered = api_client("crm", "system/Patient.rs")
+    token = api_token(registered)
+    assert fhir_api(token).get("/fhir/Patient").status_code == 200
+    people["admin"].is_staff = people["admin"].is_superuser = True  # as the demo's administrator
+    people["admin"].save()
+    admin = WebClient()
+    sign_in(admin, people["admin"])
+    listing = admin.get("/admin/interop/apiclient/")
+    assert listing.status_code == 200 and b"crm" in listing.content
+    done = admin.post(
+        "/admin/interop/apiclient/", {"action": "disable", "_selected_action": [registered.pk]}, follow=True
+    )
+    assert done.status_code == 200
+    assert fhir_api(token).get("/fhir/Patient").status_code == 401
+    assert AuditEntry.objects.filter(object_type="api_client", detail="disabled").exists()

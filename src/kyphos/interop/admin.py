@@ -1,4 +1,5 @@
-"""The interface settings in the admin: each site's HL7 settings and the systems Kyphos sends to."""
+"""The interface settings in the admin: each site's HL7 settings and the systems Kyphos sends to, the FHIR API's
+clients and the Bulk Data exports."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from kyphos.interop.models import Hl7Destination, SiteInterface
+from kyphos import clock
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
+from kyphos.audit.models import AuditAction
+from kyphos.interop.models import ApiClient, ApiToken, BulkExport, Hl7Destination, SiteInterface
 
 
 @admin.register(SiteInterface)
@@ -39,3 +44,39 @@ class Hl7DestinationAdmin(admin.ModelAdmin):
                 )
             else:
                 self.message_user(request, _("%(name)s answers.") % {"name": destination.name}, messages.SUCCESS)
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    """FHIR API clients: registered with ``kyphos api-client create``; here an administrator sees them, changes
+    their scopes or key set, or disables one (its tokens stop working at once)."""
+
+    list_display = ("name", "scopes", "active", "created_at")
+    list_filter = ("active",)
+    readonly_fields = ("name", "user", "created_at")
+    actions = ["disable"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a client needs its service account: `kyphos api-client create`
+
+    @admin.action(description=_("Disable: every token of the client stops working"))
+    def disable(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
+        now = clock.current()
+        for client in queryset:
+            client.active = False
+            client.save(update_fields=["active"])
+            ApiToken.objects.filter(client=client, revoked_at__isnull=True).update(revoked_at=now)
+            audit.record(Actor.from_request(request), AuditAction.UPDATE, "api_client", client.pk, detail="disabled")
+        self.message_user(request, _("Disabled."), messages.SUCCESS)
+
+
+@admin.register(BulkExport)
+class BulkExportAdmin(admin.ModelAdmin):
+    """The Bulk Data exports clients asked for, as the worker sees them (no patient data: types and counts)."""
+
+    list_display = ("uuid", "client", "level", "group", "status", "transaction_time", "finished_at", "expires_at")
+    list_filter = ("status", "level")
+    readonly_fields = [f.name for f in BulkExport._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
