@@ -60,21 +60,6 @@ def record_each(actor: Actor, object_type: str, rows: Iterable[tuple[AuditAction
 
 def record_list(actor: Actor, object_type: str, rows: Iterable[tuple[object, UUID | None]], detail: str = "") -> int:
     """Record that a list showed these rows (object id, patient UUID): one entry per patient shown."""
-    at = clock.current()
-    user = actor.user_or_none
-    entries = [
-        AuditEntry(
-            at=at,
-            user=user,
-            username=actor.name[:150],
-            patient_uuid=patient_uuid,
-            action=AuditAction.LIST,
-            object_type=object_type,
-            object_id=str(object_id)[:64],
-            client_addr=actor.client_addr,
-            detail=detail[:200],
-        )
-        for object_id, patient_uuid in rows
-    ]
-    chain.append(entries)
-    return len(entries)
+    return record_each(
+        actor, object_type, ((AuditAction.LIST, object_id, patient, detail) for object_id, patient in rows)
+    )

@@ -13,7 +13,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
-from django.utils.translation import gettext as _
 
 from kyphos.aftercare.models import Questionnaire, QuestionnaireResponse
 from kyphos.interop.fhir import kinds, search
@@ -24,35 +23,12 @@ from kyphos.scheduling.models import Site
 NUMBERED = re.compile(r"^(?P<prefix>[a-z]+)-(?P<pk>\d{1,18})$")
 
 
-def _site_scoped(rows: QuerySet[Any], user: Any, path: str) -> QuerySet[Any]:
-    mine = site_ids_of(user)
-    return rows if mine is None else rows.filter(**{f"{path}__in": mine})
-
-
-def _patients(params: QueryDict, path: str) -> Q:
-    found = Q()
-    for name in ("patient", "subject"):
-        for value in params.getlist(name):
-            ids = [p.split("/", 1)[1] if p.startswith("Patient/") else p for p in value.split(",")]
-            found &= Q(**{f"{path}__in": [i for i in ids if search.is_uuid(i)]})
-    for name in params:
-        if ":" in name:
-            raise search.bad(_("Search modifiers are not supported on {name}.").format(name=name[:40]), name)
-    return found
-
-
-def _no_modifiers(params: QueryDict) -> None:
-    for name in params:
-        if ":" in name:
-            raise search.bad(_("Search modifiers are not supported on {name}.").format(name=name[:40]), name)
-
-
 def _numbered_ids(params: QueryDict, prefix: str) -> Q:
     found = Q()
     for value in params.getlist("_id"):
         matches = [NUMBERED.match(part) for part in value.split(",")]
         found &= Q(pk__in=[int(m["pk"]) for m in matches if m and m["prefix"] == prefix])
-    _no_modifiers(params)
+    search.no_modifiers(params)
     return found
 
 
@@ -133,7 +109,8 @@ def response(row: QuestionnaireResponse) -> dict[str, Any]:
 
 
 def response_filter(params: QueryDict) -> Q:
-    found = _patients(params, "case__patient__uuid")
+    found = search.patients(params, "case__patient__uuid")
+    search.no_modifiers(params)
     for value in params.getlist("_id"):
         found &= Q(uuid__in=[i for i in value.split(",") if search.is_uuid(i)])
     for value in params.getlist("questionnaire"):
@@ -151,7 +128,7 @@ RESPONSE = kinds.register(
     kinds.Kind(
         name="QuestionnaireResponse",
         audit_type="questionnaire_response",
-        visible=lambda user: _site_scoped(
+        visible=lambda user: kinds.site_scoped(
             QuestionnaireResponse.objects.select_related("case__patient", "questionnaire"), user, "case__site_id"
         ),
         serve=lambda rows: [response(row) for row in rows],
@@ -269,7 +246,8 @@ def document(row: Letter) -> dict[str, Any]:
 
 
 def document_filter(params: QueryDict) -> Q:
-    found = _patients(params, "case__patient__uuid")
+    found = search.patients(params, "case__patient__uuid")
+    search.no_modifiers(params)
     for value in params.getlist("_id"):
         found &= Q(uuid__in=[i for i in value.split(",") if search.is_uuid(i)])
     for value in params.getlist("type"):
@@ -286,7 +264,7 @@ DOCUMENT = kinds.register(
     kinds.Kind(
         name="DocumentReference",
         audit_type="letter",
-        visible=lambda user: _site_scoped(Letter.objects.select_related("case__patient"), user, "case__site_id"),
+        visible=lambda user: kinds.site_scoped(Letter.objects.select_related("case__patient"), user, "case__site_id"),
         serve=lambda rows: [document(row) for row in rows],
         search=document_filter,
         params={

@@ -9,11 +9,9 @@ from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import QueryDict
-from django.utils.translation import gettext as _
 
 from kyphos.interop.fhir import kinds, search
 from kyphos.pathway.models import Case
-from kyphos.pathway.policy import site_ids_of
 from kyphos.scheduling.models import Appointment, AppointmentStatus, Site
 
 STATUS = {
@@ -31,8 +29,7 @@ CODE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 def visible_appointments(user: Any) -> QuerySet[Appointment]:
     patient = Case.objects.filter(uuid=OuterRef("case_uuid")).values("patient__uuid")[:1]
     rows = Appointment.objects.select_related("site", "room").annotate(patient_uuid=Subquery(patient))
-    mine = site_ids_of(user)
-    return rows if mine is None else rows.filter(site_id__in=mine)
+    return kinds.site_scoped(rows, user, "site_id")
 
 
 def appointment(row: Any) -> dict[str, Any]:
@@ -75,9 +72,7 @@ def appointment_filter(params: QueryDict) -> Q:
         found &= Q(site__code__in=codes)
     if params.getlist("date"):
         found &= search.date_filter("start", params.getlist("date"), "date")
-    for name in params:
-        if ":" in name:
-            raise search.bad(_("Search modifiers are not supported on {name}.").format(name=name[:40]), name)
+    search.no_modifiers(params)
     return found
 
 
@@ -110,8 +105,7 @@ APPOINTMENT = kinds.register(
 
 
 def visible_sites(user: Any) -> QuerySet[Site]:
-    mine = site_ids_of(user)
-    return Site.objects.all() if mine is None else Site.objects.filter(pk__in=mine)
+    return kinds.site_scoped(Site.objects.all(), user, "pk")
 
 
 def location(site: Site) -> dict[str, Any]:
@@ -153,9 +147,7 @@ def location_filter(params: QueryDict) -> Q:
         for part in value.split(","):
             either |= Q(name__istartswith=part)
         found &= either
-    for name in params:
-        if ":" in name:
-            raise search.bad(_("Search modifiers are not supported on {name}.").format(name=name[:40]), name)
+    search.no_modifiers(params)
     return found
 
 

@@ -12,11 +12,9 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
-from django.utils.translation import gettext as _
 
 from kyphos.interop.fhir import kinds, search
 from kyphos.pathway.models import CaseLevel
-from kyphos.pathway.policy import site_ids_of
 from kyphos.pathway.stages import Stage
 from kyphos.procedure.services import ETIOLOGY_FOR_CODING
 from kyphos.rules.coding import CodingError, code_procedure
@@ -31,9 +29,7 @@ SORTS = {
 
 
 def visible(user: Any) -> QuerySet[CaseLevel]:
-    rows = CaseLevel.objects.select_related("case__patient")
-    mine = site_ids_of(user)
-    return rows if mine is None else rows.filter(case__site_id__in=mine)
+    return kinds.site_scoped(CaseLevel.objects.select_related("case__patient"), user, "case__site_id")
 
 
 def id_of(row: CaseLevel) -> str:
@@ -134,9 +130,7 @@ def search_filter(params: QueryDict) -> Q:
         found &= search.date_filter(
             "case__referral_date", params.getlist("recorded-date"), "recorded-date", is_date=True
         )
-    for name in params:
-        if ":" in name:
-            raise search.bad(_("Search modifiers are not supported on {name}.").format(name=name[:40]), name)
+    search.no_modifiers(params)
     return found
 
 

@@ -14,6 +14,7 @@ from django.http import QueryDict
 
 from kyphos.audit.actor import Actor
 from kyphos.interop.fhir.search import Sort, is_uuid
+from kyphos.pathway.policy import site_ids_of
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,9 @@ REGISTRY: dict[str, Kind] = {}
 def register(kind: Kind) -> Kind:
     REGISTRY[kind.name] = kind
     return kind
+
+
+def site_scoped(rows: QuerySet[Any], user: Any, path: str) -> QuerySet[Any]:
+    """``rows`` at the client's sites (``path`` names the site id), or all of them for a client of every site."""
+    mine = site_ids_of(user)
+    return rows if mine is None else rows.filter(**{f"{path}__in": mine})

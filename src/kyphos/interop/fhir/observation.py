@@ -60,9 +60,7 @@ SORTS = {
 
 
 def visible(user: Any) -> QuerySet[LabResult]:
-    rows = LabResult.objects.select_related("case__patient", "corrected_by")
-    mine = site_ids_of(user)
-    return rows if mine is None else rows.filter(case__site_id__in=mine)
+    return kinds.site_scoped(LabResult.objects.select_related("case__patient", "corrected_by"), user, "case__site_id")
 
 
 def to_fhir(row: LabResult) -> dict[str, Any]:
@@ -100,10 +98,6 @@ def serve(rows: list[LabResult]) -> list[dict[str, Any]]:
     return [to_fhir(row) for row in rows]
 
 
-def _reference_id(text: str, kind: str) -> str:
-    return text.split("/", 1)[1] if text.startswith(f"{kind}/") else text
-
-
 def search_filter(params: QueryDict) -> Q:
     found = Q()
     if not params.getlist("_id"):
@@ -112,10 +106,10 @@ def search_filter(params: QueryDict) -> Q:
         found &= Q(uuid__in=[i for i in value.split(",") if search.is_uuid(i)])
     for name in ("patient", "subject"):
         for value in params.getlist(name):
-            ids = [_reference_id(part, "Patient") for part in value.split(",")]
+            ids = [search.reference_id(part, "Patient") for part in value.split(",")]
             found &= Q(case__patient__uuid__in=[i for i in ids if search.is_uuid(i)])
     for value in params.getlist("based-on"):
-        ids = [_reference_id(part, "ServiceRequest") for part in value.split(",")]
+        ids = [search.reference_id(part, "ServiceRequest") for part in value.split(",")]
         found &= Q(case__uuid__in=[i for i in ids if search.is_uuid(i)])
     for value in params.getlist("code"):
         either = Q(pk__in=[])
@@ -133,15 +127,13 @@ def search_filter(params: QueryDict) -> Q:
         found &= search.date_filter("taken_at", params.getlist("date"), "date")
     if params.getlist("_lastUpdated"):
         found &= search.date_filter("entered_at", params.getlist("_lastUpdated"), "_lastUpdated")
-    for name in params:
-        if ":" in name:
-            raise search.bad(_("Search modifiers are not supported on {name}.").format(name=name[:40]), name)
+    search.no_modifiers(params)
     return found
 
 
 def _case_for(user: Any, resource: dict[str, Any]) -> Case:
     subject = str((resource.get("subject") or {}).get("reference", ""))
-    patient_id = _reference_id(subject, "Patient")
+    patient_id = search.reference_id(subject, "Patient")
     if not subject.startswith("Patient/") or not search.is_uuid(patient_id):
         raise FhirError(422, "required", _("Observation.subject must reference a Patient."), "Observation.subject")
     cases = Case.objects.filter(patient__uuid=patient_id).exclude(stage__in=TERMINAL).select_related("site", "patient")
@@ -149,7 +141,7 @@ def _case_for(user: Any, resource: dict[str, Any]) -> Case:
     if mine is not None:
         cases = cases.filter(site_id__in=mine)
     named = [
-        _reference_id(str(r.get("reference", "")), "ServiceRequest")
+        search.reference_id(str(r.get("reference", "")), "ServiceRequest")
         for r in resource.get("basedOn") or []
         if isinstance(r, dict)
     ]

@@ -15,10 +15,8 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import QueryDict
-from django.utils.translation import gettext as _
 
 from kyphos.interop.fhir import kinds, search
-from kyphos.pathway.policy import site_ids_of
 from kyphos.procedure.models import ProcedureRecord, TreatedLevel
 
 EXT = "urn:kyphos:fhir:"
@@ -34,8 +32,7 @@ def visible(user: Any) -> QuerySet[ProcedureRecord]:
     rows = ProcedureRecord.objects.select_related("case__patient").prefetch_related(
         Prefetch("levels", queryset=TreatedLevel.objects.order_by("order"))
     )
-    mine = site_ids_of(user)
-    return rows if mine is None else rows.filter(case__site_id__in=mine)
+    return kinds.site_scoped(rows, user, "case__site_id")
 
 
 def _quantity(value: Decimal | int | None, unit: str, code: str) -> dict[str, Any] | None:
@@ -125,9 +122,7 @@ def search_filter(params: QueryDict) -> Q:
         found &= either
     if params.getlist("date"):
         found &= search.date_filter("started_at", params.getlist("date"), "date")
-    for name in params:
-        if ":" in name:
-            raise search.bad(_("Search modifiers are not supported on {name}.").format(name=name[:40]), name)
+    search.no_modifiers(params)
     return found
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
-from django.utils.translation import gettext as _
 
 from kyphos.audit.models import AuditAction, AuditEntry
 from kyphos.interop.fhir import kinds, search
@@ -28,18 +27,6 @@ ACTION = {
     AuditAction.TRANSITION: "U",
     AuditAction.OVERRIDE: "U",
 }
-
-
-def _patients(params: QueryDict, path: str) -> Q:
-    found = Q()
-    for name in ("patient", "subject"):
-        for value in params.getlist(name):
-            ids = [p.split("/", 1)[1] if p.startswith("Patient/") else p for p in value.split(",")]
-            found &= Q(**{f"{path}__in": [i for i in ids if search.is_uuid(i)]})
-    for name in params:
-        if ":" in name:
-            raise search.bad(_("Search modifiers are not supported on {name}.").format(name=name[:40]), name)
-    return found
 
 
 # --- AllergyIntolerance -------------------------------------------------------------------------------------------
@@ -84,7 +71,8 @@ def allergy(row: Allergy) -> dict[str, Any]:
 
 
 def allergy_filter(params: QueryDict) -> Q:
-    found = _patients(params, "patient__uuid")
+    found = search.patients(params, "patient__uuid")
+    search.no_modifiers(params)
     for value in params.getlist("_id"):
         found &= Q(uuid__in=[i for i in value.split(",") if search.is_uuid(i)])
     for value in params.getlist("clinical-status"):
@@ -150,7 +138,8 @@ def audit_event(row: AuditEntry) -> dict[str, Any]:
 
 
 def audit_filter(params: QueryDict) -> Q:
-    found = _patients(params, "patient_uuid")
+    found = search.patients(params, "patient_uuid")
+    search.no_modifiers(params)
     for value in params.getlist("_id"):
         found &= Q(hash__in=value.split(","))
     for value in params.getlist("subtype"):

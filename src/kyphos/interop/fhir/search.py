@@ -220,3 +220,30 @@ def is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def reference_id(text: str, resource_type: str) -> str:
+    """The id in ``Type/id`` (or a bare id)."""
+    return text.split("/", 1)[1] if text.startswith(f"{resource_type}/") else text
+
+
+def references(params: QueryDict, names: tuple[str, ...], resource_type: str, path: str) -> Q:
+    """The filter of reference parameters (``patient``, ``subject`` …) naming ``resource_type`` ids by UUID."""
+    found = Q()
+    for name in names:
+        for value in params.getlist(name):
+            ids = [reference_id(part, resource_type) for part in value.split(",")]
+            found &= Q(**{f"{path}__in": [i for i in ids if is_uuid(i)]})
+    return found
+
+
+def patients(params: QueryDict, path: str) -> Q:
+    """``patient`` / ``subject`` / ``for`` as a filter on ``path`` (the patient's UUID)."""
+    return references(params, ("patient", "subject", "for"), "Patient", path)
+
+
+def no_modifiers(params: QueryDict) -> None:
+    """Refuse ``name:modifier`` where a type supports none."""
+    for name in params:
+        if ":" in name:
+            raise bad(_("Search modifiers are not supported on {name}.").format(name=name[:40]), name)

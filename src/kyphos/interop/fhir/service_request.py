@@ -63,8 +63,7 @@ def visible(user: Any) -> QuerySet[Case]:
         )
         .prefetch_related(Prefetch("levels", queryset=CaseLevel.objects.order_by("position")))
     )
-    mine = site_ids_of(user)
-    return rows if mine is None else rows.filter(site_id__in=mine)
+    return kinds.site_scoped(rows, user, "site_id")
 
 
 def to_fhir(case: Case) -> dict[str, Any]:
@@ -124,17 +123,13 @@ def serve(rows: list[Case]) -> list[dict[str, Any]]:
     return [to_fhir(row) for row in rows]
 
 
-def _reference_id(text: str, kind: str) -> str:
-    return text.split("/", 1)[1] if text.startswith(f"{kind}/") else text
-
-
 def search_filter(params: QueryDict) -> Q:
     found = Q()
     for value in params.getlist("_id"):
         found &= Q(uuid__in=[i for i in value.split(",") if search.is_uuid(i)])
     for name in ("patient", "subject"):
         for value in params.getlist(name):
-            ids = [_reference_id(part, "Patient") for part in value.split(",")]
+            ids = [search.reference_id(part, "Patient") for part in value.split(",")]
             found &= Q(patient__uuid__in=[i for i in ids if search.is_uuid(i)])
     for value in params.getlist("status"):
         found &= Q(stage__in=[s for part in value.split(",") for s in STATUS_STAGES.get(part, [])])
@@ -146,9 +141,7 @@ def search_filter(params: QueryDict) -> Q:
         found &= search.date_filter("referral_date", params.getlist("authored"), "authored", is_date=True)
     if params.getlist("_lastUpdated"):
         found &= search.date_filter("updated_at", params.getlist("_lastUpdated"), "_lastUpdated")
-    for name in params:
-        if ":" in name:
-            raise search.bad(_("Search modifiers are not supported on {name}.").format(name=name[:40]), name)
+    search.no_modifiers(params)
     return found
 
 
@@ -222,7 +215,7 @@ def details_from(resource: dict[str, Any]) -> pathway.ReferralDetails:
 
 def create(actor: Actor, resource: dict[str, Any]) -> Case:
     subject = str((resource.get("subject") or {}).get("reference", ""))
-    patient_id = _reference_id(subject, "Patient")
+    patient_id = search.reference_id(subject, "Patient")
     if resource.get("intent") not in {"order", "original-order"}:
         raise FhirError(422, "value", _("ServiceRequest.intent must be order."), "ServiceRequest.intent")
     patient = (

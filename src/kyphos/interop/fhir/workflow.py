@@ -10,39 +10,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import QueryDict
-from django.utils.translation import gettext as _
 
 from kyphos.interop.fhir import kinds, search
 from kyphos.pathway.models import Case, Task, TaskKind, TaskStatus
-from kyphos.pathway.policy import site_ids_of
 from kyphos.pathway.stages import Stage
 from kyphos.precall.models import Medication
 
 MEDICINE_ID = re.compile(r"^(?P<call>[0-9a-f-]{36})-(?P<position>\d{1,4})$")
 TASK_STATUS = {TaskStatus.OPEN: "ready", TaskStatus.DONE: "completed", TaskStatus.CANCELLED: "cancelled"}
 CAREPLAN_STATUS = {Stage.CLOSED: "completed", Stage.CANCELLED: "revoked", Stage.POSTPONED: "on-hold"}
-
-
-def _site_scoped(rows: QuerySet[Any], user: Any, path: str) -> QuerySet[Any]:
-    mine = site_ids_of(user)
-    return rows if mine is None else rows.filter(**{f"{path}__in": mine})
-
-
-def _patients(params: QueryDict, path: str) -> Q:
-    found = Q()
-    for name in ("patient", "subject", "for"):
-        for value in params.getlist(name):
-            ids = [p.split("/", 1)[1] if p.startswith("Patient/") else p for p in value.split(",")]
-            found &= Q(**{f"{path}__in": [i for i in ids if search.is_uuid(i)]})
-    return found
-
-
-def _no_modifiers(params: QueryDict) -> None:
-    for name in params:
-        if ":" in name:
-            raise search.bad(_("Search modifiers are not supported on {name}.").format(name=name[:40]), name)
 
 
 def _period(start: Any, end: Any) -> dict[str, str]:
@@ -75,7 +53,7 @@ def task(row: Task) -> dict[str, Any]:
 
 
 def task_filter(params: QueryDict) -> Q:
-    found = _patients(params, "case__patient__uuid")
+    found = search.patients(params, "case__patient__uuid")
     for value in params.getlist("_id"):
         found &= Q(uuid__in=[i for i in value.split(",") if search.is_uuid(i)])
     statuses = {
@@ -96,7 +74,7 @@ def task_filter(params: QueryDict) -> Q:
         found &= Q(case__uuid__in=[i for i in ids if search.is_uuid(i)])
     if params.getlist("authored-on"):
         found &= search.date_filter("created_at", params.getlist("authored-on"), "authored-on")
-    _no_modifiers(params)
+    search.no_modifiers(params)
     return found
 
 
@@ -104,7 +82,7 @@ TASK = kinds.register(
     kinds.Kind(
         name="Task",
         audit_type="task",
-        visible=lambda user: _site_scoped(Task.objects.select_related("case__patient"), user, "case__site_id"),
+        visible=lambda user: kinds.site_scoped(Task.objects.select_related("case__patient"), user, "case__site_id"),
         serve=lambda rows: [task(row) for row in rows],
         search=task_filter,
         params={
@@ -149,7 +127,7 @@ def care_plan(case: Case) -> dict[str, Any]:
 
 
 def care_plan_filter(params: QueryDict) -> Q:
-    found = _patients(params, "patient__uuid")
+    found = search.patients(params, "patient__uuid")
     for value in params.getlist("_id"):
         found &= Q(uuid__in=[i for i in value.split(",") if search.is_uuid(i)])
     for value in params.getlist("status"):
@@ -160,7 +138,7 @@ def care_plan_filter(params: QueryDict) -> Q:
             "on-hold": [Stage.POSTPONED.value],
         }
         found &= Q(stage__in=[s for part in value.split(",") for s in stages.get(part, [])])
-    _no_modifiers(params)
+    search.no_modifiers(params)
     return found
 
 
@@ -168,7 +146,7 @@ CAREPLAN = kinds.register(
     kinds.Kind(
         name="CarePlan",
         audit_type="case",
-        visible=lambda user: _site_scoped(
+        visible=lambda user: kinds.site_scoped(
             Case.objects.select_related("patient").prefetch_related("levels"), user, "site_id"
         ),
         serve=lambda rows: [care_plan(row) for row in rows],
@@ -220,7 +198,7 @@ def encounter(case: Case) -> dict[str, Any]:
 
 
 def encounter_filter(params: QueryDict) -> Q:
-    found = _patients(params, "patient__uuid")
+    found = search.patients(params, "patient__uuid")
     for value in params.getlist("_id"):
         found &= Q(uuid__in=[i for i in value.split(",") if search.is_uuid(i)])
     for value in params.getlist("status"):
@@ -235,7 +213,7 @@ def encounter_filter(params: QueryDict) -> Q:
         found &= either
     if params.getlist("date"):
         found &= search.date_filter("admission__arrived_at", params.getlist("date"), "date")
-    _no_modifiers(params)
+    search.no_modifiers(params)
     return found
 
 
@@ -244,7 +222,7 @@ ENCOUNTER = kinds.register(
         name="Encounter",
         audit_type="case",
         # Only cases with a booking or a stay: a referral still waiting for triage has no encounter yet.
-        visible=lambda user: _site_scoped(
+        visible=lambda user: kinds.site_scoped(
             Case.objects.select_related("patient", "site", "appointment", "admission", "stay").filter(
                 Q(appointment__isnull=False) | Q(admission__isnull=False)
             ),
@@ -297,7 +275,7 @@ def medication_statement(row: Medication) -> dict[str, Any]:
 
 
 def medication_filter(params: QueryDict) -> Q:
-    found = _patients(params, "precall__case__patient__uuid")
+    found = search.patients(params, "precall__case__patient__uuid")
     for value in params.getlist("_id"):
         either = Q(pk__in=[])
         for part in value.split(","):
@@ -313,7 +291,7 @@ def medication_filter(params: QueryDict) -> Q:
         if "active" in parts:
             either |= ~Q(hold=True)
         found &= either
-    _no_modifiers(params)
+    search.no_modifiers(params)
     return found
 
 
@@ -321,7 +299,7 @@ MEDICATION = kinds.register(
     kinds.Kind(
         name="MedicationStatement",
         audit_type="precall",
-        visible=lambda user: _site_scoped(
+        visible=lambda user: kinds.site_scoped(
             Medication.objects.select_related("precall__case__patient"), user, "precall__case__site_id"
         ),
         serve=lambda rows: [medication_statement(row) for row in rows],
