@@ -36,6 +36,7 @@ from kyphos.patients.models import Patient
 
 log = logging.getLogger("kyphos.fhir")
 FHIR_VERSION = "4.0.1"
+CAPABILITIES_CHANGED = "2026-12-03"  # when what this server supports last changed: move it with the registry
 JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir"}
 
 
@@ -480,7 +481,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
     body = {
         "resourceType": "CapabilityStatement",
         "status": "active",
-        "date": "2026-12-03",
+        "date": CAPABILITIES_CHANGED,
         "kind": "instance",
         "software": {"name": "Kyphos"},
         "implementation": {"description": "Kyphos kyphoplasty pathway", "url": base},
