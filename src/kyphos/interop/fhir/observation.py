@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from kyphos.audit.actor import Actor
 from kyphos.interop.fhir import kinds, search
-from kyphos.interop.fhir.outcome import FhirError
+from kyphos.interop.fhir.outcome import FhirError, refused
 from kyphos.labs import codes
 from kyphos.labs import services as labs
 from kyphos.labs.models import LabResult, ResultStatus
@@ -231,11 +231,8 @@ def create(actor: Actor, resource: dict[str, Any]) -> LabResult:
     try:
         (row,) = labs.record_labs(actor, case, [entry], source="fhir")
     except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items())) if hasattr(exc, "error_dict") else ("", exc.messages)
         where = {"taken_at": "Observation.effectiveDateTime", "code": "Observation.code"}
-        raise FhirError(
-            422, "business-rule", " ".join(str(m) for m in messages), where.get(field, "Observation.value[x]")
-        ) from None
+        raise refused(exc, where, "Observation.value[x]") from None
     return LabResult.objects.select_related("case__patient", "corrected_by").get(pk=row.pk)
 
 

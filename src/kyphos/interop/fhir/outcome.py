@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 
 CONTENT_TYPE = "application/fhir+json; charset=utf-8"
@@ -41,3 +42,10 @@ def respond(body: dict[str, Any], status: int = 200, headers: dict[str, str] | N
 def error_response(error: FhirError) -> HttpResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="kyphos"'} if error.status == 401 else {}
     return respond(outcome(error.code, error.diagnostics, expression=error.expression), error.status, headers)
+
+
+def refused(exc: ValidationError, where: dict[str, str], default: str) -> FhirError:
+    """A service's ValidationError as a 422 naming the element at fault: ``where`` maps the service's field names
+    to FHIR paths; a field it does not name is reported at ``default``."""
+    field, messages = next(iter(exc.message_dict.items())) if hasattr(exc, "error_dict") else ("", exc.messages)
+    return FhirError(422, "business-rule", " ".join(str(m) for m in messages), where.get(field, default))

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from kyphos.audit.actor import Actor
 from kyphos.interop.fhir import kinds, search
-from kyphos.interop.fhir.outcome import FhirError
+from kyphos.interop.fhir.outcome import FhirError, refused
 from kyphos.pathway.models import Case
 from kyphos.pathway.policy import site_ids_of
 from kyphos.patients import services as patients
@@ -255,11 +255,11 @@ def save(actor: Actor, resource: dict[str, Any], existing: Patient | None) -> Pa
         existing.refresh_from_db()
         return existing
     except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items())) if hasattr(exc, "error_dict") else ("", exc.messages)
-        where = {"mrn": "identifier", "family_name": "name", "given_name": "name", "date_of_birth": "birthDate"}
-        raise FhirError(
-            422, "business-rule", " ".join(str(m) for m in messages), f"Patient.{where.get(field, field)}"
-        ) from None
+        where = {
+            **{"mrn": "identifier", "family_name": "name", "given_name": "name", "date_of_birth": "birthDate"},
+            **{"address": "address", "email": "telecom", "phone_mobile": "telecom", "phone_home": "telecom"},
+        }
+        raise refused(exc, {k: f"Patient.{v}" for k, v in where.items()}, "Patient") from None
 
 
 KIND = kinds.register(

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from kyphos.audit.actor import Actor
 from kyphos.interop.fhir import kinds, search
 from kyphos.interop.fhir import patient as patient_kind
-from kyphos.interop.fhir.outcome import FhirError
+from kyphos.interop.fhir.outcome import FhirError, refused
 from kyphos.pathway import services as pathway
 from kyphos.pathway.models import Case, CaseLevel, Etiology
 from kyphos.pathway.policy import site_ids_of
@@ -232,7 +232,6 @@ def create(actor: Actor, resource: dict[str, Any]) -> Case:
     try:
         case = pathway.refer_patient(actor, site=site, details=details, patient=patient)
     except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items())) if hasattr(exc, "error_dict") else ("", exc.messages)
         where = {
             "levels": "ServiceRequest.bodySite",
             "pain_nrs": "ServiceRequest.extension",
@@ -241,9 +240,7 @@ def create(actor: Actor, resource: dict[str, Any]) -> Case:
             "neoplastic_kind": "ServiceRequest.reasonCode",
             "referring_clinician": "ServiceRequest.requester",
         }
-        raise FhirError(
-            422, "business-rule", " ".join(str(m) for m in messages), where.get(field, "ServiceRequest")
-        ) from None
+        raise refused(exc, where, "ServiceRequest") from None
     return visible(actor.user).get(pk=case.pk)
 
 
