@@ -73,6 +73,15 @@ def test_a_system_export_end_to_end_with_a_real_http_client(
         assert len(lines) == item["count"]
         ids = [get_fhir_model_class(item["type"]).model_validate(json.loads(line)).id for line in lines]
         assert len(ids) == len(set(ids))
+    # Observation is kept in several tables (lab results, recovery checks …): one file holds them all.
+    (observations,) = [item for item in manifest["output"] if item["type"] == "Observation"]
+    searched = requests.get(
+        f"{base}/Observation", params={"_total": "accurate", "_count": "0"}, headers=auth, timeout=10
+    ).json()
+    lines = requests.get(observations["url"], headers=auth, timeout=10).content.decode().splitlines()
+    assert observations["count"] == searched["total"] == len(lines)
+    categories = {json.loads(line)["category"][0]["coding"][0]["code"] for line in lines}
+    assert categories == {"laboratory", "vital-signs", "survey"}
 
 
 def test_type_since_and_type_filter_choose_what_is_exported(make_case: Any, actors: dict[str, Any], site: Any) -> None:

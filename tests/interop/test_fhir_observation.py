@@ -112,3 +112,58 @@ def test_a_patient_with_no_open_case_gets_a_422_and_nothing_is_filed(make_case: 
     response = lab_api().post("/fhir/Observation", json.dumps(observation(case, "6301-6", 1.0, "{INR}")), JSON)
     assert response.status_code == 422 and response.json()["issue"][0]["code"] == "business-rule"
     assert not LabResult.objects.exists()
+
+
+def test_vital_signs_pain_and_scores_are_observations_beside_the_labs(
+    make_case: Any, actors: dict[str, Any], site: Any
+) -> None:
+    from tests.conftest import case_at
+
+    done = case_at(make_case, actors, "followup_done")
+    checks = list(done.recovery_checks.order_by("at"))
+    visit = done.follow_ups.get()
+    api = fhir_api(api_token(api_client("registry", "system/Observation.rs")))
+    patient = f"Patient/{done.patient.uuid}"
+    everything = api.get("/fhir/Observation", {"patient": patient, "_count": "500", "_total": "accurate"}).json()
+    found = [Observation.model_validate(e["resource"]) for e in everything["entry"]]
+    assert everything["total"] == len(found) and len({o.id for o in found}) == len(found)
+    assert [o.effectiveDateTime for o in found] == sorted(o.effectiveDateTime for o in found)  # by date, all parts
+    categories = {o.category[0].coding[0].code for o in found}
+    assert categories >= {"laboratory", "vital-signs", "survey"}
+    # Each recovery check's blood pressure is one panel with its two readings, as the Vital Signs profile has it.
+    panels = api.get("/fhir/Observation", {"patient": patient, "code": "http://loinc.org|85354-9"}).json()["entry"]
+    recovery = [e["resource"] for e in panels if "-recovery-" in e["resource"]["id"]]
+    assert [[c["valueQuantity"]["value"] for c in p["component"]] for p in recovery] == [
+        [c.bp_systolic, c.bp_diastolic] for c in checks
+    ]
+    assert all(p["component"][0]["valueQuantity"]["code"] == "mm[Hg]" for p in recovery)
+    # Pain: in recovery and at the follow-up visit, oldest first, with who scored it.
+    pain = api.get("/fhir/Observation", {"patient": patient, "code": "72514-3"}).json()["entry"]
+    assert [e["resource"]["valueQuantity"]["value"] for e in pain] == [
+        *(c.pain_nrs for c in checks),
+        visit.pain_today,
+    ]
+    assert pain[-1]["resource"]["performer"][0]["reference"] == f"Practitioner/staff-{visit.by_id}"
+    # A questionnaire's score names its questionnaire and the answers it comes from.
+    (answered,) = done.questionnaire_responses.filter(score__isnull=False)
+    (score,) = [o for o in found if o.derivedFrom]
+    assert score.derivedFrom[0].reference == f"QuestionnaireResponse/{answered.uuid}"
+    assert (score.valueQuantity.value, score.code.coding[0].code) == (answered.score, answered.questionnaire.canonical)
+    # A vital-signs search finds no lab result and a lab search no vital sign.
+    vitals = api.get("/fhir/Observation", {"patient": patient, "category": "vital-signs"}).json()["entry"]
+    assert vitals and {e["resource"]["category"][0]["coding"][0]["code"] for e in vitals} == {"vital-signs"}
+    labs = api.get("/fhir/Observation", {"patient": patient, "category": "laboratory"}).json()["entry"]
+    assert labs and all(e["resource"]["code"]["coding"][0]["code"] not in {"85354-9", "72514-3"} for e in labs)
+    # Read by id, and a page at a time across all the tables without a repeat or a gap, either way round.
+    for observed in found:
+        assert api.get(f"/fhir/Observation/{observed.id}").json()["id"] == observed.id
+    for order in ("date", "-date", "_id"):
+        seen, url = [], f"/fhir/Observation?patient={patient}&_count=3&_sort={order}"
+        while url:
+            body = api.get(url.split("/fhir", 1)[1].join(["/fhir", ""])).json()
+            seen += [e["resource"]["id"] for e in body["entry"]]
+            url = next((link["url"] for link in body["link"] if link["relation"] == "next"), "")
+        assert sorted(seen) == sorted(o.id for o in found) and len(seen) == len(found), order
+    assert api.get("/fhir/Observation", {"_sort": "value"}).status_code == 400
+    # Only lab results are written through the API.
+    assert api.get(f"/fhir/Observation/{checks[0].uuid}-recovery-nope").status_code == 404

@@ -200,8 +200,16 @@ def test_create_conditional_create_update_with_if_match_and_vread(live_server: A
     assert stale.status_code == 412 and stale.json()["resourceType"] == "OperationOutcome"
     stored.refresh_from_db()
     assert (stored.given_name, stored.sex, stored.version) == ("Inés María", "F", 2)
-    assert requests.get(f"{url}/_history/2", headers=headers, timeout=10).status_code == 200
-    assert requests.get(f"{url}/_history/1", headers=headers, timeout=10).status_code == 404
+    assert requests.get(f"{url}/_history/2", headers=headers, timeout=10).json()["name"][0]["given"] == ["Inés María"]
+    # The version it replaced is kept: vread and the instance's history serve it as it was.
+    first = requests.get(f"{url}/_history/1", headers=headers, timeout=10)
+    assert first.status_code == 200 and first.headers["ETag"] == 'W/"1"'
+    assert (first.json()["meta"]["versionId"], first.json()["name"][0]["given"]) == ("1", ["Inés"])
+    assert first.json()["meta"]["lastUpdated"] < ok.json()["meta"]["lastUpdated"]
+    assert requests.get(f"{url}/_history/3", headers=headers, timeout=10).status_code == 404
+    history = Bundle.model_validate(requests.get(f"{url}/_history", headers=headers, timeout=10).json())
+    assert history.type == "history" and [e.resource.meta.versionId for e in history.entry] == ["2", "1"]
+    assert [e.request.method for e in history.entry] == ["PUT", "POST"]
     # A business rule the patients room refuses is 422, naming the element.
     future = changed | {"birthDate": "2999-01-01"}
     refused = requests.put(url, data=json.dumps(future), headers=headers, timeout=10)
@@ -294,7 +302,14 @@ def test_metadata_lists_what_is_supported(client: Any, db: Any) -> None:
     assert response["Content-Type"].startswith(JSON)
     assert body["fhirVersion"] == "4.0.1"
     served = {r["type"]: r for r in body["rest"][0]["resource"]}
-    assert {i["code"] for i in served["Patient"]["interaction"]} == {"read", "vread", "update", "search-type", "create"}
+    assert {i["code"] for i in served["Patient"]["interaction"]} == {
+        "read",
+        "vread",
+        "update",
+        "search-type",
+        "create",
+        "history-instance",
+    }
     assert {i["code"] for i in served["Observation"]["interaction"]} == {"read", "vread", "search-type", "create"}
     assert "birthdate" in {p["name"] for p in served["Patient"]["searchParam"]}
     # What is listed is served: a type not listed is refused as not supported.

@@ -94,9 +94,60 @@ def test_every_listed_type_serves_valid_resources_with_the_pathways_facts(
         e["resource"]["resourceType"] for e in everything["entry"] if e["search"]["mode"] == "include"
     )
     assert kinds_included == ["Condition"] * len(conditions) + ["Procedure"]
+    # The referral and what hangs on it, both ways.
+    referral = f"ServiceRequest/{done.uuid}"
+    around = api.get(
+        "/fhir/ServiceRequest",
+        [("_id", str(done.uuid))]
+        + [("_revinclude", r) for r in ("Appointment:based-on", "Observation:based-on", "Task:focus")],
+    ).json()["entry"]
+    hanging: dict[str, list[dict[str, Any]]] = {}
+    for e in around:
+        if e["search"]["mode"] == "include":
+            hanging.setdefault(e["resource"]["resourceType"], []).append(e["resource"])
+    assert [a["id"] for a in hanging["Appointment"]] == [booking["id"]]
+    observed = [o for o in served["Observation"] if o["basedOn"][0]["reference"] == referral]
+    assert sorted(o["id"] for o in hanging["Observation"]) == sorted(o["id"] for o in observed)
+    assert {t["focus"]["reference"] for t in hanging["Task"]} == {referral}
+    with_referral = api.get("/fhir/Observation", {"patient": patient, "_include": "Observation:based-on"}).json()
+    assert [e["resource"]["id"] for e in with_referral["entry"] if e["search"]["mode"] == "include"] == [str(done.uuid)]
+    at = api.get("/fhir/Appointment", {"patient": patient, "_include": "Appointment:location"}).json()["entry"]
+    assert [e["resource"]["id"] for e in at if e["search"]["mode"] == "include"] == [site.code]
+    capability = {r["type"]: r for r in api.get("/fhir/metadata").json()["rest"][0]["resource"]}
+    assert "Appointment:based-on" in capability["ServiceRequest"]["searchRevInclude"]
+    assert "Observation:based-on" in capability["Observation"]["searchInclude"]
     assert api.get("/fhir/Condition", {"_include": "Condition:asserter"}).status_code == 400
     assert api.get("/fhir/Procedure/not-a-case").status_code == 404
     assert api.get("/fhir/Condition/nonsense").json()["resourceType"] == "OperationOutcome"
+
+
+def test_the_signed_procedure_note_is_a_document_and_an_addendum_amends_it(
+    make_case: Any, actors: dict[str, Any], site: Any
+) -> None:
+    from kyphos.demo.builder import Journey
+    from kyphos.procedure import services as procedure
+
+    done = case_at(make_case, actors, "discharged", Journey(sign_out=True))
+    api = fhir_api(api_token(api_client("ehr", "system/DocumentReference.rs")))
+    patient = f"Patient/{done.patient.uuid}"
+    (found,) = api.get("/fhir/DocumentReference", {"patient": patient, "type": "http://loinc.org|28570-0"}).json()[
+        "entry"
+    ]
+    note = get_fhir_model_class("DocumentReference").model_validate(found["resource"])
+    signed = done.procedure_note
+    assert (note.id, note.docStatus) == (f"{done.uuid}-note", "final")
+    assert note.author[0].reference == f"Practitioner/staff-{actors['radiologist'].user.pk}"
+    assert base64.b64decode(found["resource"]["content"][0]["attachment"]["data"]) == bytes(signed.pdf)
+    procedure.add_addendum(actors["radiologist"], signed, "Right pedicle: small venous leak, no symptoms.")
+    amended = api.get(f"/fhir/DocumentReference/{note.id}").json()
+    assert amended["docStatus"] == "amended" and len(amended["content"]) == 2
+    assert "small venous leak" in base64.b64decode(amended["content"][1]["attachment"]["data"]).decode()
+    assert base64.b64decode(amended["content"][0]["attachment"]["data"]) == bytes(signed.pdf)  # as signed
+    everything = api.get("/fhir/DocumentReference", {"patient": patient}).json()["entry"]
+    kinds_found = {e["resource"]["type"]["coding"][0]["code"] for e in everything}
+    assert "28570-0" in kinds_found and done.letters.filter(kind="discharge").exists()
+    assert "discharge" in kinds_found  # the letters beside the note, in one search
+    assert api.get(f"/fhir/DocumentReference/{done.patient.uuid}-note").status_code == 404
 
 
 def test_the_audit_trail_as_audit_events_for_the_privacy_officers_tools(actors: dict[str, Any], site: Any) -> None:

@@ -41,6 +41,9 @@ def test_a_merge_moves_the_duplicates_cases_and_allergies_and_keeps_both_records
     assert duplicate.events.filter(kind="referred").exists()  # the history came along
     for who in (survivor, retired):
         assert AuditEntry.objects.filter(patient_uuid=who.uuid, object_type="patient", username="HL7 EPIC").exists()
+    # The retired record's version before the merge is kept, active, as it was.
+    (before,) = retired.versions.all()
+    assert (before.version, before.as_patient().merged_into_id, retired.version) == (1, None, 2)
     again = receive(a40("A40-2", survivor.mrn, retired.mrn))
     assert msa(again)[3] == "Patient already up to date. Already merged."
 

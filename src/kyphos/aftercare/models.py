@@ -18,6 +18,7 @@ class RecoveryCheck(models.Model):
         OOZING = "oozing", _("Oozing")
         HEMATOMA = "hematoma", _("Hematoma / swelling")
 
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="recovery_checks")
     at = models.DateTimeField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT)
@@ -51,6 +52,7 @@ class Stay(models.Model):
 
 
 class PainScore(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="pain_scores")
     at = models.DateTimeField()
     nrs = models.PositiveSmallIntegerField()

@@ -40,17 +40,18 @@ def record_each(actor: Actor, object_type: str, rows: Iterable[tuple[AuditAction
     to the chain in one statement."""
     at = clock.current()
     user = actor.user_or_none
+    user_id, name = (user.pk if user is not None else None), actor.name[:150]
     entries = [
-        AuditEntry(
-            at=at,
-            user=user,
-            username=actor.name[:150],
-            patient_uuid=patient_uuid,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id)[:64],
-            client_addr=actor.client_addr,
-            detail=detail[:200],
+        chain.Pending(
+            at,
+            user_id,
+            name,
+            patient_uuid,
+            str(action),
+            object_type,
+            str(object_id)[:64],
+            actor.client_addr,
+            detail[:200],
         )
         for action, object_id, patient_uuid, detail in rows
     ]

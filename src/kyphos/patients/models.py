@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -106,6 +107,33 @@ class Patient(models.Model):
     def age_on(self, day: date) -> int:
         dob = self.date_of_birth
         return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
+class PatientVersion(models.Model):
+    """A patient record as it was before a change replaced it (an update, a contact change, a merge): who the
+    patient was recorded as, version by version. The FHIR API serves these to ``vread`` and ``_history``."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    record = models.JSONField(encoder=DjangoJSONEncoder)  # the record's own columns at that version
+    replaced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["patient", "-version"]
+        constraints = [models.UniqueConstraint(fields=["patient", "version"], name="patient_version_once")]
+
+    def __str__(self) -> str:
+        return f"Patient {self.patient_id} v{self.version}"
+
+    @staticmethod
+    def record_of(patient: Patient) -> dict[str, Any]:
+        return {f.attname: f.value_from_object(patient) for f in Patient._meta.concrete_fields}
+
+    def as_patient(self) -> Patient:
+        """The record as it was (not saved): each column read back by its own field."""
+        fields = {f.attname: f for f in Patient._meta.concrete_fields}
+        values = {name: fields[name].to_python(value) for name, value in self.record.items() if name in fields}
+        return Patient(**values)
 
 
 class Allergy(models.Model):

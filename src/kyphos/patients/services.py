@@ -18,7 +18,7 @@ from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.patients.models import Allergy, AllergyStatus, Patient
+from kyphos.patients.models import Allergy, AllergyStatus, Patient, PatientVersion
 from kyphos.translation import Words
 
 IDENTITY_FIELDS = (
@@ -135,6 +135,7 @@ def update_patient(
     (never their values)."""
     _check(details, mrn_pattern)
     locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    before = PatientVersion.record_of(locked)
     wanted = [name for name in IDENTITY_FIELDS if name in set(fields)]
     changed = []
     for name in wanted:
@@ -144,6 +145,7 @@ def update_patient(
             setattr(locked, name, value)
             changed.append(name)
     if changed:
+        _keep(before, clock.current())
         locked.version += 1
         locked.updated_at = clock.current()
         locked.save(update_fields=[*changed, "version", "updated_at"])
@@ -156,6 +158,11 @@ def update_patient(
             detail=("changed: " + ", ".join(changed))[:200],
         )
     return changed
+
+
+def _keep(record: dict[str, Any], moment: Any) -> None:
+    """Keep the version a change is about to replace (the caller holds the patient's row lock)."""
+    PatientVersion.objects.create(patient_id=record["id"], version=record["version"], record=record, replaced_at=moment)
 
 
 @transaction.atomic
@@ -182,6 +189,7 @@ def retire_patient(actor: Actor, retired: Patient, survivor: Patient) -> bool:
     else:
         status = AllergyStatus.NOT_RECORDED
     Patient.objects.filter(pk=survivor.pk).update(allergy_status=status, updated_at=moment)
+    _keep(PatientVersion.record_of(locked), moment)
     Patient.objects.filter(pk=locked.pk).update(
         merged_into=survivor, merged_at=moment, updated_at=moment, version=F("version") + 1
     )
@@ -242,6 +250,7 @@ def change_contact(actor: Actor, patient: Patient, field: str, value: str) -> bo
     old = getattr(locked, field)
     if old == value:
         return False
+    _keep(PatientVersion.record_of(locked), clock.current())
     setattr(locked, field, value)
     locked.version += 1
     locked.updated_at = clock.current()

@@ -1,7 +1,7 @@
 """Questionnaire (the outcome questionnaires a site loaded, served exactly as loaded), QuestionnaireResponse (the
 baseline, diary and follow-up answers with the score the questionnaire's rule gave), Practitioner (the staff who
-act on the pathway, without the API's own service accounts) and DocumentReference (the letters given to patients,
-the PDF inside) as FHIR R4, read and search."""
+act on the pathway, without the API's own service accounts) and DocumentReference (the letters given to patients
+and the signed procedure notes with their addenda, each with its PDF inside) as FHIR R4, read and search."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from kyphos.aftercare.models import Questionnaire, QuestionnaireResponse
 from kyphos.interop.fhir import kinds, search
 from kyphos.messaging.models import Letter
 from kyphos.pathway.policy import Role, site_ids_of
+from kyphos.procedure.models import ProcedureNote
 from kyphos.scheduling.models import Site
 
 NUMBERED = re.compile(r"^(?P<prefix>[a-z]+)-(?P<pk>\d{1,18})$")
@@ -217,32 +218,83 @@ PRACTITIONER = kinds.register(
 # --- DocumentReference --------------------------------------------------------------------------------------------
 
 
+def _attachment(data: bytes, content_type: str, title: str, created: Any, language: str = "") -> dict[str, Any]:
+    found: dict[str, Any] = {"contentType": content_type}
+    if language:
+        found["language"] = language
+    return {
+        "attachment": found
+        | {
+            "data": base64.b64encode(data).decode(),
+            "size": len(data),
+            "hash": base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode(),
+            "title": title,
+            "creation": created.isoformat(),
+        }
+    }
+
+
 def document(row: Letter) -> dict[str, Any]:
-    pdf = bytes(row.pdf)
     case = row.case
+    title = str(row.get_kind_display())
     return {
         "resourceType": "DocumentReference",
         "id": str(row.uuid),
         "status": "superseded" if row.superseded else "current",
-        "type": {"coding": [{"system": "urn:kyphos:letter", "code": row.kind}], "text": str(row.get_kind_display())},
+        "type": {"coding": [{"system": "urn:kyphos:letter", "code": row.kind}], "text": title},
         "category": [{"text": "Patient letter"}],
         "subject": {"reference": f"Patient/{case.patient.uuid}"},
         "date": row.created_at.isoformat(),
-        "content": [
-            {
-                "attachment": {
-                    "contentType": "application/pdf",
-                    "language": row.language,
-                    "data": base64.b64encode(pdf).decode(),
-                    "size": len(pdf),
-                    "hash": base64.b64encode(hashlib.sha1(pdf, usedforsecurity=False).digest()).decode(),
-                    "title": str(row.get_kind_display()),
-                    "creation": row.created_at.isoformat(),
-                }
-            }
-        ],
+        "content": [_attachment(bytes(row.pdf), "application/pdf", title, row.created_at, row.language)],
         "context": {"related": [{"reference": f"ServiceRequest/{case.uuid}"}]},
     }
+
+
+NOTE_TYPE = {"system": "http://loinc.org", "code": "28570-0", "display": "Procedure note"}
+NOTE_CATEGORY = {
+    "coding": [
+        {
+            "system": "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category",
+            "code": "clinical-note",
+            "display": "Clinical Note",
+        }
+    ]
+}
+
+
+def procedure_note(row: ProcedureNote) -> dict[str, Any]:
+    """The signed note as signed (its PDF), each later addendum as a text attachment after it: a signed note is
+    never changed, so an addendum makes the document ``amended``, not a new version of the PDF."""
+    case = row.case
+    addenda = list(row.addenda.all())
+    body: dict[str, Any] = {
+        "resourceType": "DocumentReference",
+        "id": f"{case.uuid}-note",
+        "status": "current",
+        "docStatus": "amended" if addenda else "final",
+        "type": {"coding": [NOTE_TYPE], "text": "Procedure note"},
+        "category": [NOTE_CATEGORY],
+        "subject": {"reference": f"Patient/{case.patient.uuid}"},
+        "date": row.signed_at.isoformat(),
+    }
+    if row.signed_by_id:
+        signer = {"reference": f"Practitioner/staff-{row.signed_by_id}", "display": row.signed_name}
+        body |= {"author": [signer], "authenticator": signer}
+    body["content"] = [_attachment(bytes(row.pdf), "application/pdf", "Procedure note", row.signed_at)] + [
+        _attachment(
+            f"{a.author_name}, {a.at.isoformat()}: {a.text}".encode(),
+            "text/plain; charset=utf-8",
+            "Addendum",
+            a.at,
+        )
+        for a in addenda
+    ]
+    body["context"] = {"related": [{"reference": f"ServiceRequest/{case.uuid}"}]}
+    return body
+
+
+def _types(params: QueryDict) -> list[set[str]]:
+    return [{search.token(part)[1] for part in value.split(",")} for value in params.getlist("type")]
 
 
 def document_filter(params: QueryDict) -> Q:
@@ -250,8 +302,8 @@ def document_filter(params: QueryDict) -> Q:
     search.no_modifiers(params)
     for value in params.getlist("_id"):
         found &= Q(uuid__in=[i for i in value.split(",") if search.is_uuid(i)])
-    for value in params.getlist("type"):
-        found &= Q(kind__in=[search.token(part)[1] for part in value.split(",")])
+    for wanted in _types(params):
+        found &= Q(kind__in=wanted)
     for value in params.getlist("status"):
         parts = value.split(",")
         found &= Q(superseded__in=[part == "superseded" for part in parts if part in {"current", "superseded"}])
@@ -260,14 +312,62 @@ def document_filter(params: QueryDict) -> Q:
     return found
 
 
+def note_filter(params: QueryDict) -> Q:
+    found = search.patients(params, "case__patient__uuid")
+    search.no_modifiers(params)
+    for value in params.getlist("_id"):
+        ids = [part.removesuffix("-note") for part in value.split(",") if part.endswith("-note")]
+        found &= Q(case__uuid__in=[i for i in ids if search.is_uuid(i)])
+    for wanted in _types(params):
+        if NOTE_TYPE["code"] not in wanted:
+            found &= Q(pk__in=[])
+    for value in params.getlist("status"):
+        if "current" not in value.split(","):
+            found &= Q(pk__in=[])
+    if params.getlist("date"):
+        found &= search.date_filter("signed_at", params.getlist("date"), "date")
+    return found
+
+
+LETTERS = kinds.Kind(
+    name="DocumentReference",
+    audit_type="letter",
+    visible=lambda user: kinds.site_scoped(Letter.objects.select_related("case__patient"), user, "case__site_id"),
+    serve=lambda rows: [document(row) for row in rows],
+    search=document_filter,
+    params={},
+    sorts={
+        "_id": search.Sort("uuid", str, lambda v: v),
+        "date": search.Sort("created_at", search.iso, search.from_iso),
+    },
+    patient_of=lambda row: row.case.patient.uuid,
+    compartment=lambda rows, patients: rows.filter(case__patient__in=patients),
+    since_field="created_at",
+)
+NOTES = kinds.Kind(
+    name="DocumentReference",
+    audit_type="procedure_note",
+    visible=lambda user: kinds.site_scoped(
+        ProcedureNote.objects.select_related("case__patient").prefetch_related("addenda"), user, "case__site_id"
+    ),
+    serve=lambda rows: [procedure_note(row) for row in rows],
+    search=note_filter,
+    params={},
+    sorts={
+        "_id": search.Sort("case__uuid", str, lambda v: v),
+        "date": search.Sort("signed_at", search.iso, search.from_iso),
+    },
+    patient_of=lambda row: row.case.patient.uuid,
+    id_of=lambda row: f"{row.case.uuid}-note",
+    lookup=lambda rows, rid: rows.filter(case__uuid=rid.removesuffix("-note")),
+    id_is=lambda rid: rid.endswith("-note") and search.is_uuid(rid.removesuffix("-note")),
+    compartment=lambda rows, patients: rows.filter(case__patient__in=patients),
+    since_field="signed_at",  # an addendum does not move it: a later _since export misses only the addendum
+)
 DOCUMENT = kinds.register(
-    kinds.Kind(
-        name="DocumentReference",
-        audit_type="letter",
-        visible=lambda user: kinds.site_scoped(Letter.objects.select_related("case__patient"), user, "case__site_id"),
-        serve=lambda rows: [document(row) for row in rows],
-        search=document_filter,
-        params={
+    kinds.of_parts(
+        "DocumentReference",
+        {
             "_id": "token",
             "patient": "reference",
             "subject": "reference",
@@ -275,12 +375,6 @@ DOCUMENT = kinds.register(
             "status": "token",
             "date": "date",
         },
-        sorts={
-            "_id": search.Sort("uuid", str, lambda v: v),
-            "date": search.Sort("created_at", search.iso, search.from_iso),
-        },
-        patient_of=lambda row: row.case.patient.uuid,
-        compartment=lambda rows, patients: rows.filter(case__patient__in=patients),
-        since_field="created_at",
+        (LETTERS, NOTES),
     )
 )

@@ -100,6 +100,7 @@ APPOINTMENT = kinds.register(
         compartment=lambda rows, patients: rows.filter(
             case_uuid__in=Case.objects.filter(patient__in=patients).values("uuid")
         ),
+        links={"based-on": ("ServiceRequest", "basedOn"), "location": ("Location", "participant.actor")},
     )
 )
 

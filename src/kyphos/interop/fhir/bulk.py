@@ -102,7 +102,8 @@ def kick_off(
                 raise FhirError(
                     400, "invalid", _("_typeFilter must be Type?search for a type exported."), "_typeFilter"
                 )
-            kinds.REGISTRY[resource_type].search(QueryDict(query))  # refuses a search it cannot run, now
+            for part in kinds.parts_of(kinds.REGISTRY[resource_type]):
+                part.search(QueryDict(query))  # refuses a search it cannot run, now
             filters.setdefault(resource_type, []).append(query)
     return BulkExport.objects.create(
         client=client,
@@ -125,9 +126,22 @@ def _patients(export: BulkExport) -> QuerySet[Patient]:
     return patients
 
 
+def units(export: BulkExport) -> list[tuple[str, kinds.Kind]]:
+    """What the export writes, in order: (file key, table) — every part of every type asked for, a type kept in
+    several tables appending each part to the same file."""
+    found = []
+    for name in export.types:
+        parts = kinds.parts_of(kinds.REGISTRY[name])
+        found += [(name if len(parts) == 1 else f"{name}#{index}", part) for index, part in enumerate(parts)]
+    return found
+
+
 def rows_of(export: BulkExport, kind: kinds.Kind) -> QuerySet[Any]:
+    """The rows of one part (one table) of a type that the export writes."""
     rows = kind.visible(export.client.user)
-    if export.level != "system" and kind.compartment is not None:
+    if export.level != "system":
+        if kind.compartment is None:
+            return rows.none()  # rows outside the patient compartment go in system exports only
         rows = kind.compartment(rows, _patients(export))
     if export.since is not None and kind.since_field:
         rows = rows.filter(**{f"{kind.since_field}__gt": export.since})
@@ -169,20 +183,20 @@ def _write(path: Path, size: int, lines: list[bytes]) -> int:
 def run_slice(export: BulkExport) -> None:
     """Write the next slice of ``export`` and record where it stands."""
     state = dict(export.state)
-    types: list[str] = list(export.types)
+    todo = units(export)
     index, after = int(state.get("index", 0)), state.get("after")
     sizes: dict[str, int] = dict(state.get("sizes", {}))
     counts: dict[str, int] = dict(state.get("counts", {}))
     until: dict[str, int] = dict(state.get("until", {}))
     budget = slice_size()
     actor = Actor(user=export.client.user, client_addr=None)
-    while budget > 0 and index < len(types):
-        kind = kinds.REGISTRY[types[index]]
+    while budget > 0 and index < len(todo):
+        key, kind = todo[index]
         rows = rows_of(export, kind)
-        if kind.name not in until:  # the rows there are when this type begins: an export never chases its own
+        if key not in until:  # the rows there are when this part begins: an export never chases its own
             # audit entries (exporting AuditEvent writes more of them) or a feed writing faster than it reads
-            until[kind.name] = rows.aggregate(last=Max("pk"))["last"] or 0
-        rows = rows.filter(pk__lte=until[kind.name])
+            until[key] = rows.aggregate(last=Max("pk"))["last"] or 0
+        rows = rows.filter(pk__lte=until[key])
         if after is not None:
             rows = rows.filter(pk__gt=after)
         asked = min(budget, 1000)
@@ -198,7 +212,7 @@ def run_slice(export: BulkExport) -> None:
                 actor, kind.audit_type, [(kind.id_of(r), kind.patient_of(r)) for r in batch], detail="FHIR export"
             )
             after, budget = batch[-1].pk, budget - len(batch)
-        if len(batch) < asked:  # this type is written out
+        if len(batch) < asked:  # this part is written out
             index, after = index + 1, None
     state.update(index=index, after=after, sizes=sizes, counts=counts, until=until)
     with transaction.atomic():
@@ -206,7 +220,7 @@ def run_slice(export: BulkExport) -> None:
         if current.status not in ACTIVE:
             return  # cancelled meanwhile: its files are gone with it
         current.state, current.claimed_at = state, None
-        if index >= len(types):
+        if index >= len(todo):
             current.status, current.finished_at = BulkExport.Status.COMPLETE, clock.current()
             current.expires_at = current.finished_at + timedelta(hours=keep_hours())
         current.save(update_fields=["state", "claimed_at", "status", "finished_at", "expires_at"])
@@ -260,4 +274,8 @@ def manifest(export: BulkExport, base: str) -> dict[str, Any]:
 def progress(export: BulkExport) -> str:
     state = export.state
     written = sum(int(n) for n in state.get("counts", {}).values())
-    return f"{min(int(state.get('index', 0)), len(export.types))} of {len(export.types)} types, {written} resources"
+    todo, index = units(export), int(state.get("index", 0))
+    finished = {key.partition("#")[0] for key, _part in todo[:index]}
+    left = {key.partition("#")[0] for key, _part in todo[index:]}
+    done = len(finished - left)
+    return f"{done} of {len(export.types)} types, {written} resources"

@@ -5,7 +5,7 @@ CapabilityStatement and the tests all read this registry, so what is listed is e
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +29,8 @@ class Kind:
     patient_of: Callable[[Any], UUID | None]
     version_of: Callable[[Any], int] = lambda row: 1
     updated_of: Callable[[Any], Any] = lambda row: None
+    # The row's earlier versions, newest first, as rows ``serve`` takes (None: only the current one is kept).
+    history: Callable[[Any], list[Any]] | None = None
     # create(actor, resource) → row; update(actor, resource, locked row) → row. None: not offered.
     create: Callable[[Actor, dict[str, Any]], Model] | None = None
     update: Callable[[Actor, dict[str, Any], Any], Model] | None = None
@@ -41,6 +43,13 @@ class Kind:
     # exported at system level only), and the field ``_since`` compares ("": every row, as Kyphos cannot tell).
     compartment: Callable[[QuerySet[Any], QuerySet[Any]], QuerySet[Any]] | None = None
     since_field: str = ""
+    # A type Kyphos keeps in several tables (Observation: lab results, pain scores, vital signs …) lists one Kind
+    # per table here; the type's own callables are then never called (see ``of_parts``).
+    parts: tuple[Kind, ...] = ()
+    default_sort: str = "_id"
+    # Reference search parameters to types other than Patient, for _include and _revinclude: parameter →
+    # (the type referenced, the element holding the reference, dotted through lists).
+    links: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def interactions(self) -> list[str]:
@@ -49,7 +58,56 @@ class Kind:
             found.insert(2, "update")
         if self.create is not None:
             found.append("create")
+        if self.history is not None:
+            found.append("history-instance")
         return found
+
+
+def _whole_type_only(*args: Any) -> Any:
+    raise AssertionError("a type kept in several parts is read through kinds.parts_of")
+
+
+def of_parts(name: str, params: dict[str, str], parts: tuple[Kind, ...], **more: Any) -> Kind:
+    """A resource type served from several tables: each part is a Kind of its own (not registered), searched and
+    paged together (``search.page``), read by whichever part's ``id_is`` takes the id, exported one after another
+    into the same file. ``more`` may name the create and update of the first part."""
+    common = {key: sort for key, sort in parts[0].sorts.items() if all(key in p.sorts for p in parts)}
+    return Kind(
+        name=name,
+        audit_type=parts[0].audit_type,
+        visible=_whole_type_only,
+        serve=_whole_type_only,
+        search=_whole_type_only,
+        params=params,
+        sorts=common,
+        patient_of=_whole_type_only,
+        compartment=_whole_type_only if any(p.compartment for p in parts) else None,
+        parts=parts,
+        **more,
+    )
+
+
+def parts_of(kind: Kind) -> tuple[Kind, ...]:
+    return kind.parts or (kind,)
+
+
+def part_of_id(kind: Kind, resource_id: str) -> Kind | None:
+    """The part whose ids look like ``resource_id`` (parts' id forms never overlap)."""
+    return next((part for part in parts_of(kind) if part.id_is(resource_id)), None)
+
+
+def serve_pairs(kind: Kind, pairs: list[tuple[int, Any]]) -> list[dict[str, Any]]:
+    """The resources of (part, row) pairs in their order, each part serving its rows in one pass."""
+    parts = parts_of(kind)
+    served: dict[int, list[dict[str, Any]]] = {}
+    for index in sorted({index for index, _row in pairs}):
+        served[index] = parts[index].serve([row for i, row in pairs if i == index])
+    taken = dict.fromkeys(served, 0)
+    found = []
+    for index, _row in pairs:
+        found.append(served[index][taken[index]])
+        taken[index] += 1
+    return found
 
 
 REGISTRY: dict[str, Kind] = {}

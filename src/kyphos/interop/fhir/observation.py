@@ -236,29 +236,30 @@ def create(actor: Actor, resource: dict[str, Any]) -> LabResult:
     return LabResult.objects.select_related("case__patient", "corrected_by").get(pk=row.pk)
 
 
-KIND = kinds.register(
-    kinds.Kind(
-        name="Observation",
-        audit_type="lab",
-        visible=visible,
-        serve=serve,
-        search=search_filter,
-        params={
-            "_id": "token",
-            "patient": "reference",
-            "subject": "reference",
-            "based-on": "reference",
-            "code": "token",
-            "status": "token",
-            "category": "token",
-            "date": "date",
-            "_lastUpdated": "date",
-        },
-        sorts=SORTS,
-        patient_of=lambda row: row.case.patient.uuid,
-        updated_of=lambda row: row.entered_at,
-        create=create,  # who may enter results is the labs room's own check (admitting or clearing staff)
-        compartment=lambda rows, patients: rows.filter(case__patient__in=patients),
-        since_field="entered_at",
-    )
+PARAMS = {
+    "_id": "token",
+    "patient": "reference",
+    "subject": "reference",
+    "based-on": "reference",
+    "code": "token",
+    "status": "token",
+    "category": "token",
+    "date": "date",
+    "_lastUpdated": "date",
+}
+
+# The lab results, the first part of the Observation type (``clinical.KIND`` serves the whole type).
+LABS = kinds.Kind(
+    name="Observation",
+    audit_type="lab",
+    visible=visible,
+    serve=serve,
+    search=search_filter,
+    params=PARAMS,
+    sorts=SORTS,
+    patient_of=lambda row: row.case.patient.uuid,
+    updated_of=lambda row: row.entered_at,
+    create=create,
+    compartment=lambda rows, patients: rows.filter(case__patient__in=patients),
+    since_field="entered_at",
 )

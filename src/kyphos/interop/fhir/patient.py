@@ -28,6 +28,7 @@ from kyphos.rules.names import name_key
 
 GENDER = {Sex.FEMALE: "female", Sex.MALE: "male", Sex.OTHER: "other", Sex.UNKNOWN: "unknown"}
 SEX_OF = {v: k for k, v in GENDER.items()}
+GENDER_OF = {str(k): v for k, v in GENDER.items()}  # by the stored letter: no enum lookup per row
 MR = {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR", "display": "Medical record number"}
 SORTS = {
     "_id": search.Sort("uuid", str, lambda v: v),
@@ -55,7 +56,8 @@ def meta(version: int, updated: Any) -> dict[str, str]:
     return {"versionId": str(version), "lastUpdated": updated.isoformat()}
 
 
-def to_fhir(patient: Patient, survivor_uuid: Any = None) -> dict[str, Any]:
+def to_fhir(patient: Patient, survivor_uuid: Any = None, languages: dict[str, str] | None = None) -> dict[str, Any]:
+    """``languages``: each language code's name in the active language, when the caller serves many rows."""
     body: dict[str, Any] = {
         "resourceType": "Patient",
         "id": str(patient.uuid),
@@ -78,7 +80,7 @@ def to_fhir(patient: Patient, survivor_uuid: Any = None) -> dict[str, Any]:
     ]
     if any(telecom):
         body["telecom"] = [t for t in telecom if t]
-    body["gender"] = GENDER.get(Sex(patient.sex), "unknown")
+    body["gender"] = GENDER_OF.get(patient.sex, "unknown")
     body["birthDate"] = patient.date_of_birth.isoformat()
     if patient.address:
         lines = patient.address.splitlines()
@@ -94,9 +96,7 @@ def to_fhir(patient: Patient, survivor_uuid: Any = None) -> dict[str, Any]:
         {
             "language": {
                 "coding": [{"system": "urn:ietf:bcp:47", "code": patient.preferred_language}],
-                "text": str(Language(patient.preferred_language).label)
-                if patient.preferred_language in Language.values
-                else patient.preferred_language,
+                "text": (languages or language_names()).get(patient.preferred_language, patient.preferred_language),
             },
             "preferred": True,
         }
@@ -225,11 +225,16 @@ def details_from(resource: dict[str, Any], default_authority: str) -> patients.P
     )
 
 
+def language_names() -> dict[str, str]:
+    return {str(code): str(label) for code, label in Language.choices}
+
+
 def serve(rows: list[Patient]) -> list[dict[str, Any]]:
     """Rows as FHIR Patients; the survivors of merged records in one query."""
     merged = {row.merged_into_id for row in rows if row.merged_into_id is not None}
     survivors = dict(Patient.objects.filter(pk__in=merged).values_list("pk", "uuid")) if merged else {}
-    return [to_fhir(row, survivors.get(row.merged_into_id) if row.merged_into_id else None) for row in rows]
+    names = language_names()
+    return [to_fhir(row, survivors.get(row.merged_into_id) if row.merged_into_id else None, names) for row in rows]
 
 
 def create(actor: Actor, resource: dict[str, Any]) -> Patient:
@@ -284,6 +289,7 @@ KIND = kinds.register(
         patient_of=lambda row: row.uuid,
         version_of=lambda row: row.version,
         updated_of=lambda row: row.updated_at,
+        history=lambda row: [kept.as_patient() for kept in row.versions.all()],
         create=create,
         update=update,
         create_permission="case.refer",

@@ -4,8 +4,8 @@
 from kyphos.interop.fhir import (
     answers,
     appointment,
+    clinical,
     condition,
-    observation,
     patient,
     procedure,
     records,
@@ -21,7 +21,7 @@ SERVED = (
     appointment.APPOINTMENT,
     workflow.ENCOUNTER,
     procedure.KIND,
-    observation.KIND,
+    clinical.KIND,
     workflow.MEDICATION,
     workflow.TASK,
     workflow.CAREPLAN,

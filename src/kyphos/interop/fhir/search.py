@@ -126,7 +126,7 @@ def from_iso(text: str) -> datetime:
 
 @dataclass
 class Page:
-    rows: list[Any]
+    rows: list[Any]  # (part, row) pairs: which of the type's parts (kinds.Kind.parts) a row comes from
     next_cursor: str | None
     total: int | None
 
@@ -142,41 +142,61 @@ def count_of(params: QueryDict) -> int:
     return count
 
 
-def page(queryset: QuerySet[Any], params: QueryDict, sorts: dict[str, Sort], default: str) -> Page:
-    """One page of ``queryset`` in the order ``_sort`` asks (one key of ``sorts``, ``-`` for descending), after
-    the cursor's row; ``total`` only with ``_total=accurate``."""
+def page(parts: list[tuple[QuerySet[Any], dict[str, Sort]]], params: QueryDict, default: str) -> Page:
+    """One page over the querysets of a type's parts, in the order ``_sort`` asks (a key every part sorts by,
+    ``-`` for descending), after the cursor's entry; ``total`` only with ``_total=accurate``.
+
+    Entries are ordered by (sort value, part, row id), so a page merges the parts' own keyset pages: each part
+    is read from just after the cursor (strictly after for the parts before the cursor's part, from the same
+    value on for the parts after it) and the first ``_count`` of the merged rows make the page.
+    """
     wanted = params.get("_sort", default)
     descending = wanted.startswith("-")
     key = wanted.lstrip("-")
-    if key not in sorts:
+    common = [name for name in parts[0][1] if all(name in sorts for _rows, sorts in parts)]
+    if key not in common:
         raise bad(
-            _("_sort by {key} is not supported; use one of: {keys}.").format(key=key[:40], keys=", ".join(sorts)),
+            _("_sort by {key} is not supported; use one of: {keys}.").format(key=key[:40], keys=", ".join(common)),
             "_sort",
         )
-    sort = sorts[key]
     count = count_of(params)
-    total = queryset.count() if params.get("_total") == "accurate" else None
-    ordered = queryset.order_by(f"-{sort.field}", "-pk") if descending else queryset.order_by(sort.field, "pk")
+    total = sum(rows.count() for rows, _sorts in parts) if params.get("_total") == "accurate" else None
     cursor = params.get("_cursor")
+    at: tuple[Any, int, int] | None = None
     if cursor:
         try:
-            last_value, last_pk, cursor_sort = signing.loads(cursor, salt=CURSOR_SALT)
-            if cursor_sort != wanted:
+            last_value, last_part, last_pk, cursor_sort = signing.loads(cursor, salt=CURSOR_SALT)
+            if cursor_sort != wanted or not 0 <= int(last_part) < len(parts):
                 raise ValueError
-            value = sort.load(last_value)
+            at = (last_value, int(last_part), int(last_pk))
         except (signing.BadSignature, ValueError, TypeError):
             raise bad(_("The page link is not one Kyphos gave; start the search again."), "_cursor") from None
-        after = "lt" if descending else "gt"
-        ordered = ordered.filter(
-            Q(**{f"{sort.field}__{after}": value}) | Q(**{sort.field: value, f"pk__{after}": last_pk})
-        )
-    rows = list(ordered[: count + 1]) if count else []
+    after, same = ("lt", "lte") if descending else ("gt", "gte")
+    merged: list[tuple[Any, int, int, Any]] = []
+    for index, (rows, sorts) in enumerate(parts):
+        sort = sorts[key]
+        ordered = rows.order_by(f"-{sort.field}", "-pk") if descending else rows.order_by(sort.field, "pk")
+        if at is not None:
+            try:
+                value = sort.load(at[0])
+            except (ValueError, TypeError):
+                raise bad(_("The page link is not one Kyphos gave; start the search again."), "_cursor") from None
+            later = (index > at[1]) != descending  # this part comes after the cursor's part at an equal value
+            if index == at[1]:
+                ordered = ordered.filter(
+                    Q(**{f"{sort.field}__{after}": value}) | Q(**{sort.field: value, f"pk__{after}": at[2]})
+                )
+            else:
+                ordered = ordered.filter(**{f"{sort.field}__{same if later else after}": value})
+        for row in ordered[: count + 1] if count else []:
+            merged.append((_value_of(row, sort.field), index, row.pk, row))
+    merged.sort(key=lambda entry: entry[:3], reverse=descending)
     next_cursor = None
-    if len(rows) > count:
-        rows = rows[:count]
-        last = rows[-1]
-        next_cursor = signing.dumps([sort.dump(_value_of(last, sort.field)), last.pk, wanted], salt=CURSOR_SALT)
-    return Page(rows, next_cursor, total)
+    if len(merged) > count:
+        merged = merged[:count]
+        value, index, pk, _row = merged[-1]
+        next_cursor = signing.dumps([parts[index][1][key].dump(value), index, pk, wanted], salt=CURSOR_SALT)
+    return Page([(index, row) for _value, index, _pk, row in merged], next_cursor, total)
 
 
 def _value_of(row: Model, field: str) -> Any:

@@ -20,5 +20,6 @@ urlpatterns = [
     path(f"{TYPE}", views.type_level, name="type"),
     path(f"{TYPE}/_search", views.search_post, name="search"),
     path(f"{TYPE}/{ID}", views.instance_level, name="instance"),
+    path(f"{TYPE}/{ID}/_history", views.instance_history, name="history"),
     path(f"{TYPE}/{ID}/_history/<str:version_id>", views.version_level, name="version"),
 ]

@@ -155,12 +155,21 @@ def _kind(resource_type: str) -> kinds.Kind:
     return kind
 
 
-def _row(call: Call, kind: kinds.Kind, resource_id: str) -> Any:
-    rows = kind.visible(call.grant.client.user)
-    found = kind.lookup(rows, resource_id).first() if kind.id_is(resource_id) else None
-    if found is None:
+def _row(call: Call, kind: kinds.Kind, resource_id: str) -> tuple[kinds.Kind, Any]:
+    """The part of ``kind`` an id names and its row, as the client may see it; 404 otherwise."""
+    part = kinds.part_of_id(kind, resource_id)
+    found = part.lookup(part.visible(call.grant.client.user), resource_id).first() if part is not None else None
+    if part is None or found is None:
         raise FhirError(404, "not-found", _("No {type} {id}.").format(type=kind.name, id=resource_id[:64]))
-    return found
+    return part, found
+
+
+def _audit_pairs(call: Call, kind: kinds.Kind, pairs: list[tuple[int, Any]], detail: str) -> None:
+    parts = kinds.parts_of(kind)
+    for index in sorted({index for index, _row in pairs}):
+        part = parts[index]
+        found = [(part.id_of(row), part.patient_of(row)) for i, row in pairs if i == index]
+        audit.record_list(call.actor, part.audit_type, found, detail=detail)
 
 
 @endpoint
@@ -188,17 +197,13 @@ def _search(call: Call, kind: kinds.Kind, params: QueryDict) -> HttpResponse:
     unknown = search.unknown_params(params, set(kind.params) | {"_include", "_revinclude"})
     if unknown and "handling=strict" in call.request.headers.get("Prefer", ""):
         raise FhirError(400, "not-supported", _("Unknown search parameter: {name}.").format(name=unknown[0][:40]))
-    rows = kind.visible(call.grant.client.user).filter(kind.search(params))
-    found = search.page(rows, params, kind.sorts, "_id")
-    entries = kind.serve(found.rows)
-    audit.record_list(
-        call.actor,
-        kind.audit_type,
-        [(kind.id_of(row), kind.patient_of(row)) for row in found.rows],
-        detail="FHIR search",
-    )
+    user = call.grant.client.user
+    parts = [(part.visible(user).filter(part.search(params)), part.sorts) for part in kinds.parts_of(kind)]
+    found = search.page(parts, params, kind.default_sort)
+    entries = kinds.serve_pairs(kind, found.rows)
+    _audit_pairs(call, kind, found.rows, "FHIR search")
     body = search.bundle(call.base, kind.name, params, found, entries)
-    body["entry"] += _included(call, kind, params, found.rows)
+    body["entry"] += _included(call, kind, params, found.rows, entries)
     if unknown:
         body["entry"].append(
             {
@@ -215,43 +220,89 @@ PATIENT_REFERENCES = {"patient", "subject", "for"}
 REVINCLUDE_MAX = 1000
 
 
-def _included(call: Call, kind: kinds.Kind, params: QueryDict, rows: list[Any]) -> list[dict[str, Any]]:
-    """``_include=<Type>:patient`` (the patients of the page's rows) and, on a Patient search,
-    ``_revinclude=<Type>:patient`` (the rows of those types about the page's patients, up to REVINCLUDE_MAX)."""
+def _referenced(resource: dict[str, Any], path: str, target: str) -> list[str]:
+    """The ids of ``target`` resources that ``resource`` references at ``path`` (dotted, through lists)."""
+    found: list[Any] = [resource]
+    for step in path.split("."):
+        values = [item.get(step) for item in found if isinstance(item, dict)]
+        found = [v for value in values for v in (value if isinstance(value, list) else [value]) if v is not None]
+    references = [str(item.get("reference", "")) for item in found if isinstance(item, dict)]
+    return [ref.split("/", 1)[1] for ref in references if ref.startswith(f"{target}/")]
+
+
+def _rows_named(user: Any, kind: kinds.Kind, params: QueryDict, most: int) -> list[tuple[int, Any]]:
+    """Up to ``most`` rows of ``kind`` a search finds (every part), oldest row first in each part."""
+    found: list[tuple[int, Any]] = []
+    for index, part in enumerate(kinds.parts_of(kind)):
+        if len(found) < most:
+            rows = part.visible(user).filter(part.search(params)).order_by("pk")
+            found += [(index, row) for row in rows[: most - len(found)]]
+    return found
+
+
+def _included(
+    call: Call, kind: kinds.Kind, params: QueryDict, pairs: list[tuple[int, Any]], entries: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``_include=<Type>:<param>`` (the resources the page's entries reference: the patient, or a linked type such
+    as ``Observation:based-on``) and ``_revinclude=<Type>:<param>`` (the resources of that type referencing the
+    page's entries: on a Patient search, any type's ``patient``; else a linked type such as
+    ``Appointment:based-on`` on a ServiceRequest search), up to REVINCLUDE_MAX each, all audited."""
     user, extra = call.grant.client.user, []
     patient_kind = kinds.REGISTRY["Patient"]
+    parts = kinds.parts_of(kind)
     for value in params.getlist("_include"):
         source, _colon, param = value.partition(":")
+        linked = kind.links.get(param) if source == kind.name else None
+        if linked is not None:
+            target = kinds.REGISTRY[linked[0]]
+            _allow(call, target.name, "read")
+            ids = sorted({i for entry in entries for i in _referenced(entry, linked[1], target.name)})
+            named = QueryDict(mutable=True)
+            named["_id"] = ",".join(ids)
+            extra.append((target, _rows_named(user, target, named, REVINCLUDE_MAX) if ids else []))
+            continue
         if source != kind.name or param not in PATIENT_REFERENCES or param not in kind.params:
             raise FhirError(
                 400,
                 "not-supported",
-                _("_include supports <Type>:patient (or subject) of the type searched."),
+                _("_include supports <Type>:patient (or subject) and the linked references of the type searched."),
                 "_include",
             )
         _allow(call, "Patient", "read")
-        wanted = {kind.patient_of(row) for row in rows} - {None}
-        extra.append((patient_kind, list(patient_kind.visible(user).filter(uuid__in=wanted))))
+        wanted = {parts[index].patient_of(row) for index, row in pairs} - {None}
+        extra.append((patient_kind, [(0, row) for row in patient_kind.visible(user).filter(uuid__in=wanted)]))
     for value in params.getlist("_revinclude"):
         source, _colon, param = value.partition(":")
         other = kinds.REGISTRY.get(source)
+        if other is not None and other.links.get(param, ("",))[0] == kind.name:
+            _allow(call, other.name, "search")
+            named = QueryDict(mutable=True)
+            named[param] = ",".join(f"{kind.name}/{parts[index].id_of(row)}" for index, row in pairs)
+            extra.append((other, _rows_named(user, other, named, REVINCLUDE_MAX) if pairs else []))
+            continue
         if kind.name != "Patient" or other is None or other.compartment is None or param not in PATIENT_REFERENCES:
             raise FhirError(
-                400, "not-supported", _("_revinclude supports <Type>:patient on a Patient search."), "_revinclude"
+                400,
+                "not-supported",
+                _("_revinclude supports <Type>:patient on a Patient search and the linked references to the type."),
+                "_revinclude",
             )
         _allow(call, other.name, "search")
-        patients = Patient.objects.filter(pk__in=[row.pk for row in rows])
-        extra.append((other, list(other.compartment(other.visible(user), patients).order_by("pk")[:REVINCLUDE_MAX])))
-    entries = []
+        patients = Patient.objects.filter(pk__in=[row.pk for _index, row in pairs])
+        found: list[tuple[int, Any]] = []
+        for index, part in enumerate(kinds.parts_of(other)):
+            if part.compartment is not None and len(found) < REVINCLUDE_MAX:
+                rows = part.compartment(part.visible(user), patients).order_by("pk")
+                found += [(index, row) for row in rows[: REVINCLUDE_MAX - len(found)]]
+        extra.append((other, found))
+    included = []
     for other, found in extra:
-        audit.record_list(
-            call.actor, other.audit_type, [(other.id_of(r), other.patient_of(r)) for r in found], detail="FHIR include"
-        )
-        entries += [
+        _audit_pairs(call, other, found, "FHIR include")
+        included += [
             {"fullUrl": f"{call.base}/{other.name}/{r['id']}", "resource": r, "search": {"mode": "include"}}
-            for r in other.serve(found)
+            for r in kinds.serve_pairs(other, found)
         ]
-    return entries
+    return included
 
 
 def _may_write(call: Call, kind: kinds.Kind, interaction: str) -> None:
@@ -270,28 +321,30 @@ def _create(call: Call, kind: kinds.Kind) -> HttpResponse:
     with transaction.atomic():
         if condition:  # conditional create: an existing match is answered, not duplicated
             params = QueryDict(condition)
-            matches = list(kind.visible(call.grant.client.user).filter(kind.search(params))[:2])
+            first = kinds.parts_of(kind)[0]  # what a client creates is the type's first part
+            matches = list(first.visible(call.grant.client.user).filter(first.search(params))[:2])
             if len(matches) > 1:
                 raise FhirError(
                     412, "duplicate", _("More than one {type} matches If-None-Exist.").format(type=kind.name)
                 )
             if matches:
-                return _answer(call, kind, matches[0], 200)
+                return _answer(call, kind, first, matches[0], 200)
         row = kind.create(call.actor, data)
-    return _answer(call, kind, row, 201)
+    return _answer(call, kind, kinds.parts_of(kind)[0], row, 201)
 
 
-def _answer(call: Call, kind: kinds.Kind, row: Any, status: int) -> HttpResponse:
-    version = kind.version_of(row)
-    resource_id = kind.id_of(row)
+def _answer(call: Call, kind: kinds.Kind, part: kinds.Kind, row: Any, status: int) -> HttpResponse:
+    """One resource: ``row`` of ``kind``'s ``part`` (the kind itself for a type kept in one table)."""
+    version = part.version_of(row)
+    resource_id = part.id_of(row)
     headers = {"ETag": _etag(version), "Location": f"{call.base}/{kind.name}/{resource_id}/_history/{version}"}
-    updated = kind.updated_of(row)
+    updated = part.updated_of(row)
     if updated is not None:
         headers["Last-Modified"] = updated.strftime("%a, %d %b %Y %H:%M:%S GMT")
     audit.record(
-        call.actor, AuditAction.VIEW, kind.audit_type, resource_id, patient_uuid=kind.patient_of(row), detail="FHIR"
+        call.actor, AuditAction.VIEW, part.audit_type, resource_id, patient_uuid=part.patient_of(row), detail="FHIR"
     )
-    return respond(kind.serve([row])[0], status, headers)
+    return respond(part.serve([row])[0], status, headers)
 
 
 @endpoint
@@ -300,14 +353,14 @@ def instance_level(call: Call, resource_type: str, resource_id: str) -> HttpResp
     request = call.request
     if request.method == "GET":
         _allow(call, kind.name, "read")
-        return _answer(call, kind, _row(call, kind, resource_id), 200)
+        return _answer(call, kind, *_row(call, kind, resource_id), 200)
     if request.method == "PUT" and kind.update is not None:
         _may_write(call, kind, "update")
         data = _body(request, kind.name)
         if data.get("id") != resource_id:
             raise FhirError(400, "invalid", _("The resource's id must be the one in the URL."), f"{kind.name}.id")
         with transaction.atomic():
-            row = _row(call, kind, resource_id)
+            _part, row = _row(call, kind, resource_id)  # a type clients update is kept in one table
             locked = type(row).objects.select_for_update().get(pk=row.pk)
             wanted = request.headers.get("If-Match")
             now = kind.version_of(locked)
@@ -320,7 +373,7 @@ def instance_level(call: Call, resource_type: str, resource_id: str) -> HttpResp
                     ),
                 )
             saved = kind.update(call.actor, data, locked)
-        return _answer(call, kind, saved, 200)
+        return _answer(call, kind, kind, saved, 200)
     raise FhirError(405, "not-supported", _("{method} is not supported here.").format(method=request.method))
 
 
@@ -328,16 +381,64 @@ def instance_level(call: Call, resource_type: str, resource_id: str) -> HttpResp
 def version_level(call: Call, resource_type: str, resource_id: str, version_id: str) -> HttpResponse:
     kind = _kind(resource_type)
     _allow(call, kind.name, "vread")
-    row = _row(call, kind, resource_id)
-    if version_id != str(kind.version_of(row)):
+    part, row = _row(call, kind, resource_id)
+    if version_id == str(part.version_of(row)):
+        return _answer(call, kind, part, row, 200)
+    kept = part.history(row) if part.history is not None else []
+    earlier = next((old for old in kept if str(part.version_of(old)) == version_id), None)
+    if earlier is None:
         raise FhirError(
             404,
             "not-found",
             _("Version {version} of {type} {id} is not kept; the current version is {now}.").format(
-                version=version_id[:20], type=kind.name, id=resource_id, now=kind.version_of(row)
+                version=version_id[:20], type=kind.name, id=resource_id, now=part.version_of(row)
             ),
         )
-    return _answer(call, kind, row, 200)
+    return _answer(call, kind, part, earlier, 200)
+
+
+@endpoint
+def instance_history(call: Call, resource_type: str, resource_id: str) -> HttpResponse:
+    """Every kept version of one resource, newest first, as a ``history`` Bundle (FHIR R4 section 3.1.0.9)."""
+    kind = _kind(resource_type)
+    if call.request.method != "GET":
+        raise FhirError(405, "not-supported", _("{method} is not supported here.").format(method=call.request.method))
+    _allow(call, kind.name, "read")
+    part, row = _row(call, kind, resource_id)
+    if part.history is None:
+        raise FhirError(
+            404, "not-supported", _("Kyphos keeps only the current version of {type}.").format(type=kind.name)
+        )
+    versions = [row, *part.history(row)]
+    audit.record(
+        call.actor,
+        AuditAction.VIEW,
+        part.audit_type,
+        resource_id,
+        patient_uuid=part.patient_of(row),
+        detail=f"FHIR history ({len(versions)} versions)",
+    )
+    entries = []
+    for version, resource in zip(versions, part.serve(versions), strict=True):
+        number = part.version_of(version)
+        entry: dict[str, Any] = {
+            "fullUrl": f"{call.base}/{kind.name}/{resource_id}",
+            "resource": resource,
+            "request": {"method": "POST" if number == 1 else "PUT", "url": f"{kind.name}/{resource_id}"},
+            "response": {"status": "201 Created" if number == 1 else "200 OK", "etag": _etag(number)},
+        }
+        updated = part.updated_of(version)
+        if updated is not None:
+            entry["response"]["lastModified"] = updated.isoformat()
+        entries.append(entry)
+    body = {
+        "resourceType": "Bundle",
+        "type": "history",
+        "total": len(entries),
+        "link": [{"relation": "self", "url": f"{call.base}/{kind.name}/{resource_id}/_history"}],
+        "entry": entries,
+    }
+    return respond(body)
 
 
 def _export_kick_off(call: Call, level: str, group: str = "") -> HttpResponse:
@@ -463,6 +564,21 @@ def smart_configuration(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _includes(kind: kinds.Kind) -> list[str]:
+    return [f"{kind.name}:{p}" for p in kind.params if p in PATIENT_REFERENCES | set(kind.links)]
+
+
+def _revincludes(kind: kinds.Kind) -> list[str]:
+    if kind.name == "Patient":
+        return [f"{other.name}:patient" for other in resources.SERVED if other.compartment is not None]
+    return [
+        f"{other.name}:{param}"
+        for other in resources.SERVED
+        for param, (target, _path) in other.links.items()
+        if target == kind.name
+    ]
+
+
 def metadata(request: HttpRequest) -> HttpResponse:
     """The CapabilityStatement: exactly what this server supports, nothing more."""
     base = base_url(request)
@@ -470,10 +586,12 @@ def metadata(request: HttpRequest) -> HttpResponse:
         {
             "type": kind.name,
             "versioning": "versioned-update" if kind.update else "versioned",
-            "readHistory": False,
+            "readHistory": kind.history is not None,
             "updateCreate": False,
             "conditionalCreate": kind.create is not None,
             "interaction": [{"code": code} for code in kind.interactions],
+            "searchInclude": _includes(kind),
+            "searchRevInclude": _revincludes(kind),
             "searchParam": [{"name": name, "type": kind_of} for name, kind_of in kind.params.items()],
         }
         for kind in resources.SERVED

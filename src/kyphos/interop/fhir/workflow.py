@@ -100,6 +100,7 @@ TASK = kinds.register(
         },
         patient_of=lambda row: row.case.patient.uuid,
         compartment=lambda rows, patients: rows.filter(case__patient__in=patients),
+        links={"focus": ("ServiceRequest", "focus")},
     )
 )
 
