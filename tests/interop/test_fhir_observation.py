@@ -117,9 +117,10 @@ def test_a_patient_with_no_open_case_gets_a_422_and_nothing_is_filed(make_case: 
 def test_vital_signs_pain_and_scores_are_observations_beside_the_labs(
     make_case: Any, actors: dict[str, Any], site: Any
 ) -> None:
+    from kyphos.demo.builder import Journey
     from tests.conftest import case_at
 
-    done = case_at(make_case, actors, "followup_done")
+    done = case_at(make_case, actors, "followup_done", Journey(vitals=True))
     checks = list(done.recovery_checks.order_by("at"))
     visit = done.follow_ups.get()
     api = fhir_api(api_token(api_client("registry", "system/Observation.rs")))
@@ -137,6 +138,12 @@ def test_vital_signs_pain_and_scores_are_observations_beside_the_labs(
         [c.bp_systolic, c.bp_diastolic] for c in checks
     ]
     assert all(p["component"][0]["valueQuantity"]["code"] == "mm[Hg]" for p in recovery)
+    # The admission's weight, in UCUM, by the nurse who assessed the patient.
+    weight = api.get("/fhir/Observation", {"patient": patient, "code": "29463-7"}).json()["entry"]
+    assert [(e["resource"]["valueQuantity"]["value"], e["resource"]["valueQuantity"]["code"]) for e in weight] == [
+        (float(done.admission.weight_kg), "kg")
+    ]
+    assert weight[0]["resource"]["performer"][0]["reference"] == f"Practitioner/staff-{done.admission.assessed_by_id}"
     # Pain: in recovery and at the follow-up visit, oldest first, with who scored it.
     pain = api.get("/fhir/Observation", {"patient": patient, "code": "72514-3"}).json()["entry"]
     assert [e["resource"]["valueQuantity"]["value"] for e in pain] == [
@@ -167,3 +174,23 @@ def test_vital_signs_pain_and_scores_are_observations_beside_the_labs(
     assert api.get("/fhir/Observation", {"_sort": "value"}).status_code == 400
     # Only lab results are written through the API.
     assert api.get(f"/fhir/Observation/{checks[0].uuid}-recovery-nope").status_code == 404
+
+
+def test_a_ward_pain_score_is_found_by_patient_code_and_date(make_case: Any, actors: dict[str, Any], site: Any) -> None:
+    from kyphos import clock
+    from kyphos.aftercare import services as aftercare
+    from tests.conftest import case_at
+
+    case = case_at(make_case, actors, "recovery")
+    with clock.frozen_at(clock.current()):
+        score = aftercare.record_pain(actors["ward_nurse"], case, 6)
+        api = fhir_api(api_token(api_client("ward", "system/Observation.rs")))
+        day = score.at.date().isoformat()
+        found = api.get(
+            "/fhir/Observation", {"subject": f"Patient/{case.patient.uuid}", "code": "72514-3", "date": day}
+        ).json()["entry"]
+    ward = [e["resource"] for e in found if e["resource"]["id"] == f"{score.uuid}-ward-pain"]
+    assert [(o["valueQuantity"]["value"], o["category"][0]["coding"][0]["code"]) for o in ward] == [(6, "survey")]
+    assert ward[0]["performer"][0]["reference"] == f"Practitioner/staff-{actors['ward_nurse'].user.pk}"
+    later = api.get("/fhir/Observation", {"patient": f"Patient/{case.patient.uuid}", "date": f"gt{day}"}).json()
+    assert all(e["resource"]["id"] != ward[0]["id"] for e in later["entry"])

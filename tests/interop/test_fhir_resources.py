@@ -13,6 +13,70 @@ from hypothesis import strategies as st
 
 from tests.conftest import api_client, api_token, case_at, fhir_api, new_patient
 
+# Elements bound to a value set with strength "required" in FHIR R4 (4.0.1), by resource: the codes allowed.
+# The R4B models check structure and types; these are our own checks of the codes themselves.
+REQUIRED: dict[str, dict[str, set[str]]] = {
+    "Patient": {"gender": {"male", "female", "other", "unknown"}},
+    "Observation": {
+        "status": {"registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error"},
+    },
+    "ServiceRequest": {
+        "status": {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"},
+        "intent": {"proposal", "plan", "directive", "order", "original-order", "reflex-order", "filler-order"},
+        "priority": {"routine", "urgent", "asap", "stat"},
+    },
+    "Condition": {
+        "clinicalStatus": {"active", "recurrence", "relapse", "inactive", "remission", "resolved"},
+        "verificationStatus": {"unconfirmed", "provisional", "differential", "confirmed", "refuted"},
+    },
+    "Appointment": {
+        "status": {"proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow", "checked-in"},
+    },
+    "Encounter": {"status": {"planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled"}},
+    "Procedure": {"status": {"preparation", "in-progress", "not-done", "on-hold", "stopped", "completed"}},
+    "MedicationStatement": {
+        "status": {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken"},
+    },
+    "Task": {
+        "status": {"draft", "requested", "received", "accepted", "rejected", "ready", "cancelled", "in-progress"}
+        | {"on-hold", "failed", "completed", "entered-in-error"},
+        "intent": {"unknown", "proposal", "plan", "order", "original-order", "reflex-order", "filler-order"},
+        "priority": {"routine", "urgent", "asap", "stat"},
+    },
+    "CarePlan": {
+        "status": {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"},
+        "intent": {"proposal", "plan", "order", "option"},
+    },
+    "AllergyIntolerance": {
+        "clinicalStatus": {"active", "inactive", "resolved"},
+        "verificationStatus": {"unconfirmed", "confirmed", "refuted", "entered-in-error"},
+        "type": {"allergy", "intolerance"},
+        "category": {"food", "medication", "environment", "biologic"},
+        "criticality": {"low", "high", "unable-to-assess"},
+    },
+    "Questionnaire": {"status": {"draft", "active", "retired", "unknown"}},
+    "QuestionnaireResponse": {"status": {"in-progress", "completed", "amended", "entered-in-error", "stopped"}},
+    "DocumentReference": {
+        "status": {"current", "superseded", "entered-in-error"},
+        "docStatus": {"preliminary", "final", "amended", "entered-in-error"},
+    },
+    "Location": {"status": {"active", "suspended", "inactive"}},
+    "AuditEvent": {"action": {"C", "R", "U", "D", "E"}},
+}
+
+
+def codes_at(resource: dict[str, Any], element: str) -> list[str]:
+    """The codes an element holds: a code, a list of codes, or a CodeableConcept's codings."""
+    value = resource.get(element)
+    values = value if isinstance(value, list) else [] if value is None else [value]
+    found = []
+    for item in values:
+        if isinstance(item, dict):
+            found += [str(c.get("code")) for c in item.get("coding", [])]
+        else:
+            found.append(str(item))
+    return found
+
 
 def test_every_listed_type_serves_valid_resources_with_the_pathways_facts(
     make_case: Any, actors: dict[str, Any], site: Any
@@ -36,6 +100,8 @@ def test_every_listed_type_serves_valid_resources_with_the_pathways_facts(
         served[name] = [e["resource"] for e in body["entry"] if e["search"]["mode"] == "match"]
         for resource in served[name]:
             get_fhir_model_class(name).model_validate(resource)  # valid R4 (R4B models, wire compatible)
+            for element, allowed in REQUIRED.get(name, {}).items():
+                assert set(codes_at(resource, element)) <= allowed, (name, element, resource["id"])
             again = api.get(f"/fhir/{name}/{resource['id']}")
             assert again.status_code == 200 and again.json()["id"] == resource["id"]
     patient = f"Patient/{done.patient.uuid}"

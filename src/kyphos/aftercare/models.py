@@ -34,6 +34,7 @@ class RecoveryCheck(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        indexes = [models.Index(fields=["at", "id"], name="check_at")]  # the FHIR API's Observation date order
 
     def __str__(self) -> str:
         return f"Check {self.at:%H:%M}"
@@ -60,6 +61,7 @@ class PainScore(models.Model):
 
     class Meta:
         ordering = ["at"]
+        indexes = [models.Index(fields=["at", "id"], name="pain_at")]
 
     def __str__(self) -> str:
         return f"Pain {self.nrs}/10"
@@ -112,7 +114,10 @@ class QuestionnaireResponse(models.Model):
 
     class Meta:
         ordering = ["authored_at", "id"]
-        indexes = [models.Index(fields=["case", "context"], name="qr_case_context")]
+        indexes = [
+            models.Index(fields=["case", "context"], name="qr_case_context"),
+            models.Index(fields=["authored_at", "id"], name="qr_authored"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.questionnaire} {self.get_context_display()}"
@@ -142,6 +147,7 @@ class DiaryEntry(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        indexes = [models.Index(fields=["at", "id"], name="diary_at")]
 
     def __str__(self) -> str:
         return f"Diary {self.day}"
@@ -172,6 +178,7 @@ class FollowUpRecord(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        indexes = [models.Index(fields=["at", "id"], name="visit_at")]
 
     def __str__(self) -> str:
         return f"Follow-up {self.at:%Y-%m-%d}"

@@ -48,6 +48,7 @@ class LabResult(models.Model):
         ordering = ["-taken_at", "-id"]
         indexes = [
             models.Index(fields=["case", "code", "-taken_at"], name="lab_case_code_taken"),
+            models.Index(fields=["taken_at", "id"], name="lab_taken"),  # the FHIR API's Observation date order
             models.Index(fields=["case", "external_id"], name="lab_case_external"),
         ]
 

@@ -36,6 +36,9 @@ class Admission(models.Model):
     note = models.TextField(blank=True)
     findings = models.JSONField(default=list, blank=True)
 
+    class Meta:
+        indexes = [models.Index(fields=["assessed_at", "id"], name="admission_assessed")]  # FHIR date order
+
     def __str__(self) -> str:
         return f"Admission {self.case_id}"
 

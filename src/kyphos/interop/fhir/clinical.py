@@ -23,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.http import QueryDict
 
 from kyphos.aftercare.models import DiaryEntry, FollowUpRecord, PainScore, QuestionnaireResponse, RecoveryCheck
@@ -113,7 +113,7 @@ DIARY = Source("diary", lambda: DiaryEntry.objects.all(), "uuid", "at", _patient
 VISIT = Source("visit", lambda: FollowUpRecord.objects.all(), "uuid", "at", _staff("by"))
 ANSWERS = Source(
     "questionnaire",
-    lambda: QuestionnaireResponse.objects.select_related("questionnaire"),
+    lambda: QuestionnaireResponse.objects.all(),
     "uuid",
     "authored_at",
     _answerer,
@@ -222,8 +222,13 @@ def part(source: Source, measure: Measure) -> kinds.Kind:
     related = ["case__patient", "questionnaire"] if measure is SCORE else ["case__patient"]
 
     def visible(user: Any) -> QuerySet[Any]:
-        rows = source.rows().select_related(*related).filter(**{f"{measure.fields[0]}__isnull": False})
+        # No join here: a page walks the table's own time index; ``serve`` fetches the cases and patients after.
+        rows = source.rows().filter(**{f"{measure.fields[0]}__isnull": False})
         return kinds.site_scoped(rows, user, "case__site_id")
+
+    def serve(rows: list[Any]) -> list[dict[str, Any]]:
+        prefetch_related_objects(rows, *related)
+        return [_resource(source, measure, row) for row in rows]
 
     def lookup(rows: QuerySet[Any], rid: str) -> QuerySet[Any]:
         return rows.filter(**{source.uuid: rid[:36]})
@@ -233,7 +238,7 @@ def part(source: Source, measure: Measure) -> kinds.Kind:
         name="Observation",
         audit_type="score" if measure is SCORE else f"{measure.slug}_{source.name}",
         visible=visible,
-        serve=lambda rows: [_resource(source, measure, row) for row in rows],
+        serve=serve,
         search=_filter(source, measure, suffix),
         params={},
         sorts={"_id": search.Sort(source.uuid, str, lambda v: v), "date": by_time, "_lastUpdated": by_time},

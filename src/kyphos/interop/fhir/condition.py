@@ -23,6 +23,9 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 EXT = "urn:kyphos:fhir:"
 ID = re.compile(r"^(?P<case>[0-9a-f-]{36})-(?P<level>[TL]\d{1,2})$")
 SORTS = {
+    # With no _sort, the order the levels were recorded in: sorting every match by its case's id first cost
+    # half a second at a million cases (``Condition?body-site=L1``).
+    "": search.Sort("pk"),
     "_id": search.Sort("case__uuid", str, lambda v: v),
     "recorded-date": search.Sort("case__referral_date", lambda d: d.isoformat(), lambda t: search.from_iso(t).date()),
 }
@@ -150,6 +153,7 @@ KIND = kinds.register(
             "recorded-date": "date",
         },
         sorts=SORTS,
+        default_sort="",
         patient_of=lambda row: row.case.patient.uuid,
         version_of=lambda row: row.case.version,
         updated_of=lambda row: row.case.updated_at,

@@ -150,15 +150,13 @@ def page(parts: list[tuple[QuerySet[Any], dict[str, Sort]]], params: QueryDict, 
     is read from just after the cursor (strictly after for the parts before the cursor's part, from the same
     value on for the parts after it) and the first ``_count`` of the merged rows make the page.
     """
-    wanted = params.get("_sort", default)
+    wanted = params.get("_sort") or default
     descending = wanted.startswith("-")
     key = wanted.lstrip("-")
     common = [name for name in parts[0][1] if all(name in sorts for _rows, sorts in parts)]
     if key not in common:
-        raise bad(
-            _("_sort by {key} is not supported; use one of: {keys}.").format(key=key[:40], keys=", ".join(common)),
-            "_sort",
-        )
+        named = ", ".join(name for name in common if name)  # "": the row order a type uses when none is asked
+        raise bad(_("_sort by {key} is not supported; use one of: {keys}.").format(key=key[:40], keys=named), "_sort")
     count = count_of(params)
     total = sum(rows.count() for rows, _sorts in parts) if params.get("_total") == "accurate" else None
     cursor = params.get("_cursor")

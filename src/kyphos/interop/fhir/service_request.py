@@ -34,10 +34,10 @@ ETIOLOGY = "urn:kyphos:etiology"
 VERTEBRA = "urn:kyphos:vertebra"
 CPT = "http://www.ama-assn.org/go/cpt"
 # FHIR request-status (http://hl7.org/fhir/request-status) of each stage.
-STATUS = {
-    Stage.CLOSED: "completed",
-    Stage.CANCELLED: "revoked",
-    Stage.POSTPONED: "on-hold",
+STATUS: dict[str, str] = {
+    Stage.CLOSED.value: "completed",
+    Stage.CANCELLED.value: "revoked",
+    Stage.POSTPONED.value: "on-hold",
 }
 STATUS_STAGES: dict[str, list[str]] = {
     "active": [s for s in Stage.values if s not in STATUS],
@@ -66,8 +66,10 @@ def visible(user: Any) -> QuerySet[Case]:
     return kinds.site_scoped(rows, user, "site_id")
 
 
-def to_fhir(case: Case) -> dict[str, Any]:
+def to_fhir(case: Case, causes: dict[str, str] | None = None) -> dict[str, Any]:
+    """``causes``: each etiology's name in the active language, when the caller serves many rows."""
     levels = list(case.levels.all())
+    cause = (causes or cause_names()).get(case.etiology, case.etiology)
     first = levels[0].level if levels else ""
     cpt = (
         ("22514", "Percutaneous vertebral augmentation, lumbar")
@@ -85,7 +87,7 @@ def to_fhir(case: Case) -> dict[str, Any]:
         + [{"url": f"{EXT}steroid-disease", "valueCode": case.steroid_disease}] * bool(case.steroid_disease)
         + [{"url": f"{EXT}neoplastic-kind", "valueCode": case.neoplastic_kind}] * bool(case.neoplastic_kind),
         "identifier": [{"system": "urn:kyphos:case", "value": str(case.uuid)}],
-        "status": STATUS.get(Stage(case.stage), "active"),
+        "status": STATUS.get(case.stage, "active"),
         "intent": "order",
         "code": {"coding": [{"system": CPT, "code": cpt[0], "display": cpt[1]}], "text": "Kyphoplasty"},
         "subject": {"reference": f"Patient/{case.patient.uuid}"},
@@ -93,8 +95,8 @@ def to_fhir(case: Case) -> dict[str, Any]:
         "requester": {"display": case.referring_clinician},
         "reasonCode": [
             {
-                "coding": [{"system": ETIOLOGY, "code": case.etiology, "display": str(Etiology(case.etiology).label)}],
-                "text": str(Etiology(case.etiology).label),
+                "coding": [{"system": ETIOLOGY, "code": case.etiology, "display": cause}],
+                "text": cause,
             }
         ],
         "bodySite": [
@@ -119,8 +121,13 @@ def to_fhir(case: Case) -> dict[str, Any]:
     return body
 
 
+def cause_names() -> dict[str, str]:
+    return {str(code): str(label) for code, label in Etiology.choices}
+
+
 def serve(rows: list[Case]) -> list[dict[str, Any]]:
-    return [to_fhir(row) for row in rows]
+    causes = cause_names()
+    return [to_fhir(row, causes) for row in rows]
 
 
 def search_filter(params: QueryDict) -> Q:
