@@ -349,3 +349,95 @@ def test_an_administrator_disables_a_client_in_the_admin_and_its_tokens_stop(peo
     assert done.status_code == 200
     assert fhir_api(token).get("/fhir/Patient").status_code == 401
     assert AuditEntry.objects.filter(object_type="api_client", detail="disabled").exists()
+
+
+def test_resources_shaped_like_the_specifications_examples_go_in_through_create(make_case: Any) -> None:
+    """Written for this test in the shape of the FHIR R4 examples (several identifiers and names, elements Kyphos
+    does not keep): the facts Kyphos keeps are taken from the right elements, the rest is ignored, never a 500."""
+    from kyphos.patients.models import Patient
+
+    api = fhir_api(api_token(api_client("registration", "system/Patient.cruds")))
+    rich = {
+        "resourceType": "Patient",
+        "text": {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">Marisol Quintero</div>'},
+        "extension": [{"url": "http://example.org/fhir/StructureDefinition/birth-place", "valueString": "Oaxaca"}],
+        "identifier": [
+            {"use": "secondary", "system": "http://example.org/national-id", "value": "999-11-2222"},
+            {
+                "use": "usual",
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+                "system": "urn:kyphos:authority:HOSP",
+                "value": "E500123",
+                "period": {"start": "2019-04-01"},
+            },
+        ],
+        "active": True,
+        "name": [
+            {"use": "nickname", "given": ["Mari"]},
+            {"use": "official", "family": "Quintero", "given": ["Marisol", "Inés"], "prefix": ["Sra."]},
+        ],
+        "telecom": [
+            {"system": "phone", "value": "+15555550190", "use": "work", "rank": 2},
+            {"system": "phone", "value": "+15555550191", "use": "mobile", "rank": 1},
+            {"system": "email", "value": "marisol@example.org"},
+        ],
+        "gender": "female",
+        "birthDate": "1947-11-05",
+        "deceasedBoolean": False,
+        "address": [
+            {
+                "use": "home",
+                "line": ["12 Orchard Lane", "Apt 3"],
+                "city": "Riverside",
+                "state": "NY",
+                "postalCode": "10001",
+            }
+        ],
+        "maritalStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "W"}]
+        },
+        "multipleBirthBoolean": False,
+        "contact": [{"relationship": [{"text": "daughter"}], "name": {"family": "Quintero", "given": ["Lucía"]}}],
+        "communication": [
+            {"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "es-MX"}]}, "preferred": True}
+        ],
+        "managingOrganization": {"display": "Riverside General"},
+    }
+    made = api.post("/fhir/Patient", json.dumps(rich), JSON)
+    assert made.status_code == 201, made.content
+    stored = Patient.objects.get(uuid=made.json()["id"])
+    assert (stored.mrn, stored.family_name, stored.given_name) == ("E500123", "Quintero", "Marisol Inés")
+    assert (stored.phone_mobile, stored.email, stored.preferred_language) == (
+        "+15555550191",
+        "marisol@example.org",
+        "es",
+    )
+    assert stored.address.splitlines() == ["12 Orchard Lane", "Apt 3", "Riverside NY 10001"]
+    # A lab result shaped as the specification's lab examples, with a reference range, an interpretation and a
+    # performer Kyphos does not keep: the value and the time are what count.
+    case = make_case("scheduled")
+    lab = {
+        "resourceType": "Observation",
+        "identifier": [{"system": "http://lab.example.org/results", "value": "R-7731"}],
+        "status": "final",
+        "category": [
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}
+        ],
+        "code": {
+            "coding": [{"system": "http://loinc.org", "code": "6301-6", "display": "INR in Platelet poor plasma"}]
+        },
+        "subject": {"reference": f"Patient/{case.patient.uuid}", "display": "the patient"},
+        "effectiveDateTime": "2026-12-01T07:45:00-05:00",
+        "issued": "2026-12-01T09:02:11-05:00",
+        "performer": [{"display": "Riverside General laboratory"}],
+        "valueQuantity": {"value": 1.1, "unit": "INR", "system": "http://unitsofmeasure.org", "code": "{INR}"},
+        "interpretation": [
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": "N"}]}
+        ],
+        "referenceRange": [{"low": {"value": 0.8}, "high": {"value": 1.2}}],
+    }
+    lab_api = fhir_api(api_token(api_client("lab", "system/Observation.crs", ("ward_nurse",))))
+    filed = lab_api.post("/fhir/Observation", json.dumps(lab), JSON)
+    assert filed.status_code == 201, filed.content
+    (result,) = case.lab_results.all()
+    assert (result.code, str(result.value), result.taken_at.isoformat()) == ("inr", "1.10", "2026-12-01T12:45:00+00:00")
