@@ -1,0 +1,232 @@
+"""Read a patient's CD (or a copy of it in a folder): what is on it, before anything is stored.
+
+With a DICOMDIR (DICOM PS3.10 2024, section 8, "DICOM File Service"; PS3.3 annex F, "Basic Directory Information
+Object Definition") the preview comes from its records alone, read with pydicom's ``FileSet``, and one file per
+patient is opened for the birth date and sex the records may leave out. Without one, every file is read up to its
+pixel data, whatever its name, case or extension, with or without the 128-byte preamble and "DICM" prefix.
+A file that is not DICOM, is truncated or cannot be read is listed with the reason and the rest are read on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.fileset import FileSet
+
+log = logging.getLogger("kyphos.dicom")
+# The attributes an instance must have to be stored and attached (PS3.3 C.12.1 SOP Common, C.7.2.1, C.7.3.1).
+REQUIRED = ("SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID")
+
+
+@dataclass
+class Instance:
+    path: Path
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+
+
+@dataclass
+class Series:
+    uid: str
+    modality: str = ""
+    number: str = ""
+    description: str = ""
+    body_part: str = ""
+    instances: list[Instance] = field(default_factory=list)
+
+
+@dataclass
+class Study:
+    uid: str
+    date: str = ""  # YYYYMMDD as DICOM writes it
+    description: str = ""
+    accession: str = ""
+    institution: str = ""
+    series: dict[str, Series] = field(default_factory=dict)
+
+    @property
+    def image_count(self) -> int:
+        return sum(len(s.instances) for s in self.series.values())
+
+
+@dataclass
+class OutsidePatient:
+    """One patient as the images name them: the outside hospital's ID and issuer, never trusted as ours."""
+
+    patient_id: str
+    issuer: str = ""
+    name: str = ""  # DICOM PN, FAMILY^GIVEN…
+    birth_date: str = ""
+    sex: str = ""
+    studies: dict[str, Study] = field(default_factory=dict)
+
+
+@dataclass
+class Skipped:
+    path: str  # relative to the disc's root
+    reason: str  # not-dicom, truncated, unreadable, incomplete, missing, outside
+
+
+@dataclass
+class Disc:
+    root: Path
+    from_dicomdir: bool
+    patients: dict[tuple[str, str, str], OutsidePatient] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def instances(self) -> Iterator[tuple[OutsidePatient, Study, Series, Instance]]:
+        for patient in self.patients.values():
+            for study in patient.studies.values():
+                for series in study.series.values():
+                    for instance in series.instances:
+                        yield patient, study, series, instance
+
+
+def _text(data: Any, keyword: str) -> str:
+    value = getattr(data, keyword, "") if keyword in data else ""
+    return str(value or "").strip()
+
+
+def _add(disc: Disc, data: Any, path: Path, syntax: str) -> None:
+    """File one instance under its patient, study and series (``data`` a dataset or a DICOMDIR record)."""
+    key = (_text(data, "PatientID"), _text(data, "IssuerOfPatientID"), _text(data, "PatientName"))
+    patient = disc.patients.setdefault(key, OutsidePatient(key[0], key[1], key[2]))
+    for keyword, attribute in (("PatientBirthDate", "birth_date"), ("PatientSex", "sex")):
+        if not getattr(patient, attribute):
+            setattr(patient, attribute, _text(data, keyword))
+    study_uid = _text(data, "StudyInstanceUID")
+    study = patient.studies.setdefault(study_uid, Study(study_uid))
+    for keyword, attribute in (
+        ("StudyDate", "date"),
+        ("StudyDescription", "description"),
+        ("AccessionNumber", "accession"),
+        ("InstitutionName", "institution"),
+    ):
+        if not getattr(study, attribute):
+            setattr(study, attribute, _text(data, keyword))
+    series_uid = _text(data, "SeriesInstanceUID")
+    series = study.series.setdefault(series_uid, Series(series_uid))
+    for keyword, attribute in (
+        ("Modality", "modality"),
+        ("SeriesNumber", "number"),
+        ("SeriesDescription", "description"),
+        ("BodyPartExamined", "body_part"),
+    ):
+        if not getattr(series, attribute):
+            setattr(series, attribute, _text(data, keyword))
+    series.instances.append(Instance(path, _text(data, "SOPInstanceUID"), _text(data, "SOPClassUID"), syntax))
+
+
+def read_file(path: Path) -> tuple[Dataset | None, str]:
+    """The file's header (up to its pixel data), or None and the reason it cannot be used."""
+    try:
+        data = dcmread(path, stop_before_pixels=True)
+    except InvalidDicomError:
+        try:  # no preamble and "DICM" prefix: read as a bare data set, which must hold an instance's UIDs
+            data = dcmread(path, stop_before_pixels=True, force=True)
+        except Exception:  # noqa: BLE001 - any file at all may be on a CD: the reason is listed, the rest go on
+            return None, "not-dicom"
+        if not all(keyword in data for keyword in REQUIRED):
+            return None, "not-dicom"
+    except (EOFError, OSError):
+        return None, "truncated"
+    except Exception:  # noqa: BLE001 - as above
+        return None, "unreadable"
+    if not all(keyword in data for keyword in REQUIRED):
+        return None, "incomplete"
+    return data, ""
+
+
+def _syntax(data: Dataset) -> str:
+    meta = getattr(data, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        return str(meta.TransferSyntaxUID)
+    return "1.2.840.10008.1.2"  # Implicit VR Little Endian, DICOM's default without file meta (PS3.5 A.1)
+
+
+def _dicomdir_of(root: Path) -> Path | None:
+    found = [entry for entry in root.iterdir() if entry.is_file() and entry.name.upper() == "DICOMDIR"]
+    return found[0] if found else None
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def read(root: Path) -> Disc:
+    """Everything on the disc at ``root``: by its DICOMDIR when it has one, else by reading every file."""
+    root = Path(root)
+    dicomdir = _dicomdir_of(root)
+    if dicomdir is not None:
+        try:
+            return _by_dicomdir(root, dicomdir)
+        except Exception:  # noqa: BLE001 - a broken DICOMDIR: the files themselves are read instead
+            log.warning("A DICOMDIR could not be read; every file on the disc is read instead.")
+            disc = _by_scan(root)
+            disc.skipped.insert(0, Skipped(dicomdir.name, "unreadable"))
+            return disc
+    return _by_scan(root)
+
+
+def _by_dicomdir(root: Path, dicomdir: Path) -> Disc:
+    disc = Disc(root, from_dicomdir=True)
+    fileset = FileSet(dcmread(dicomdir))
+    first_file: dict[tuple[str, str, str], Path] = {}
+    for record in fileset:
+        path = Path(record.path)
+        relative = os.path.relpath(path, root)
+        if not _inside(root, path):
+            disc.skipped.append(Skipped(relative, "outside"))
+            continue
+        if not path.is_file():
+            disc.skipped.append(Skipped(relative, "missing"))
+            continue
+        syntax = _text(record, "ReferencedTransferSyntaxUIDInFile") or ""
+        _add(disc, record, path, syntax)
+        key = (_text(record, "PatientID"), _text(record, "IssuerOfPatientID"), _text(record, "PatientName"))
+        first_file.setdefault(key, path)
+    if not disc.patients and not disc.skipped:
+        raise ValueError("the DICOMDIR lists nothing")  # read the files instead: a CD is not burnt empty
+    # The directory's patient records need not hold the birth date or sex: one file per patient gives them.
+    for key, path in first_file.items():
+        patient = disc.patients[key]
+        if patient.birth_date and patient.sex:
+            continue
+        data, _reason = read_file(path)
+        if data is not None:
+            patient.birth_date = patient.birth_date or _text(data, "PatientBirthDate")
+            patient.sex = patient.sex or _text(data, "PatientSex")
+    return disc
+
+
+def _by_scan(root: Path) -> Disc:
+    disc = Disc(root, from_dicomdir=False)
+    for folder, _dirs, names in sorted(os.walk(root)):
+        for name in sorted(names):
+            path = Path(folder) / name
+            relative = os.path.relpath(path, root)
+            if name.upper() == "DICOMDIR" or not path.is_file():
+                continue
+            if not _inside(root, path):  # a link to somewhere else is not on the disc
+                disc.skipped.append(Skipped(relative, "outside"))
+                continue
+            data, reason = read_file(path)
+            if data is None:
+                disc.skipped.append(Skipped(relative, reason))
+                continue
+            _add(disc, data, path, _syntax(data))
+    return disc
