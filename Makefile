@@ -31,9 +31,9 @@ demo: install
 	$(BIN)/kyphos migrate --verbosity 0
 	$(BIN)/kyphos demo --reset
 
-## Debian packages the tests drive for real: PostgreSQL, Chromium and gettext (installed when missing).
+## Debian packages the tests drive for real: PostgreSQL, Chromium, Orthanc (a PACS) and gettext (installed when missing).
 system-deps:
-	@scripts/ensure-system-deps.sh postgresql chromium gettext
+	@scripts/ensure-system-deps.sh postgresql chromium orthanc gettext
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the Debian packages named on the command line when they are missing (postgresql, chromium).
+# Install the Debian packages named on the command line when they are missing (postgresql, chromium, orthanc).
 # Without root or apt-get it only reports; the tests that need a missing part then skip (or fail under CI=true).
 set -euo pipefail
 
@@ -8,6 +8,7 @@ for pkg in "$@"; do
   case "$pkg" in
     postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql) ;;
     chromium) [[ -x /usr/bin/chromium ]] || missing+=(chromium) ;;
+    orthanc) [[ -x /usr/sbin/Orthanc ]] || missing+=(orthanc) ;;
     *) dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg") ;;
   esac
 done

@@ -10,20 +10,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from pydicom.data import get_testdata_file
-
 from kyphos.interop.dicom import reader
 from kyphos.rules import identity
-
-
-def fileset_copy(tmp_path: Path) -> Path:
-    """A CD as the pydicom wheel ships it: a DICOMDIR and the three folders of images it lists."""
-    source = Path(str(get_testdata_file("DICOMDIR"))).parent
-    target = tmp_path / "cd"
-    for folder in ("77654033", "98892001", "98892003"):
-        shutil.copytree(source / folder, target / folder)
-    shutil.copy(source / "DICOMDIR", target / "DICOMDIR")
-    return target
+from tests.discs import fileset_copy
 
 
 def test_a_disc_with_a_dicomdir_is_previewed_from_its_records(tmp_path: Path) -> None:

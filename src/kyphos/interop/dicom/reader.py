@@ -19,6 +19,7 @@ from typing import Any
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import read_file_meta_info
 from pydicom.fileset import FileSet
 
 log = logging.getLogger("kyphos.dicom")
@@ -154,6 +155,14 @@ def _syntax(data: Dataset) -> str:
     return "1.2.840.10008.1.2"  # Implicit VR Little Endian, DICOM's default without file meta (PS3.5 A.1)
 
 
+def _meta_syntax(path: Path) -> str:
+    """The transfer syntax in a file's meta information (its first few hundred bytes), when a record lacks it."""
+    try:
+        return str(read_file_meta_info(path).TransferSyntaxUID)
+    except Exception:  # noqa: BLE001 - reported when the file itself is sent
+        return ""
+
+
 def _dicomdir_of(root: Path) -> Path | None:
     found = [entry for entry in root.iterdir() if entry.is_file() and entry.name.upper() == "DICOMDIR"]
     return found[0] if found else None
@@ -195,7 +204,7 @@ def _by_dicomdir(root: Path, dicomdir: Path) -> Disc:
         if not path.is_file():
             disc.skipped.append(Skipped(relative, "missing"))
             continue
-        syntax = _text(record, "ReferencedTransferSyntaxUIDInFile") or ""
+        syntax = _text(record, "ReferencedTransferSyntaxUIDInFile") or _meta_syntax(path)
         _add(disc, record, path, syntax)
         key = (_text(record, "PatientID"), _text(record, "IssuerOfPatientID"), _text(record, "PatientName"))
         first_file.setdefault(key, path)
