@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,7 +194,9 @@ def read(root: Path) -> Disc:
 
 def _by_dicomdir(root: Path, dicomdir: Path) -> Disc:
     disc = Disc(root, from_dicomdir=True)
-    fileset = FileSet(dcmread(dicomdir))
+    with warnings.catch_warnings():  # a damaged DICOMDIR is reported in the preview, not as a Python warning
+        warnings.simplefilter("ignore")
+        fileset = FileSet(dcmread(dicomdir))
     first_file: dict[tuple[str, str, str], Path] = {}
     for record in fileset:
         path = Path(record.path)

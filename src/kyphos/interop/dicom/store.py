@@ -9,9 +9,11 @@ lost association is tried again (three times, with a pause) before the study is 
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pynetdicom import AE
 from pynetdicom.presentation import build_context
@@ -44,6 +46,14 @@ def _ae(destination: Destination) -> AE:
     ae = AE(ae_title=destination.calling_ae)
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = destination.timeout
     return ae
+
+
+def _no_delay(assoc: Any) -> None:
+    """Send each small DIMSE message at once: with Nagle's algorithm on, every C-STORE waited on the network
+    (10 images/s to Orthanc on loopback; 17–19 without it)."""
+    wrapped = getattr(getattr(assoc.dul, "socket", None), "socket", None)
+    if wrapped is not None:
+        wrapped.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def echo(destination: Destination) -> str:
@@ -105,6 +115,7 @@ def _send_study(
                 return
             time.sleep(pause * (attempt + 1))
             continue
+        _no_delay(assoc)
         accepted = {(c.abstract_syntax, c.transfer_syntax[0]) for c in assoc.accepted_contexts}
         left = []
         try:
