@@ -268,6 +268,9 @@ LOGGING = {
         "kyphos": {"level": os.environ.get("KYPHOS_LOG_LEVEL", "INFO"), "propagate": True},
         # Failed sign-ins are audit entries (with the address); axes's own lines would repeat them in the log.
         "axes": {"level": "ERROR"},
+        # A PACS that does not answer is reported by Kyphos itself, once, with the reason; pynetdicom's own lines
+        # would repeat it for every try (and at lower levels carry patient data from the images).
+        "pynetdicom": {"level": "CRITICAL"},
     },
 }
 
@@ -329,6 +332,13 @@ KYPHOS_OUTBOX_LEASE_SECONDS = int(_lease)
 # FHIR: the API's own address as clients reach it (behind a proxy), Bulk Data export files and their lifetime.
 KYPHOS_FHIR_BASE_URL = os.environ.get("KYPHOS_FHIR_BASE_URL", "").rstrip("/")
 KYPHOS_FHIR_EXPORT_DIR = Path(os.environ.get("KYPHOS_FHIR_EXPORT_DIR", VAR_DIR / "exports"))
+# Outside imaging: files of a patient's CD waiting to be stored (an upload, or a disc in quarantine); the images
+# kept by Kyphos itself when a site has no PACS; reports uploaded on a case.
+KYPHOS_OUTSIDE_DIR = Path(os.environ.get("KYPHOS_OUTSIDE_DIR", VAR_DIR / "outside"))
+KYPHOS_IMAGE_DIR = Path(os.environ.get("KYPHOS_IMAGE_DIR", VAR_DIR / "images"))
+KYPHOS_DOCUMENT_DIR = Path(os.environ.get("KYPHOS_DOCUMENT_DIR", VAR_DIR / "documents"))
+# The largest CD upload (a ZIP, or a folder's files together) the staff page takes, in bytes.
+KYPHOS_MAX_CD_UPLOAD = int(os.environ.get("KYPHOS_MAX_CD_UPLOAD", str(2 * 1024**3)))
 _export_slice = os.environ.get("KYPHOS_FHIR_EXPORT_SLICE", "5000")
 _export_hours = os.environ.get("KYPHOS_FHIR_EXPORT_HOURS", "24")
 if not _export_slice.isdigit() or not 100 <= int(_export_slice) <= 1_000_000:

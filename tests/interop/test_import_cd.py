@@ -51,7 +51,7 @@ def test_a_different_birth_date_or_two_patients_would_go_to_quarantine(
         (["--preview"], "--case"),
         (["--case", "not-a-uuid", "--preview"], "UUID"),
         (["--case", "00000000-0000-4000-8000-000000000000", "--preview"], "No case"),
-        (["--case", "CASE"], "Only --preview"),
+        (["--case", "CASE"], "No DICOM images were found there"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(

@@ -14,12 +14,51 @@ from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
+from kyphos.interop.dicom import store
 from kyphos.interop.models import ApiClient, ApiToken, BulkExport, Hl7Destination, SiteInterface
+
+# Why a C-ECHO failed (interop.dicom.store.echo), in words for the administrator.
+ECHO_FAILURES = {
+    "rejected": _("it refused the association (check the AE titles, and that it knows Kyphos's)"),
+    "unreachable": _("nothing answers at that host and port"),
+    "error": _("it answered the C-ECHO with an error status"),
+}
 
 
 @admin.register(SiteInterface)
 class SiteInterfaceAdmin(admin.ModelAdmin):
-    list_display = ("site", "facilities", "kyphoplasty_services", "unhandled", "scheduler_of_record")
+    list_display = ("site", "facilities", "scheduler_of_record", "pacs_ae_title", "pacs_host", "pacs_port")
+    actions = ["check_pacs"]
+
+    @admin.action(description=_("Check that the PACS answers (DICOM C-ECHO)"))
+    def check_pacs(self, request: HttpRequest, queryset: QuerySet[SiteInterface]) -> None:
+        for interface in queryset.select_related("site"):
+            if not interface.has_pacs:
+                self.message_user(
+                    request,
+                    _("%(site)s has no PACS: its outside imaging is kept by Kyphos.") % {"site": interface.site.code},
+                    messages.WARNING,
+                )
+                continue
+            destination = store.Destination(
+                interface.pacs_ae_title,
+                interface.pacs_host,
+                int(interface.pacs_port or 0),
+                interface.calling_ae_title,
+                timeout=10,
+            )
+            why = store.echo(destination)
+            if why:
+                self.message_user(
+                    request,
+                    _("The PACS of %(site)s does not answer: %(why)s.")
+                    % {"site": interface.site.code, "why": ECHO_FAILURES.get(why, why)},
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request, _("The PACS of %(site)s answers.") % {"site": interface.site.code}, messages.SUCCESS
+                )
 
 
 @admin.register(Hl7Destination)

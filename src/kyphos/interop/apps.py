@@ -20,3 +20,7 @@ class InteropConfig(AppConfig):
 
         jobs.register_sender("fhir_export", bulk.work)
         jobs.register("interop.expire_exports", bulk.expire)
+        from kyphos.interop.dicom import importing  # noqa: PLC0415
+
+        # Outside imaging accepted on the staff page is stored to the PACS by the worker.
+        jobs.register_sender("outside_imaging", importing.work)

@@ -107,6 +107,13 @@ def validate_lab_codes(value: object) -> None:
             )
 
 
+def validate_ae_title(value: str) -> None:
+    """An application entity title: up to 16 characters of ASCII without backslash or control characters, not
+    only spaces (DICOM PS3.5 2024, table 6.2-1, "AE")."""
+    if value and (not value.strip() or any(ord(c) < 32 or ord(c) > 126 or c == "\\" for c in value)):
+        raise ValidationError(_("An AE title is up to 16 letters, digits or punctuation (no backslash)."))
+
+
 class SiteInterface(models.Model):
     """How a site's hospital systems talk to Kyphos over HL7 v2 (set in the admin)."""
 
@@ -143,12 +150,38 @@ class SiteInterface(models.Model):
         default=False,
         help_text=_("Kyphos sends SIU bookings to the hospital instead of taking them from it."),
     )
+    # The site's PACS, where outside imaging from patients' CDs is stored by C-STORE. No host: Kyphos keeps the
+    # images in its own storage instead.
+    pacs_ae_title = models.CharField(_("PACS AE title"), max_length=16, blank=True, validators=[validate_ae_title])
+    pacs_host = models.CharField(_("PACS host"), max_length=120, blank=True)
+    pacs_port = models.PositiveIntegerField(_("PACS port"), null=True, blank=True, default=None)
+    calling_ae_title = models.CharField(
+        _("Kyphos's AE title"), max_length=16, default="KYPHOS", validators=[validate_ae_title]
+    )
+    coerce_patient_ids = models.BooleanField(
+        _("set the hospital's MRN on outside images"),
+        default=False,
+        help_text=_(
+            "Replace the outside patient ID and issuer with the hospital's MRN before storing; the originals are "
+            "kept in the images' Other Patient IDs."
+        ),
+    )
 
     class Meta:
-        verbose_name = _("HL7 interface of a site")
+        verbose_name = _("interfaces of a site (HL7, PACS)")
 
     def __str__(self) -> str:
         return f"HL7 {self.site.code}"
+
+    def clean(self) -> None:
+        if (self.pacs_host or self.pacs_ae_title or self.pacs_port) and not (
+            self.pacs_host and self.pacs_ae_title and self.pacs_port
+        ):
+            raise ValidationError(_("A PACS needs its AE title, host and port (or none of them)."))
+
+    @property
+    def has_pacs(self) -> bool:
+        return bool(self.pacs_host and self.pacs_ae_title and self.pacs_port)
 
     def names(self) -> set[str]:
         return {self.site.code.upper()} | {n.strip().upper() for n in self.facilities.split(",") if n.strip()}

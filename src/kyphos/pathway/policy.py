@@ -43,6 +43,10 @@ POLICY: dict[str, frozenset[Role]] = {
     "case.postpone": frozenset({R.SCHEDULER, R.NURSE, R.RADIOLOGIST}),
     "case.cancel": frozenset({R.SCHEDULER, R.RADIOLOGIST}),
     # Overriding a stop finding is a clinical decision: the radiologist, always with a reason.
+    # Outside imaging: the patient's CD, reports and films. Whoever receives them at the desk or on the phone reads
+    # them in; only the radiologist decides that images which do not match the patient are theirs (or rejects them).
+    "imaging.import": frozenset({R.SCHEDULER, R.NURSE, R.RADIOLOGIST}),
+    "imaging.resolve": frozenset({R.RADIOLOGIST}),
     "finding.override": frozenset({R.RADIOLOGIST}),
     # Discharge before the site's minimum recovery, checks or vital-sign limits.
     "discharge.early": frozenset({R.RADIOLOGIST}),

@@ -197,3 +197,150 @@ class PatientChecklist(models.Model):
 
     def ticked(self) -> dict[str, bool]:
         return {key: bool(getattr(self, key)) for key in self.ITEMS}
+
+
+# --- outside imaging: the patient's CD, reports and films ------------------------------------------------------
+
+
+class ImportStatus(models.TextChoices):
+    READY = "ready", _("Read: matches the patient, not stored yet")
+    QUARANTINED = "quarantined", _("In quarantine: whose images are these?")
+    ACCEPTED = "accepted", _("Accepted: being stored")
+    STORED = "stored", _("Stored")
+    FAILED = "failed", _("Not all images stored")
+    REJECTED = "rejected", _("Rejected: not attached")
+    DISCARDED = "discarded", _("Discarded before storing")
+
+
+OPEN_IMPORT_STATUSES = (ImportStatus.READY, ImportStatus.QUARANTINED, ImportStatus.ACCEPTED, ImportStatus.FAILED)
+
+
+class OutsideImport(models.Model):
+    """One patient CD (or an upload of its files) read for a case: what it held, whether the images are the case's
+    patient's, who decided what, and how far storing went. Nothing is attached to the case before it is accepted:
+    a match is confirmed by whoever imports it; a quarantined import only by a permitted role, with a reason."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="outside_imports")
+    status = models.CharField(max_length=12, choices=ImportStatus.choices)
+    version = models.PositiveIntegerField(default=1)
+    source = models.CharField(max_length=8)  # "cd" (a mounted disc or folder) or "upload" (the staff page)
+    # Where the files wait until they are stored (an upload, or a quarantined disc): a folder of Kyphos's own.
+    staged = models.CharField(max_length=300, blank=True)
+    from_dicomdir = models.BooleanField(default=False)
+    # Why it went to quarantine: codes such as "patients:2", "name:differs" (rules.identity); empty when it matched.
+    reasons = models.JSONField(default=list, blank=True)
+    # What the disc held, as read: its patients as the images name them, studies, series and skipped files.
+    contents = models.JSONField(default=dict, blank=True)
+    image_count = models.PositiveIntegerField(default=0)
+    stored_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    # Where the images went: "pacs" (the site's PACS by C-STORE) or "kyphos" (Kyphos's own storage).
+    destination = models.CharField(max_length=8, blank=True)
+    coerced = models.BooleanField(default=False)  # patient ID and issuer set to the hospital's, originals kept
+    last_error = models.CharField(max_length=40, blank=True)  # a code: unreachable, rejected, status 0xA700…
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_by_name = models.CharField(max_length=150)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_by_name = models.CharField(max_length=150, blank=True)
+    resolution_reason = models.TextField(blank=True)
+    stored_at = models.DateTimeField(null=True, blank=True)
+    # The worker storing it, under a lease: a worker that died leaves it to the next (which resumes).
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["case", "-created_at"], name="outside_import_case"),
+            # the worker's queue of accepted imports
+            models.Index(fields=["status"], name="outside_import_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Outside import {self.uuid} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_IMPORT_STATUSES
+
+
+class OutsideStudy(models.Model):
+    """A study from outside, as the case's outside imaging: its references, and how many of its images are stored."""
+
+    outside_import = models.ForeignKey(OutsideImport, on_delete=models.PROTECT, related_name="studies")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="outside_studies")
+    study_uid = models.CharField("study instance UID", max_length=64)
+    accession = models.CharField(max_length=64, blank=True)
+    study_date = models.DateField(null=True, blank=True)
+    description = models.CharField(max_length=200, blank=True)
+    modalities = models.CharField(max_length=64, blank=True)  # "MR, CT"
+    body_parts = models.CharField(max_length=100, blank=True)
+    institution = models.CharField(max_length=200, blank=True)
+    outside_patient_id = models.CharField(max_length=64, blank=True)
+    outside_issuer = models.CharField(max_length=64, blank=True)
+    series_count = models.PositiveIntegerField(default=0)
+    image_count = models.PositiveIntegerField(default=0)
+    stored_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-study_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["outside_import", "study_uid"], name="outside_study_once_per_import")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study_date or '?'} {self.modalities} {self.description}"
+
+
+class StoredImage(models.Model):
+    """One image stored from outside, by SOP instance UID: an interrupted import resumes without sending it twice."""
+
+    study = models.ForeignKey(OutsideStudy, on_delete=models.PROTECT, related_name="images")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    sop_instance_uid = models.CharField(max_length=64)
+    destination = models.CharField(max_length=8)
+    stored_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "destination", "sop_instance_uid"], name="stored_image_once_per_case"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.sop_instance_uid
+
+
+class DocumentKind(models.TextChoices):
+    REPORT = "report", _("Imaging report")
+    FILMS = "films", _("Films")
+    OTHER = "other", _("Other document")
+
+
+class OutsideDocument(models.Model):
+    """A report (PDF, or a photo or scan of paper) uploaded on the case, or films marked as received."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="outside_documents")
+    kind = models.CharField(max_length=8, choices=DocumentKind.choices)
+    title = models.CharField(max_length=200)
+    # The file, under Kyphos's own document folder; empty for films (kept on paper, only marked as received).
+    stored_name = models.CharField(max_length=80, blank=True)
+    content_type = models.CharField(max_length=40, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField()
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    received_by_name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.title}"

@@ -32,6 +32,7 @@ from kyphos.pathway.policy import Role, may
 from kyphos.pathway.stages import BOOKED_STAGES, Stage
 from kyphos.patients.models import Allergy, AllergyStatus, Patient
 from kyphos.patients.services import record_allergy
+from kyphos.precall.imaging import received_boxes
 from kyphos.precall.letter import pre_procedure_letter
 from kyphos.precall.models import (
     AttemptOutcome,
@@ -259,6 +260,7 @@ def open_call(actor: Actor, case: Case) -> PreCall:
                 started_by=actor.user_or_none,
                 guideline=case.site.anticoagulant_guideline,
                 pregnancy_status="" if _could_be_pregnant(case.patient) else PregnancyStatus.NOT_APPLICABLE,
+                **received_boxes(case),  # outside imaging already read in from the patient's CD, reports, films
             )
     except IntegrityError:  # another nurse opened it in the same instant
         return PreCall.objects.get(case=case, status=CallStatus.DRAFT)

@@ -76,9 +76,11 @@ def send(
     already: set[str],
     on_stored: Callable[[Instance], None] = lambda instance: None,
     pause: float = 1.0,
+    prepare: Callable[[Instance], Any] = lambda instance: str(instance.path),
 ) -> Sent:
     """Store ``instances`` — (study UID, instance) pairs — one association per study, skipping those in
-    ``already``; ``on_stored`` is called after each image the PACS accepted (to record progress)."""
+    ``already``; ``on_stored`` is called after each image the PACS accepted (to record progress). ``prepare``
+    gives what is sent for an image: its file's path, or a data set changed on the way (the patient ID coerced)."""
     result = Sent()
     studies: dict[str, list[Instance]] = {}
     for study_uid, instance in instances:
@@ -91,7 +93,7 @@ def send(
         for start in range(0, len(kinds), MAX_CONTEXTS):  # more kinds than one association carries: several
             chunk = set(kinds[start : start + MAX_CONTEXTS])
             batch = [i for i in images if (i.sop_class_uid, i.transfer_syntax_uid) in chunk]
-            _send_study(destination, batch, result, on_stored, pause)
+            _send_study(destination, batch, result, on_stored, pause, prepare)
     return result
 
 
@@ -101,6 +103,7 @@ def _send_study(
     result: Sent,
     on_stored: Callable[[Instance], None],
     pause: float,
+    prepare: Callable[[Instance], Any],
 ) -> None:
     pending = list(images)
     for attempt in range(TRIES):
@@ -126,7 +129,11 @@ def _send_study(
                 if not assoc.is_established:
                     left.append(image)
                     continue
-                status = assoc.send_c_store(str(image.path))
+                try:
+                    status = assoc.send_c_store(prepare(image))
+                except (OSError, ValueError) as exc:  # the file went, or cannot be encoded as the PACS accepted
+                    result.failed.append((image.sop_instance_uid, type(exc).__name__[:30]))
+                    continue
                 code = getattr(status, "Status", None) if status else None
                 if code is None:
                     left.append(image)  # the association dropped: try again
