@@ -81,6 +81,15 @@ def run_hl7(name: str, env: dict[str, str], messages: int, workdir: Path) -> dic
     return dict(json.loads(out.read_text()))
 
 
+def run_dicom(env: dict[str, str], images: int, workdir: Path) -> dict[str, object]:
+    out = workdir / "dicom.json"
+    print(f"sqlite: outside imaging ({images:,}-image CD)…", flush=True)
+    subprocess.run(
+        [sys.executable, "-m", "bench.dicom", "--images", str(images), "--out", str(out)], env=env, check=True
+    )
+    return dict(json.loads(out.read_text()))
+
+
 def create_database(port: int, name: str) -> None:
     subprocess.run(
         ["psql", "-q", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c", f"CREATE DATABASE {name}"],
@@ -105,13 +114,20 @@ def main() -> int:
         action="store_true",
         help="run only the kill -9 outbox run and replace its figures in the results file (pages untouched)",
     )
+    parser.add_argument("--dicom-images", type=int, default=2000, help="images on the CD of the import run (0: skip)")
+    parser.add_argument(
+        "--only-dicom",
+        action="store_true",
+        help="run only the outside-imaging import and replace its figures in the results file",
+    )
     parser.add_argument("--out", default=str(HERE / "results.json"))
     args = parser.parse_args()
 
     results = []
     outbox_runs = []
     hl7_runs = []
-    only = args.only_outbox or args.only_hl7
+    dicom_run: dict[str, object] = {}
+    only = args.only_outbox or args.only_hl7 or args.only_dicom
     with tempfile.TemporaryDirectory(prefix="kyphos-bench-") as tmp:
         workdir = Path(tmp)
         base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -120,13 +136,16 @@ def main() -> int:
             env = dict(base_env, KYPHOS_SQLITE=str(workdir / "bench.sqlite3"))
             if not only:
                 results.append(run_backend("sqlite", env, args.cases, args.repeat, workdir))
-            if args.outbox_messages and not args.only_hl7:
+            if args.outbox_messages and not (args.only_hl7 or args.only_dicom):
                 env = dict(base_env, KYPHOS_SQLITE=str(workdir / "outbox.sqlite3"))
                 outbox_runs.append(run_outbox("sqlite", env, args.outbox_messages, 1, workdir))
-            if args.hl7_messages and not args.only_outbox:
+            if args.hl7_messages and not (args.only_outbox or args.only_dicom):
                 env = dict(base_env, KYPHOS_SQLITE=str(workdir / "hl7.sqlite3"))
                 hl7_runs.append(run_hl7("sqlite", env, args.hl7_messages, workdir))
-        if "postgresql" in args.backends:
+            if args.dicom_images and not (args.only_outbox or args.only_hl7):
+                env = dict(base_env, KYPHOS_SQLITE=str(workdir / "dicom.sqlite3"))
+                dicom_run = run_dicom(env, args.dicom_images, workdir)
+        if "postgresql" in args.backends and not args.only_dicom:
             bindir = find_bin()
             if bindir is None:
                 print("postgresql: not installed, skipped (apt-get install postgresql)", file=sys.stderr)
@@ -167,12 +186,22 @@ def main() -> int:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "runs": hl7_runs,
     }
+    dicom_report = {
+        "what": "a CD copy of CT images (pydicom's CT_small, one patient, four studies) read in for a demo case "
+        "(import_s: read, identity check, import and studies recorded) beside pydicom reading the same files whole "
+        "(raw_read_s); then stored in Kyphos's own storage (keep_per_s) and to Orthanc by C-STORE (cstore_per_s) "
+        "beside pynetdicom sending the same files with nothing recorded (cstore_floor_per_s)",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run": dicom_run,
+    }
     if only:
         report = json.loads(Path(args.out).read_text())
         if args.only_outbox:
             report["outbox_kill9"] = outbox_report
         if args.only_hl7:
             report["hl7_ingest"] = hl7_report
+        if args.only_dicom:
+            report["outside_imaging"] = dicom_report
         results = report["results"]
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     report = {
@@ -188,9 +217,18 @@ def main() -> int:
         "results": results,
         "outbox_kill9": outbox_report,
         "hl7_ingest": hl7_report,
+        "outside_imaging": dicom_report,
     }
     if not only:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    if dicom_run:
+        ratio = dicom_run["import_vs_raw"]
+        print(
+            f"Outside imaging ({dicom_run['images']} images): import {ratio} x raw pydicom read "  # type: ignore[index]
+            f"({dicom_run['raw_read_s']} s; goal 1.2 x); Kyphos storage {dicom_run['keep_per_s']}/s; "
+            f"C-STORE {dicom_run.get('cstore_per_s', 'not measured')}/s (goal 80; pynetdicom alone "
+            f"{dicom_run.get('cstore_floor_per_s', '-')}/s)"
+        )
     for run in hl7_runs:
         print(
             f"HL7 {run['backend']}: {run['ingest_per_s']} messages/s (goal {run['goals']['ingest_per_s']}; parse-only "

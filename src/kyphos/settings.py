@@ -337,6 +337,8 @@ KYPHOS_FHIR_EXPORT_DIR = Path(os.environ.get("KYPHOS_FHIR_EXPORT_DIR", VAR_DIR /
 KYPHOS_OUTSIDE_DIR = Path(os.environ.get("KYPHOS_OUTSIDE_DIR", VAR_DIR / "outside"))
 KYPHOS_IMAGE_DIR = Path(os.environ.get("KYPHOS_IMAGE_DIR", VAR_DIR / "images"))
 KYPHOS_DOCUMENT_DIR = Path(os.environ.get("KYPHOS_DOCUMENT_DIR", VAR_DIR / "documents"))
+# A CD's folder is uploaded file by file (Django's default allows 100 files per request).
+DATA_UPLOAD_MAX_NUMBER_FILES = 20_000
 # The largest CD upload (a ZIP, or a folder's files together) the staff page takes, in bytes.
 KYPHOS_MAX_CD_UPLOAD = int(os.environ.get("KYPHOS_MAX_CD_UPLOAD", str(2 * 1024**3)))
 _export_slice = os.environ.get("KYPHOS_FHIR_EXPORT_SLICE", "5000")

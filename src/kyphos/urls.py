@@ -39,5 +39,6 @@ urlpatterns = [
     path("", include("kyphos.aftercare.urls")),
     path("admin/", admin.site.urls),
     path("fhir/", include("kyphos.interop.fhir.urls")),
+    path("", include("kyphos.interop.dicom.urls")),
     path("", include("kyphos.portal.urls")),
 ]

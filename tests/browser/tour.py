@@ -71,6 +71,7 @@ def staff_stops() -> list[Stop]:
         Stop("19-patient", "scheduler", reverse("patient_detail", args=[patient.uuid]) if patient else "/"),
         Stop("20-messages-not-sent", "manager", reverse("messages_not_sent")),
         Stop("21-audit", "auditor", reverse("audit")),
+        Stop("22-outside-imaging", "scheduler", url("imaging:page", scheduled)),
     ]
 
 

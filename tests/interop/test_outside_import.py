@@ -26,7 +26,7 @@ from kyphos.precall import services as precall
 from kyphos.precall.models import ImportStatus, OutsideImport, OutsideStudy, StoredImage
 from tests import orthanc
 from tests.conftest import require_part
-from tests.discs import fileset_copy, one_patient_cd
+from tests.discs import dose_report, fileset_copy, one_patient_cd
 
 ADA = ("TESTWOMAN^ADA", "19480314", "F")  # make_case's patient: Testwoman, Ada, born 1948-03-14, female
 
@@ -251,3 +251,37 @@ def test_the_administrator_checks_the_pacs_from_the_admin(
     interface.pacs_port = None
     interface.save()
     assert "has no PACS" in check()
+
+
+def test_the_procedures_dose_report_fills_the_procedure_record(
+    make_case: Any, actors: dict[str, Any], tmp_path: Path, capsys: Any
+) -> None:
+    from decimal import Decimal
+
+    from kyphos import when
+    from kyphos.procedure.models import ProcedureRecord
+    from tests.conftest import case_at
+
+    case = case_at(make_case, actors, "in_procedure")
+    record = ProcedureRecord.objects.get(case=case)
+    assert record.fluoro_seconds is None
+    day = when.local_day(record.started_at, case.site)
+    # A report of another day (an outside hospital's) is stored as an image of the case and changes nothing.
+    other = _import(dose_report(tmp_path / "old", *ADA, "20200101"), case, capsys)
+    assert other["status"] == "stored"
+    record.refresh_from_db()
+    assert record.fluoro_seconds is None
+    # The procedure's own, from a biplane unit: both planes added, units converted (Gy → mGy, Gy·m² → Gy·cm²).
+    _import(dose_report(tmp_path / "today", *ADA, f"{day:%Y%m%d}", planes=2), case, capsys)
+    record.refresh_from_db()
+    assert (record.fluoro_seconds, record.air_kerma_mgy, record.dap_gycm2) == (
+        624,
+        Decimal("246.8"),
+        Decimal("43.00"),
+    )
+    assert Event.objects.filter(case=case, summary__startswith="Dose report read: fluoroscopy time").exists()
+    # Typed values stay: a later report that disagrees is noted for the radiologist, not written over them.
+    _import(dose_report(tmp_path / "again", *ADA, f"{day:%Y%m%d}", fluoro="100"), case, capsys)
+    record.refresh_from_db()
+    assert record.fluoro_seconds == 624
+    assert Event.objects.filter(case=case, summary__contains="differs from the record: fluoroscopy time").exists()

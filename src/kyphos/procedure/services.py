@@ -8,7 +8,7 @@ the call's stops), unless a radiologist overrides with a reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from kyphos import clock, when
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.errors import Text, gettext_noop
+from kyphos.errors import InvalidInput, Text, gettext_noop
 from kyphos.labs import services as labs
 from kyphos.pathway import kernel
 from kyphos.pathway.errors import NotPermitted
@@ -586,3 +586,59 @@ def add_addendum(actor: Actor, note: ProcedureNote, text: str) -> Addendum:
     )
     audit.record(actor, AuditAction.CREATE, "addendum", addendum.pk, patient_uuid=note.case.patient.uuid)
     return addendum
+
+
+@dataclass(frozen=True)
+class DoseReport:
+    """What an X-Ray Radiation Dose SR of the procedure gives (the edge reads it: interop.dicom.dose)."""
+
+    performed_on: date | None
+    fluoro_seconds: int | None = None
+    air_kerma_mgy: Decimal | None = None
+    dap_gycm2: Decimal | None = None
+
+
+@transaction.atomic
+def record_dose_report(actor: Actor, case: Case, report: DoseReport) -> list[str]:
+    """Fill the procedure record's fluoroscopy time, air kerma and dose-area product from the procedure's dose
+    report. Only empty fields are filled: a value someone typed stays, and a report that disagrees with it is noted
+    on the timeline for the radiologist. A report of another day than the procedure's changes nothing."""
+    kernel.require(actor, "imaging.import")
+    record = ProcedureRecord.objects.select_for_update().filter(case=case).first()
+    if record is None:
+        raise InvalidInput(gettext("A dose report can only be added once the procedure has started."))
+    started_on = when.local_day(record.started_at, case.site)
+    if report.performed_on is not None and report.performed_on != started_on:
+        raise InvalidInput(gettext("The dose report is of another day than the procedure: it was not used."))
+    filled, differs = [], []
+    for name in DOSE_BOUNDS:
+        value = getattr(report, name)
+        if value is None or not 0 <= value <= DOSE_BOUNDS[name][1]:
+            continue
+        current = getattr(record, name)
+        if current is None:
+            setattr(record, name, value)
+            filled.append(name)
+        elif Decimal(current) != Decimal(value):
+            differs.append(name)
+    if filled:
+        record.version += 1
+        record.save(update_fields=[*filled, "version"])
+    words = {
+        "fluoro_seconds": gettext("fluoroscopy time"),
+        "air_kerma_mgy": gettext("air kerma"),
+        "dap_gycm2": gettext("dose-area product"),
+    }
+    if filled or differs:
+        summary = gettext("Dose report read: {filled}").format(
+            filled=", ".join(words[n] for n in filled) or gettext("nothing new")
+        )
+        if differs:
+            summary += "; " + gettext("differs from the record: {names}").format(
+                names=", ".join(words[n] for n in differs)
+            )
+        kernel.record_event(actor, case, EventKind.NOTE, summary)
+        audit.record(
+            actor, AuditAction.UPDATE, "procedure", record.pk, patient_uuid=case.patient.uuid, detail="dose report"
+        )
+    return filled

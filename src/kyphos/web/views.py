@@ -35,7 +35,8 @@ from kyphos.pathway.models import Case, Task, TaskKind
 from kyphos.pathway.policy import may, site_ids_of
 from kyphos.pathway.stages import MOVES, Stage, moves_from
 from kyphos.patients.models import Patient
-from kyphos.precall.models import CallStatus, PatientChecklist
+from kyphos.precall import imaging
+from kyphos.precall.models import CallStatus, ImportStatus, PatientChecklist
 from kyphos.scheduling import selectors as scheduling_selectors
 from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Site
 from kyphos.web import forms
@@ -167,6 +168,9 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "diary_entries": DiaryEntry.objects.filter(case=case).count(),
         "after_procedure": case.stage in {Stage.RECOVERY, Stage.DISCHARGED, Stage.FOLLOWUP_DONE, Stage.CLOSED},
         "to_decide": services.stops_to_decide(case) if may(request.user, "finding.override") else [],
+        "outside_studies": list(imaging.outside_imaging(case)),
+        "outside_documents": case.outside_documents.count(),
+        "quarantined_discs": case.outside_imports.filter(status=ImportStatus.QUARANTINED).count(),
     }
 
 

@@ -27,12 +27,13 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from kyphos.audit.actor import Actor
-from kyphos.errors import InvalidInput
-from kyphos.interop.dicom import preview, reader, store
+from kyphos.errors import InvalidInput, KyphosError
+from kyphos.interop.dicom import dose, preview, reader, store
 from kyphos.interop.models import SiteInterface
 from kyphos.pathway.models import Case
 from kyphos.precall import imaging
 from kyphos.precall.models import ImportStatus, OutsideImport
+from kyphos.procedure import services as procedure
 
 log = logging.getLogger("kyphos.dicom")
 BATCH = 25  # images recorded as stored per transaction
@@ -66,6 +67,14 @@ def _safe_parts(name: str) -> tuple[str, ...]:
     return tuple(part for part in path.parts if part not in (".",))
 
 
+def _without_common_top(named: list[tuple[tuple[str, ...], Any]]) -> list[tuple[tuple[str, ...], Any]]:
+    """Paths that all start with the same folder (the CD's own folder, zipped or chosen whole) without it."""
+    tops = {parts[0] for parts, _thing in named if len(parts) > 1}
+    if len(tops) == 1 and named and all(len(parts) > 1 for parts, _thing in named):
+        return [(parts[1:], thing) for parts, thing in named]
+    return named
+
+
 def _limit() -> int:
     return int(getattr(settings, "KYPHOS_MAX_CD_UPLOAD", 2 * 1024**3))
 
@@ -81,7 +90,7 @@ def unpack_zip(stream: IO[bytes]) -> Path:
         members = [m for m in archive.infolist() if not m.is_dir()]
         if len(members) > MAX_MEMBERS:
             raise InvalidInput(_("The ZIP holds too many files for one CD."))
-        planned = [(_safe_parts(m.filename), m) for m in members]
+        planned = _without_common_top([(_safe_parts(m.filename), m) for m in members])
         if sum(m.file_size for m in members) > _limit():
             raise InvalidInput(_("The ZIP is larger than a CD upload may be."))
         folder = _new_folder()
@@ -100,12 +109,14 @@ def unpack_zip(stream: IO[bytes]) -> Path:
 
 
 def unpack_files(files: Iterable[tuple[str, IO[bytes]]]) -> Path:
-    """A folder uploaded file by file, each with its path inside the folder, into a new staging folder."""
+    """A folder uploaded file by file, each with its path inside the folder, into a new staging folder. A folder
+    chosen whole arrives with its own name in front of every path: that name is dropped, so the disc's DICOMDIR
+    lands at the top."""
+    named = _without_common_top([(_safe_parts(name), source) for name, source in files])
     folder = _new_folder()
     total = 0
     try:
-        for name, source in files:
-            parts = _safe_parts(name)
+        for parts, source in named:
             if not parts:
                 continue
             target = folder.joinpath(*parts)
@@ -291,9 +302,28 @@ def store_import(
         last_error=failed[0][1] if failed else "",
         coerced=coerced,
     )
+    if outside.stored_count:
+        _dose_reports(actor, outside, pairs)
     if outside.status == ImportStatus.STORED and outside.staged:
         forget(staging_dir() / outside.staged)
     return outside
+
+
+def _dose_reports(actor: Actor, outside: OutsideImport, pairs: list[tuple[str, reader.Instance]]) -> None:
+    """The procedure's dose report, when the disc holds it, fills the procedure record's dose fields."""
+    for _study_uid, instance in pairs:
+        if instance.sop_class_uid != dose.RDSR_SOP_CLASS:
+            continue
+        try:
+            report = dose.read(instance.path)
+        except Exception:  # noqa: BLE001 - a damaged report is stored as it is; it only fills nothing
+            report = None
+        if report is None:
+            continue
+        try:
+            procedure.record_dose_report(actor, outside.case, report)
+        except KyphosError:  # another day's procedure, or none yet: the report stays an image of the case only
+            log.info("A dose report on outside import %s was not used for the procedure record.", outside.pk)
 
 
 def _keep(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
@@ -20,6 +21,16 @@ from kyphos.errors import InvalidInput
 from kyphos.interop.dicom import reader
 from kyphos.pathway.models import Case
 from kyphos.rules import identity
+
+# Why a file on a disc was skipped (reader.Skipped.reason), in words.
+SKIPPED = {
+    "not-dicom": gettext_lazy("not a DICOM file"),
+    "truncated": gettext_lazy("cut short"),
+    "unreadable": gettext_lazy("cannot be read"),
+    "incomplete": gettext_lazy("lacks the identifiers an image needs"),
+    "missing": gettext_lazy("listed in the DICOMDIR but not on the disc"),
+    "outside": gettext_lazy("a link to somewhere off the disc"),
+}
 
 
 @dataclass

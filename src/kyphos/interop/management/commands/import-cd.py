@@ -17,7 +17,6 @@ from typing import Any
 from django.core.management.base import CommandParser
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from kyphos.audit.actor import Actor
 from kyphos.commands import KyphosCommand
@@ -28,14 +27,6 @@ from kyphos.precall import imaging
 from kyphos.precall.models import ImportStatus, OutsideImport
 
 HOLDER = "kyphos import-cd"
-SKIPPED = {
-    "not-dicom": gettext_lazy("not a DICOM file"),
-    "truncated": gettext_lazy("cut short"),
-    "unreadable": gettext_lazy("cannot be read"),
-    "incomplete": gettext_lazy("lacks the identifiers an image needs"),
-    "missing": gettext_lazy("listed in the DICOMDIR but not on the disc"),
-    "outside": gettext_lazy("a link to somewhere off the disc"),
-}
 
 
 class Command(KyphosCommand):
@@ -87,7 +78,7 @@ class Command(KyphosCommand):
                     )
                 )
         for skipped in disc.skipped:
-            reason = str(SKIPPED.get(skipped.reason, skipped.reason))
+            reason = str(preview.SKIPPED.get(skipped.reason, skipped.reason))
             self.stdout.write(_("Skipped {path}: {reason}").format(path=skipped.path, reason=reason))
         if result.quarantine:
             why = "; ".join(imaging.reason_text(r) for r in result.reasons)

@@ -148,3 +148,106 @@
   document.body.addEventListener("htmx:afterRequest", arm);
   arm();
 })();
+
+// A patient's CD: a ZIP or the CD's folder, chosen or dragged onto the page, sent with a progress bar. The page
+// answers with where to go next (the disc's preview) or the reason it was refused, shown beside the form.
+(function () {
+  "use strict";
+  function readAll(reader) {
+    return new Promise(function (done) {
+      var all = [];
+      (function more() {
+        reader.readEntries(function (batch) {
+          if (!batch.length) return done(all);
+          all = all.concat(Array.prototype.slice.call(batch));
+          more();
+        }, function () { done(all); });
+      })();
+    });
+  }
+  function walk(entry, prefix, out) {
+    if (entry.isFile) {
+      return new Promise(function (done) {
+        entry.file(function (file) { out.push([prefix + entry.name, file]); done(); }, function () { done(); });
+      });
+    }
+    return readAll(entry.createReader()).then(function (children) {
+      return Promise.all(children.map(function (child) { return walk(child, prefix + entry.name + "/", out); }));
+    });
+  }
+  function setUp(form) {
+    var zone = form.querySelector("[data-dropzone]");
+    var box = form.querySelector("[data-progress]");
+    var bar = box.querySelector("progress");
+    var text = form.querySelector("[data-progress-text]");
+    var error = form.querySelector("[data-upload-error]");
+    var token = form.querySelector("[name=csrfmiddlewaretoken]").value;
+    function fail(message) {
+      box.hidden = true;
+      error.hidden = false;
+      error.textContent = message || form.getAttribute("data-failed");
+    }
+    function send(zip, files) {
+      var data = new FormData();
+      data.append("csrfmiddlewaretoken", token);
+      if (zip) {
+        data.append("disc", zip);
+      } else {
+        var paths = [];
+        files.forEach(function (pair) { data.append("folder", pair[1]); paths.push(pair[0]); });
+        data.append("paths", JSON.stringify(paths));
+      }
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.onprogress = function (event) {
+        if (!event.lengthComputable) return;
+        var percent = Math.round((100 * event.loaded) / event.total);
+        bar.value = percent;
+        text.textContent = percent + "%";
+      };
+      xhr.onload = function () {
+        var answer = {};
+        try { answer = JSON.parse(xhr.responseText); } catch (e) { answer = {}; }
+        if (answer.next) { window.location.assign(answer.next); return; }
+        fail(answer.error);
+      };
+      xhr.onerror = function () { fail(""); };
+      error.hidden = true;
+      box.hidden = false;
+      bar.value = 0;
+      text.textContent = "0%";
+      xhr.send(data);
+    }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var zip = form.querySelector("[name=disc]").files;
+      var chosen = form.querySelector("[name=folder]").files;
+      if (!zip.length && !chosen.length) { fail(form.getAttribute("data-choose")); return; }
+      send(zip.length ? zip[0] : null, Array.prototype.map.call(chosen, function (file) {
+        return [file.webkitRelativePath || file.name, file];
+      }));
+    });
+    zone.addEventListener("dragover", function (event) { event.preventDefault(); zone.classList.add("over"); });
+    zone.addEventListener("dragleave", function () { zone.classList.remove("over"); });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      zone.classList.remove("over");
+      var items = Array.prototype.slice.call(event.dataTransfer.items || []);
+      var entries = items.map(function (item) { return item.webkitGetAsEntry && item.webkitGetAsEntry(); })
+        .filter(Boolean);
+      var files = event.dataTransfer.files;
+      if (files.length === 1 && /\.zip$/i.test(files[0].name) && (!entries.length || entries[0].isFile)) {
+        send(files[0], null);
+        return;
+      }
+      var out = [];
+      Promise.all(entries.map(function (entry) { return walk(entry, "", out); })).then(function () {
+        if (out.length) send(null, out); else fail(form.getAttribute("data-choose"));
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-cd-upload]").forEach(setUp);
+  });
+})();
