@@ -94,3 +94,25 @@ def test_a_broken_dicomdir_is_listed_and_the_files_are_read_instead(tmp_path: Pa
     disc = reader.read(root)
     assert not disc.from_dicomdir and [(s.path, s.reason) for s in disc.skipped] == [("DICOMDIR", "unreadable")]
     assert {i.sop_instance_uid for *_rest, i in disc.instances} == with_records
+
+
+def test_the_dicomdir_read_through_pydicoms_public_file_set_gives_the_same_disc(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The fast walk of the directory records (pydicom 3.0's record nodes) and the public, slower ``FileInstance``
+    way, used should another pydicom not keep its records there, read the same patients, studies and images."""
+    root = fileset_copy(tmp_path)
+    fast = reader.read(root)
+
+    def shape(disc: reader.Disc) -> dict[str, object]:
+        return {
+            key: {
+                (p.birth_date, p.sex),
+                *((s.uid, s.date, s.description, s.image_count) for s in p.studies.values()),
+                *((i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.path) for *_r, i in disc.instances),
+            }
+            for key, p in disc.patients.items()
+        }
+
+    monkeypatch.setattr(reader, "_record", lambda node: None)
+    slow = reader.read(root)
+    assert fast.from_dicomdir and slow.from_dicomdir
+    assert shape(fast) == shape(slow) and len(list(fast.instances)) == len(list(slow.instances)) > 0

@@ -288,8 +288,11 @@ def record_stored(outside: OutsideImport, destination: str, stored: Iterable[tup
         OutsideStudy.objects.filter(pk=study_id).update(
             stored_count=StoredImage.objects.filter(study_id=study_id).count()
         )
+    # Each batch also renews the storing worker's lease, so a long disc is not taken over by a second worker.
     OutsideImport.objects.filter(pk=outside.pk).update(
-        stored_count=StoredImage.objects.filter(study__outside_import=outside).count(), destination=destination
+        stored_count=StoredImage.objects.filter(study__outside_import=outside).count(),
+        destination=destination,
+        claimed_at=now,
     )
 
 
