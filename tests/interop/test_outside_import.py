@@ -185,6 +185,11 @@ def test_a_rejected_disc_is_not_attached_and_its_copy_is_removed(
     )
     importing.discard_staged(rejected)
     assert rejected.status == ImportStatus.REJECTED
+    # Someone else's name, birth date and ID are not kept; what the disc held and the decision are.
+    kept = OutsideImport.objects.get(pk=outside.pk)
+    assert "OTHERMAN" not in json.dumps(kept.contents) and "98890234" not in json.dumps(kept.contents)
+    assert kept.contents["patients"][0]["studies"] and kept.resolution_reason == "Another patient's CD"
+    assert not kept.studies.exclude(outside_patient_id="").exists()
     assert not (Path(settings.KYPHOS_OUTSIDE_DIR) / outside.staged).exists()
     assert list(imaging.outside_imaging(case)) == [] and not list(Path(settings.KYPHOS_IMAGE_DIR).rglob("*.dcm"))
     with pytest.raises(InvalidInput):  # decided once

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -201,7 +202,11 @@ def resolve_import(
     outside.resolved_by = actor.user_or_none
     outside.resolved_by_name = kernel.signature(actor)[:150]
     outside.resolution_reason = reason
-    _save(outside, "status", "resolved_at", "resolved_by", "resolved_by_name", "resolution_reason")
+    if not accept:
+        # Someone else's images: Kyphos keeps what was decided and how much the disc held, not who they named.
+        outside.contents = _without_identities(outside.contents)
+        outside.studies.update(outside_patient_id="", outside_issuer="")
+    _save(outside, "status", "resolved_at", "resolved_by", "resolved_by_name", "resolution_reason", "contents")
     summary = (
         gettext("Outside imaging in quarantine accepted as the patient's")
         if accept
@@ -210,6 +215,14 @@ def resolve_import(
     kernel.record_event(actor, outside.case, EventKind.NOTE, summary, reason=reason)
     _audit(actor, AuditAction.UPDATE, outside, "accepted" if accept else "rejected")
     return outside
+
+
+def _without_identities(contents: dict[str, Any]) -> dict[str, Any]:
+    patients = [
+        {**listed, "outside_id": "", "issuer": "", "name": "", "birth_date": "", "sex": ""}
+        for listed in contents.get("patients", [])
+    ]
+    return {**contents, "patients": patients}
 
 
 @transaction.atomic
