@@ -70,3 +70,18 @@ def test_a_path_that_is_not_a_folder_is_refused(make_case: Any, tmp_path: Path, 
     with pytest.raises(SystemExit) as exit_info:
         call_command("import-cd", str(tmp_path / "nope"), "--case", str(case.uuid), "--preview")
     assert exit_info.value.code == 2 and "is not a folder" in capsys.readouterr().err
+
+
+def test_a_disc_full_of_other_files_lists_the_first_500_and_counts_them_all(
+    make_case: Any, tmp_path: Path, capsys: Any
+) -> None:
+    case = make_case("scheduled")
+    root = one_patient_cd(tmp_path, "TESTWOMAN^ADA", "19480314", "F")
+    viewer = root / "VIEWER"
+    viewer.mkdir()
+    for n in range(600):  # a DICOM viewer program burnt on the disc beside the images
+        (viewer / f"part{n:03d}.dll").write_bytes(b"MZ" + bytes(n % 250) * 3)
+    call_command("import-cd", str(root), "--case", str(case.uuid), "--preview", "--json")
+    found = json.loads(capsys.readouterr().out)
+    assert found["skipped_count"] == 600 and len(found["skipped"]) == 500
+    assert {s["reason"] for s in found["skipped"]} == {"not-dicom"} and found["identity"]["quarantine"] is False

@@ -22,6 +22,7 @@ from kyphos.interop.dicom import reader
 from kyphos.pathway.models import Case
 from kyphos.rules import identity
 
+MAX_SKIPPED_LISTED = 500
 # Why a file on a disc was skipped (reader.Skipped.reason), in words.
 SKIPPED = {
     "not-dicom": gettext_lazy("not a DICOM file"),
@@ -112,5 +113,7 @@ def as_json(result: Preview) -> dict[str, Any]:
             }
             for p in disc.patients.values()
         ],
-        "skipped": [{"path": s.path, "reason": s.reason} for s in disc.skipped],
+        # A disc of thousands of files that are not images (a viewer program, say) is listed, but not all of it.
+        "skipped": [{"path": s.path, "reason": s.reason} for s in disc.skipped[:MAX_SKIPPED_LISTED]],
+        "skipped_count": len(disc.skipped),
     }

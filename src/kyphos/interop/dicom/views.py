@@ -228,6 +228,7 @@ def import_page(request: HttpRequest, case_uuid: UUID, import_uuid: UUID) -> Htt
             {"path": s["path"], "reason": SKIPPED_WORDS.get(s["reason"], s["reason"])}
             for s in outside.contents.get("skipped", [])
         ],
+        "skipped_count": outside.contents.get("skipped_count", len(outside.contents.get("skipped", []))),
         "may_import": may(request.user, "imaging.import"),
         "may_resolve": may(request.user, "imaging.resolve"),
         "pacs": importing.pacs_of(case)[1] is not None,
