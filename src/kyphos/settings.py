@@ -120,6 +120,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it times the whole of every request for /metrics.
+    "kyphos.web.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "kyphos.web.middleware.NoStoreMiddleware",
@@ -332,6 +334,11 @@ KYPHOS_OUTBOX_LEASE_SECONDS = int(_lease)
 # FHIR: the API's own address as clients reach it (behind a proxy), Bulk Data export files and their lifetime.
 KYPHOS_FHIR_BASE_URL = os.environ.get("KYPHOS_FHIR_BASE_URL", "").rstrip("/")
 KYPHOS_FHIR_EXPORT_DIR = Path(os.environ.get("KYPHOS_FHIR_EXPORT_DIR", VAR_DIR / "exports"))
+# Monitoring: who may read /metrics (addresses or networks, comma separated), and how long a silent worker is
+# taken as stopped (/healthz answers 503 then).
+KYPHOS_METRICS_ALLOW = os.environ.get("KYPHOS_METRICS_ALLOW", "127.0.0.1/32,::1/128")
+KYPHOS_WORKER_STALE_SECONDS = int(os.environ.get("KYPHOS_WORKER_STALE_SECONDS", "120"))
+KYPHOS_HEALTH_WORKER = True  # `kyphos serve --no-worker` turns it off for itself: no worker is expected there
 # Outside imaging: files of a patient's CD waiting to be stored (an upload, or a disc in quarantine); the images
 # kept by Kyphos itself when a site has no PACS; reports uploaded on a case.
 KYPHOS_OUTSIDE_DIR = Path(os.environ.get("KYPHOS_OUTSIDE_DIR", VAR_DIR / "outside"))

@@ -4,7 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from kyphos.web import audit_views, integration_views, scope, second_factor, views
+from kyphos.web import audit_views, integration_views, metrics, scope, second_factor, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -30,7 +30,8 @@ urlpatterns = [
     path("integration/", integration_views.message_list, name="integration"),
     path("integration/<int:message_id>/", integration_views.message_detail, name="integration_detail"),
     path("integration/<int:message_id>/again/", integration_views.message_replay, name="integration_replay"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", metrics.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("session/keep-alive/", views.keep_alive, name="keep_alive"),
     # Browsers ask for /favicon.ico before reading the page's icon link.
     path("favicon.ico", RedirectView.as_view(url=static("kyphos/favicon.svg"), permanent=True)),

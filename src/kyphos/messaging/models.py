@@ -104,3 +104,16 @@ class PatientLink(models.Model):
 
     def __str__(self) -> str:
         return f"Patient link {self.pk}"
+
+
+class WorkerBeat(models.Model):
+    """A worker's heartbeat: each ``kyphos worker`` process writes here every few seconds while it runs, so the
+    hospital's monitoring (``/healthz``, ``/metrics``) can tell a stopped or stuck worker. No patient data."""
+
+    name = models.CharField(max_length=80, unique=True)  # host:pid
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -71,7 +71,17 @@ def has_app(user: Any) -> bool:
 class SecondFactorMiddleware:
     """After the password, a user who needs a second factor reaches only the pages that ask for it."""
 
-    OPEN = ("/login/", "/logout/", "/account/", "/static/", "/session/keep-alive/", "/p/", "/healthz", "/favicon")
+    OPEN = (
+        "/login/",
+        "/logout/",
+        "/account/",
+        "/static/",
+        "/session/keep-alive/",
+        "/p/",
+        "/healthz",
+        "/metrics",
+        "/favicon",
+    )
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -16,8 +16,9 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from kyphos import clock
 from kyphos.commands import KyphosCommand
-from kyphos.messaging import jobs, reminders
+from kyphos.messaging import heartbeat, jobs, reminders
 from kyphos.messaging.outbox import process_one
 
 log = logging.getLogger("kyphos.worker")
@@ -58,8 +59,12 @@ class Command(KyphosCommand):
         sent = failed = 0
         parent = options["exit_with"]
         ticks = jobs.registered()
-        derived_at = 0.0
+        derived_at = beat_at = 0.0
+        started_at = clock.current()
         while not stopping["now"] and not (parent and not _alive(parent)):
+            if time.monotonic() - beat_at >= heartbeat.BEAT_SECONDS:  # for /healthz and /metrics
+                heartbeat.beat(name, started_at)
+                beat_at = time.monotonic()
             # Deriving scans the coming weeks' appointments and visits: once a minute, not on every pass.
             if not derived_at or time.monotonic() - derived_at >= options["derive_every"]:
                 run_ticks(ticks)
@@ -79,6 +84,7 @@ class Command(KyphosCommand):
             else:
                 failed += 1
                 log.warning("outbox row %s not sent (attempt %s)", row.pk, row.attempts)
+        heartbeat.stopped(name)
         self.stdout.write(f"worker stopped: {sent} sent, {failed} not sent")
 
 

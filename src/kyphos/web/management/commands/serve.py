@@ -119,7 +119,9 @@ class Command(KyphosCommand):
         # normal exit so the `finally` below runs (Ctrl-C already does).
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         helpers: list[subprocess.Popen[bytes]] = []
-        if not options["no_worker"]:
+        if options["no_worker"]:
+            settings.KYPHOS_HEALTH_WORKER = False  # /healthz: no worker is expected beside this server
+        else:
             # A fixed argument list (this interpreter, our own command, our own pid): no outside input.
             worker = subprocess.Popen([sys.executable, "-m", "kyphos", "worker", "--exit-with", str(os.getpid())])  # noqa: S603
             helpers.append(worker)
