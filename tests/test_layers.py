@@ -49,6 +49,8 @@ BELOW: dict[str, set[str]] = {
     "demo": STAGE_ROOMS,
     # The hospital's other systems (HL7 v2, later FHIR) go through the same services as the staff pages.
     "interop": STAGE_ROOMS,
+    # The manager's dashboard and the registry export read every stage room.
+    "reports": STAGE_ROOMS,
 }
 
 

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "kyphos.aftercare",
     "kyphos.portal",
     "kyphos.interop",
+    "kyphos.reports",
     "kyphos.demo",
     "kyphos.web",
 ]

@@ -41,5 +41,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("fhir/", include("kyphos.interop.fhir.urls")),
     path("", include("kyphos.interop.dicom.urls")),
+    path("", include("kyphos.reports.urls")),
     path("", include("kyphos.portal.urls")),
 ]

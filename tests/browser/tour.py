@@ -72,6 +72,7 @@ def staff_stops() -> list[Stop]:
         Stop("20-messages-not-sent", "manager", reverse("messages_not_sent")),
         Stop("21-audit", "auditor", reverse("audit")),
         Stop("22-outside-imaging", "scheduler", url("imaging:page", scheduled)),
+        Stop("23-dashboard", "manager", reverse("reports:dashboard")),
     ]
 
 

@@ -51,6 +51,8 @@ POLICY: dict[str, frozenset[Role]] = {
     # Discharge before the site's minimum recovery, checks or vital-sign limits.
     "discharge.early": frozenset({R.RADIOLOGIST}),
     "audit.view": frozenset({R.AUDITOR, R.ADMIN}),
+    # The dashboard: volumes, timeliness, outcomes and safety beside the published figures (no patient named).
+    "dashboard.view": frozenset({R.MANAGER, R.RADIOLOGIST}),
     # The patient's own link: staff who talk to patients can issue, reissue and revoke it.
     "patient_link.manage": frozenset({R.SCHEDULER, R.NURSE, R.RADIOLOGIST, R.WARD_NURSE}),
     # Sending a message that did not go out again (perhaps to a corrected address): the same people.

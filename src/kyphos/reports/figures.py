@@ -1,0 +1,281 @@
+"""The manager's figures: each one selector over a period at some sites, computed from the records the pathway
+keeps (no figure is typed in). Counts and proportions carry their denominators; a proportion of fewer than
+``SMALL`` patients is shown as a count only (no percentage on so few).
+
+Periods are whole days in the site's time zone when one site is chosen, else in UTC. The cohort of most figures
+is the procedures started in the period; volume counts referrals by their referral date.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncWeek
+
+from kyphos import clock
+from kyphos.aftercare.models import CaseOutcome, DiaryEntry, FollowUpRecord, Stay
+from kyphos.pathway.models import Case
+from kyphos.procedure.models import ProcedureRecord, TreatedLevel
+from kyphos.scheduling.models import Site
+
+SMALL = 10  # fewer patients than this: no percentage
+FOLLOW_UP_WINDOW = (7, 14)  # days after the procedure (the service's pathway: follow-up 7–14 days later)
+
+
+@dataclass(frozen=True)
+class Period:
+    sites: frozenset[int] | None  # None: every site
+    start: date
+    end: date  # inclusive
+
+    @property
+    def zone(self) -> tzinfo:
+        if self.sites is not None and len(self.sites) == 1:
+            site = Site.objects.filter(pk=next(iter(self.sites))).first()
+            if site is not None:
+                return site.zone
+        return UTC
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        zone = self.zone
+        return datetime.combine(self.start, time.min, zone), datetime.combine(
+            self.end + timedelta(days=1), time.min, zone
+        )
+
+    def scope(self, query: QuerySet[Any], path: str) -> QuerySet[Any]:
+        return query if self.sites is None else query.filter(**{f"{path}__in": self.sites})
+
+
+@dataclass(frozen=True)
+class Proportion:
+    events: int
+    total: int
+
+    @property
+    def small(self) -> bool:
+        return self.total < SMALL
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.small or not self.total else self.events / self.total
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A distribution of durations or scores: how many, the median and the 90th centile."""
+
+    values: tuple[float, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
+
+    @property
+    def p90(self) -> float | None:
+        if not self.values:
+            return None
+        ordered = sorted(self.values)
+        return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+
+
+@dataclass(frozen=True)
+class Week:
+    start: date
+    referrals: int = 0
+    procedures: int = 0
+    levels: int = 0
+
+
+@dataclass
+class Figures:
+    period: Period
+    weeks: list[Week] = field(default_factory=list)
+    referrals: int = 0
+    procedures: int = 0
+    levels: int = 0
+    referral_to_triage_days: Spread = Spread(())
+    referral_to_procedure_days: Spread = Spread(())
+    hours_to_discharge: Spread = Spread(())
+    discharged_within_24h: Proportion = Proportion(0, 0)
+    follow_up_in_window: Proportion = Proportion(0, 0)
+    red_flag_entries: int = 0
+    urgent_red_flag_entries: int = 0
+    pain: dict[str, list[int]] = field(default_factory=dict)  # baseline / early / follow_up → counts 0..10
+    pain_change_early: Spread = Spread(())  # paired: 24–48 h minus baseline
+    pain_change_follow_up: Spread = Spread(())
+    score_change: Spread = Spread(())  # questionnaire (RDQ, ODI…) at follow-up minus before
+    leakage: Proportion = Proportion(0, 0)  # per level
+    symptomatic_leakage: Proportion = Proportion(0, 0)
+    complications: Proportion = Proportion(0, 0)  # per procedure
+    new_fracture: Proportion = Proportion(0, 0)  # per case seen at follow-up
+
+
+def _procedures(period: Period) -> QuerySet[ProcedureRecord]:
+    low, high = period.bounds()
+    return period.scope(ProcedureRecord.objects.filter(started_at__gte=low, started_at__lt=high), "case__site_id")
+
+
+def _local_date(moment: datetime, zone: tzinfo) -> date:
+    return moment.astimezone(zone).date()
+
+
+def volume(period: Period, figures: Figures) -> None:
+    zone = period.zone
+    referred = period.scope(
+        Case.objects.filter(referral_date__gte=period.start, referral_date__lte=period.end), "site_id"
+    )
+    weeks: dict[date, dict[str, int]] = {}
+    for week, n in referred.annotate(w=TruncWeek("referral_date")).values_list("w").annotate(n=Count("id")).order_by():
+        weeks.setdefault(week, {})["referrals"] = n
+    procedures = _procedures(period)
+    for week, n in (
+        procedures.annotate(w=TruncWeek("started_at", tzinfo=zone)).values_list("w").annotate(n=Count("id")).order_by()
+    ):
+        weeks.setdefault(_as_date(week), {})["procedures"] = n
+    levels = TreatedLevel.objects.filter(record__in=procedures)
+    for week, n in (
+        levels.annotate(w=TruncWeek("record__started_at", tzinfo=zone))
+        .values_list("w")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        weeks.setdefault(_as_date(week), {})["levels"] = n
+    first = period.start - timedelta(days=period.start.weekday())
+    figures.weeks = []
+    day = first
+    while day <= period.end:
+        counts = weeks.get(day, {})
+        figures.weeks.append(
+            Week(day, counts.get("referrals", 0), counts.get("procedures", 0), counts.get("levels", 0))
+        )
+        day += timedelta(days=7)
+    figures.referrals = referred.count()
+    figures.procedures = procedures.count()
+    figures.levels = levels.count()
+
+
+def _as_date(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def timeliness(period: Period, figures: Figures) -> None:
+    zone = period.zone
+    referred = period.scope(
+        Case.objects.filter(referral_date__gte=period.start, referral_date__lte=period.end, triaged_at__isnull=False),
+        "site_id",
+    )
+    figures.referral_to_triage_days = Spread(
+        tuple(
+            float((_local_date(at, zone) - day).days) for day, at in referred.values_list("referral_date", "triaged_at")
+        )
+    )
+    figures.referral_to_procedure_days = Spread(
+        tuple(
+            float((_local_date(at, zone) - day).days)
+            for day, at in _procedures(period).values_list("case__referral_date", "started_at")
+        )
+    )
+
+
+def _ended(procedures: QuerySet[ProcedureRecord]) -> dict[int, datetime]:
+    """Case id → when its procedure ended, for the procedures that have."""
+    return {
+        case_id: ended
+        for case_id, ended in procedures.filter(ended_at__isnull=False).values_list("case_id", "ended_at")
+        if ended is not None
+    }
+
+
+def stay(period: Period, figures: Figures) -> None:
+    ended = _ended(_procedures(period))
+    discharges = Stay.objects.filter(case_id__in=ended, discharged_at__isnull=False)
+    hours = [
+        (discharged - ended[case_id]).total_seconds() / 3600
+        for case_id, discharged in discharges.values_list("case_id", "discharged_at")
+        if discharged is not None
+    ]
+    figures.hours_to_discharge = Spread(tuple(round(h, 1) for h in hours))
+    figures.discharged_within_24h = Proportion(sum(1 for h in hours if h <= 24), len(hours))
+
+
+def follow_up(period: Period, figures: Figures) -> None:
+    now = clock.current()
+    low_days, high_days = FOLLOW_UP_WINDOW
+    # Only procedures whose follow-up window has closed count: a window still open is not yet a miss.
+    ended = _ended(_procedures(period).filter(ended_at__lt=now - timedelta(days=high_days + 1)))
+    zone = period.zone
+    seen: set[int] = set()
+    for case_id, at in FollowUpRecord.objects.filter(case_id__in=ended).values_list("case_id", "at"):
+        days = (_local_date(at, zone) - _local_date(ended[case_id], zone)).days
+        if low_days <= days <= high_days:
+            seen.add(case_id)
+    figures.follow_up_in_window = Proportion(len(seen), len(ended))
+    low, high = period.bounds()
+    entries = period.scope(DiaryEntry.objects.filter(at__gte=low, at__lt=high).exclude(red_flags=[]), "case__site_id")
+    figures.red_flag_entries = entries.count()
+    figures.urgent_red_flag_entries = entries.filter(action__in=["emergency", "same_day"]).count()
+
+
+def outcomes(period: Period, figures: Figures) -> None:
+    """Pain at referral (every treated patient has one), at 24–48 hours and at follow-up (``CaseOutcome``, kept
+    by aftercare as scores are recorded), and the questionnaire score before and after."""
+    treated = dict(_procedures(period).values_list("case_id", "case__pain_nrs"))
+    kept = {
+        row[0]: row[1:]
+        for row in CaseOutcome.objects.filter(case_id__in=treated).values_list(
+            "case_id", "pain_baseline", "pain_24_48h", "pain_follow_up", "score_baseline", "score_follow_up"
+        )
+    }
+    pain = {"baseline": [0] * 11, "early": [0] * 11, "follow_up": [0] * 11}
+    early, later, scores = [], [], []
+    for case_id, at_referral in treated.items():
+        recorded, at_24_48h, at_follow_up, score_before, score_after = kept.get(case_id, (None,) * 5)
+        baseline = recorded if recorded is not None else at_referral
+        for name, value in (("baseline", baseline), ("early", at_24_48h), ("follow_up", at_follow_up)):
+            if value is not None and 0 <= value <= 10:
+                pain[name][value] += 1
+        if baseline is not None and at_24_48h is not None:
+            early.append(float(at_24_48h - baseline))
+        if baseline is not None and at_follow_up is not None:
+            later.append(float(at_follow_up - baseline))
+        if score_before is not None and score_after is not None:
+            scores.append(float(Decimal(score_after) - Decimal(score_before)))
+    figures.pain = pain
+    figures.pain_change_early = Spread(tuple(early))
+    figures.pain_change_follow_up = Spread(tuple(later))
+    figures.score_change = Spread(tuple(scores))
+
+
+def safety(period: Period, figures: Figures) -> None:
+    procedures = _procedures(period)
+    levels = TreatedLevel.objects.filter(record__in=procedures).aggregate(
+        total=Count("id"),
+        leaked=Count("id", filter=~Q(leakage=TreatedLevel.Leakage.NONE)),
+        symptomatic=Count("id", filter=Q(leakage=TreatedLevel.Leakage.SYMPTOMATIC)),
+    )
+    figures.leakage = Proportion(levels["leaked"], levels["total"])
+    figures.symptomatic_leakage = Proportion(levels["symptomatic"], levels["total"])
+    done = procedures.filter(ended_at__isnull=False)
+    with_complication = done.exclude(complications="").count()
+    figures.complications = Proportion(with_complication, done.count())
+    seen = FollowUpRecord.objects.filter(case__procedure__in=procedures)
+    figures.new_fracture = Proportion(
+        seen.filter(new_fracture_suspected=True).values("case_id").distinct().count(),
+        seen.values("case_id").distinct().count(),
+    )
+
+
+def figures_for(period: Period) -> Figures:
+    figures = Figures(period)
+    for selector in (volume, timeliness, stay, follow_up, outcomes, safety):
+        selector(period, figures)
+    return figures

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from kyphos.reports import views
+
+app_name = "reports"
+urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/figures.csv", views.dashboard_csv, name="dashboard_csv"),
+]
