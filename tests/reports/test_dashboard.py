@@ -85,6 +85,7 @@ def test_the_page_and_its_csv_for_managers_and_radiologists(department: dict[str
         assert '<svg class="chart" id="volume"' in text and 'role="img"' in text
         assert '<title id="pain-t">Pain (0-10) before, at 24-48 hours and at follow-up</title>' in text
         assert "Wardlaw D et al. Lancet 2009" in text and "Papanastassiou" in text
+        assert "levels (mostly without symptoms): 73%" in text and "3,175 patients): 0.7%" in text
         csv_answer = manager.get("/dashboard/figures.csv", query)
     assert csv_answer.status_code == 200 and csv_answer["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(csv_answer.content.decode())))

@@ -24,6 +24,14 @@ class Benchmark:
     def label(self, language: str) -> str:
         return self.label_es if language.startswith("es") else self.label_en
 
+    @property
+    def percent(self) -> str:
+        """The rate as people read it: "73%", "0.7%" (one decimal below 10 %)."""
+        if self.rate is None:
+            return ""
+        value = 100 * self.rate
+        return f"{value:.1f}%" if value < 10 else f"{value:.0f}%"
+
 
 @cache
 def benchmarks() -> tuple[Benchmark, ...]:
