@@ -6,32 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-import pytest
 import time_machine
 from django.test import Client
 
 from kyphos.aftercare.models import CaseOutcome
-from kyphos.procedure.models import ProcedureRecord, TreatedLevel
+from kyphos.procedure.models import ProcedureRecord
 from kyphos.reports.figures import Period, Proportion, figures_for
 from tests.accounts import sign_in
-from tests.conftest import MONDAY, advance
 
 LATER = datetime(2030, 3, 1, 12, tzinfo=UTC)  # every follow-up window of the cases below has closed
-
-
-@pytest.fixture
-def department(make_case: Any, actors: dict[str, Any], site: Any) -> dict[str, Any]:
-    closed = advance(make_case("scheduled", start=MONDAY), actors, "closed")
-    discharged = advance(make_case("scheduled", start=MONDAY + timedelta(days=2)), actors, "discharged")
-    referred = make_case("referred")
-    # One level of the discharged patient leaked, without symptoms.
-    level = TreatedLevel.objects.filter(record__case=discharged).order_by("order").first()
-    assert level is not None
-    TreatedLevel.objects.filter(pk=level.pk).update(leakage=TreatedLevel.Leakage.ASYMPTOMATIC)
-    return {"site": site, "closed": closed, "discharged": discharged, "referred": referred}
 
 
 def period(site: Any) -> Period:
