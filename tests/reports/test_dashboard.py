@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import time_machine
@@ -16,6 +16,7 @@ from kyphos.aftercare.models import CaseOutcome
 from kyphos.procedure.models import ProcedureRecord
 from kyphos.reports.figures import Period, Proportion, figures_for
 from tests.accounts import sign_in
+from tests.conftest import MONDAY
 
 LATER = datetime(2030, 3, 1, 12, tzinfo=UTC)  # every follow-up window of the cases below has closed
 
@@ -88,3 +89,34 @@ def test_a_period_that_makes_no_sense_is_refused_beside_the_field(db: Any, peopl
     assert page.status_code == 400 and "The start is after the end." in page.content.decode()
     wide = manager.get("/dashboard/figures.csv", {"start": "2016-01-01", "end": "2026-01-01"})
     assert wide.status_code == 400 and "Choose at most three years." in wide.content.decode()
+
+
+def test_calls_red_flag_answers_lost_procedures_and_who_refers(
+    department: dict[str, Any], actors: dict[str, Any], make_case: Any
+) -> None:
+    from kyphos.aftercare import diary
+    from kyphos.pathway import kernel, services
+    from kyphos.pathway.models import Task, TaskKind, TaskStatus
+    from tests.conftest import diary_entry, patient_actor
+
+    discharged = department["discharged"]
+    started = ProcedureRecord.objects.get(case=discharged).started_at
+    # A fever two days after the procedure: the nurse's call is done 40 minutes after the task opened.
+    with time_machine.travel(started + timedelta(days=2), tick=False):
+        diary.record_entry(patient_actor(), discharged, diary_entry(fever="yes"))
+    task = Task.objects.get(case=discharged, kind=TaskKind.DIARY_SAME_DAY)
+    with time_machine.travel(task.created_at + timedelta(minutes=40), tick=False):
+        kernel.close_task(actors["nurse"], task, TaskStatus.DONE, "called: no fever now")
+    # One procedure postponed on its own morning (unwell), one cancelled three days before (declined).
+    unwell = make_case("scheduled", start=MONDAY + timedelta(days=21))
+    with time_machine.travel(MONDAY + timedelta(days=21, hours=-2), tick=False):
+        services.postpone_case(actors["scheduler"], unwell, version=unwell.version, reason="illness")
+    declined = make_case("scheduled", start=MONDAY + timedelta(days=28))
+    with time_machine.travel(MONDAY + timedelta(days=25), tick=False):
+        services.cancel_case(actors["scheduler"], declined, version=declined.version, reason="patient_declined")
+    with time_machine.travel(LATER):
+        figures = figures_for(period(department["site"]))
+    assert figures.red_flag_response_minutes.values == (40.0,)
+    assert figures.not_done == {"illness": [1, 1, 0, 0], "patient_declined": [0, 0, 1, 0]}
+    assert figures.reached_in_call_window == Proportion(2, 2)  # both treated patients called inside the window
+    assert figures.referral_sources == [("Dr Okafor", 5)]

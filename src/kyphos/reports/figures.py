@@ -19,9 +19,11 @@ from django.db.models.functions import TruncWeek
 
 from kyphos import clock
 from kyphos.aftercare.models import CaseOutcome, DiaryEntry, FollowUpRecord, Stay
-from kyphos.pathway.models import Case
+from kyphos.pathway.models import Case, Task, TaskKind, TaskStatus
+from kyphos.pathway.stages import CancelReason, PostponeReason
+from kyphos.precall.models import AttemptOutcome, CallAttempt, CallStatus, PreCall
 from kyphos.procedure.models import ProcedureRecord, TreatedLevel
-from kyphos.scheduling.models import Site
+from kyphos.scheduling.models import Appointment, AppointmentStatus, Site
 
 SMALL = 10  # fewer patients than this: no percentage
 FOLLOW_UP_WINDOW = (7, 14)  # days after the procedure (the service's pathway: follow-up 7–14 days later)
@@ -117,6 +119,11 @@ class Figures:
     symptomatic_leakage: Proportion = Proportion(0, 0)
     complications: Proportion = Proportion(0, 0)  # per procedure
     new_fracture: Proportion = Proportion(0, 0)  # per case seen at follow-up
+    reached_in_call_window: Proportion = Proportion(0, 0)  # pre-procedure calls whose window closed in the period
+    red_flag_response_minutes: Spread = Spread(())  # urgent diary tasks: opened → done
+    # Appointments that did not happen, by reason: reason → (postponed, of which on the day; cancelled, on the day)
+    not_done: dict[str, list[int]] = field(default_factory=dict)
+    referral_sources: list[tuple[str, int]] = field(default_factory=list)  # the referring clinicians, most first
 
 
 def _procedures(period: Period) -> QuerySet[ProcedureRecord]:
@@ -274,8 +281,90 @@ def safety(period: Period, figures: Figures) -> None:
     )
 
 
+def calls(period: Period, figures: Figures) -> None:
+    """Pre-procedure calls whose window (24–48 h before, on business days) closed in the period: how many reached
+    the patient inside it (the first attempt that reached them)."""
+    low, high = period.bounds()
+    tasks = period.scope(
+        Task.objects.filter(kind=TaskKind.PRECALL, due_end__gte=low, due_end__lt=high), "case__site_id"
+    ).exclude(status=TaskStatus.CANCELLED)
+    windows = dict((pk, (start, end)) for pk, start, end in tasks.values_list("id", "due_start", "due_end"))
+    reached: set[int] = set()
+    # Reached: an attempt recorded as reaching the patient, or the call itself (started while on the phone).
+    attempts = CallAttempt.objects.filter(task_id__in=windows, outcome=AttemptOutcome.REACHED).values_list(
+        "task_id", "at"
+    )
+    made = PreCall.objects.filter(task_id__in=windows, status=CallStatus.SIGNED).values_list("task_id", "started_at")
+    for task_id, at in [*attempts, *made]:
+        if task_id is not None:
+            start, end = windows[task_id]
+            if start <= at <= end:
+                reached.add(task_id)
+    figures.reached_in_call_window = Proportion(len(reached), len(windows))
+
+
+def responses(period: Period, figures: Figures) -> None:
+    """Minutes from an urgent diary red flag's task (call now, call today) to its being done."""
+    low, high = period.bounds()
+    done = period.scope(
+        Task.objects.filter(
+            kind__in=[TaskKind.DIARY_EMERGENCY, TaskKind.DIARY_SAME_DAY],
+            created_at__gte=low,
+            created_at__lt=high,
+            status=TaskStatus.DONE,
+            closed_at__isnull=False,
+        ),
+        "case__site_id",
+    )
+    figures.red_flag_response_minutes = Spread(
+        tuple(
+            round((closed - opened).total_seconds() / 60, 1)
+            for opened, closed in done.values_list("created_at", "closed_at")
+            if closed is not None
+        )
+    )
+
+
+def not_done(period: Period, figures: Figures) -> None:
+    """Procedures booked in the period that did not happen, by reason: postponed or cancelled, and how many of
+    each on the day itself (in the site's zone)."""
+    low, high = period.bounds()
+    booked = period.scope(
+        Appointment.objects.filter(
+            start__gte=low, start__lt=high, status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW]
+        ),
+        "site_id",
+    ).select_related("site")
+    found: dict[str, list[int]] = {}
+    for appointment in booked:
+        reason = appointment.status_reason
+        postponed = reason.startswith("postponed: ")
+        code = reason.removeprefix("postponed: ")
+        if code not in (PostponeReason.values if postponed else CancelReason.values):
+            continue  # moved to another time (rescheduled), not a procedure lost
+        zone = appointment.site.zone
+        same_day = appointment.updated_at.astimezone(zone).date() == appointment.start.astimezone(zone).date()
+        counts = found.setdefault(code, [0, 0, 0, 0])
+        column = 0 if postponed else 2
+        counts[column] += 1
+        counts[column + 1] += int(same_day)
+    figures.not_done = dict(sorted(found.items(), key=lambda item: -(item[1][0] + item[1][2])))
+
+
+def sources(period: Period, figures: Figures) -> None:
+    referred = period.scope(
+        Case.objects.filter(referral_date__gte=period.start, referral_date__lte=period.end), "site_id"
+    )
+    figures.referral_sources = [
+        (name, n)
+        for name, n in referred.values_list("referring_clinician")
+        .annotate(n=Count("id"))
+        .order_by("-n", "referring_clinician")[:10]
+    ]
+
+
 def figures_for(period: Period) -> Figures:
     figures = Figures(period)
-    for selector in (volume, timeliness, stay, follow_up, outcomes, safety):
+    for selector in (volume, timeliness, stay, follow_up, outcomes, safety, calls, responses, not_done, sources):
         selector(period, figures)
     return figures

@@ -21,6 +21,7 @@ from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.pathway.policy import may, site_ids_of
+from kyphos.pathway.stages import CancelReason, PostponeReason
 from kyphos.reports import charts
 from kyphos.reports.figures import Figures, Period, Proportion, Spread, figures_for
 from kyphos.rules.benchmarks import for_measure
@@ -99,6 +100,13 @@ def _mean(spread: Spread) -> str:
     return _("mean {mean:+.1f} (n = {n})").format(mean=mean, n=spread.n)
 
 
+def _reason_label(code: str) -> str:
+    for choices in (PostponeReason, CancelReason):
+        if code in choices.values:
+            return str(choices(code).label)
+    return code
+
+
 def rows(figures: Figures) -> list[tuple[str, str, str, str]]:
     """Every figure as (section, figure, value, n) — the page's tables and the CSV."""
     lines: list[tuple[str, str, str, str]] = []
@@ -118,6 +126,7 @@ def rows(figures: Figures) -> list[tuple[str, str, str, str]]:
         ("pain change at 24-48 h", figures.pain_change_early),
         ("pain change at follow-up", figures.pain_change_follow_up),
         ("questionnaire score change", figures.score_change),
+        ("minutes from an urgent red flag to the call", figures.red_flag_response_minutes),
     ):
         median = "" if spread.median is None else f"{spread.median:g}"
         lines.append(("distribution", f"{name} (median)", median, str(spread.n)))
@@ -128,8 +137,18 @@ def rows(figures: Figures) -> list[tuple[str, str, str, str]]:
         ("symptomatic cement leakage (levels)", figures.symptomatic_leakage),
         ("complications (procedures)", figures.complications),
         ("new fracture suspected at follow-up", figures.new_fracture),
+        ("reached inside the call window", figures.reached_in_call_window),
     ):
         lines.append(("proportion", name, str(share.events), str(share.total)))
+    for code, (postponed, postponed_same_day, cancelled, cancelled_same_day) in figures.not_done.items():
+        lines += [
+            ("not done", f"postponed: {code}", str(postponed), ""),
+            ("not done", f"postponed on the day: {code}", str(postponed_same_day), ""),
+            ("not done", f"cancelled: {code}", str(cancelled), ""),
+            ("not done", f"cancelled on the day: {code}", str(cancelled_same_day), ""),
+        ]
+    for name, n in figures.referral_sources:
+        lines.append(("referral source", name, str(n), ""))
     for stage, counts in figures.pain.items():
         for score, n in enumerate(counts):
             lines.append(("pain", f"{stage} {score}", str(n), ""))
@@ -178,7 +197,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "timeliness": [
                 (_("Days from referral to triage"), _spread(figures.referral_to_triage_days, _("days"))),
                 (_("Days from referral to procedure"), _spread(figures.referral_to_procedure_days, _("days"))),
+                (_("Patients reached inside the call window"), _percent(figures.reached_in_call_window)),
             ],
+            "not_done": [(_reason_label(code), *counts) for code, counts in figures.not_done.items()],
+            "sources": figures.referral_sources,
             "stay": [
                 (_("Hours from the end of the procedure to discharge"), _spread(figures.hours_to_discharge, _("h"))),
                 (_("Discharged within 24 hours"), _percent(figures.discharged_within_24h)),
@@ -187,6 +209,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 (_("Seen at follow-up 7-14 days after the procedure"), _percent(figures.follow_up_in_window)),
                 (_("Diary entries with a red flag"), str(figures.red_flag_entries)),
                 (_("... of which urgent (emergency or same day)"), str(figures.urgent_red_flag_entries)),
+                (
+                    _("Minutes from an urgent red flag to the call"),
+                    _spread(figures.red_flag_response_minutes, _("min")),
+                ),
             ],
             "outcomes": [
                 (_("Pain change at 24-48 hours"), _mean(figures.pain_change_early), for_measure("pain_change")),
