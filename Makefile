@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint bench demo install system-deps screens clean
+.PHONY: run test test-sqlite test-postgres lint bench scale-test demo install system-deps screens clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,13 @@ test: install system-deps lint test-sqlite test-postgres
 bench: install
 	@scripts/ensure-system-deps.sh postgresql
 	$(BIN)/python -m bench.run
+
+## PostgreSQL, 3 web processes, 2 workers and the HL7 listener under 20 staff sessions; one web process and one
+## worker killed half-way (writes bench/scale.json). `make scale-test SESSIONS=50` for more.
+SESSIONS ?= 20
+scale-test: install
+	@scripts/ensure-system-deps.sh postgresql
+	$(BIN)/python -m bench.scale --sessions $(SESSIONS)
 
 ## Photograph every page of the pathway (demo department; English and Spanish) into docs/screens/.
 screens: install
