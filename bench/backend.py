@@ -12,7 +12,7 @@ import random
 import resource
 import statistics
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyphos.settings")
@@ -244,6 +244,14 @@ def main() -> None:
             args.repeat,
         ),
     }
+    # The manager's dashboard for the last year, at one site and at every site (fewer repeats: the slowest page).
+    from kyphos.scheduling.models import Site
+
+    hosp = Site.objects.get(code="HOSP").pk
+    year = f"start={(now - timedelta(days=364)).date()}&end={now.date()}"
+    dashboard_repeat = max(3, args.repeat // 20)
+    pages["dashboard_site_year"] = measure(manager_client, [f"/dashboard/?site={hosp}&{year}"], dashboard_repeat, 1)
+    pages["dashboard_all_sites_year"] = measure(manager_client, [f"/dashboard/?{year}"], dashboard_repeat, 1)
     pages.update(fhir_pages(case_ids, args.repeat))
     export = fhir_export(min(200_000, 2 * args.cases))
     result = {

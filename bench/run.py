@@ -25,6 +25,9 @@ GOALS = {
     "fhir_read_patient": 50.0,
     "fhir_read_service_request": 50.0,
     "fhir_search_page": 200.0,
+    # issue 17: a year of the dashboard, cold (no cache yet)
+    "dashboard_site_year": 500.0,
+    "dashboard_all_sites_year": 500.0,
 }
 
 
