@@ -50,6 +50,7 @@ def test_every_figure_follows_the_records(department: dict[str, Any]) -> None:
     assert CaseOutcome.objects.get(case=department["closed"]).pain_follow_up == 2
     assert figures.leakage == Proportion(1, 4) and figures.symptomatic_leakage == Proportion(0, 4)
     assert figures.complications == Proportion(0, 2) and figures.new_fracture == Proportion(0, 1)
+    assert figures.readmitted == Proportion(0, 1)
     assert figures.leakage.small and figures.leakage.rate is None  # 4 levels: no percentage on so few
 
 
@@ -114,8 +115,13 @@ def test_calls_red_flag_answers_lost_procedures_and_who_refers(
     declined = make_case("scheduled", start=MONDAY + timedelta(days=28))
     with time_machine.travel(MONDAY + timedelta(days=25), tick=False):
         services.cancel_case(actors["scheduler"], declined, version=declined.version, reason="patient_declined")
+    # At the follow-up visit the closed case's patient said they had been admitted to a hospital since.
+    from kyphos.aftercare.models import FollowUpRecord
+
+    FollowUpRecord.objects.filter(case=department["closed"]).update(complications=["fever", "readmitted"])
     with time_machine.travel(LATER):
         figures = figures_for(period(department["site"]))
+    assert figures.readmitted == Proportion(1, 1)
     assert figures.red_flag_response_minutes.values == (40.0,)
     assert figures.not_done == {"illness": [1, 1, 0, 0], "patient_declined": [0, 0, 1, 0]}
     assert figures.reached_in_call_window == Proportion(2, 2)  # both treated patients called inside the window

@@ -46,6 +46,7 @@ def test_identified_and_deidentified_exports(
     assert [c["levels"] for c in cases] == ["T12;L1", "T12;L1"] and len(levels) == 4
     assert {row["leakage"] for row in levels} == {"none", "asymptomatic"}
     assert cases[0]["pain_follow_up"] == "2" and cases[0]["follow_up_date"] and cases[1]["follow_up_date"] == ""
+    assert (cases[0]["readmitted"], cases[1]["readmitted"]) == ("no", "")
     assert cases[1]["age_at_procedure"] == "94"
 
     masked, masked_levels = export(tmp_path, "masked", "--deidentified", site=site)

@@ -50,6 +50,7 @@ COMPLICATIONS = {
     "neuro": _("New numbness or weakness"),
     "breathing": _("Chest pain or breathlessness"),
     "fever": _("Fever"),
+    "readmitted": _("Admitted to a hospital since discharge"),
     "other": _("Other (see note)"),
 }
 RESTART_CHOICES = {"yes": _("Restarted"), "no": _("Not restarted"), "na": _("Not applicable")}

@@ -119,6 +119,7 @@ class Figures:
     symptomatic_leakage: Proportion = Proportion(0, 0)
     complications: Proportion = Proportion(0, 0)  # per procedure
     new_fracture: Proportion = Proportion(0, 0)  # per case seen at follow-up
+    readmitted: Proportion = Proportion(0, 0)  # per case seen at follow-up: admitted to a hospital since discharge
     reached_in_call_window: Proportion = Proportion(0, 0)  # pre-procedure calls whose window closed in the period
     red_flag_response_minutes: Spread = Spread(())  # urgent diary tasks: opened → done
     # Appointments that did not happen, by reason: reason → (postponed, of which on the day; cancelled, on the day)
@@ -279,6 +280,10 @@ def safety(period: Period, figures: Figures) -> None:
         seen.filter(new_fracture_suspected=True).values("case_id").distinct().count(),
         seen.values("case_id").distinct().count(),
     )
+    # Read in Python: a JSON list's "contains" is not a lookup SQLite has.
+    visits = list(seen.values_list("case_id", "complications"))
+    readmitted = {case_id for case_id, found in visits if isinstance(found, list) and "readmitted" in found}
+    figures.readmitted = Proportion(len(readmitted), len({case_id for case_id, _found in visits}))
 
 
 def calls(period: Period, figures: Figures) -> None:

@@ -60,6 +60,7 @@ CASE_COLUMNS = [
     "hours_to_discharge",
     "follow_up_date",
     "new_fracture_suspected",
+    "readmitted",
     "stage",
 ]
 LEVEL_COLUMNS = [
@@ -229,6 +230,7 @@ class Export:
                 hours,
                 self._date(visit.at if visit else None, patient.uuid),
                 ("yes" if visit.new_fracture_suspected else "no") if visit else "",
+                ("yes" if "readmitted" in (visit.complications or []) else "no") if visit else "",
                 case.stage,
             ]
         )

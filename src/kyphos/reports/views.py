@@ -138,6 +138,7 @@ def rows(figures: Figures) -> list[tuple[str, str, str, str]]:
         ("complications (procedures)", figures.complications),
         ("new fracture suspected at follow-up", figures.new_fracture),
         ("reached inside the call window", figures.reached_in_call_window),
+        ("readmitted (told at follow-up)", figures.readmitted),
     ):
         lines.append(("proportion", name, str(share.events), str(share.total)))
     for code, (postponed, postponed_same_day, cancelled, cancelled_same_day) in figures.not_done.items():
@@ -209,6 +210,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 (_("Seen at follow-up 7-14 days after the procedure"), _percent(figures.follow_up_in_window)),
                 (_("Diary entries with a red flag"), str(figures.red_flag_entries)),
                 (_("... of which urgent (emergency or same day)"), str(figures.urgent_red_flag_entries)),
+                (_("Admitted to a hospital since discharge (told at follow-up)"), _percent(figures.readmitted)),
                 (
                     _("Minutes from an urgent red flag to the call"),
                     _spread(figures.red_flag_response_minutes, _("min")),
