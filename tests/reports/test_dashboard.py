@@ -79,6 +79,9 @@ def test_the_page_and_its_csv_for_managers_and_radiologists(department: dict[str
     rows = list(csv.reader(io.StringIO(csv_answer.content.decode())))
     assert rows[0] == ["section", "figure", "value", "n"]
     assert ["volume", "referrals", "3", ""] in rows
+    assert ["volume", "procedures, week of 2030-01-07", "2", ""] not in rows  # the query ends in 2028
+    weekly = [r for r in rows if r[1].startswith("referrals, week of ")]
+    assert weekly and sum(int(r[2]) for r in weekly) == 3 and all(r[2].isdigit() for r in rows[1:] if r[0] == "volume")
     assert department["closed"].patient.family_name not in csv_answer.content.decode()
     assert sign_in(Client(), people["radiologist"]).get("/dashboard/").status_code == 200
     assert sign_in(Client(), people["nurse"]).get("/dashboard/").status_code == 403

@@ -110,10 +110,13 @@ def _reason_label(code: str) -> str:
 def rows(figures: Figures) -> list[tuple[str, str, str, str]]:
     """Every figure as (section, figure, value, n) — the page's tables and the CSV."""
     lines: list[tuple[str, str, str, str]] = []
-    for week in figures.weeks:
-        lines.append(
-            ("volume", f"week {week.start.isoformat()}", f"{week.referrals}/{week.procedures}/{week.levels}", "")
-        )
+    for week in figures.weeks:  # one number per row: a spreadsheet sums them as they are
+        day = week.start.isoformat()
+        lines += [
+            ("volume", f"referrals, week of {day}", str(week.referrals), ""),
+            ("volume", f"procedures, week of {day}", str(week.procedures), ""),
+            ("volume", f"levels treated, week of {day}", str(week.levels), ""),
+        ]
     lines += [
         ("volume", "referrals", str(figures.referrals), ""),
         ("volume", "procedures", str(figures.procedures), ""),
