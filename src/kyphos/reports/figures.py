@@ -12,6 +12,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -35,8 +36,9 @@ class Period:
     start: date
     end: date  # inclusive
 
-    @property
+    @cached_property
     def zone(self) -> tzinfo:
+        """The one chosen site's zone (looked up once per period), else UTC."""
         if self.sites is not None and len(self.sites) == 1:
             site = Site.objects.filter(pk=next(iter(self.sites))).first()
             if site is not None:
