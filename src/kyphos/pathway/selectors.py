@@ -9,6 +9,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.utils.translation import gettext
 
 from kyphos import when
@@ -218,6 +219,14 @@ def case_by_uuid(case_uuid: UUID | str) -> Case | None:
         .filter(uuid=case_uuid)
         .first()
     )
+
+
+def case_or_404(case_uuid: UUID | str) -> Case:
+    """The case a page's address names, or the page's 404 (the rooms' views share it)."""
+    case = case_by_uuid(case_uuid)
+    if case is None:
+        raise Http404("No such case.")
+    return case
 
 
 def timeline(case: Case, limit: int = 200) -> list[Event]:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,9 +21,8 @@ from kyphos.audit.models import AuditAction
 from kyphos.formfields import REFUSALS, put_errors
 from kyphos.messaging.letters import current_letter, serve_letter
 from kyphos.messaging.models import Letter
-from kyphos.pathway import selectors
+from kyphos.pathway import kernel, selectors
 from kyphos.pathway.models import Case, Task, TaskKind
-from kyphos.pathway.policy import may
 from kyphos.precall import services
 from kyphos.precall.forms import AttemptForm, CallForm
 from kyphos.precall.models import CallAttempt, PreCall
@@ -32,16 +31,8 @@ from kyphos.rules.medicines import catalogue
 from kyphos.scheduling.models import Site
 
 
-def _case(case_uuid: UUID) -> Case:
-    case = selectors.case_by_uuid(case_uuid)
-    if case is None:
-        raise Http404("No such case.")
-    return case
-
-
 def _require(request: HttpRequest, permission: str) -> None:
-    if not may(request.user, permission):
-        raise PermissionDenied(format_lazy(_("Your role does not allow this ({permission})."), permission=permission))
+    kernel.require(Actor.from_request(request), permission)  # a 403 with the permission named
 
 
 def _drug_names() -> list[str]:
@@ -93,7 +84,7 @@ def _unavailable(request: HttpRequest, actor: Actor, case: Case, reasons: list[s
 def call_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     """GET reads only: the call form once this nurse has taken the call, else the attempts and a "take" button."""
     _require(request, "case.complete_precall")
-    case = _case(case_uuid)
+    case = selectors.case_or_404(case_uuid)
     actor = Actor.from_request(request)
     reason = services.why_call_unavailable(actor, case)
     if reason:
@@ -152,7 +143,7 @@ def call_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 @require_POST
 def attempt(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     _require(request, "case.complete_precall")
-    case = _case(case_uuid)
+    case = selectors.case_or_404(case_uuid)
     form = AttemptForm(request.POST)
     if form.is_valid():
         moment = form.cleaned_data.get("call_back_at")
@@ -193,7 +184,7 @@ def attempt(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 
 def _letter(request: HttpRequest, case_uuid: UUID) -> tuple[Case, Letter]:
     _require(request, "case.view")
-    case = _case(case_uuid)
+    case = selectors.case_or_404(case_uuid)
     letter = current_letter(case, Letter.Kind.PRE_PROCEDURE)
     if letter is None:
         raise Http404("No letter yet: it is written when the call is signed.")

@@ -12,11 +12,9 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,7 +25,7 @@ from kyphos.errors import InvalidInput, KyphosError
 from kyphos.formfields import REFUSALS, put_errors
 from kyphos.interop.dicom import importing, preview
 from kyphos.interop.dicom.forms import DecisionForm, DiscForm, DocumentForm
-from kyphos.pathway import selectors
+from kyphos.pathway import kernel, selectors
 from kyphos.pathway.models import Case
 from kyphos.pathway.policy import may
 from kyphos.precall import imaging
@@ -37,16 +35,8 @@ from kyphos.rules import identity
 SKIPPED_WORDS = preview.SKIPPED
 
 
-def _case(case_uuid: UUID) -> Case:
-    case = selectors.case_by_uuid(case_uuid)
-    if case is None:
-        raise Http404("No such case.")
-    return case
-
-
 def _require(request: HttpRequest, permission: str) -> None:
-    if not may(request.user, permission):
-        raise PermissionDenied(format_lazy(_("Your role does not allow this ({permission})."), permission=permission))
+    kernel.require(Actor.from_request(request), permission)  # a 403 with the permission named
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -75,7 +65,7 @@ def _page(request: HttpRequest, case: Case, **extra: Any) -> HttpResponse:
 @require_GET
 def imaging_page(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     _require(request, "case.view")
-    case = _case(case_uuid)
+    case = selectors.case_or_404(case_uuid)
     audit.record(
         Actor.from_request(request),
         AuditAction.VIEW,
@@ -109,7 +99,7 @@ def _unpack(request: HttpRequest) -> Any:
 def upload(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     """Read in a CD uploaded on the page; then its import page shows what it holds and whose it is."""
     _require(request, "imaging.import")
-    case = _case(case_uuid)
+    case = selectors.case_or_404(case_uuid)
     form = DiscForm(request.POST, request.FILES)
     try:
         folder = _unpack(request)
@@ -130,7 +120,7 @@ def upload(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 @require_POST
 def add_document(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
     _require(request, "imaging.import")
-    case = _case(case_uuid)
+    case = selectors.case_or_404(case_uuid)
     form = DocumentForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["upload"]
@@ -157,7 +147,7 @@ def add_document(request: HttpRequest, case_uuid: UUID) -> HttpResponse:
 @require_GET
 def document(request: HttpRequest, case_uuid: UUID, document_uuid: UUID) -> HttpResponse:
     _require(request, "case.view")
-    case = _case(case_uuid)
+    case = selectors.case_or_404(case_uuid)
     found = OutsideDocument.objects.filter(case=case, uuid=document_uuid).exclude(stored_name="").first()
     if found is None:
         raise Http404("No such document.")
@@ -195,7 +185,7 @@ def _comparison(case: Case, outside: OutsideImport) -> list[dict[str, Any]]:
 def import_page(request: HttpRequest, case_uuid: UUID, import_uuid: UUID) -> HttpResponse:
     """What a disc holds and whose it is; store it, discard it, or (in quarantine) accept or reject it."""
     _require(request, "case.view")
-    case = _case(case_uuid)
+    case = selectors.case_or_404(case_uuid)
     outside = _import(case, import_uuid)
     actor = Actor.from_request(request)
     form = DecisionForm(request.POST or None, initial={"version": outside.version})
