@@ -15,7 +15,6 @@ import hashlib
 import uuid as uuidlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from kyphos.precall.models import (
     PreCall,
     StoredImage,
 )
+from kyphos.rules import identity
 
 # Why an import goes to quarantine (codes from the edge's identity check, rules.identity).
 REASONS = {
@@ -79,13 +79,6 @@ class StudyFacts:
     outside_issuer: str = ""
     series_count: int = 0
     image_count: int = 0
-
-
-def _dicom_date(text: str) -> date | None:
-    try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:8])) if len(text) >= 8 else None
-    except ValueError:
-        return None
 
 
 def _lock(outside: OutsideImport, version: int | None) -> OutsideImport:
@@ -146,7 +139,7 @@ def open_import(
             case=case,
             study_uid=s.study_uid[:64],
             accession=s.accession[:64],
-            study_date=_dicom_date(s.date),
+            study_date=identity.dicom_date(s.date),
             description=s.description[:200],
             modalities=", ".join(s.modalities)[:64],
             body_parts=", ".join(s.body_parts)[:100],

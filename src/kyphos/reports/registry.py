@@ -107,10 +107,6 @@ class Masking:
         return timedelta(days=days or 1)  # never zero: a shifted date is never the real one
 
 
-def _age(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 def _text(value: object) -> str:
     if value is None:
         return ""
@@ -195,7 +191,7 @@ class Export:
             else f"{patient.assigning_authority}:{patient.mrn}"
         )
         procedure_day = record.started_at.astimezone(self.zone).date()
-        age = _age(patient.date_of_birth, procedure_day)
+        age = patient.age_on(procedure_day)
         outcome = outcomes.get(case.pk)
         visit = follow_ups.get(case.pk)
         discharged = stays.get(case.pk)

@@ -9,7 +9,6 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import get_language, gettext_lazy
@@ -20,7 +19,8 @@ from kyphos import clock
 from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
-from kyphos.pathway.policy import may, site_ids_of
+from kyphos.pathway import kernel
+from kyphos.pathway.policy import site_ids_of
 from kyphos.pathway.stages import CancelReason, PostponeReason
 from kyphos.reports import charts
 from kyphos.reports.figures import Figures, Period, Proportion, Spread, figures_for
@@ -58,8 +58,7 @@ class PeriodForm(forms.Form):
 
 
 def _period(request: HttpRequest) -> tuple[PeriodForm, Period | None]:
-    if not may(request.user, "dashboard.view"):
-        raise PermissionDenied(_("Your role does not allow this (dashboard.view)."))
+    kernel.require(Actor.from_request(request), "dashboard.view")  # a 403 naming the permission
     allowed = site_ids_of(request.user)
     sites = Site.objects.order_by("name") if allowed is None else Site.objects.filter(pk__in=allowed).order_by("name")
     form = PeriodForm(request.GET or None, sites=sites)

@@ -36,14 +36,18 @@ def from_dicom(name: str, birth_date: str, sex: str) -> Person:
     """A person from DICOM's PN, DA and CS values (the alphabetic form of the name only)."""
     alphabetic = name.split("=", 1)[0]
     parts = [*alphabetic.split("^"), "", ""]
-    born: date | None = None
-    text = birth_date.strip()
-    if len(text) == 8 and text.isdigit():
-        try:
-            born = date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        except ValueError:
-            born = None
-    return Person(parts[0].strip(), parts[1].strip(), born, SEX.get(sex.strip().upper(), ""))
+    return Person(parts[0].strip(), parts[1].strip(), dicom_date(birth_date), SEX.get(sex.strip().upper(), ""))
+
+
+def dicom_date(text: str) -> date | None:
+    """A DICOM DA value (YYYYMMDD, PS3.5 6.2) as a date; None when empty or not a real day."""
+    text = text.strip()
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
 
 
 def _given_matches(one: str, other: str) -> bool:

@@ -10,7 +10,6 @@ units. A biplane system reports one accumulated set per plane: the planes are ad
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from pydicom import dcmread
 
 from kyphos.procedure.services import DoseReport
+from kyphos.rules import identity
 
 RDSR_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.88.67"  # X-Ray Radiation Dose SR Storage (PS3.4 B.5)
 FLUORO_TIME, DOSE_RP_TOTAL, DAP_TOTAL = "113730", "113725", "113722"
@@ -67,11 +67,7 @@ def read(path: Path) -> DoseReport | None:
             totals[code] = totals.get(code, Decimal(0)) + value
     if not totals:
         return None
-    text = str(getattr(data, "StudyDate", "") or "")
-    try:
-        performed = date(int(text[:4]), int(text[4:6]), int(text[6:8])) if len(text) >= 8 else None
-    except ValueError:
-        performed = None
+    performed = identity.dicom_date(str(getattr(data, "StudyDate", "") or ""))
     seconds = totals.get(FLUORO_TIME)
     kerma = totals.get(DOSE_RP_TOTAL)
     dap = totals.get(DAP_TOTAL)
