@@ -122,6 +122,7 @@ def test_a_quarantined_disc_is_decided_only_by_the_radiologist_with_a_reason(
     url = f"/cases/{case.uuid}/imaging/{outside.uuid}/"
     seen = desk.get(url).content.decode()
     assert "Quarantine" in seen and "the name differs" in seen and "differs</span>" in seen
+    assert "DOE, JANE" in seen and "DOE^JANE" not in seen  # the disc's name read as staff read names
     assert "Only the radiologist can accept or reject" in seen
     refused = desk.post(url, {"action": "accept", "version": outside.version, "reason": "looks right"})
     assert refused.status_code == 400 and "Your role does not allow this" in refused.content.decode()
