@@ -12,6 +12,7 @@ import random
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -142,6 +143,8 @@ class Writer:
             return value.hex
         if isinstance(value, date):
             return value.isoformat()
+        if isinstance(value, Decimal):
+            return str(value)
         return value
 
     def flush(self) -> None:
@@ -167,10 +170,85 @@ def _columns(model: Any) -> list[str]:
     return [field.column for field in model._meta.concrete_fields]
 
 
+class Treated:
+    """The records of a treated case, for the dashboard and the registry export to read: the procedure and its
+    levels (some cement leakage, a few complications), the ward stay, pain and questionnaire scores, for most a
+    follow-up visit (some outside 7–14 days, some readmitted, some with a new fracture) and a diary entry or two
+    (a few with red flags)."""
+
+    def __init__(self, writers: dict[str, Writer], rng: random.Random, clinician_id: int, questionnaire_id: int):
+        self.writers, self.rng = writers, rng
+        self.clinician_id, self.questionnaire_id = clinician_id, questionnaire_id
+        self.level_id = self.response_id = self.visit_id = self.diary_id = 0
+
+    def add(self, n: int, levels: list[str], referred_at: datetime, stage: str, now: datetime) -> None:
+        rng, w = self.rng, self.writers
+        started = referred_at + timedelta(days=rng.randint(6, 30), hours=rng.randint(0, 8))
+        if started > now - timedelta(days=2):
+            return
+        ended = started + timedelta(minutes=rng.randint(30, 90))
+        w["procedure"].add(
+            (n, n, "Dr Okafor", started, ended, "transpedicular", rng.randint(60, 600), None, None,
+             "" if rng.random() > 0.02 else "transient hypotension", "", "{}", 1)
+        )  # fmt: skip
+        for order, level in enumerate(levels, start=1):
+            self.level_id += 1
+            draw = rng.random()
+            leakage = "symptomatic" if draw < 0.004 else "asymptomatic" if draw < 0.2 else "none"
+            w["treated"].add(
+                (self.level_id, n, order, level, "bilateral", "15", 180, 190, Decimal("3.0"), Decimal("3.2"),
+                 "partial", "bench cement", "L1", started, started + timedelta(minutes=15), Decimal("2.5"),
+                 Decimal("2.5"), leakage, "", False, "", ended)
+            )  # fmt: skip
+        discharged = ended + timedelta(hours=rng.choice([18, 20, 22, 23, 26, 30]))
+        w["stay"].add((n, n, ended + timedelta(minutes=40), "B1", discharged, "{}", None))
+        baseline = rng.randint(6, 9)
+        seen = stage in {"followup_done", "closed"} and rng.random() < 0.9
+        visit_at = discharged + timedelta(days=rng.choice([6, 8, 10, 12, 13, 15]))
+        w["outcome"].add(
+            (n, n, baseline, max(0, baseline - rng.randint(2, 5)),
+             max(0, baseline - rng.randint(3, 7)) if seen else None, "rdq", Decimal(rng.randint(12, 20)),
+             Decimal(rng.randint(4, 12)) if seen else None, discharged)
+        )  # fmt: skip
+        if seen:
+            self.visit_id += 1
+            found = '["readmitted"]' if rng.random() < 0.03 else "[]"
+            w["visit"].add(
+                (self.visit_id, uuid.UUID(int=rng.getrandbits(128)), n, visit_at, self.clinician_id,
+                 rng.randint(0, 5), "{}", found, "", rng.random() < 0.04, False, "", False, "", "discharge", "")
+            )  # fmt: skip
+        for day in range(1, 1 + (rng.random() < 0.5) + (rng.random() < 0.3)):
+            at = discharged + timedelta(days=day, hours=2)
+            self.response_id += 1
+            self.diary_id += 1
+            w["response"].add(
+                (self.response_id, uuid.UUID(int=rng.getrandbits(128)), n, self.questionnaire_id, "diary", at,
+                 "patient", None, "[]", None)
+            )  # fmt: skip
+            flagged = rng.random() < 0.01
+            w["diary"].add(
+                (self.diary_id, uuid.UUID(int=rng.getrandbits(128)), n, at.date(), at, self.response_id,
+                 rng.randint(1, 6), '["chest_or_breathing"]' if flagged else "[]", "{}", None,
+                 "same_day" if flagged else "", "")
+            )  # fmt: skip
+
+
 def build_registry(total_cases: int, now: datetime, seed: int = 1) -> dict[str, int]:
-    """Insert ``total_cases`` cases (one patient each) and their levels, events and tasks; return row counts."""
+    """Insert ``total_cases`` cases (one patient each) and their levels, events and tasks, and for the treated
+    ones their procedure, stay, scores, follow-up and diary (``Treated``); return row counts."""
+    from django.contrib.auth.models import User
+
+    from kyphos.aftercare.models import (
+        CaseOutcome,
+        DiaryEntry,
+        FollowUpRecord,
+        Questionnaire,
+        QuestionnaireResponse,
+        Stay,
+    )
     from kyphos.pathway.models import Case, CaseLevel, Event, Task
     from kyphos.patients.models import Patient
+    from kyphos.procedure.models import ProcedureRecord, TreatedLevel
     from kyphos.scheduling.models import Appointment, Room, Site
 
     rng = random.Random(seed)
@@ -189,7 +267,19 @@ def build_registry(total_cases: int, now: datetime, seed: int = 1) -> dict[str, 
         "event": Writer(Event._meta.db_table, _columns(Event)),
         "task": Writer(Task._meta.db_table, _columns(Task)),
         "appointment": Writer(Appointment._meta.db_table, _columns(Appointment)),
+        "procedure": Writer(ProcedureRecord._meta.db_table, _columns(ProcedureRecord)),
+        "treated": Writer(TreatedLevel._meta.db_table, _columns(TreatedLevel)),
+        "stay": Writer(Stay._meta.db_table, _columns(Stay)),
+        "outcome": Writer(CaseOutcome._meta.db_table, _columns(CaseOutcome)),
+        "visit": Writer(FollowUpRecord._meta.db_table, _columns(FollowUpRecord)),
+        "response": Writer(QuestionnaireResponse._meta.db_table, _columns(QuestionnaireResponse)),
+        "diary": Writer(DiaryEntry._meta.db_table, _columns(DiaryEntry)),
     }
+    clinician = User.objects.get_or_create(username="bench_clinician")[0]
+    questionnaire = Questionnaire.objects.get_or_create(
+        url="urn:kyphos:bench:diary", version="1", defaults={"title": "Bench diary", "definition": {}, "loaded_at": now}
+    )[0]
+    treated = Treated(writers, rng, clinician.pk, questionnaire.pk)
     col = {name: w.columns for name, w in writers.items()}
     used_slots: set[tuple[int, datetime]] = set()
     event_id = task_id = appointment_id = 0
@@ -346,7 +436,10 @@ def build_registry(total_cases: int, now: datetime, seed: int = 1) -> dict[str, 
                 )
             )
             top = rng.randint(5, len(ALL_LEVELS) - 2)
-            for k in range(1 + (n % 3 == 0)):
+            case_levels = [ALL_LEVELS[top + k] for k in range(1 + (n % 3 == 0))]
+            if stage in {"discharged", "followup_done", "closed"}:
+                treated.add(n, case_levels, referred_at, stage, now)
+            for k in range(len(case_levels)):
                 level_id += 1
                 writers["level"].add(
                     row(
@@ -480,7 +573,7 @@ def build_registry(total_cases: int, now: datetime, seed: int = 1) -> dict[str, 
                     )
                 )
         # Parents before children: the foreign keys are checked at commit (PostgreSQL) or per row (SQLite).
-        for name in ("patient", "appointment", "case", "level", "event", "task"):
+        for name in writers:  # in the order above: parents first
             writers[name].flush()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -496,11 +589,15 @@ def _reset_sequences() -> None:
         return
     from django.core.management.color import no_style
 
+    from kyphos.aftercare.models import CaseOutcome, DiaryEntry, FollowUpRecord, QuestionnaireResponse, Stay
     from kyphos.pathway.models import Case, CaseLevel, Event, Task
     from kyphos.patients.models import Patient
+    from kyphos.procedure.models import ProcedureRecord, TreatedLevel
     from kyphos.scheduling.models import Appointment
 
-    sql = connection.ops.sequence_reset_sql(no_style(), [Patient, Case, CaseLevel, Event, Task, Appointment])
+    models = [Patient, Case, CaseLevel, Event, Task, Appointment, ProcedureRecord, TreatedLevel, Stay, CaseOutcome]
+    models += [FollowUpRecord, QuestionnaireResponse, DiaryEntry]
+    sql = connection.ops.sequence_reset_sql(no_style(), models)
     with connection.cursor() as cursor:
         for statement in sql:
             cursor.execute(statement)

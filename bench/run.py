@@ -25,9 +25,11 @@ GOALS = {
     "fhir_read_patient": 50.0,
     "fhir_read_service_request": 50.0,
     "fhir_search_page": 200.0,
-    # issue 17: a year of the dashboard, cold (no cache yet)
-    "dashboard_site_year": 500.0,
-    "dashboard_all_sites_year": 500.0,
+    # issue 17: twelve months of the dashboard, cold (its cache emptied) and from its cache
+    "dashboard_site_year_cold": 500.0,
+    "dashboard_all_sites_year_cold": 500.0,
+    "dashboard_site_year": 100.0,
+    "dashboard_all_sites_year": 100.0,
 }
 
 
@@ -257,6 +259,13 @@ def main() -> int:
                 f"over {export['resources']:,} (goal {export['goal_per_s']}; "
                 f"JSON-and-write floor {export['serialisation_floor_per_s']}/s); "
                 f"peak memory growth {export['peak_rss_growth_mb']} MB"
+            )
+    for result in results:
+        refresh = result.get("dashboard_refresh")  # type: ignore[attr-defined]
+        if refresh:
+            print(
+                f"dashboard refresh {result['backend']}: one change -> {refresh['months_recomputed']} of "
+                f"{refresh['months_kept']} kept months recomputed in {refresh['seconds']} s"
             )
     for run in outbox_runs:
         for channel, figures in run["channels"].items():  # type: ignore[attr-defined]

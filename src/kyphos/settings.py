@@ -339,6 +339,8 @@ KYPHOS_FHIR_EXPORT_DIR = Path(os.environ.get("KYPHOS_FHIR_EXPORT_DIR", VAR_DIR /
 # taken as stopped (/healthz answers 503 then).
 KYPHOS_METRICS_ALLOW = os.environ.get("KYPHOS_METRICS_ALLOW", "127.0.0.1/32,::1/128")
 KYPHOS_WORKER_STALE_SECONDS = int(os.environ.get("KYPHOS_WORKER_STALE_SECONDS", "120"))
+# The dashboard's cache: a month still settling (its follow-up windows open) is recomputed at most this often.
+KYPHOS_DASHBOARD_REFRESH_SECONDS = int(os.environ.get("KYPHOS_DASHBOARD_REFRESH_SECONDS", "300"))
 KYPHOS_HEALTH_WORKER = True  # `kyphos serve --no-worker` turns it off for itself: no worker is expected there
 # Outside imaging: files of a patient's CD waiting to be stored (an upload, or a disc in quarantine); the images
 # kept by Kyphos itself when a site has no PACS; reports uploaded on a case.

@@ -187,3 +187,37 @@ def test_exporting_the_audit_trail_ends_although_the_export_itself_is_audited(
     export = BulkExport.objects.get()
     lines = bulk.file_of(export, "AuditEvent").read_text().splitlines()
     assert before <= len(lines) < AuditEntry.objects.count()
+
+
+def test_the_registry_group_is_the_patients_treated_at_a_site_in_a_period(
+    make_case: Any, actors: dict[str, Any], site: Any
+) -> None:
+    from kyphos.interop.fhir import bulk
+    from kyphos.interop.models import BulkExport
+    from kyphos.procedure.models import ProcedureRecord
+    from tests.conftest import MONDAY, advance
+
+    first = case_at(make_case, actors, "discharged")
+    second = advance(make_case("scheduled", start=MONDAY + timedelta(days=2)), actors, "discharged")
+    referred_only = make_case("referred")
+    day = ProcedureRecord.objects.get(case=first).started_at.astimezone(site.zone).date()
+    assert ProcedureRecord.objects.get(case=second).started_at.astimezone(site.zone).date() != day
+    api = fhir_api(api_token(api_client("registry", "system/*.rs")))
+    group = f"{site.code}.{day}.{day}"
+    kick = api.get(f"/fhir/Group/{group}/$export", {"_type": "Patient,Procedure"}, **ASYNC)
+    assert kick.status_code == 202
+    finish()
+    export = BulkExport.objects.get()
+    patients = [json.loads(line)["id"] for line in bulk.file_of(export, "Patient").read_text().splitlines()]
+    assert patients == [str(first.patient.uuid)]
+    procedures = bulk.file_of(export, "Procedure").read_text().splitlines()
+    assert len(procedures) == 1 and str(first.patient.uuid) in procedures[0]
+    assert str(second.patient.uuid) not in bulk.file_of(export, "Procedure").read_text()
+    assert str(referred_only.patient.uuid) not in bulk.file_of(export, "Patient").read_text()
+    # A period that makes no sense, or a site that is not there: refused with the reason, nothing stored.
+    backwards = api.get(f"/fhir/Group/{site.code}.{day}.{day - timedelta(days=1)}/$export", **ASYNC)
+    assert backwards.status_code == 400 and backwards.json()["resourceType"] == "OperationOutcome"
+    assert "first day not after the last" in backwards.json()["issue"][0]["diagnostics"]
+    assert api.get(f"/fhir/Group/{site.code}.2026-02-30.2026-03-01/$export", **ASYNC).status_code == 400
+    assert api.get(f"/fhir/Group/NOPE.{day}.{day}/$export", **ASYNC).status_code == 404
+    assert BulkExport.objects.count() == 1

@@ -287,6 +287,8 @@ class Task(models.Model):
                 condition=models.Q(status="open"),
             ),
             models.Index(fields=["case", "status"], name="task_case_status"),
+            # reports.figures: the calls whose window closed in a period, the diary red flags' responses
+            models.Index(fields=["kind", "due_end"], name="task_kind_due_end"),
         ]
 
     def __str__(self) -> str:

@@ -107,6 +107,10 @@ class ProcedureRecord(models.Model):
     coding = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
 
+    class Meta:
+        # The dashboard's cohort (procedures started in a period) and the FHIR Procedure date order.
+        indexes = [models.Index(fields=["started_at", "id"], name="procedure_started")]
+
     def __str__(self) -> str:
         return f"Procedure {self.case_id}"
 

@@ -8,8 +8,9 @@ is the procedures started in the period; volume counts referrals by their referr
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from functools import cached_property
@@ -27,6 +28,7 @@ from kyphos.procedure.models import ProcedureRecord, TreatedLevel
 from kyphos.scheduling.models import Appointment, AppointmentStatus, Site
 
 SMALL = 10  # fewer patients than this: no percentage
+PAIN_TIMES = ("baseline", "early", "follow_up")
 FOLLOW_UP_WINDOW = (7, 14)  # days after the procedure (the service's pathway: follow-up 7–14 days later)
 
 
@@ -69,26 +71,63 @@ class Proportion:
         return None if self.small or not self.total else self.events / self.total
 
 
-@dataclass(frozen=True)
 class Spread:
-    """A distribution of durations or scores: how many, the median and the 90th centile."""
+    """A distribution of durations or scores: how many, the median and the 90th centile. Kept as counts of each
+    value (days, hours to a tenth, scores), so a year of a department's figures is a few hundred numbers however
+    many patients, and two spreads (two months, two sites) add up exactly."""
 
-    values: tuple[float, ...]
+    __slots__ = ("counts",)
+
+    def __init__(self, values: Iterable[float] = (), counts: Iterable[tuple[float, int]] = ()) -> None:
+        found: Counter[float] = Counter(float(v) for v in values)
+        for value, n in counts:
+            found[float(value)] += int(n)
+        self.counts: tuple[tuple[float, int], ...] = tuple(sorted((v, n) for v, n in found.items() if n))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Spread) and self.counts == other.counts
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Spread(counts={self.counts!r})"
+
+    def __add__(self, other: Spread) -> Spread:
+        return Spread(counts=(*self.counts, *other.counts))
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        """Every value, smallest first."""
+        return tuple(v for v, n in self.counts for _ in range(n))
 
     @property
     def n(self) -> int:
-        return len(self.values)
+        return sum(n for _v, n in self.counts)
+
+    @property
+    def total(self) -> float:
+        return sum(v * n for v, n in self.counts)
+
+    def _at(self, index: int) -> float:
+        """The value at ``index`` (0-based) of the values in order."""
+        for value, n in self.counts:
+            if index < n:
+                return value
+            index -= n
+        raise IndexError(index)
 
     @property
     def median(self) -> float | None:
-        return statistics.median(self.values) if self.values else None
+        n = self.n
+        if not n:
+            return None
+        middle = n // 2
+        return self._at(middle) if n % 2 else (self._at(middle - 1) + self._at(middle)) / 2
 
     @property
     def p90(self) -> float | None:
-        if not self.values:
-            return None
-        ordered = sorted(self.values)
-        return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+        n = self.n
+        return self._at(min(n - 1, int(0.9 * n))) if n else None
 
 
 @dataclass(frozen=True)
@@ -106,27 +145,79 @@ class Figures:
     referrals: int = 0
     procedures: int = 0
     levels: int = 0
-    referral_to_triage_days: Spread = Spread(())
-    referral_to_procedure_days: Spread = Spread(())
-    hours_to_discharge: Spread = Spread(())
+    referral_to_triage_days: Spread = field(default_factory=Spread)
+    referral_to_procedure_days: Spread = field(default_factory=Spread)
+    hours_to_discharge: Spread = field(default_factory=Spread)
     discharged_within_24h: Proportion = Proportion(0, 0)
     follow_up_in_window: Proportion = Proportion(0, 0)
     red_flag_entries: int = 0
     urgent_red_flag_entries: int = 0
-    pain: dict[str, list[int]] = field(default_factory=dict)  # baseline / early / follow_up → counts 0..10
-    pain_change_early: Spread = Spread(())  # paired: 24–48 h minus baseline
-    pain_change_follow_up: Spread = Spread(())
-    score_change: Spread = Spread(())  # questionnaire (RDQ, ODI…) at follow-up minus before
+    # baseline / early / follow_up → how many patients scored 0..10
+    pain: dict[str, list[int]] = field(default_factory=lambda: {k: [0] * 11 for k in PAIN_TIMES})
+    pain_change_early: Spread = field(default_factory=Spread)  # paired: 24–48 h minus baseline
+    pain_change_follow_up: Spread = field(default_factory=Spread)
+    score_change: Spread = field(default_factory=Spread)  # questionnaire (RDQ, ODI…) at follow-up minus before
     leakage: Proportion = Proportion(0, 0)  # per level
     symptomatic_leakage: Proportion = Proportion(0, 0)
     complications: Proportion = Proportion(0, 0)  # per procedure
     new_fracture: Proportion = Proportion(0, 0)  # per case seen at follow-up
     readmitted: Proportion = Proportion(0, 0)  # per case seen at follow-up: admitted to a hospital since discharge
     reached_in_call_window: Proportion = Proportion(0, 0)  # pre-procedure calls whose window closed in the period
-    red_flag_response_minutes: Spread = Spread(())  # urgent diary tasks: opened → done
+    red_flag_response_minutes: Spread = field(default_factory=Spread)  # urgent diary tasks: opened → done
     # Appointments that did not happen, by reason: reason → (postponed, of which on the day; cancelled, on the day)
     not_done: dict[str, list[int]] = field(default_factory=dict)
-    referral_sources: list[tuple[str, int]] = field(default_factory=list)  # the referring clinicians, most first
+    referrers: dict[str, int] = field(default_factory=dict)  # referring clinician → referrals in the period
+    as_of: datetime | None = None  # when the figures were computed (from the cache: the oldest part)
+    from_cache: bool = False
+
+    @property
+    def referral_sources(self) -> list[tuple[str, int]]:
+        """The ten clinicians who referred most, most first."""
+        return sorted(self.referrers.items(), key=lambda item: (-item[1], item[0]))[:10]
+
+    def to_data(self) -> dict[str, Any]:
+        """The figures as JSON-ready data (the dashboard's cache keeps a site's month so)."""
+        data: dict[str, Any] = {}
+        for each in fields(self):
+            if each.name in {"period", "as_of", "from_cache"}:
+                continue
+            value = getattr(self, each.name)
+            if isinstance(value, Spread):
+                value = [list(pair) for pair in value.counts]
+            elif isinstance(value, Proportion):
+                value = [value.events, value.total]
+            elif each.name == "weeks":
+                value = [[w.start.isoformat(), w.referrals, w.procedures, w.levels] for w in value]
+            data[each.name] = value
+        return data
+
+    def add(self, data: dict[str, Any]) -> None:
+        """Add another part's figures (``to_data`` of a month, a site): counts add up, spreads join."""
+        for each in fields(self):
+            if each.name not in data:
+                continue
+            mine, theirs = getattr(self, each.name), data[each.name]
+            if isinstance(mine, Spread):
+                setattr(self, each.name, mine + Spread(counts=theirs))
+            elif isinstance(mine, Proportion):
+                setattr(self, each.name, Proportion(mine.events + theirs[0], mine.total + theirs[1]))
+            elif isinstance(mine, int):
+                setattr(self, each.name, mine + theirs)
+            elif each.name == "weeks":
+                by_start = {w.start: [w.referrals, w.procedures, w.levels] for w in mine}
+                for start, *counts in theirs:
+                    found = by_start.setdefault(date.fromisoformat(start), [0, 0, 0])
+                    for index, n in enumerate(counts):
+                        found[index] += n
+                self.weeks = [Week(start, *counts) for start, counts in sorted(by_start.items())]
+            elif isinstance(mine, dict):  # pain histograms, not-done reasons, referrers: add key by key
+                for key, value in theirs.items():
+                    if isinstance(value, list):
+                        found = mine.setdefault(key, [0] * len(value))
+                        mine[key] = [a + b for a, b in zip(found, value, strict=True)]
+                    else:
+                        mine[key] = mine.get(key, 0) + value
+        self.not_done = _most_first(self.not_done)
 
 
 def _procedures(period: Period) -> QuerySet[ProcedureRecord]:
@@ -245,7 +336,7 @@ def outcomes(period: Period, figures: Figures) -> None:
             "case_id", "pain_baseline", "pain_24_48h", "pain_follow_up", "score_baseline", "score_follow_up"
         )
     }
-    pain = {"baseline": [0] * 11, "early": [0] * 11, "follow_up": [0] * 11}
+    pain = {name: [0] * 11 for name in PAIN_TIMES}
     early, later, scores = [], [], []
     for case_id, at_referral in treated.items():
         recorded, at_24_48h, at_follow_up, score_before, score_after = kept.get(case_id, (None,) * 5)
@@ -290,8 +381,9 @@ def safety(period: Period, figures: Figures) -> None:
 
 def calls(period: Period, figures: Figures) -> None:
     """Pre-procedure calls whose window (24–48 h before, on business days) closed in the period: how many reached
-    the patient inside it (the first attempt that reached them)."""
+    the patient inside it (the first attempt that reached them). A window still open is not yet a miss."""
     low, high = period.bounds()
+    high = min(high, clock.current())
     tasks = period.scope(
         Task.objects.filter(kind=TaskKind.PRECALL, due_end__gte=low, due_end__lt=high), "case__site_id"
     ).exclude(status=TaskStatus.CANCELLED)
@@ -355,19 +447,19 @@ def not_done(period: Period, figures: Figures) -> None:
         column = 0 if postponed else 2
         counts[column] += 1
         counts[column + 1] += int(same_day)
-    figures.not_done = dict(sorted(found.items(), key=lambda item: -(item[1][0] + item[1][2])))
+    figures.not_done = _most_first(found)
+
+
+def _most_first(not_done: dict[str, list[int]]) -> dict[str, list[int]]:
+    """The reasons a procedure did not happen, the most frequent (postponed and cancelled) first."""
+    return dict(sorted(not_done.items(), key=lambda item: -(item[1][0] + item[1][2])))
 
 
 def sources(period: Period, figures: Figures) -> None:
     referred = period.scope(
         Case.objects.filter(referral_date__gte=period.start, referral_date__lte=period.end), "site_id"
     )
-    figures.referral_sources = [
-        (name, n)
-        for name, n in referred.values_list("referring_clinician")
-        .annotate(n=Count("id"))
-        .order_by("-n", "referring_clinician")[:10]
-    ]
+    figures.referrers = dict(referred.values_list("referring_clinician").annotate(n=Count("id")).order_by())
 
 
 def figures_for(period: Period) -> Figures:

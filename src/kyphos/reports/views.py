@@ -4,7 +4,6 @@ shared; the numbers behind each chart as a table and as CSV (``/dashboard/figure
 from __future__ import annotations
 
 import csv
-from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -22,8 +21,8 @@ from kyphos.audit.models import AuditAction
 from kyphos.pathway import kernel
 from kyphos.pathway.policy import site_ids_of
 from kyphos.pathway.stages import CancelReason, PostponeReason
-from kyphos.reports import charts
-from kyphos.reports.figures import Figures, Period, Proportion, Spread, figures_for
+from kyphos.reports import cache, charts
+from kyphos.reports.figures import Figures, Period, Proportion, Spread
 from kyphos.rules.benchmarks import for_measure
 from kyphos.scheduling.models import Site
 
@@ -48,7 +47,7 @@ class PeriodForm(forms.Form):
         data = super().clean() or {}
         today = clock.current().date()
         end = data.get("end") or today
-        start = data.get("start") or end - timedelta(days=364)
+        start = data.get("start") or cache.twelve_months_to(end)
         if start > end:
             self.add_error("start", _("The start is after the end."))
         elif (end - start).days > MAX_DAYS:
@@ -61,12 +60,14 @@ def _period(request: HttpRequest) -> tuple[PeriodForm, Period | None]:
     kernel.require(Actor.from_request(request), "dashboard.view")  # a 403 naming the permission
     allowed = site_ids_of(request.user)
     sites = Site.objects.order_by("name") if allowed is None else Site.objects.filter(pk__in=allowed).order_by("name")
-    form = PeriodForm(request.GET or None, sites=sites)
+    today = clock.current().date()
+    initial = {"start": cache.twelve_months_to(today), "end": today}  # shown in the fields before any choice
+    form = PeriodForm(request.GET or None, sites=sites, initial=initial)
     if request.GET and not form.is_valid():
         return form, None
     data = form.cleaned_data if request.GET else {}
     end = data.get("end") or clock.current().date()
-    start = data.get("start") or end - timedelta(days=364)
+    start = data.get("start") or cache.twelve_months_to(end)
     site = data.get("site")
     chosen = frozenset({site.pk}) if site is not None else allowed
     return form, Period(chosen, start, end)
@@ -164,7 +165,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form, period = _period(request)
     context: dict[str, Any] = {"form": form}
     if period is not None:
-        figures = figures_for(period)
+        figures = cache.figures(period)
         audit.record(Actor.from_request(request), AuditAction.VIEW, "dashboard", detail=f"{period.start}..{period.end}")
         language = get_language() or "en"
         categories = [f"{w.start:%d %b}" for w in figures.weeks]
@@ -254,7 +255,7 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
     if period is None:
         errors = "; ".join(str(e) for field in form.errors.values() for e in field)
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
-    figures = figures_for(period)
+    figures = cache.figures(period)
     audit.record(Actor.from_request(request), AuditAction.VIEW, "dashboard", detail=f"csv {period.start}..{period.end}")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="kyphos-figures-{period.start}-{period.end}.csv"'

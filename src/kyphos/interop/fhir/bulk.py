@@ -5,7 +5,9 @@ at a time (``KYPHOS_FHIR_EXPORT_SLICE`` resources), keyset by row, so memory sta
 a worker stopped mid-way resumes where the last slice ended (a file is cut back to the size recorded with that
 slice before more is appended, so nothing is written twice). The files are read as the client's own service
 account would read them (its sites and scopes), each slice audited, and removed ``KYPHOS_FHIR_EXPORT_HOURS``
-after completion. A Group is a site: ``Group/<site code>/$export`` exports the patients with a case there.
+after completion. A Group is a site: ``Group/<site code>/$export`` exports the patients with a case there, and
+``Group/<site code>.<first day>.<last day>/$export`` (``HOSP.2026-01-01.2026-12-31``) the registry's group: the
+patients treated there in that period (a procedure started on those days, in the site's time zone).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,29 @@ log = logging.getLogger("kyphos.fhir")
 FORMATS = {"application/fhir+ndjson", "application/ndjson", "ndjson"}
 LEASE = timedelta(minutes=2)
 ACTIVE = (BulkExport.Status.ACCEPTED, BulkExport.Status.RUNNING)
+TREATED_IN = re.compile(r"^(?P<site>[^.]+)\.(?P<start>\d{4}-\d{2}-\d{2})\.(?P<end>\d{4}-\d{2}-\d{2})$")
+
+
+def parse_group(group: str) -> tuple[Site, tuple[date, date] | None]:
+    """A Group id: a site's code, or a site's code and a period (the registry's group); FhirError if there is
+    no such site or the period makes no sense."""
+    found = TREATED_IN.match(group)
+    code = found["site"] if found else group
+    site = Site.objects.filter(code=code).first()
+    if site is None:
+        raise FhirError(404, "not-found", _("No Group {id}: a group is a site's code.").format(id=group[:64]))
+    if found is None:
+        return site, None
+    wrong = FhirError(
+        400, "invalid", _("A registry group is SITE.first-day.last-day, the first day not after the last.")
+    )
+    try:
+        start, end = date.fromisoformat(found["start"]), date.fromisoformat(found["end"])
+    except ValueError:
+        raise wrong from None
+    if start > end:
+        raise wrong
+    return site, (start, end)
 
 
 def export_dir() -> Path:
@@ -72,8 +98,8 @@ def kick_off(
     output = params.get("_outputFormat", "application/fhir+ndjson")
     if output not in FORMATS:
         raise FhirError(400, "not-supported", _("Only NDJSON output (application/fhir+ndjson) is offered."))
-    if level == "group" and not Site.objects.filter(code=group).exists():
-        raise FhirError(404, "not-found", _("No Group {id}: a group is a site's code.").format(id=group[:64]))
+    if level == "group":
+        parse_group(group)
     offered = [kind for kind in resources.SERVED if level == "system" or kind.compartment is not None]
     names = [t for value in params.getlist("_type") for t in value.split(",") if t]
     known = {kind.name for kind in offered}
@@ -121,7 +147,13 @@ def kick_off(
 def _patients(export: BulkExport) -> QuerySet[Patient]:
     patients = kinds.REGISTRY["Patient"].visible(export.client.user)
     if export.level == "group":
-        cases = Case.objects.filter(site__code=export.group)
+        site, period = parse_group(export.group)
+        cases = Case.objects.filter(site=site)
+        if period is not None:  # the registry's group: treated there in the period, days in the site's zone
+            zone = site.zone
+            low = datetime.combine(period[0], time.min, zone)
+            high = datetime.combine(period[1] + timedelta(days=1), time.min, zone)
+            cases = cases.filter(procedure__started_at__gte=low, procedure__started_at__lt=high)
         patients = patients.filter(pk__in=cases.values("patient_id"))
     return patients
 
