@@ -426,8 +426,9 @@ def responses(period: Period, figures: Figures) -> None:
 
 def not_done(period: Period, figures: Figures) -> None:
     """Procedures booked in the period that did not happen, by reason: postponed or cancelled, and how many of
-    each on the day itself (in the site's zone)."""
+    each on the day itself (in the site's zone). A booking still to come is not yet a procedure lost."""
     low, high = period.bounds()
+    high = min(high, clock.current())
     booked = period.scope(
         Appointment.objects.filter(
             start__gte=low, start__lt=high, status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW]
