@@ -225,6 +225,15 @@ def main() -> int:
         "outside_imaging": dicom_report,
     }
     if not only:
+        # A run told to skip a part (0 messages, 0 images) keeps that part's figures from the last run.
+        previous = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+        for key, skipped in (
+            ("outbox_kill9", not args.outbox_messages),
+            ("hl7_ingest", not args.hl7_messages),
+            ("outside_imaging", not args.dicom_images),
+        ):
+            if skipped and key in previous:
+                report[key] = previous[key]
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     if dicom_run:
         ratio = dicom_run["import_vs_raw"]
