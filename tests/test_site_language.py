@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 def emergency_entry() -> dict[str, str]:
     flags = {f"flag_{k}": v for k, v in no_flags().items()}
-    return {**CALM, **flags, "flag_leg_weakness_or_numbness": "yes", "temperature": "", "note": ""}
+    return {**CALM, **flags, "flag_leg_weakness_or_numbness": "yes", "temperature": "", "note": "", "admitted": "no"}
 
 
 def test_staff_pages_are_in_the_sites_language(settings: Any, people: dict[str, Any], make_case: Any) -> None:

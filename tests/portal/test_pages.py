@@ -29,7 +29,8 @@ def url_for(case: Any, actors: dict[str, Any], require_dob: bool = False, **kwar
 
 
 def diary_post(**changes: str) -> dict[str, str]:
-    return {**CALM, **{f"flag_{k}": v for k, v in NO_FLAGS.items()}, "temperature": "", "note": "", **changes}
+    flags = {f"flag_{k}": v for k, v in NO_FLAGS.items()}
+    return {**CALM, **flags, "temperature": "", "note": "", "admitted": "no", **changes}
 
 
 def test_the_page_shows_the_appointment_and_keeps_the_link_to_itself(make_case: Any, actors: dict[str, Any]) -> None:
@@ -247,3 +248,24 @@ def test_the_error_summary_names_each_unanswered_question(make_case: Any, actors
         question = redflags.flags()[key.removeprefix("flag_")].question["en"].replace("'", "&#x27;")
         assert text == f"{question} — Please answer yes or no."
     assert not DiaryEntry.objects.exists()
+
+
+def test_the_diary_asks_about_a_hospital_admission_and_the_service_learns_of_it(
+    make_case: Any, actors: dict[str, Any], people: dict[str, Any]
+) -> None:
+    from kyphos.pathway.models import Event
+
+    case = case_at(make_case, actors, "discharged")
+    with time_machine.travel(MONDAY + timedelta(days=3)):
+        url = url_for(case, actors)
+        form = Client().get(url + "diary/").content.decode()
+        assert "Since you went home, have you been admitted to a hospital?" in form
+        unanswered = Client().post(url + "diary/", diary_post(admitted=""))
+        assert unanswered.status_code == 400 and not DiaryEntry.objects.exists()
+        body = unanswered.content.decode()
+        assert '<a href="#admitted-error">Since you went home, have you been admitted to a hospital?' in body
+        assert Client().post(url + "diary/", diary_post(admitted="yes")).status_code == 302
+        staff = sign_in(Client(), people["nurse"]).get(f"/cases/{case.uuid}/diary/").content.decode()
+    assert DiaryEntry.objects.get().admitted is True
+    assert Event.objects.filter(case=case, summary="Diary: admitted to a hospital since discharge").exists()
+    assert "Admitted to a hospital since discharge" in staff

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -105,9 +106,10 @@ def test_calls_red_flag_answers_lost_procedures_and_who_refers(
 
     discharged = department["discharged"]
     started = ProcedureRecord.objects.get(case=discharged).started_at
-    # A fever two days after the procedure: the nurse's call is done 40 minutes after the task opened.
+    # A fever two days after the procedure: the nurse's call is done 40 minutes after the task opened. The same
+    # entry says the patient was admitted to a hospital since discharge.
     with time_machine.travel(started + timedelta(days=2), tick=False):
-        diary.record_entry(patient_actor(), discharged, diary_entry(fever="yes"))
+        diary.record_entry(patient_actor(), discharged, replace(diary_entry(fever="yes"), admitted="yes"))
     task = Task.objects.get(case=discharged, kind=TaskKind.DIARY_SAME_DAY)
     with time_machine.travel(task.created_at + timedelta(minutes=40), tick=False):
         kernel.close_task(actors["nurse"], task, TaskStatus.DONE, "called: no fever now")
@@ -124,7 +126,7 @@ def test_calls_red_flag_answers_lost_procedures_and_who_refers(
     FollowUpRecord.objects.filter(case=department["closed"]).update(complications=["fever", "readmitted"])
     with time_machine.travel(LATER):
         figures = figures_for(period(department["site"]))
-    assert figures.readmitted == Proportion(1, 1)
+    assert figures.readmitted == Proportion(2, 2)  # one told at the follow-up visit, one in the diary
     assert figures.red_flag_response_minutes.values == (40.0,)
     assert figures.not_done == {"illness": [1, 1, 0, 0], "patient_declined": [0, 0, 1, 0]}
     assert figures.reached_in_call_window == Proportion(2, 2)  # both treated patients called inside the window

@@ -6,6 +6,7 @@ input one line and status 2."""
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,10 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from kyphos.aftercare import diary
 from kyphos.audit.models import AuditEntry
 from kyphos.patients.models import Patient
+from tests.conftest import diary_entry, patient_actor
 
 ARGS = ["--site", "RIV", "--from", "2026-01-01", "--to", "2030-12-31"]
 
@@ -37,6 +40,8 @@ def test_identified_and_deidentified_exports(
     site = department["site"].code
     closed, discharged = department["closed"], department["discharged"]
     Patient.objects.filter(pk=discharged.patient_id).update(date_of_birth=date(1935, 2, 1))  # 94 in 2030
+    # The discharged patient, not seen yet, says in the diary they were admitted to a hospital since.
+    diary.record_entry(patient_actor(), discharged, replace(diary_entry(), admitted="yes"))
     cases, levels = export(tmp_path, "named", site=site)
     assert "2 case(s) written" in capsys.readouterr().out
     assert [c["patient"] for c in cases] == [
@@ -46,7 +51,7 @@ def test_identified_and_deidentified_exports(
     assert [c["levels"] for c in cases] == ["T12;L1", "T12;L1"] and len(levels) == 4
     assert {row["leakage"] for row in levels} == {"none", "asymptomatic"}
     assert cases[0]["pain_follow_up"] == "2" and cases[0]["follow_up_date"] and cases[1]["follow_up_date"] == ""
-    assert (cases[0]["readmitted"], cases[1]["readmitted"]) == ("no", "")
+    assert (cases[0]["readmitted"], cases[1]["readmitted"]) == ("no", "yes")
     assert cases[1]["age_at_procedure"] == "94"
 
     masked, masked_levels = export(tmp_path, "masked", "--deidentified", site=site)

@@ -56,6 +56,7 @@ class DiaryInput:
     flags: dict[str, Any]  # red-flag id → "yes" / "no"
     temperature: str = ""
     note: str = ""
+    admitted: str | None = None  # admitted to a hospital since discharge: "yes" / "no" (None: not asked)
 
 
 def closed_message(case: Case) -> Any:
@@ -119,6 +120,11 @@ def record_entry(actor: Actor, case: Case, entry: DiaryInput) -> DiaryEntry:
         temperature = _temperature(entry.temperature, measures.unit_of(case.site))
     except ValueError as exc:
         errors["temperature"] = exc.args[0]
+    admitted = None
+    if entry.admitted is not None:
+        admitted = {"yes": True, "no": False}.get(entry.admitted.strip().lower())
+        if admitted is None:
+            errors["admitted"] = _("Please answer yes or no.")
     note = entry.note.strip()
     if "\x00" in note or len(note) > 2000:
         errors["note"] = _("Please keep your note under 2000 characters.")
@@ -152,6 +158,7 @@ def record_entry(actor: Actor, case: Case, entry: DiaryInput) -> DiaryEntry:
         red_flags=[f.id for f in raised],
         answers=flag_answers,
         temperature_c=temperature,
+        admitted=admitted,
         action=action.value if action else "",
         note=note,
     )
@@ -176,6 +183,8 @@ def record_entry(actor: Actor, case: Case, entry: DiaryInput) -> DiaryEntry:
                 action=action.value.replace("_", " "), flags=", ".join(f.id for f in raised)
             ),
         )
+    if admitted:  # the service learns of it on the timeline (and the dashboard counts it)
+        kernel.record_event(actor, case, EventKind.NOTE, gettext("Diary: admitted to a hospital since discharge"))
     audit.record(
         actor,
         AuditAction.CREATE,

@@ -141,6 +141,8 @@ class DiaryEntry(models.Model):
     pain = models.PositiveSmallIntegerField()
     red_flags = models.JSONField(default=list, blank=True)  # ids of rules/data/redflags.toml raised
     answers = models.JSONField(default=dict, blank=True)  # red-flag question id → yes/no
+    # "Since you went home, have you been admitted to a hospital?" (None: the entry did not ask)
+    admitted = models.BooleanField(null=True, blank=True)
     temperature_c = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)  # °C
     action = models.CharField(max_length=12, blank=True)  # the strongest red-flag action, or ""
     note = models.TextField(blank=True)

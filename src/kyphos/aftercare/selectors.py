@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from django.db import models
@@ -162,3 +163,18 @@ def worklist(now: datetime | None = None, site: Site | None = None, limit: int =
     for case, row in zip(cases, worklist_rows(cases, now), strict=True):
         out[case.follow_up_group].append(row)  # type: ignore[attr-defined]  # annotated by worklist_cases
     return out
+
+
+def readmissions(cases: QuerySet[Any] | Iterable[int]) -> dict[int, bool]:
+    """Case id → whether the patient told us of a hospital admission since discharge, at a follow-up visit or in
+    the diary; a case never asked (no visit, no diary entry that asked) is absent."""
+    from kyphos.aftercare.models import DiaryEntry, FollowUpRecord
+
+    told: dict[int, bool] = {}
+    # Read in Python: a JSON list's "contains" is not a lookup SQLite has.
+    for case_id, found in FollowUpRecord.objects.filter(case_id__in=cases).values_list("case_id", "complications"):
+        told[case_id] = told.get(case_id, False) or (isinstance(found, list) and "readmitted" in found)
+    diary = DiaryEntry.objects.filter(case_id__in=cases, admitted__isnull=False).values_list("case_id", "admitted")
+    for case_id, admitted in diary:
+        told[case_id] = told.get(case_id, False) or bool(admitted)
+    return told

@@ -53,6 +53,7 @@ WORDS: dict[str, Promise] = {
     "no": _("No"),
     "temperature": _("Your temperature in {unit}, if you measured it (for example {example})"),
     "note": _("Anything else you want to tell us (optional)"),
+    "admitted": _("Since you went home, have you been admitted to a hospital?"),
     "send": _("Send my diary entry"),
     "errors_h": _("Please check your answers"),
     "pain_label": _("Pain {n}"),

@@ -312,6 +312,7 @@ def diary_entry(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
             **{f"flag_{k}": v for k, v in flags.items()},
             "temperature": request.POST.get("temperature", ""),
             "note": request.POST.get("note", ""),
+            "admitted": request.POST.get("admitted", ""),
         }
         try:
             with stored_language():
@@ -319,7 +320,11 @@ def diary_entry(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
                     ctx["actor"],
                     case,
                     diary.DiaryInput(
-                        answers=answers, flags=flags, temperature=values["temperature"], note=values["note"]
+                        answers=answers,
+                        flags=flags,
+                        temperature=values["temperature"],
+                        note=values["note"],
+                        admitted=values["admitted"],
                     ),
                 )
         except ValidationError as exc:
@@ -354,6 +359,7 @@ def diary_entry(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
         **{row["id"]: row["label"] for row in flag_rows},
         "temperature": temperature_label,
         "note": ctx["t"]["note"],
+        "admitted": ctx["t"]["admitted"],
     }
     return render(
         request,
@@ -367,6 +373,7 @@ def diary_entry(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
             "temperature_label": temperature_label,
             "temperature_error": (errors.get("temperature") or [""])[0],
             "note_error": (errors.get("note") or [""])[0],
+            "admitted_error": (errors.get("admitted") or [""])[0],
         },
         status=400 if errors else 200,
     )

@@ -21,6 +21,7 @@ from django.db.models.functions import TruncWeek
 
 from kyphos import clock
 from kyphos.aftercare.models import CaseOutcome, DiaryEntry, FollowUpRecord, Stay
+from kyphos.aftercare.selectors import readmissions
 from kyphos.pathway.models import Case, Task, TaskKind, TaskStatus
 from kyphos.pathway.stages import CancelReason, PostponeReason
 from kyphos.precall.models import AttemptOutcome, CallAttempt, CallStatus, PreCall
@@ -161,7 +162,8 @@ class Figures:
     symptomatic_leakage: Proportion = Proportion(0, 0)
     complications: Proportion = Proportion(0, 0)  # per procedure
     new_fracture: Proportion = Proportion(0, 0)  # per case seen at follow-up
-    readmitted: Proportion = Proportion(0, 0)  # per case seen at follow-up: admitted to a hospital since discharge
+    # per case asked (at follow-up or in the diary): admitted to a hospital since discharge
+    readmitted: Proportion = Proportion(0, 0)
     reached_in_call_window: Proportion = Proportion(0, 0)  # pre-procedure calls whose window closed in the period
     red_flag_response_minutes: Spread = field(default_factory=Spread)  # urgent diary tasks: opened → done
     # Appointments that did not happen, by reason: reason → (postponed, of which on the day; cancelled, on the day)
@@ -373,10 +375,8 @@ def safety(period: Period, figures: Figures) -> None:
         seen.filter(new_fracture_suspected=True).values("case_id").distinct().count(),
         seen.values("case_id").distinct().count(),
     )
-    # Read in Python: a JSON list's "contains" is not a lookup SQLite has.
-    visits = list(seen.values_list("case_id", "complications"))
-    readmitted = {case_id for case_id, found in visits if isinstance(found, list) and "readmitted" in found}
-    figures.readmitted = Proportion(len(readmitted), len({case_id for case_id, _found in visits}))
+    told = readmissions(procedures.values("case_id"))  # at a follow-up visit or in the diary
+    figures.readmitted = Proportion(sum(told.values()), len(told))
 
 
 def calls(period: Period, figures: Figures) -> None:

@@ -27,6 +27,7 @@ from typing import IO, Any
 from django.conf import settings
 
 from kyphos.aftercare.models import CaseOutcome, FollowUpRecord, Stay
+from kyphos.aftercare.selectors import readmissions
 from kyphos.procedure.models import ProcedureRecord, TreatedLevel
 from kyphos.reports.figures import Period
 
@@ -162,11 +163,14 @@ class Export:
             follow_ups: dict[int, FollowUpRecord] = {}
             for visit in FollowUpRecord.objects.filter(case_id__in=case_ids).order_by("at", "id"):
                 follow_ups.setdefault(visit.case_id, visit)
+            told = readmissions(case_ids)
             treated: dict[int, list[TreatedLevel]] = {}
             for level in TreatedLevel.objects.filter(record__in=records).order_by("record_id", "order"):
                 treated.setdefault(level.record_id, []).append(level)
             for record in records:
-                self._rows(record, treated.get(record.pk, []), stays, outcomes, follow_ups, case_writer, level_writer)
+                self._rows(
+                    record, treated.get(record.pk, []), stays, outcomes, follow_ups, told, case_writer, level_writer
+                )
                 written += 1
             seen(records)
             progress(written)
@@ -179,6 +183,7 @@ class Export:
         stays: dict[int, datetime | None],
         outcomes: dict[int, CaseOutcome],
         follow_ups: dict[int, FollowUpRecord],
+        told: dict[int, bool],
         case_writer: Any,
         level_writer: Any,
     ) -> None:
@@ -226,7 +231,7 @@ class Export:
                 hours,
                 self._date(visit.at if visit else None, patient.uuid),
                 ("yes" if visit.new_fracture_suspected else "no") if visit else "",
-                ("yes" if "readmitted" in (visit.complications or []) else "no") if visit else "",
+                "" if case.pk not in told else "yes" if told[case.pk] else "no",
                 case.stage,
             ]
         )
