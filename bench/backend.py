@@ -146,6 +146,52 @@ def dashboard_refresh(now: datetime, cases: int) -> dict[str, Any]:
     }
 
 
+def registry_export(now: datetime) -> dict[str, Any]:
+    """``kyphos export registry`` for the last year at every site, de-identified, as the command does it (every
+    patient audited): rows per second (cases and levels) and resident-memory growth, beside the floor of writing
+    the same bytes to a file."""
+    import tempfile
+    from pathlib import Path
+
+    from kyphos.audit import services as audit
+    from kyphos.audit.actor import Actor
+    from kyphos.reports.figures import Period
+    from kyphos.reports.registry import Export
+
+    export = Export(Period(None, (now - timedelta(days=364)).date(), now.date()), deidentified=True)
+    actor = Actor.system("bench")
+    rss_before, rss_most = rss_mb(), 0.0
+
+    def seen(pairs: list[Any]) -> None:
+        nonlocal rss_most
+        audit.record_list(actor, "registry_export", pairs, "bench")
+        rss_most = max(rss_most, rss_mb())
+
+    with tempfile.TemporaryDirectory(prefix="kyphos-registry-") as folder:
+        cases_path, levels_path = Path(folder, "cases.csv"), Path(folder, "levels.csv")
+        started = time.perf_counter()
+        with open(cases_path, "w", newline="") as cases, open(levels_path, "w", newline="") as levels:
+            written = export.write(cases, levels, seen=seen)
+        seconds = time.perf_counter() - started
+        data = cases_path.read_bytes() + levels_path.read_bytes()
+        rows = data.count(b"\n") - 2  # less the two header lines
+        floor_started = time.perf_counter()
+        with open(Path(folder, "again.csv"), "wb") as again:
+            again.write(data)
+            again.flush()
+            os.fsync(again.fileno())
+        floor_seconds = time.perf_counter() - floor_started
+    return {
+        "cases": written,
+        "rows": rows,
+        "seconds": round(seconds, 1),
+        "rows_per_s": round(rows / seconds, 1) if seconds else 0,
+        "write_floor_rows_per_s": round(rows / floor_seconds, 1) if floor_seconds else 0,
+        "peak_rss_growth_mb": round(rss_most - rss_before, 1),
+        "goal_rows_per_s": 50000,
+    }
+
+
 def fhir_client() -> Client:
     """A FHIR API client of every site with read scopes on everything, and its bearer token."""
     from kyphos.audit.actor import Actor
@@ -304,6 +350,7 @@ def main() -> None:
     pages.update(dashboard_pages(manager_client, now, args.repeat))
     pages.update(fhir_pages(case_ids, args.repeat))
     refresh = dashboard_refresh(now, args.cases)
+    registry = registry_export(now)
     export = fhir_export(min(200_000, 2 * args.cases))
     result = {
         "backend": connection.vendor,
@@ -314,6 +361,7 @@ def main() -> None:
         "pages": pages,
         "fhir_export": export,
         "dashboard_refresh": refresh,
+        "registry_export": registry,
     }
     with open(args.out, "w") as handle:
         json.dump(result, handle, indent=2)

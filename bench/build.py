@@ -228,7 +228,7 @@ class Treated:
             flagged = rng.random() < 0.01
             w["diary"].add(
                 (self.diary_id, uuid.UUID(int=rng.getrandbits(128)), n, at.date(), at, self.response_id,
-                 rng.randint(1, 6), '["chest_or_breathing"]' if flagged else "[]", "{}", None,
+                 rng.randint(1, 6), '["chest_or_breathing"]' if flagged else "[]", "{}", rng.random() < 0.01, None,
                  "same_day" if flagged else "", "")
             )  # fmt: skip
 

@@ -270,6 +270,14 @@ def main() -> int:
                 f"peak memory growth {export['peak_rss_growth_mb']} MB"
             )
     for result in results:
+        registry = result.get("registry_export")  # type: ignore[attr-defined]
+        if registry:
+            print(
+                f"registry export {result['backend']}: {registry['rows_per_s']} rows/s over {registry['rows']:,} rows "
+                f"(goal {registry['goal_rows_per_s']}; write floor {registry['write_floor_rows_per_s']}/s); "
+                f"peak memory growth {registry['peak_rss_growth_mb']} MB"
+            )
+    for result in results:
         refresh = result.get("dashboard_refresh")  # type: ignore[attr-defined]
         if refresh:
             print(

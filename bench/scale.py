@@ -5,8 +5,10 @@ patients, then starts 3 web processes (``kyphos serve --no-worker --no-mllp``, e
 and the HL7 v2 listener. ``--sessions`` staff sessions (signed in as the demo's scheduler, nurse, radiologist and
 ward nurse) work for ``--seconds``: their worklist, a case page, and now and then a save (taking a task and giving
 it back), each session on one web process and moving to the next when its process stops answering, as a proxy
-would. Two senders send ``--hl7`` lab results to the listener meanwhile. Half-way, one web process and one worker
-are killed with SIGKILL. Then the outbox is left to drain.
+would. ``--patients`` patients at home after their procedure (added to the demo) write diary entries meanwhile on
+their own pages (the date-of-birth check once, then the diary form, an entry, its answer page, and a pause to
+think), and two senders send ``--hl7`` lab results to the listener. Half-way, one web process and one worker are
+killed with SIGKILL. Then the outbox is left to drain.
 
 Reports requests per second, p50 and p95 latency, server errors and failed requests (a connection refused once
 is retried on the next process, as a proxy retries: counted apart), HL7 messages acknowledged, and, from the
@@ -137,6 +139,40 @@ def staff_work(session: Session, cases: list[str], tasks: list[str], until: floa
             session.request("POST", f"/tasks/{task}/release/", data={"csrfmiddlewaretoken": session.csrf()})
 
 
+def diary_form(flags: list[str], rng: random.Random, csrf: str) -> dict[str, str]:
+    """A calm day's entry: a pain score, the recovery answers, every red-flag question answered no."""
+    return {
+        "pain": str(rng.randint(1, 4)),
+        "pain_medicines": rng.choice(["none", "non_opioid"]),
+        "walking": rng.choice(["bit_worse", "as_before"]),
+        "activities": rng.choice(["bit_worse", "as_before"]),
+        **{f"flag_{flag}": "no" for flag in flags},
+        "admitted": "no",
+        "temperature": "",
+        "note": "",
+        "csrfmiddlewaretoken": csrf,
+    }
+
+
+def patient_work(
+    session: Session, path: str, born: Any, flags: list[str], until: float, rng: random.Random, saved: Counter[str]
+) -> None:
+    """A patient at home: through the date-of-birth check once, then an entry now and then."""
+    session.request("GET", path)
+    dob = {"dob_day": str(born.day), "dob_month": str(born.month), "dob_year": str(born.year), "next": path}
+    session.request("POST", path, data={**dob, "csrfmiddlewaretoken": session.csrf()})
+    time.sleep(rng.uniform(0, 3))  # patients do not all open their diary in the same second
+    while time.monotonic() < until:
+        session.request("GET", f"{path}diary/")
+        answer = session.request("POST", f"{path}diary/", data=diary_form(flags, rng, session.csrf()))
+        if answer is not None and answer.status_code == 302:
+            saved["entries"] += 1
+            session.request("GET", answer.headers["Location"])
+        elif answer is not None:
+            saved[f"refused {answer.status_code}"] += 1
+        time.sleep(rng.uniform(2, 6))  # reading, thinking, typing
+
+
 def hl7_sender(port: int, batch: list[bytes], until: float, acks: Counter[str]) -> None:
     from bench.hl7 import exchange
 
@@ -155,6 +191,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--hl7", type=int, default=400)
+    parser.add_argument("--patients", type=int, default=100, help="patients writing diary entries")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--out", default=str(HERE / "scale.json"))
     args = parser.parse_args()
@@ -195,12 +232,23 @@ def main() -> None:
 
         from bench.hl7 import message
         from bench.outbox import _calls_log, remaining, seed, start_worker
-        from kyphos.demo.department import demo_password
+        from kyphos.aftercare.models import DiaryEntry
+        from kyphos.audit.actor import Actor
+        from kyphos.demo.department import add_recovering, demo_password
+        from kyphos.messaging import links
         from kyphos.pathway.models import Case, Task, TaskStatus
         from kyphos.pathway.stages import TERMINAL
+        from kyphos.rules import redflags
 
         call_command("migrate", interactive=False, verbosity=0)
         expected = seed(args.messages)
+        print(f"scale: adding {args.patients} patients at home to write their diaries…", flush=True)
+        at_home = [
+            (links.path_for(links.issue(Actor.system("scale test"), case)), case.patient.date_of_birth)
+            for case in add_recovering(args.patients)
+        ]
+        flags = list(redflags.flags())
+        entries_before = DiaryEntry.objects.count()
         cases = [str(u) for u in Case.objects.values_list("uuid", flat=True)]
         tasks: dict[str, list[str]] = {}
         for uuid, role in Task.objects.filter(status=TaskStatus.OPEN).values_list("uuid", "role"):
@@ -238,7 +286,8 @@ def main() -> None:
             raise SystemExit(f"the HL7 listener did not start: {line!r}")
         mllp_port = int(found.group(1))
 
-        results = Results()
+        results, patient_results = Results(), Results()
+        saved: Counter[str] = Counter()
         rng = random.Random(args.seed)
         began = time.monotonic()
         until = began + args.seconds
@@ -250,6 +299,10 @@ def main() -> None:
             role = "ward_nurse" if username == "wardnurse" else username
             work = (session, cases, tasks.get(role, []), until, thread_rng)
             threads.append(threading.Thread(target=staff_work, args=work))
+        for n, (path, born) in enumerate(at_home):
+            session = Session(ports, n % len(ports), "", "", patient_results)
+            work = (session, path, born, flags, until, random.Random(rng.random()), saved)
+            threads.append(threading.Thread(target=patient_work, args=work))
         stamp = time.strftime("%Y%m%d%H%M+0000", time.gmtime())  # with its offset: the site is elsewhere
         batch = [message(n, patients[n % len(patients)], stamp) for n in range(args.hl7)]
         acks: Counter[str] = Counter()
@@ -269,6 +322,7 @@ def main() -> None:
             time.sleep(0.5)
         calls = Counter(tuple(line.split(" ", 1)) for line in _calls_log().read_text().splitlines())
         lost = sum(1 for channel, key in expected if calls.get((channel, key), 0) == 0)
+        entries_written = DiaryEntry.objects.count() - entries_before
         twice = sum(1 for channel, key in expected if calls.get((channel, key), 0) > 1)
         result = {
             "web_processes": WEB_PROCESSES,
@@ -285,6 +339,19 @@ def main() -> None:
             "failed_over_to_another_process": results.failed_over,
             "cut_off_in_flight": results.cut_off,
             "refused_4xx": dict(results.refused),
+            "patients": {
+                "patients": len(at_home),
+                "requests": len(patient_results.latencies),
+                "requests_per_s": round(len(patient_results.latencies) / elapsed, 1),
+                "p50_ms": percentile(patient_results.latencies, 0.5),
+                "p95_ms": percentile(patient_results.latencies, 0.95),
+                "server_errors": patient_results.server_errors,
+                "failed": patient_results.failed,
+                "refused_4xx": dict(patient_results.refused),
+                "diary_entries_answered_saved": saved["entries"],
+                "diary_entries_in_the_database": entries_written,
+                "diary_entries_refused": {k: v for k, v in saved.items() if k != "entries"},
+            },
             "hl7": {"sent": len(batch), "acknowledged_aa": acks["AA"], "other": acks["other"]},
             "outbox": {"messages": len(expected), "lost": lost, "handed_over_twice": twice},
         }

@@ -97,3 +97,39 @@ def test_an_existing_file_is_not_overwritten(db: Any, tmp_path: Path, capsys: An
         call_command("export", "registry", str(tmp_path / "out.csv"), "--from", "2026-01-01", "--to", "2026-02-01")
     assert exit_info.value.code == 2 and "already exists" in capsys.readouterr().err
     assert (tmp_path / "out.csv").read_text() == "keep me"
+
+
+def test_the_manager_downloads_the_registry_export_from_the_dashboard(
+    department: dict[str, Any], people: dict[str, Any], tmp_path: Path, settings: Any
+) -> None:
+    import io
+    import zipfile
+
+    import time_machine
+    from django.test import Client
+
+    from tests.accounts import sign_in
+
+    settings.VAR_DIR = tmp_path / "var"
+    query = {"site": department["site"].pk, "start": "2029-01-01", "end": "2030-02-28"}
+    with time_machine.travel(date(2030, 3, 1)):
+        manager = sign_in(Client(), people["manager"])
+        page = manager.get("/dashboard/", query).content.decode()
+        answer = manager.get("/dashboard/registry.zip", {**query, "deidentified": "1"})
+        radiologist = sign_in(Client(), people["radiologist"])
+        refused = radiologist.get("/dashboard/registry.zip", query)
+        no_link = radiologist.get("/dashboard/", query).content.decode()
+    assert "Registry export of the patients treated in the period" in page
+    assert "Registry export" not in no_link and refused.status_code == 403
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/zip"
+    assert "kyphos-registry-deidentified-2029-01-01-2030-02-28.zip" in answer["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(answer.streaming_content)))
+    assert sorted(archive.namelist()) == ["cases.csv", "levels.csv"]
+    cases = list(csv.DictReader(io.StringIO(archive.read("cases.csv").decode())))
+    assert len(cases) == 2 and len(archive.read("levels.csv").decode().splitlines()) == 5
+    text = archive.read("cases.csv").decode()
+    for case in (department["closed"], department["discharged"]):
+        assert case.patient.mrn not in text and case.patient.family_name not in text
+        assert AuditEntry.objects.filter(
+            object_type="registry_export", patient_uuid=case.patient.uuid, username=people["manager"].username
+        ).exists()

@@ -414,6 +414,29 @@ def load_demo(seed: int = 7) -> Department:
     return department
 
 
+def add_recovering(count: int, seed: int = 11) -> list[Case]:
+    """``count`` more patients at home after their procedure (treated 2–20 days ago): patients who write diary
+    entries in a load run (``make scale-test``). Call after ``load_demo``."""
+    from kyphos.scheduling.models import Appointment
+
+    rng = random.Random(seed)
+    real_now = clock.now()
+    names = [username for username, _role, _name in DEMO_USERS]
+    department = Department(
+        {user.username: user for user in User.objects.filter(username__in=names)},
+        list(Site.objects.filter(code__in=["HOSP", "ASC"]).order_by("id")),
+    )
+    slots = _Slots(department.sites)
+    for room_id, start in Appointment.objects.values_list("room_id", "start"):
+        slots.used.setdefault(room_id, []).append(start)
+    first = Patient.objects.count() + 1000  # medical record numbers after the demo's own
+    cases = []
+    for index in range(first, first + count):
+        site = department.sites[index % len(department.sites)]
+        cases.append(_build_case(department, slots, rng, index, "discharged", site, real_now))
+    return cases
+
+
 DEMO_CALL_MEDICINES = [
     [MedicationInput("Eliquis", "5 mg", "twice-daily", "af", "Dr Okafor", "+1 555 0170")],
     [MedicationInput("aspirin", "81 mg", "once-daily", "primary_prevention", "Dr Brooks")],

@@ -53,6 +53,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({R.AUDITOR, R.ADMIN}),
     # The dashboard: volumes, timeliness, outcomes and safety beside the published figures (no patient named).
     "dashboard.view": frozenset({R.MANAGER, R.RADIOLOGIST}),
+    # The registry export (every treated patient of a period, named or de-identified): the department's manager.
+    "registry.export": frozenset({R.MANAGER}),
     # The patient's own link: staff who talk to patients can issue, reissue and revoke it.
     "patient_link.manage": frozenset({R.SCHEDULER, R.NURSE, R.RADIOLOGIST, R.WARD_NURSE}),
     # Sending a message that did not go out again (perhaps to a corrected address): the same people.

@@ -46,6 +46,11 @@ class AllergyStatus(models.TextChoices):
     RECORDED = "recorded", _("Allergies recorded")
 
 
+def years_on(born: date, day: date) -> int:
+    """Whole years from ``born`` to ``day`` (an age on that day)."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 class Patient(models.Model):
     # Sequential ids stay inside the database; URLs and other systems see ``uuid``.
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -105,8 +110,7 @@ class Patient(models.Model):
         return f"{self.family_name.upper()}, {self.given_name}"
 
     def age_on(self, day: date) -> int:
-        dob = self.date_of_birth
-        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+        return years_on(self.date_of_birth, day)
 
 
 class PatientVersion(models.Model):

@@ -23,15 +23,28 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
+from uuid import UUID
 
 from django.conf import settings
 
 from kyphos.aftercare.models import CaseOutcome, FollowUpRecord, Stay
 from kyphos.aftercare.selectors import readmissions
+from kyphos.patients.models import years_on
 from kyphos.procedure.models import ProcedureRecord, TreatedLevel
 from kyphos.reports.figures import Period
 
 CHUNK = 2000
+# What the export reads of a procedure, its case, patient and site; and of a treated level, in this order.
+RECORD_FIELDS = (
+    "id", "case_id", "started_at", "ended_at", "fluoro_seconds", "air_kerma_mgy", "dap_gycm2", "complications",
+    "complication_grade", "case__uuid", "case__stage", "case__etiology", "case__referral_date", "case__triaged_at",
+    "case__pain_nrs", "case__site__code", "case__patient__uuid", "case__patient__assigning_authority",
+    "case__patient__mrn", "case__patient__date_of_birth", "case__patient__sex",
+)  # fmt: skip
+LEVEL_FIELDS = (
+    "level", "order", "sides", "balloon_size", "balloon_ml_left", "balloon_ml_right", "cement_product",
+    "cement_ml_left", "cement_ml_right", "restoration", "leakage", "leakage_location", "biopsy",
+)  # fmt: skip
 SHIFT_DAYS = 182
 
 CASE_COLUMNS = [
@@ -130,127 +143,144 @@ class Export:
     def count(self) -> int:
         return int(self.procedures().count())
 
-    def chunks(self) -> Iterator[list[ProcedureRecord]]:
+    def chunks(self) -> Iterator[list[dict[str, Any]]]:
+        """The procedures in order, a chunk at a time, as the columns the export reads (no model is built: the
+        export is read once, written once)."""
         ids = list(self.procedures().order_by("started_at", "id").values_list("id", flat=True))
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
-            records = ProcedureRecord.objects.filter(id__in=chunk).select_related("case__patient", "case__site")
-            yield sorted(records, key=lambda r: (r.started_at, r.id))
+            records = ProcedureRecord.objects.filter(id__in=chunk).values(*RECORD_FIELDS)
+            yield sorted(records, key=lambda r: (r["started_at"], r["id"]))
 
-    def _date(self, moment: datetime | date | None, patient_uuid: object) -> str:
+    def _date(self, moment: datetime | date | None, shift: timedelta) -> str:
+        """A day in the site's zone, moved by the patient's shift (zero unless de-identified)."""
         if moment is None:
             return ""
         day = moment.astimezone(self.zone).date() if isinstance(moment, datetime) else moment
-        if self.masking is not None:
-            day = day + self.masking.offset(patient_uuid)
-        return day.isoformat()
+        return (day + shift).isoformat()
 
     def write(
         self,
         cases: IO[str],
         levels: IO[str],
         progress: Callable[[int], None] = lambda n: None,
-        seen: Callable[[list[ProcedureRecord]], None] = lambda records: None,
+        seen: Callable[[list[tuple[UUID, UUID]]], None] = lambda pairs: None,
     ) -> int:
+        """Write both files; ``seen`` is told the (case, patient) UUIDs of each chunk written (to audit them)."""
         case_writer, level_writer = csv.writer(cases), csv.writer(levels)
         case_writer.writerow(CASE_COLUMNS)
         level_writer.writerow(LEVEL_COLUMNS)
         written = 0
         for records in self.chunks():
-            case_ids = [r.case_id for r in records]
+            case_ids = [r["case_id"] for r in records]
             stays = dict(Stay.objects.filter(case_id__in=case_ids).values_list("case_id", "discharged_at"))
-            outcomes = {o.case_id: o for o in CaseOutcome.objects.filter(case_id__in=case_ids)}
-            follow_ups: dict[int, FollowUpRecord] = {}
-            for visit in FollowUpRecord.objects.filter(case_id__in=case_ids).order_by("at", "id"):
-                follow_ups.setdefault(visit.case_id, visit)
+            outcomes = {
+                row[0]: row[1:]
+                for row in CaseOutcome.objects.filter(case_id__in=case_ids).values_list(
+                    "case_id", "pain_baseline", "pain_24_48h", "pain_follow_up", "questionnaire", "score_baseline",
+                    "score_follow_up",
+                )
+            }  # fmt: skip
+            follow_ups: dict[int, tuple[datetime, bool]] = {}
+            for case_id, at, fracture in (
+                FollowUpRecord.objects.filter(case_id__in=case_ids)
+                .order_by("at", "id")
+                .values_list("case_id", "at", "new_fracture_suspected")
+            ):
+                follow_ups.setdefault(case_id, (at, fracture))
             told = readmissions(case_ids)
-            treated: dict[int, list[TreatedLevel]] = {}
-            for level in TreatedLevel.objects.filter(record__in=records).order_by("record_id", "order"):
-                treated.setdefault(level.record_id, []).append(level)
+            treated: dict[int, list[tuple[Any, ...]]] = {}
+            for level in (
+                TreatedLevel.objects.filter(record_id__in=[r["id"] for r in records])
+                .order_by("record_id", "order")
+                .values_list("record_id", *LEVEL_FIELDS)
+            ):
+                treated.setdefault(level[0], []).append(level[1:])
             for record in records:
                 self._rows(
-                    record, treated.get(record.pk, []), stays, outcomes, follow_ups, told, case_writer, level_writer
+                    record, treated.get(record["id"], []), stays, outcomes, follow_ups, told, case_writer, level_writer
                 )
                 written += 1
-            seen(records)
+            seen([(r["case__uuid"], r["case__patient__uuid"]) for r in records])
             progress(written)
         return written
 
     def _rows(
         self,
-        record: ProcedureRecord,
-        levels: list[TreatedLevel],
+        record: dict[str, Any],
+        levels: list[tuple[Any, ...]],
         stays: dict[int, datetime | None],
-        outcomes: dict[int, CaseOutcome],
-        follow_ups: dict[int, FollowUpRecord],
+        outcomes: dict[int, tuple[Any, ...]],
+        follow_ups: dict[int, tuple[datetime, bool]],
         told: dict[int, bool],
         case_writer: Any,
         level_writer: Any,
     ) -> None:
-        case, masked = record.case, self.masking is not None
-        patient = case.patient
-        case_id = self.masking.pseudonym("case", case.uuid) if self.masking else str(case.uuid)
+        masked, case_pk, patient_uuid = self.masking is not None, record["case_id"], record["case__patient__uuid"]
+        case_id = self.masking.pseudonym("case", record["case__uuid"]) if self.masking else str(record["case__uuid"])
         patient_id = (
-            self.masking.pseudonym("patient", patient.uuid)
+            self.masking.pseudonym("patient", patient_uuid)
             if self.masking
-            else f"{patient.assigning_authority}:{patient.mrn}"
+            else f"{record['case__patient__assigning_authority']}:{record['case__patient__mrn']}"
         )
-        procedure_day = record.started_at.astimezone(self.zone).date()
-        age = patient.age_on(procedure_day)
-        outcome = outcomes.get(case.pk)
-        visit = follow_ups.get(case.pk)
-        discharged = stays.get(case.pk)
-        hours = (
-            round((discharged - record.ended_at).total_seconds() / 3600, 1) if discharged and record.ended_at else ""
+        shift = self.masking.offset(patient_uuid) if self.masking else timedelta(0)
+        procedure_day = record["started_at"].astimezone(self.zone).date()
+        age = years_on(record["case__patient__date_of_birth"], procedure_day)
+        pain_before, pain_early, pain_later, questionnaire, score_before, score_later = outcomes.get(
+            case_pk, (None, None, None, "", None, None)
         )
+        visit_at, fracture = follow_ups.get(case_pk, (None, None))
+        discharged, ended = stays.get(case_pk), record["ended_at"]
+        hours = round((discharged - ended).total_seconds() / 3600, 1) if discharged and ended else ""
         case_writer.writerow(
             [
                 case_id,
                 patient_id,
-                case.site.code,
+                record["case__site__code"],
                 "90+" if masked and age > 89 else age,
-                patient.sex,
-                case.etiology,
-                self._date(case.referral_date, patient.uuid),
-                self._date(case.triaged_at, patient.uuid),
-                self._date(record.started_at, patient.uuid),
+                record["case__patient__sex"],
+                record["case__etiology"],
+                self._date(record["case__referral_date"], shift),
+                self._date(record["case__triaged_at"], shift),
+                self._date(record["started_at"], shift),
                 len(levels),
-                ";".join(level.level for level in levels),
-                outcome.pain_baseline if outcome and outcome.pain_baseline is not None else case.pain_nrs,
-                _text(outcome.pain_24_48h if outcome else None),
-                _text(outcome.pain_follow_up if outcome else None),
-                (outcome.questionnaire if outcome else ""),
-                _text(outcome.score_baseline if outcome else None),
-                _text(outcome.score_follow_up if outcome else None),
-                _text(record.fluoro_seconds),
-                _text(record.air_kerma_mgy),
-                _text(record.dap_gycm2),
-                "yes" if record.complications.strip() else "no",
-                record.complication_grade,
-                self._date(discharged, patient.uuid),
+                ";".join(level[0] for level in levels),
+                pain_before if pain_before is not None else record["case__pain_nrs"],
+                _text(pain_early),
+                _text(pain_later),
+                questionnaire,
+                _text(score_before),
+                _text(score_later),
+                _text(record["fluoro_seconds"]),
+                _text(record["air_kerma_mgy"]),
+                _text(record["dap_gycm2"]),
+                "yes" if record["complications"].strip() else "no",
+                record["complication_grade"],
+                self._date(discharged, shift),
                 hours,
-                self._date(visit.at if visit else None, patient.uuid),
-                ("yes" if visit.new_fracture_suspected else "no") if visit else "",
-                "" if case.pk not in told else "yes" if told[case.pk] else "no",
-                case.stage,
+                self._date(visit_at, shift),
+                "" if visit_at is None else "yes" if fracture else "no",
+                "" if case_pk not in told else "yes" if told[case_pk] else "no",
+                record["case__stage"],
             ]
         )
-        for level in levels:
-            balloon = sum(v for v in (level.balloon_ml_left, level.balloon_ml_right) if v is not None)
-            cement = sum(v for v in (level.cement_ml_left, level.cement_ml_right) if v is not None)
+        for name, order, sides, size, balloon_left, balloon_right, product, cement_left, cement_right, *rest in levels:
+            restoration, leakage, location, biopsy = rest
+            balloon = sum(v for v in (balloon_left, balloon_right) if v is not None)
+            cement = sum(v for v in (cement_left, cement_right) if v is not None)
             level_writer.writerow(
                 [
                     case_id,
-                    level.level,
-                    level.order,
-                    level.sides,
-                    level.balloon_size,
+                    name,
+                    order,
+                    sides,
+                    size,
                     _text(balloon or ""),
-                    level.cement_product,
+                    product,
                     _text(cement or ""),
-                    level.restoration,
-                    level.leakage,
-                    level.leakage_location,  # a code (epidural, foraminal, venous…), never free text
-                    "yes" if level.biopsy else "no",
+                    restoration,
+                    leakage,
+                    location,  # a code (epidural, foraminal, venous…), never free text
+                    "yes" if biopsy else "no",
                 ]
             )

@@ -6,4 +6,5 @@ app_name = "reports"
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/figures.csv", views.dashboard_csv, name="dashboard_csv"),
+    path("dashboard/registry.zip", views.registry_zip, name="registry_zip"),
 ]

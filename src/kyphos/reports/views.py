@@ -4,11 +4,15 @@ shared; the numbers behind each chart as a table and as CSV (``/dashboard/figure
 from __future__ import annotations
 
 import csv
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -19,10 +23,11 @@ from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.audit.models import AuditAction
 from kyphos.pathway import kernel
-from kyphos.pathway.policy import site_ids_of
+from kyphos.pathway.policy import may, site_ids_of
 from kyphos.pathway.stages import CancelReason, PostponeReason
 from kyphos.reports import cache, charts
 from kyphos.reports.figures import Figures, Period, Proportion, Spread
+from kyphos.reports.registry import Export
 from kyphos.rules.benchmarks import for_measure
 from kyphos.scheduling.models import Site
 
@@ -244,6 +249,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ],
             "language": language,
             "query": request.GET.urlencode(),
+            "may_export": may(request.user, "registry.export"),
         }
     return render(request, "reports/dashboard.html", context, status=200 if period is not None else 400)
 
@@ -263,3 +269,43 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
     writer.writerow(["section", "figure", "value", "n"])
     writer.writerows(rows(figures))
     return response
+
+
+@login_required
+@require_GET
+def registry_zip(request: HttpRequest) -> HttpResponse | FileResponse:
+    """The registry export of the period (``kyphos export registry`` from the dashboard): cases.csv and
+    levels.csv in one ZIP, de-identified with ``deidentified=1``; written to a temporary file (memory stays
+    bounded), every patient exported audited."""
+    form, period = _period(request)
+    actor = Actor.from_request(request)
+    kernel.require(actor, "registry.export")
+    if period is None:
+        errors = "; ".join(str(e) for field in form.errors.values() for e in field)
+        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+    deidentified = request.GET.get("deidentified") == "1"
+    export = Export(period, deidentified=deidentified)
+    detail = "registry export, de-identified" if deidentified else "registry export"
+
+    def seen(pairs: list[tuple[UUID, UUID]]) -> None:
+        audit.record_list(actor, "registry_export", pairs, detail)
+
+    with tempfile.TemporaryDirectory(prefix="kyphos-registry-") as folder:
+        cases_path, levels_path = Path(folder, "cases.csv"), Path(folder, "levels.csv")
+        with (
+            open(cases_path, "w", newline="", encoding="utf-8") as cases,
+            open(levels_path, "w", newline="", encoding="utf-8") as levels,
+        ):
+            export.write(cases, levels, seen=seen)
+        bundle = open(Path(folder, "registry.zip"), "w+b")  # noqa: SIM115 - the response closes it
+        with zipfile.ZipFile(bundle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.write(cases_path, "cases.csv")
+            archive.write(levels_path, "levels.csv")
+        bundle.seek(0)  # still open: the folder goes, the file is read to its end by the response
+    kind = "deidentified" if deidentified else "identified"
+    return FileResponse(
+        bundle,
+        as_attachment=True,
+        filename=f"kyphos-registry-{kind}-{period.start}-{period.end}.zip",
+        content_type="application/zip",
+    )

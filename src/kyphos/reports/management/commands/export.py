@@ -8,6 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
@@ -16,7 +17,6 @@ from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.commands import KyphosCommand
 from kyphos.errors import InvalidInput
-from kyphos.procedure.models import ProcedureRecord
 from kyphos.reports.figures import Period
 from kyphos.reports.registry import Export
 from kyphos.scheduling.models import Site
@@ -64,8 +64,8 @@ class Command(KyphosCommand):
         actor = Actor.system("kyphos export registry")
         detail = "registry export, de-identified" if deidentified else "registry export"
 
-        def seen(records: list[ProcedureRecord]) -> None:
-            audit.record_list(actor, "registry_export", [(r.case.uuid, r.case.patient.uuid) for r in records], detail)
+        def seen(pairs: list[tuple[UUID, UUID]]) -> None:
+            audit.record_list(actor, "registry_export", pairs, detail)
 
         def progress(done: int) -> None:
             if sys.stderr.isatty() and total:
