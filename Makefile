@@ -49,17 +49,20 @@ test-postgres: install
 ## Lint, then the whole suite on SQLite, then again on a PostgreSQL started on loopback.
 test: install system-deps lint test-sqlite test-postgres
 
-## Build 1,000,000 cases on SQLite and PostgreSQL and time the busiest pages (writes bench/results.json).
+## Build 1,000,000 cases on SQLite and PostgreSQL and time the busiest pages (writes bench/results.json and the
+## readable bench/README.md).
 bench: install
 	@scripts/ensure-system-deps.sh postgresql
 	$(BIN)/python -m bench.run
 
-## PostgreSQL, 3 web processes, 2 workers and the HL7 listener under 20 staff sessions; one web process and one
-## worker killed half-way (writes bench/scale.json). `make scale-test SESSIONS=50` for more.
+## PostgreSQL, 3 web processes, 2 workers and the HL7 listener under 20 staff sessions and 100 patients writing
+## their diaries; one web process and one worker killed half-way (writes bench/scale.json and bench/README.md).
+## `make scale-test SESSIONS=50` for more.
 SESSIONS ?= 20
+PATIENTS ?= 100
 scale-test: install
 	@scripts/ensure-system-deps.sh postgresql
-	$(BIN)/python -m bench.scale --sessions $(SESSIONS)
+	$(BIN)/python -m bench.scale --sessions $(SESSIONS) --patients $(PATIENTS)
 
 ## Photograph every page of the pathway (demo department; English and Spanish) into docs/screens/.
 screens: install

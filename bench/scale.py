@@ -355,8 +355,21 @@ def main() -> None:
             "hl7": {"sent": len(batch), "acknowledged_aa": acks["AA"], "other": acks["other"]},
             "outbox": {"messages": len(expected), "lost": lost, "handed_over_twice": twice},
         }
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+        result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+        from bench.summary import load_scale
+
+        kept = load_scale(Path(args.out))  # one run per number of sessions and patients: this one replaces its own
+
+        def key(run: dict[str, Any]) -> tuple[int, int]:
+            return run["sessions"], run.get("patients", {}).get("patients", 0)
+
+        kept["runs"] = sorted([*(r for r in kept["runs"] if key(r) != key(result)), result], key=key)
+        Path(args.out).write_text(json.dumps(kept, indent=2) + "\n")
         print(json.dumps(result, indent=2))
+        if Path(args.out).resolve() == (HERE / "scale.json").resolve():
+            from bench import summary
+
+            summary.main()
     finally:
         for process in processes:
             if process.poll() is None:

@@ -32,7 +32,7 @@ def test_a_short_scale_run_loses_nothing(tmp_path: Path) -> None:
         [sys.executable, "-m", "bench.scale", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    result = json.loads(out.read_text())
+    (result,) = json.loads(out.read_text())["runs"]
     assert result["requests"] > 0 and result["server_errors"] == 0 and result["failed"] == 0
     assert result["hl7"] == {"sent": 30, "acknowledged_aa": 30, "other": 0}
     # Patients at home wrote diary entries meanwhile: each one answered as saved is in the database.
