@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import format_lazy
@@ -40,6 +41,7 @@ from kyphos.precall.models import CallStatus, ImportStatus, PatientChecklist
 from kyphos.scheduling import selectors as scheduling_selectors
 from kyphos.scheduling.models import HOLDS_ROOM, Appointment, AppointmentStatus, Site
 from kyphos.web import forms
+from kyphos.web.rows import task_rows
 
 
 def actor_of(request: HttpRequest) -> Actor:
@@ -89,12 +91,15 @@ def home(request: HttpRequest) -> HttpResponse:
     counts = selectors.worklist_counts(request.user, now)
     shown = {(item.case_uuid, item.patient_uuid) for item in [*due, *upcoming]}
     audit.record_list(actor_of(request), "worklist", sorted(shown, key=str), detail="worklist")
+    token, here = get_token(request), request.get_full_path()
     return render(
         request,
         "kyphos/home.html",
         {
             "due": due,
             "upcoming": upcoming,
+            "due_rows": task_rows(due, now, token, here),
+            "upcoming_rows": task_rows(upcoming, now, token, here),
             "counts": [(TaskKind(k).label, k, n) for k, n in counts.items()],
             "kind": kind,
             "kind_label": TaskKind(kind).label if kind else "",
