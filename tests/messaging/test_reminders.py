@@ -146,6 +146,7 @@ def test_the_worker_runs_the_jobs_each_room_registered(make_case: Any, actors: d
         "interop.replay_held",
         "interop.expire_exports",
         "reports.refresh_dashboard",
+        "reports.warm_dashboard",
     ]
     case = case_at(make_case, actors, "discharged")
     visit = Visit.objects.get(case_uuid=case.uuid)

@@ -113,3 +113,18 @@ def test_the_page_says_whether_its_figures_are_kept_or_computed_now(
         computed = manager.get("/dashboard/", {"start": "2029-12-15", "end": "2030-02-28"}).content.decode()
     assert "Figures as they stood at" in kept and 'value="2029-04-01"' in kept  # twelve whole months by default
     assert "Computed from the records just now" in computed
+
+
+def test_the_worker_computes_the_default_view_before_anyone_opens_it(
+    department: dict[str, Any], other_site: Any, django_assert_max_num_queries: Any
+) -> None:
+    from django.core.management import call_command
+
+    with time_machine.travel(LATER):
+        call_command("worker", "--once")  # refresh, then warm: twelve whole months to today, every site
+        assert MonthFigures.objects.count() == 2 * 12  # April 2029 to March 2030 (the current month) at both sites
+        assert cache.warm() == 0  # kept: nothing more to compute
+        default = Period(None, cache.twelve_months_to(LATER.date()), LATER.date())
+        with django_assert_max_num_queries(2):  # the sites, the kept months: nothing computed
+            figures = cache.figures(default)
+        assert figures.from_cache and figures.to_data() == figures_for(default).to_data()

@@ -14,3 +14,4 @@ class ReportsConfig(AppConfig):
         from kyphos.reports import cache
 
         jobs.register("reports.refresh_dashboard", cache.refresh)
+        jobs.register("reports.warm_dashboard", cache.warm)

@@ -115,6 +115,7 @@ def figures(period: Period) -> Figures:
             row = kept.get((site_id, month)) or compute(site_id, month)
             result.add(row.data)
             oldest = min(oldest, row.computed_at)
+    result.weeks = [week for week in result.weeks if week.start <= period.end]  # the current month: to today
     result.as_of, result.from_cache = oldest, True
     return result
 
@@ -163,3 +164,21 @@ def refresh(now: datetime | None = None) -> int:
         compute(site_id, month)
         done += 1
     return done
+
+
+def warm(now: datetime | None = None) -> int:
+    """Compute the months of the dashboard's default view (twelve whole months to today) that are not kept yet, for
+    every site, so the first manager to open it does not wait for them (a year of a large site takes seconds
+    cold). Run by the worker beside ``refresh``; at most ``RECOMPUTE_PER_PASS`` months a pass."""
+    today = (now or clock.current()).date()
+    months = months_of(Period(None, twelve_months_to(today), today), today) or []
+    kept = set(MonthFigures.objects.filter(month__gte=months[0]).values_list("site_id", "month")) if months else set()
+    missing = [
+        (site_id, month)
+        for site_id in Site.objects.order_by("id").values_list("pk", flat=True)
+        for month in reversed(months)
+        if (site_id, month) not in kept
+    ]
+    for site_id, month in missing[:RECOMPUTE_PER_PASS]:
+        compute(site_id, month)
+    return min(len(missing), RECOMPUTE_PER_PASS)

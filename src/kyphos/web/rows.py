@@ -45,6 +45,7 @@ def task_rows(tasks: Iterable[WorkItem], now: datetime, csrf_token: str, next_pa
         if (at, zone) not in shown:
             shown[at, zone] = staff_when(at, zone)
         return shown[at, zone]
+
     out = []
     for t in tasks:
         overdue = t.due_end < now
