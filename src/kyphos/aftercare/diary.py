@@ -110,7 +110,7 @@ def _temperature(text: str, unit: str) -> Decimal | None:
 @transaction.atomic
 def record_entry(actor: Actor, case: Case, entry: DiaryInput) -> DiaryEntry:
     """Store one diary entry and open the task its red flags call for. Bad input changes nothing."""
-    case = Case.objects.select_for_update().select_related("patient", "site").get(pk=case.pk)
+    case = Case.objects.select_for_update(no_key=True).select_related("patient", "site").get(pk=case.pk)
     refusal = closed_message(case)
     if refusal:
         raise ValidationError(refusal)

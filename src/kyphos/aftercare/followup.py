@@ -256,7 +256,7 @@ def mark_missed_visits(now: datetime | None = None) -> int:
     count = 0
     for visit in Visit.objects.filter(status=Visit.Status.BOOKED, start__lt=now - MISSED_GRACE):
         with transaction.atomic():
-            locked = Visit.objects.select_for_update().get(pk=visit.pk)
+            locked = Visit.objects.select_for_update(no_key=True).get(pk=visit.pk)
             if locked.status != Visit.Status.BOOKED:
                 continue
             locked.status = Visit.Status.MISSED

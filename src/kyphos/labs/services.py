@@ -145,7 +145,7 @@ def _store(
     names = [entry.external_id[:200] for entry in entries if entry.external_id]
     previous: dict[str, LabResult] = {}
     if names:
-        current = LabResult.objects.select_for_update().filter(
+        current = LabResult.objects.select_for_update(no_key=True).filter(
             case=case, external_id__in=names, superseded_at__isnull=True
         )
         previous = {r.external_id: r for r in current}
@@ -189,7 +189,9 @@ def _store(
         LabResult.objects.filter(pk__in=gone).update(superseded_at=now)
     hcg = [r for r in new if r.code == "hcg" and r.status != ResultStatus.PRELIMINARY]
     if hcg:
-        for task in Task.objects.select_for_update().filter(case=case, kind=TaskKind.HCG_TEST, status=TaskStatus.OPEN):
+        for task in Task.objects.select_for_update(no_key=True).filter(
+            case=case, kind=TaskKind.HCG_TEST, status=TaskStatus.OPEN
+        ):
             task.case = case
             outcome = gettext("positive") if hcg[-1].positive else gettext("negative")
             kernel.close_task(actor, task, TaskStatus.DONE, outcome)

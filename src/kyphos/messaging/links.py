@@ -79,7 +79,7 @@ def issue(actor: Actor, case: Any, *, require_dob: bool | None = None, days: int
     now = clock.current()
     if require_dob is None:
         require_dob = case.site.patient_link_asks_dob
-    for old in PatientLink.objects.select_for_update().filter(case=case, revoked_at__isnull=True):
+    for old in PatientLink.objects.select_for_update(no_key=True).filter(case=case, revoked_at__isnull=True):
         _revoke(actor, old, "replaced by a new link")
     link = PatientLink.objects.create(
         case=case,
@@ -124,7 +124,7 @@ def revoke(actor: Actor, case: Any, reason: str) -> int:
     reason = reason.strip()
     if not reason:
         raise ValueError(str(_("Say why the link is revoked.")))
-    links = list(PatientLink.objects.select_for_update().filter(case=case, revoked_at__isnull=True))
+    links = list(PatientLink.objects.select_for_update(no_key=True).filter(case=case, revoked_at__isnull=True))
     for link in links:
         _revoke(actor, link, reason)
     return len(links)
@@ -153,7 +153,7 @@ def end_after_follow_up(actor: Actor, case: Any, visit_at: datetime) -> int:
     """The follow-up visit was recorded: the case's working links stop 30 days later (sooner if already due)."""
     until = visit_at + AFTER_FOLLOW_UP
     changed = 0
-    for link in PatientLink.objects.select_for_update().filter(
+    for link in PatientLink.objects.select_for_update(no_key=True).filter(
         case=case, revoked_at__isnull=True, expires_at__gt=until
     ):
         link.expires_at = until
@@ -187,7 +187,7 @@ def check_dob(link: PatientLink, answer: date | None, client_addr: str | None) -
 
 
 def _check_dob(link: PatientLink, answer: date | None, client_addr: str | None) -> str:
-    locked = PatientLink.objects.select_for_update().select_related("case__patient").get(pk=link.pk)
+    locked = PatientLink.objects.select_for_update(no_key=True).select_related("case__patient").get(pk=link.pk)
     if locked.revoked_at is not None:
         return "revoked"
     actor = Actor(user=None, client_addr=client_addr, system_name=f"patient link {locked.pk}")

@@ -84,7 +84,7 @@ def claim_next(worker: str, now: datetime | None = None) -> OutboxMessage | None
     now = now or clock.current()
     with transaction.atomic():
         row = (
-            OutboxMessage.objects.select_for_update(skip_locked=True)
+            OutboxMessage.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(
                 Q(status=OutboxMessage.Status.PENDING, due_at__lte=now)
                 | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - lease())

@@ -94,9 +94,17 @@ def require(actor: Actor, permission: str) -> None:
 
 
 def lock_case(case: Case, version: int | None) -> Case:
-    """Lock the case row for this transaction; refuse when it is no longer the version the user saw."""
+    """Lock the case row for this transaction; refuse when it is no longer the version the user saw.
+
+    Every row lock Kyphos takes is ``FOR NO KEY UPDATE`` (``no_key=True``; a primary key never changes): it keeps
+    two writers of one case apart, yet lets another transaction insert a row that refers to the case (an event, a
+    lab result, a diary entry), whose foreign-key check takes ``FOR KEY SHARE`` at its commit. With ``FOR UPDATE``
+    that check waited for the case's writer while holding the audit chain's lock, which the writer then waited for:
+    a deadlock (seen in ``make scale-test`` with patients writing diaries while lab results came in)."""
     locked = (
-        Case.objects.select_for_update(of=("self",)).select_related("patient", "site", "appointment").get(pk=case.pk)
+        Case.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("patient", "site", "appointment")
+        .get(pk=case.pk)
     )
     if version is not None and locked.version != version:
         last = locked.events.order_by("-at", "-id").first()
@@ -349,7 +357,7 @@ def close_tasks(
     actor: Actor, case: Case, kinds: list[TaskKind] | None, status: TaskStatus, outcome: str = ""
 ) -> list[str]:
     """Close the case's open tasks of ``kinds`` (all kinds when None), each with its event; return their labels."""
-    tasks = Task.objects.select_for_update().filter(case=case, status=TaskStatus.OPEN).order_by("id")
+    tasks = Task.objects.select_for_update(no_key=True).filter(case=case, status=TaskStatus.OPEN).order_by("id")
     if kinds is not None:
         tasks = tasks.filter(kind__in=kinds)
     labels = []

@@ -553,7 +553,7 @@ def cancel_case(actor: Actor, case: Case, *, version: int | None, reason: str, n
 @transaction.atomic
 def complete_task(actor: Actor, task: Task, outcome: str) -> Task:
     """Mark a task done with what was done; only a holder of the task's role may, and only once."""
-    locked = Task.objects.select_for_update().select_related("case__patient").get(pk=task.pk)
+    locked = Task.objects.select_for_update(no_key=True).select_related("case__patient").get(pk=task.pk)
     if actor.user is not None and Role(locked.role) not in roles_of(actor.user):
         raise NotPermitted(format_lazy(_("This task is for the {role}."), role=Role(locked.role).label.lower()))
     if locked.status != TaskStatus.OPEN:
@@ -621,7 +621,7 @@ def merge_patients(actor: Actor, survivor: Patient, retired: Patient) -> int:
     came from) and retire the duplicate record (patients.services.retire_patient). Returns how many cases moved."""
     if not patients.retire_patient(actor, retired, survivor):
         return 0
-    moved = list(Case.objects.select_for_update().filter(patient=retired).select_related("site"))
+    moved = list(Case.objects.select_for_update(no_key=True).filter(patient=retired).select_related("site"))
     for case in moved:
         case.patient = survivor
         kernel.save_case(case, "patient")

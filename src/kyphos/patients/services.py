@@ -134,7 +134,7 @@ def update_patient(
     system's update names only what it carries). Returns the fields that changed; the audit entry names them
     (never their values)."""
     _check(details, mrn_pattern)
-    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    locked = Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
     before = PatientVersion.record_of(locked)
     wanted = [name for name in IDENTITY_FIELDS if name in set(fields)]
     changed = []
@@ -170,7 +170,7 @@ def retire_patient(actor: Actor, retired: Patient, survivor: Patient) -> bool:
     """Mark ``retired`` as merged into ``survivor`` and give the survivor its allergies (the pathway moves the
     cases: pathway.services.merge_patients). Both records stay, with their identifiers and audit trails. Returns
     False when it was already merged there."""
-    locked = Patient.objects.select_for_update().get(pk=retired.pk)
+    locked = Patient.objects.select_for_update(no_key=True).get(pk=retired.pk)
     if locked.merged_into_id == survivor.pk:
         return False
     if locked.pk == survivor.pk:
@@ -246,7 +246,7 @@ def change_contact(actor: Actor, patient: Patient, field: str, value: str) -> bo
     and the new value, as the privacy officer needs to tell who changed where messages go. False if unchanged."""
     if field not in CONTACT_FIELDS:
         raise ValueError(f"Not a contact field: {field}")
-    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    locked = Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
     old = getattr(locked, field)
     if old == value:
         return False

@@ -82,7 +82,7 @@ class StudyFacts:
 
 
 def _lock(outside: OutsideImport, version: int | None) -> OutsideImport:
-    locked = OutsideImport.objects.select_for_update().select_related("case__patient").get(pk=outside.pk)
+    locked = OutsideImport.objects.select_for_update(no_key=True).select_related("case__patient").get(pk=outside.pk)
     if version is not None and locked.version != version:
         raise Conflict(gettext("Someone else has just changed this import: look again before you decide."))
     return locked
@@ -251,7 +251,7 @@ def claim(worker: str, lease_seconds: int = 300) -> OutsideImport | None:
     now = clock.current()
     with transaction.atomic():
         waiting = (
-            OutsideImport.objects.select_for_update(skip_locked=True)
+            OutsideImport.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(status=ImportStatus.ACCEPTED)
             .exclude(staged="")  # a disc the command is storing from where it lies: only the command can
         )

@@ -276,7 +276,7 @@ def _could_be_pregnant(patient: Patient) -> bool:
 
 def _lock_call(call: PreCall, version: int | None) -> PreCall:
     locked = (
-        PreCall.objects.select_for_update(of=("self",))
+        PreCall.objects.select_for_update(no_key=True, of=("self",))
         .select_related("case", "case__site", "case__appointment", "case__patient")
         .get(pk=call.pk)
     )
@@ -622,7 +622,7 @@ def agree_medication_plan(actor: Actor, task: Task, note: str = "") -> Medicatio
     moment = clock.current()
     Medication.objects.filter(pk=med.pk).update(agreed=True, agreed_at=moment)
     case = med.precall.case
-    locked_task = Task.objects.select_for_update().get(pk=task.pk)
+    locked_task = Task.objects.select_for_update(no_key=True).get(pk=task.pk)
     locked_task.case = case
     kernel.close_task(actor, locked_task, TaskStatus.DONE, note or gettext("plan agreed"))
     kernel.record_event(

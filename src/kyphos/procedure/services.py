@@ -478,7 +478,7 @@ def record_level(actor: Actor, case: Case, item: LevelInput) -> TreatedLevel:
     _require(actor, "case.end_procedure")
     if case.stage != Stage.IN_PROCEDURE:
         raise ValidationError(_("Levels are recorded while the procedure is in progress."))
-    record = ProcedureRecord.objects.select_for_update().get(case=case)
+    record = ProcedureRecord.objects.select_for_update(no_key=True).get(case=case)
     level = _check_level(case, record, item)
     values = {name: getattr(item, name) for name in LevelInput.__dataclass_fields__} | {"level": level}
     treated = TreatedLevel.objects.create(
@@ -548,7 +548,7 @@ class EndInput:
 def end_procedure(actor: Actor, case: Case, *, version: int | None, data_in: EndInput) -> ProcedureRecord:
     """End the procedure (levels recorded, times consistent), code it, and move the case to recovery."""
     _require(actor, "case.end_procedure")
-    record = ProcedureRecord.objects.select_for_update().get(case=case)
+    record = ProcedureRecord.objects.select_for_update(no_key=True).get(case=case)
     errors: dict[str, Words] = {}
     if data_in.ended_at <= record.started_at:
         errors["ended_at"] = _("The end is before the start.")
@@ -604,7 +604,7 @@ def record_dose_report(actor: Actor, case: Case, report: DoseReport) -> list[str
     report. Only empty fields are filled: a value someone typed stays, and a report that disagrees with it is noted
     on the timeline for the radiologist. A report of another day than the procedure's changes nothing."""
     kernel.require(actor, "imaging.import")
-    record = ProcedureRecord.objects.select_for_update().filter(case=case).first()
+    record = ProcedureRecord.objects.select_for_update(no_key=True).filter(case=case).first()
     if record is None:
         raise InvalidInput(gettext("A dose report can only be added once the procedure has started."))
     started_on = when.local_day(record.started_at, case.site)

@@ -125,13 +125,13 @@ def refresh(now: datetime | None = None) -> int:
     (changed, or not settled and older than the refresh interval). Returns how many months were recomputed."""
     now = now or clock.current()
     with transaction.atomic():
-        mark = ChangeMark.objects.select_for_update().filter(name=MARK).first()
+        mark = ChangeMark.objects.select_for_update(no_key=True).filter(name=MARK).first()
         if mark is None:
             try:
                 with transaction.atomic():
                     mark = ChangeMark.objects.create(name=MARK, last_id=0)
             except IntegrityError:
-                mark = ChangeMark.objects.select_for_update().get(name=MARK)
+                mark = ChangeMark.objects.select_for_update(no_key=True).get(name=MARK)
         last = AuditEntry.objects.aggregate(last=Max("id"))["last"] or 0
         if last > mark.last_id:
             changed = dict(

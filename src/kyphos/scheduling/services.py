@@ -46,7 +46,7 @@ def _validate_slot(site: Site, room: Room, start: datetime, minutes: int) -> Non
 
 def _refuse_clash(room: Room, start: datetime, end: datetime, ignore: Appointment | None = None) -> None:
     # Lock the room row so two schedulers booking the same slot are served one after the other.
-    Room.objects.select_for_update().filter(pk=room.pk).first()
+    Room.objects.select_for_update(no_key=True).filter(pk=room.pk).first()
     clash = find_clash(room, start, end, ignore=ignore)
     if clash is not None:
         booked, until = when.staff_when(clash.start, room.site, zone=False), when.staff_time(clash.end, room.site)
@@ -144,7 +144,7 @@ def set_appointment_status(appointment: Appointment, status: AppointmentStatus, 
 @transaction.atomic
 def book_follow_up(case_uuid: UUID, site: Site, window_start: datetime, window_end: datetime) -> Visit | None:
     """Book the first free follow-up slot in the window, inside the site's business hours; None if none is free."""
-    Site.objects.select_for_update().filter(pk=site.pk).first()  # one booker at a time per site
+    Site.objects.select_for_update(no_key=True).filter(pk=site.pk).first()  # one booker at a time per site
     length = timedelta(minutes=site.follow_up_minutes)
     calendar = site.calendar()
     taken = list(

@@ -187,7 +187,7 @@ def claim(worker: str) -> BulkExport | None:
     now = clock.current()
     with transaction.atomic():
         found = (
-            BulkExport.objects.select_for_update(skip_locked=True)
+            BulkExport.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(status__in=ACTIVE)
             .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - LEASE))
             .order_by("id")
@@ -248,7 +248,7 @@ def run_slice(export: BulkExport) -> None:
             index, after = index + 1, None
     state.update(index=index, after=after, sizes=sizes, counts=counts, until=until)
     with transaction.atomic():
-        current = BulkExport.objects.select_for_update().get(pk=export.pk)
+        current = BulkExport.objects.select_for_update(no_key=True).get(pk=export.pk)
         if current.status not in ACTIVE:
             return  # cancelled meanwhile: its files are gone with it
         current.state, current.claimed_at = state, None

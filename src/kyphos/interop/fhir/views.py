@@ -361,7 +361,7 @@ def instance_level(call: Call, resource_type: str, resource_id: str) -> HttpResp
             raise FhirError(400, "invalid", _("The resource's id must be the one in the URL."), f"{kind.name}.id")
         with transaction.atomic():
             _part, row = _row(call, kind, resource_id)  # a type clients update is kept in one table
-            locked = type(row).objects.select_for_update().get(pk=row.pk)
+            locked = type(row).objects.select_for_update(no_key=True).get(pk=row.pk)
             wanted = request.headers.get("If-Match")
             now = kind.version_of(locked)
             if wanted is not None and _version_asked(wanted) != str(now):

@@ -227,7 +227,7 @@ def replay(row: Hl7Message) -> Hl7Message:
         raise Refused(_("Only a received message that ended in an error (AE) or was held for review can be replayed."))
     header, message = read(bytes(row.raw))
     with transaction.atomic():
-        locked = Hl7Message.objects.select_for_update().get(pk=row.pk)
+        locked = Hl7Message.objects.select_for_update(no_key=True).get(pk=row.pk)
         if locked.status not in again:
             raise Refused(_("Someone replayed this message meanwhile."))
         outcome = _outcome(locked.pk, header, message)

@@ -367,11 +367,15 @@ def claim_next(worker: str, now: datetime | None = None) -> Hl7Message | None:
         .distinct()
     ):
         with transaction.atomic():
-            destination = Hl7Destination.objects.select_for_update(skip_locked=True).filter(pk=destination_id).first()
+            destination = (
+                Hl7Destination.objects.select_for_update(no_key=True, skip_locked=True)
+                .filter(pk=destination_id)
+                .first()
+            )
             if destination is None:
                 continue  # another worker is choosing for this destination
             head = (
-                Hl7Message.objects.select_for_update()
+                Hl7Message.objects.select_for_update(no_key=True)
                 .filter(direction=OUT, destination=destination, status__in=UNSENT)
                 .order_by("id")
                 .first()
@@ -427,7 +431,7 @@ def _finish(row: Hl7Message, code: str | None, reason: str, ack: bytes) -> Hl7Me
 def resend(actor: Actor, row: Hl7Message) -> Hl7Message:
     """Put a message that was not sent back at the head of its destination's queue (after the cause is fixed)."""
     kernel.require(actor, "interface.manage")
-    locked = Hl7Message.objects.select_for_update().get(pk=row.pk)
+    locked = Hl7Message.objects.select_for_update(no_key=True).get(pk=row.pk)
     if locked.direction != OUT or locked.status != Hl7Message.Status.FAILED:
         raise Refused(_("Only a message that was not sent can be sent again."))
     Hl7Message.objects.filter(pk=locked.pk).update(

@@ -71,7 +71,7 @@ def _link(app: str, placer: str, filler: str) -> BookingLink | None:
         wanted |= Q(filler_id=filler)
     if placer:
         wanted |= Q(placer_id=placer)
-    return BookingLink.objects.select_for_update().filter(wanted, sending_application=app).first()
+    return BookingLink.objects.select_for_update(no_key=True).filter(wanted, sending_application=app).first()
 
 
 def _site(header: Header, message: hl7.Message) -> Site:
