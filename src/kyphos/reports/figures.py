@@ -16,11 +16,11 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
 from kyphos import clock
-from kyphos.aftercare.models import CaseOutcome, DiaryEntry, FollowUpRecord, Stay
+from kyphos.aftercare.models import DiaryEntry, FollowUpRecord
 from kyphos.aftercare.selectors import readmissions
 from kyphos.pathway.models import Case, Task, TaskKind, TaskStatus
 from kyphos.pathway.stages import CancelReason, PostponeReason
@@ -285,22 +285,17 @@ def timeliness(period: Period, figures: Figures) -> None:
     )
 
 
-def _ended(procedures: QuerySet[ProcedureRecord]) -> dict[int, datetime]:
-    """Case id → when its procedure ended, for the procedures that have."""
-    return {
-        case_id: ended
-        for case_id, ended in procedures.filter(ended_at__isnull=False).values_list("case_id", "ended_at")
-        if ended is not None
-    }
-
-
 def stay(period: Period, figures: Figures) -> None:
-    ended = _ended(_procedures(period))
-    discharges = Stay.objects.filter(case_id__in=ended, discharged_at__isnull=False)
+    """Hours from the end of the procedure to discharge (one joined query: no list of cases sent back)."""
+    ended_and_discharged = (
+        _procedures(period)
+        .filter(ended_at__isnull=False, case__stay__discharged_at__isnull=False)
+        .values_list("ended_at", "case__stay__discharged_at")
+    )
     hours = [
-        (discharged - ended[case_id]).total_seconds() / 3600
-        for case_id, discharged in discharges.values_list("case_id", "discharged_at")
-        if discharged is not None
+        (discharged - ended).total_seconds() / 3600
+        for ended, discharged in ended_and_discharged
+        if ended and discharged
     ]
     figures.hours_to_discharge = Spread(tuple(round(h, 1) for h in hours))
     figures.discharged_within_24h = Proportion(sum(1 for h in hours if h <= 24), len(hours))
@@ -309,35 +304,41 @@ def stay(period: Period, figures: Figures) -> None:
 def follow_up(period: Period, figures: Figures) -> None:
     now = clock.current()
     low_days, high_days = FOLLOW_UP_WINDOW
-    # Only procedures whose follow-up window has closed count: a window still open is not yet a miss.
-    ended = _ended(_procedures(period).filter(ended_at__lt=now - timedelta(days=high_days + 1)))
+    # Only procedures whose follow-up window has closed count: a window still open is not yet a miss. Each with
+    # its visits, if any (one joined query).
+    closed = _procedures(period).filter(ended_at__lt=now - timedelta(days=high_days + 1))
     zone = period.zone
+    cases: set[int] = set()
     seen: set[int] = set()
-    for case_id, at in FollowUpRecord.objects.filter(case_id__in=ended).values_list("case_id", "at"):
-        days = (_local_date(at, zone) - _local_date(ended[case_id], zone)).days
-        if low_days <= days <= high_days:
+    for case_id, ended, at in closed.values_list("case_id", "ended_at", "case__follow_ups__at"):
+        cases.add(case_id)
+        if (
+            at is not None
+            and ended is not None
+            and low_days <= (_local_date(at, zone) - _local_date(ended, zone)).days <= high_days
+        ):
             seen.add(case_id)
-    figures.follow_up_in_window = Proportion(len(seen), len(ended))
+    figures.follow_up_in_window = Proportion(len(seen), len(cases))
     low, high = period.bounds()
     entries = period.scope(DiaryEntry.objects.filter(at__gte=low, at__lt=high).exclude(red_flags=[]), "case__site_id")
-    figures.red_flag_entries = entries.count()
-    figures.urgent_red_flag_entries = entries.filter(action__in=["emergency", "same_day"]).count()
+    counted = entries.aggregate(all=Count("id"), urgent=Count("id", filter=Q(action__in=["emergency", "same_day"])))
+    figures.red_flag_entries, figures.urgent_red_flag_entries = counted["all"], counted["urgent"]
 
 
 def outcomes(period: Period, figures: Figures) -> None:
     """Pain at referral (every treated patient has one), at 24–48 hours and at follow-up (``CaseOutcome``, kept
-    by aftercare as scores are recorded), and the questionnaire score before and after."""
-    treated = dict(_procedures(period).values_list("case_id", "case__pain_nrs"))
-    kept = {
-        row[0]: row[1:]
-        for row in CaseOutcome.objects.filter(case_id__in=treated).values_list(
-            "case_id", "pain_baseline", "pain_24_48h", "pain_follow_up", "score_baseline", "score_follow_up"
-        )
-    }
+    by aftercare as scores are recorded), and the questionnaire score before and after (one joined query)."""
+    treated = _procedures(period).values_list(
+        "case__pain_nrs",
+        "case__outcome__pain_baseline",
+        "case__outcome__pain_24_48h",
+        "case__outcome__pain_follow_up",
+        "case__outcome__score_baseline",
+        "case__outcome__score_follow_up",
+    )
     pain = {name: [0] * 11 for name in PAIN_TIMES}
     early, later, scores = [], [], []
-    for case_id, at_referral in treated.items():
-        recorded, at_24_48h, at_follow_up, score_before, score_after = kept.get(case_id, (None,) * 5)
+    for at_referral, recorded, at_24_48h, at_follow_up, score_before, score_after in treated:
         baseline = recorded if recorded is not None else at_referral
         for name, value in (("baseline", baseline), ("early", at_24_48h), ("follow_up", at_follow_up)):
             if value is not None and 0 <= value <= 10:
@@ -363,39 +364,37 @@ def safety(period: Period, figures: Figures) -> None:
     )
     figures.leakage = Proportion(levels["leaked"], levels["total"])
     figures.symptomatic_leakage = Proportion(levels["symptomatic"], levels["total"])
-    done = procedures.filter(ended_at__isnull=False)
-    with_complication = done.exclude(complications="").count()
-    figures.complications = Proportion(with_complication, done.count())
-    seen = FollowUpRecord.objects.filter(case__procedure__in=procedures)
-    figures.new_fracture = Proportion(
-        seen.filter(new_fracture_suspected=True).values("case_id").distinct().count(),
-        seen.values("case_id").distinct().count(),
+    done = procedures.aggregate(
+        done=Count("id", filter=Q(ended_at__isnull=False)),
+        complicated=Count("id", filter=Q(ended_at__isnull=False) & ~Q(complications="")),
     )
+    figures.complications = Proportion(done["complicated"], done["done"])
+    seen = FollowUpRecord.objects.filter(case__procedure__in=procedures).aggregate(
+        cases=Count("case_id", distinct=True),
+        fracture=Count("case_id", distinct=True, filter=Q(new_fracture_suspected=True)),
+    )
+    figures.new_fracture = Proportion(seen["fracture"], seen["cases"])
     told = readmissions(procedures.values("case_id"))  # at a follow-up visit or in the diary
     figures.readmitted = Proportion(sum(told.values()), len(told))
 
 
 def calls(period: Period, figures: Figures) -> None:
     """Pre-procedure calls whose window (24–48 h before, on business days) closed in the period: how many reached
-    the patient inside it (the first attempt that reached them). A window still open is not yet a miss."""
+    the patient inside it — an attempt recorded as reaching them, or the call itself signed, started while on the
+    phone — counted in the database (one query each). A window still open is not yet a miss."""
     low, high = period.bounds()
     high = min(high, clock.current())
     tasks = period.scope(
         Task.objects.filter(kind=TaskKind.PRECALL, due_end__gte=low, due_end__lt=high), "case__site_id"
     ).exclude(status=TaskStatus.CANCELLED)
-    windows = dict((pk, (start, end)) for pk, start, end in tasks.values_list("id", "due_start", "due_end"))
-    reached: set[int] = set()
-    # Reached: an attempt recorded as reaching the patient, or the call itself (started while on the phone).
-    attempts = CallAttempt.objects.filter(task_id__in=windows, outcome=AttemptOutcome.REACHED).values_list(
-        "task_id", "at"
+    inside = {"gte": OuterRef("due_start"), "lte": OuterRef("due_end")}
+    attempt = CallAttempt.objects.filter(
+        task_id=OuterRef("pk"), outcome=AttemptOutcome.REACHED, **{f"at__{op}": ref for op, ref in inside.items()}
     )
-    made = PreCall.objects.filter(task_id__in=windows, status=CallStatus.SIGNED).values_list("task_id", "started_at")
-    for task_id, at in [*attempts, *made]:
-        if task_id is not None:
-            start, end = windows[task_id]
-            if start <= at <= end:
-                reached.add(task_id)
-    figures.reached_in_call_window = Proportion(len(reached), len(windows))
+    call = PreCall.objects.filter(
+        task_id=OuterRef("pk"), status=CallStatus.SIGNED, **{f"started_at__{op}": ref for op, ref in inside.items()}
+    )
+    figures.reached_in_call_window = Proportion(tasks.filter(Exists(attempt) | Exists(call)).count(), tasks.count())
 
 
 def responses(period: Period, figures: Figures) -> None:
