@@ -9,6 +9,8 @@ from typing import Any
 import time_machine
 from django.test import Client
 
+from kyphos.audit import services as audit
+from kyphos.audit.models import AuditAction
 from kyphos.pathway import services
 from kyphos.procedure.models import ProcedureRecord
 from kyphos.reports import cache
@@ -59,9 +61,10 @@ def test_a_period_that_is_not_whole_months_is_computed_from_the_records(departme
 
 
 def test_a_change_recomputes_only_the_months_it_can_alter(
-    department: dict[str, Any], other_site: Any, actors: dict[str, Any], settings: Any
+    department: dict[str, Any], other_site: Any, actors: dict[str, Any], settings: Any, monkeypatch: Any
 ) -> None:
     settings.KYPHOS_DASHBOARD_REFRESH_SECONDS = 86400  # the months still settling wait: only the change counts
+    monkeypatch.setattr(cache, "UUIDS_PER_QUERY", 1)  # the changed patients looked up one at a time
     site, referred = department["site"], department["referred"]
     every = Period(None, FIRST, LAST)
     with time_machine.travel(LATER):
@@ -72,6 +75,10 @@ def test_a_change_recomputes_only_the_months_it_can_alter(
     with time_machine.travel(LATER + timedelta(hours=1)):
         services.triage_case(
             actors["radiologist"], referred, version=referred.version, reason="ok", override_reason="reviewed"
+        )
+        closed = department["closed"]  # a second patient changed in the same pass (referred the same month)
+        audit.record(
+            actors["nurse"], AuditAction.UPDATE, "patient", closed.patient.uuid, patient_uuid=closed.patient.uuid
         )
         stale = cache.figures(every)
         assert stale.to_data() == before.to_data()  # served as kept until the worker's next pass

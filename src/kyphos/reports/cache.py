@@ -39,6 +39,7 @@ SETTLE_DAYS = FOLLOW_UP_WINDOW[1] + 2
 CHANGES = [AuditAction.CREATE, AuditAction.UPDATE, AuditAction.TRANSITION, AuditAction.OVERRIDE]
 MARK = "audit"
 RECOMPUTE_PER_PASS = 48
+UUIDS_PER_QUERY = 500  # changed patients looked up at a time (SQLite allows a few thousand parameters)
 # A change is stamped when written and committed moments later: a month computed within this margin after the
 # stamp may not have seen it, and is recomputed.
 COMMIT_MARGIN = timedelta(minutes=1)  # months recomputed by one refresh pass; the rest wait for the next one
@@ -126,13 +127,15 @@ def refresh(now: datetime | None = None) -> int:
     now = now or clock.current()
     with transaction.atomic():
         mark = ChangeMark.objects.select_for_update(no_key=True).filter(name=MARK).first()
+        last = AuditEntry.objects.aggregate(last=Max("id"))["last"] or 0
         if mark is None:
+            # The first pass: a month kept already was computed after every change logged so far, so reading
+            # starts here (not at the start of a years-long audit log).
             try:
                 with transaction.atomic():
-                    mark = ChangeMark.objects.create(name=MARK, last_id=0)
+                    mark = ChangeMark.objects.create(name=MARK, last_id=last)
             except IntegrityError:
                 mark = ChangeMark.objects.select_for_update(no_key=True).get(name=MARK)
-        last = AuditEntry.objects.aggregate(last=Max("id"))["last"] or 0
         if last > mark.last_id:
             changed = dict(
                 AuditEntry.objects.filter(
@@ -144,11 +147,12 @@ def refresh(now: datetime | None = None) -> int:
             )
             # (site, month of referral) → the latest change of its cases; months computed well after it saw it.
             latest: dict[tuple[int, date], datetime] = {}
-            for site_id, referred, patient in Case.objects.filter(patient__uuid__in=list(changed)).values_list(
-                "site_id", "referral_date", "patient__uuid"
-            ):
-                key = (site_id, first_of(referred))
-                latest[key] = max(changed[patient], latest.get(key, changed[patient]))
+            patients = list(changed)
+            for start in range(0, len(patients), UUIDS_PER_QUERY):  # after a long pause there may be many
+                cases = Case.objects.filter(patient__uuid__in=patients[start : start + UUIDS_PER_QUERY])
+                for site_id, referred, patient in cases.values_list("site_id", "referral_date", "patient__uuid"):
+                    key = (site_id, first_of(referred))
+                    latest[key] = max(changed[patient], latest.get(key, changed[patient]))
             for (site_id, month), at in latest.items():
                 MonthFigures.objects.filter(
                     site_id=site_id, month__gte=month, computed_at__lte=at + COMMIT_MARGIN
