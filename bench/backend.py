@@ -153,7 +153,6 @@ def registry_export(now: datetime) -> dict[str, Any]:
     import tempfile
     from pathlib import Path
 
-    from kyphos.audit import services as audit
     from kyphos.audit.actor import Actor
     from kyphos.reports.figures import Period
     from kyphos.reports.registry import Export
@@ -162,16 +161,15 @@ def registry_export(now: datetime) -> dict[str, Any]:
     actor = Actor.system("bench")
     rss_before, rss_most = rss_mb(), 0.0
 
-    def seen(pairs: list[Any]) -> None:
+    def progress(done: int) -> None:
         nonlocal rss_most
-        audit.record_list(actor, "registry_export", pairs, "bench")
         rss_most = max(rss_most, rss_mb())
 
     with tempfile.TemporaryDirectory(prefix="kyphos-registry-") as folder:
         cases_path, levels_path = Path(folder, "cases.csv"), Path(folder, "levels.csv")
         started = time.perf_counter()
         with open(cases_path, "w", newline="") as cases, open(levels_path, "w", newline="") as levels:
-            written = export.write(cases, levels, seen=seen)
+            written = export.write(cases, levels, actor, progress=progress)
         seconds = time.perf_counter() - started
         data = cases_path.read_bytes() + levels_path.read_bytes()
         rows = data.count(b"\n") - 2  # less the two header lines

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
-from uuid import UUID
 
 from django.conf import settings
 
 from kyphos.aftercare.models import CaseOutcome, FollowUpRecord, Stay
 from kyphos.aftercare.selectors import readmissions
+from kyphos.audit import services as audit
+from kyphos.audit.actor import Actor
 from kyphos.patients.models import years_on
 from kyphos.procedure.models import ProcedureRecord, TreatedLevel
 from kyphos.reports.figures import Period
@@ -163,10 +164,11 @@ class Export:
         self,
         cases: IO[str],
         levels: IO[str],
+        actor: Actor,
         progress: Callable[[int], None] = lambda n: None,
-        seen: Callable[[list[tuple[UUID, UUID]]], None] = lambda pairs: None,
     ) -> int:
-        """Write both files; ``seen`` is told the (case, patient) UUIDs of each chunk written (to audit them)."""
+        """Write both files, auditing every patient exported (one entry each, per chunk) as ``actor``."""
+        detail = "registry export, de-identified" if self.masking else "registry export"
         case_writer, level_writer = csv.writer(cases), csv.writer(levels)
         case_writer.writerow(CASE_COLUMNS)
         level_writer.writerow(LEVEL_COLUMNS)
@@ -201,7 +203,9 @@ class Export:
                     record, treated.get(record["id"], []), stays, outcomes, follow_ups, told, case_writer, level_writer
                 )
                 written += 1
-            seen([(r["case__uuid"], r["case__patient__uuid"]) for r in records])
+            audit.record_list(
+                actor, "registry_export", [(r["case__uuid"], r["case__patient__uuid"]) for r in records], detail
+            )
             progress(written)
         return written
 

@@ -8,7 +8,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -285,18 +284,13 @@ def registry_zip(request: HttpRequest) -> HttpResponse | FileResponse:
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
     deidentified = request.GET.get("deidentified") == "1"
     export = Export(period, deidentified=deidentified)
-    detail = "registry export, de-identified" if deidentified else "registry export"
-
-    def seen(pairs: list[tuple[UUID, UUID]]) -> None:
-        audit.record_list(actor, "registry_export", pairs, detail)
-
     with tempfile.TemporaryDirectory(prefix="kyphos-registry-") as folder:
         cases_path, levels_path = Path(folder, "cases.csv"), Path(folder, "levels.csv")
         with (
             open(cases_path, "w", newline="", encoding="utf-8") as cases,
             open(levels_path, "w", newline="", encoding="utf-8") as levels,
         ):
-            export.write(cases, levels, seen=seen)
+            export.write(cases, levels, actor)
         bundle = open(Path(folder, "registry.zip"), "w+b")  # noqa: SIM115 - the response closes it
         with zipfile.ZipFile(bundle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.write(cases_path, "cases.csv")

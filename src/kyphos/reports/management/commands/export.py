@@ -8,12 +8,10 @@ import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 
-from kyphos.audit import services as audit
 from kyphos.audit.actor import Actor
 from kyphos.commands import KyphosCommand
 from kyphos.errors import InvalidInput
@@ -62,10 +60,6 @@ class Command(KyphosCommand):
         export = Export(Period(sites, start, end), deidentified=deidentified)
         total = export.count()
         actor = Actor.system("kyphos export registry")
-        detail = "registry export, de-identified" if deidentified else "registry export"
-
-        def seen(pairs: list[tuple[UUID, UUID]]) -> None:
-            audit.record_list(actor, "registry_export", pairs, detail)
 
         def progress(done: int) -> None:
             if sys.stderr.isatty() and total:
@@ -79,7 +73,7 @@ class Command(KyphosCommand):
                 open(cases_path, "x", newline="", encoding="utf-8") as cases,
                 open(levels_path, "x", newline="", encoding="utf-8") as levels,
             ):
-                written = export.write(cases, levels, progress=progress, seen=seen)
+                written = export.write(cases, levels, actor, progress=progress)
         except BaseException:
             cases_path.unlink(missing_ok=True)
             levels_path.unlink(missing_ok=True)
